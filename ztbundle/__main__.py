@@ -1,0 +1,5 @@
+"""`python -m ztbundle`."""
+
+from ztbundle.cli import entrypoint
+
+entrypoint()

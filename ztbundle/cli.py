@@ -1,0 +1,53 @@
+"""Command-line entry: wires one module per command and is the only place errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ztbundle import __version__
+from ztbundle.errors import ZtbundleError
+from ztbundle.exits import EXIT_HELP, Exit
+
+# Each module exposes register(subparsers) and run(args) -> Exit. Imported lazily by name so
+# `ztbundle analyze` never pays for importing the kubernetes client.
+COMMANDS: tuple[str, ...] = ("collect",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ztbundle",
+        description="collect and analyze Istio ambient (ztunnel) diagnostic bundles",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"ztbundle {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"ztbundle.commands.{name.replace('-', '_')}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
+        return int(exc.code or 0)
+    try:
+        return int(args.run(args))
+    except ZtbundleError as err:
+        if args.debug:
+            raise
+        print(f"ztbundle: error: {err}", file=sys.stderr)
+        return int(err.exit_code)
+    except KeyboardInterrupt:
+        print("ztbundle: interrupted", file=sys.stderr)
+        return int(Exit.INTERRUPTED)
+
+
+def entrypoint() -> None:
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""Process exit codes, one meaning each, listed in `ztbundle --help`."""
+
+from enum import IntEnum
+
+
+class Exit(IntEnum):
+    OK = 0
+    FINDINGS = 1  # analyze: findings at or above --fail-on
+    USAGE = 2
+    BAD_INPUT = 3  # unreadable or unsafe bundle
+    INCOMPLETE = 4  # collect: bundle written, some artifacts missing
+    NOTHING_COLLECTED = 1  # collect: unreachable cluster, bad credentials, no Istio
+    INTERRUPTED = 130
+
+
+EXIT_HELP = """exit codes:
+  0    success (collect: complete bundle; analyze: nothing at or above --fail-on)
+  1    analyze: findings at or above --fail-on; collect: nothing could be collected
+  2    usage error
+  3    unreadable or unsafe bundle
+  4    collect: bundle written but incomplete (the summary says what is missing)
+  130  interrupted (collect still writes what it gathered)"""

@@ -1,0 +1,212 @@
+"""The bundle contract: every member path, the inputs rules declare, and the manifest schema.
+
+The collector writes through these functions and the analyzer reads through them; the two
+packages never import each other. Nothing here talks to Kubernetes.
+
+A bundle is a gzip-compressed tar archive whose members sit at the archive root (no prefix
+directory), so a member name in an error message is exactly the path below:
+
+    manifest.json                                  what was collected, how, and what failed
+    ztbundle.log                                   the collector's own log of the run
+    cluster/version.json                           GET /version
+    cluster/{nodes,namespaces,pods,services,endpointslices}.json
+                                                   one merged v1 List per resource (all pages)
+    istio/{daemonsets,deployments,events}.json     lists in the Istio namespace
+    istio/mesh-configmap.json                      the `istio` ConfigMap
+    ztunnel/<pod>/config_dump.json                 admin :15000 /config_dump, bytes as received
+    ztunnel/<pod>/metrics.txt                      stats :15020 /metrics
+    ztunnel/<pod>/logs/<container>[.previous].log  container logs
+    istiod/<pod>/proxy/<ztunnel-pod>.json          :15014 /debug/config_dump?proxyID=<zt>.<ns>
+    istiod/<pod>/proxy/<ztunnel-pod>.wads.json     the same with types=WADS (policies)
+    istiod/<pod>/{ambientz,syncz,connections,version}.json
+    istiod/<pod>/logs/<container>[.previous].log
+    cni/<pod>/logs/<container>[.previous].log      istio-cni node agents
+    waypoint/<namespace>/<pod>/logs/<container>[.previous].log
+
+Pod names are DNS-1123 labels, so they are safe as single path components; `member()`
+still refuses anything that is not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+FORMAT_VERSION = 1
+"""Bumped whenever a path or the manifest changes shape; readers accept every older version."""
+
+MANIFEST = "manifest.json"
+TOOL_LOG = "ztbundle.log"
+BUNDLE_SUFFIX = ".tar.gz"
+
+_SEGMENT = re.compile(r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$")
+
+
+class Input(StrEnum):
+    """A kind of collected data. Rules declare the inputs they need; artifacts carry one."""
+
+    CLUSTER_VERSION = "cluster-version"
+    NODES = "nodes"
+    NAMESPACES = "namespaces"
+    PODS = "pods"
+    SERVICES = "services"
+    ENDPOINTSLICES = "endpointslices"
+    ISTIO_DAEMONSETS = "istio-daemonsets"
+    ISTIO_DEPLOYMENTS = "istio-deployments"
+    ISTIO_EVENTS = "istio-events"
+    MESH_CONFIG = "mesh-config"
+    ZTUNNEL_CONFIG = "ztunnel-config"
+    ZTUNNEL_METRICS = "ztunnel-metrics"
+    ZTUNNEL_LOGS = "ztunnel-logs"
+    ISTIOD_PROXY_CONFIG = "istiod-proxy-config"
+    ISTIOD_PROXY_POLICIES = "istiod-proxy-policies"
+    ISTIOD_AMBIENTZ = "istiod-ambientz"
+    ISTIOD_SYNCZ = "istiod-syncz"
+    ISTIOD_CONNECTIONS = "istiod-connections"
+    ISTIOD_VERSION = "istiod-version"
+    ISTIOD_LOGS = "istiod-logs"
+    CNI_LOGS = "cni-logs"
+    WAYPOINT_LOGS = "waypoint-logs"
+    TOOL_LOG = "tool-log"
+
+
+class Status(StrEnum):
+    """Outcome of collecting one artifact."""
+
+    OK = "ok"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    TRUNCATED = "truncated"
+    FORBIDDEN = "forbidden"
+    SKIPPED = "skipped"
+
+
+def _segment(value: str) -> str:
+    if not _SEGMENT.match(value):
+        raise ValueError(f"not a safe bundle path segment: {value!r}")
+    return value
+
+
+# --- cluster-wide objects ---------------------------------------------------------------
+
+CLUSTER_VERSION = "cluster/version.json"
+NODES = "cluster/nodes.json"
+NAMESPACES = "cluster/namespaces.json"
+PODS = "cluster/pods.json"
+SERVICES = "cluster/services.json"
+ENDPOINTSLICES = "cluster/endpointslices.json"
+ISTIO_DAEMONSETS = "istio/daemonsets.json"
+ISTIO_DEPLOYMENTS = "istio/deployments.json"
+ISTIO_EVENTS = "istio/events.json"
+MESH_CONFIG = "istio/mesh-configmap.json"
+
+CLUSTER_LISTS: dict[Input, str] = {
+    Input.NODES: NODES,
+    Input.NAMESPACES: NAMESPACES,
+    Input.PODS: PODS,
+    Input.SERVICES: SERVICES,
+    Input.ENDPOINTSLICES: ENDPOINTSLICES,
+}
+
+
+# --- per-pod artifacts ---------------------------------------------------------------
+
+
+def ztunnel_config_dump(pod: str) -> str:
+    return f"ztunnel/{_segment(pod)}/config_dump.json"
+
+
+def ztunnel_metrics(pod: str) -> str:
+    return f"ztunnel/{_segment(pod)}/metrics.txt"
+
+
+def istiod_proxy_config(istiod: str, ztunnel: str) -> str:
+    return f"istiod/{_segment(istiod)}/proxy/{_segment(ztunnel)}.json"
+
+
+def istiod_proxy_policies(istiod: str, ztunnel: str) -> str:
+    return f"istiod/{_segment(istiod)}/proxy/{_segment(ztunnel)}.wads.json"
+
+
+def istiod_ambientz(istiod: str) -> str:
+    return f"istiod/{_segment(istiod)}/ambientz.json"
+
+
+def istiod_syncz(istiod: str) -> str:
+    return f"istiod/{_segment(istiod)}/syncz.json"
+
+
+def istiod_connections(istiod: str) -> str:
+    return f"istiod/{_segment(istiod)}/connections.json"
+
+
+def istiod_version(istiod: str) -> str:
+    return f"istiod/{_segment(istiod)}/version.json"
+
+
+class Component(StrEnum):
+    """Which Istio component a pod belongs to; decides the log folder."""
+
+    ZTUNNEL = "ztunnel"
+    ISTIOD = "istiod"
+    CNI = "cni"
+    WAYPOINT = "waypoint"
+
+
+LOG_INPUTS: dict[Component, Input] = {
+    Component.ZTUNNEL: Input.ZTUNNEL_LOGS,
+    Component.ISTIOD: Input.ISTIOD_LOGS,
+    Component.CNI: Input.CNI_LOGS,
+    Component.WAYPOINT: Input.WAYPOINT_LOGS,
+}
+
+
+def pod_log(component: Component, namespace: str, pod: str, container: str, *, previous: bool) -> str:
+    """Path of a container log; waypoints are namespaced because they live in app namespaces."""
+    suffix = ".previous.log" if previous else ".log"
+    base = f"{component.value}/{_segment(pod)}"
+    if component is Component.WAYPOINT:
+        base = f"{component.value}/{_segment(namespace)}/{_segment(pod)}"
+    return f"{base}/logs/{_segment(container)}{suffix}"
+
+
+# --- path parsing for readers ---------------------------------------------------------
+
+_ZTUNNEL_CONFIG = re.compile(r"^ztunnel/([^/]+)/config_dump\.json$")
+_ISTIOD_PROXY = re.compile(r"^istiod/([^/]+)/proxy/([^/]+?)(\.wads)?\.json$")
+
+
+def parse_ztunnel_config_dump(path: str) -> str | None:
+    """Return the ztunnel pod name of a config_dump member path, else None."""
+    m = _ZTUNNEL_CONFIG.match(path)
+    return m.group(1) if m else None
+
+
+def parse_istiod_proxy(path: str) -> tuple[str, str, bool] | None:
+    """Return (istiod pod, ztunnel pod, is_policies) of a per-proxy member path, else None."""
+    m = _ISTIOD_PROXY.match(path)
+    return (m.group(1), m.group(2), m.group(3) is not None) if m else None
+
+
+# --- naming the archive -----------------------------------------------------------------
+
+
+def default_bundle_name(context: str, timestamp_utc: str) -> str:
+    """`ztbundle-<context>-<YYYYmmddTHHMMSSZ>.tar.gz`, with the context made filename-safe."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", context or "cluster").strip("_") or "cluster"
+    return f"ztbundle-{safe}-{timestamp_utc}{BUNDLE_SUFFIX}"
+
+
+# --- manifest -------------------------------------------------------------------------
+
+
+@cache
+def manifest_schema() -> dict[str, Any]:
+    """The JSON Schema every manifest is validated against, at write time and at read time."""
+    text = resources.files("ztbundle").joinpath("schemas/manifest.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema

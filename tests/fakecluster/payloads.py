@@ -1,0 +1,427 @@
+"""Pure functions scenario → payloads in the real formats of ztunnel and istiod.
+
+Field names, casing, omission rules and sorting follow /work/shared/reference/formats.md §1, §2, §4.
+ztunnel's JSON passes through serde_json::Value, so its object keys come out sorted; istiod's
+proto JSON (jsonpb) omits zero values and spells enums in upper case with base64 `bytes`.
+Logs and metrics live in `tests.fakecluster.logs` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+from datetime import timedelta
+from functools import lru_cache
+from typing import Any
+
+from tests.fakecluster import certs
+from tests.fakecluster.logs import component_log, ztunnel_metrics  # noqa: F401  (re-export)
+from tests.fakecluster.mesh import (
+    Mesh,
+    ServiceRec,
+    WorkloadRec,
+    endpoints,
+    istiod_view,
+    truth,
+    version_tuple,
+    ztunnel_view,
+)
+from tests.fakecluster.scenario import CertOverride, CertState, Phase, Policy, Pod, Role, Scenario
+
+JsonObj = dict[str, Any]
+ADDRESS_TYPE = "type.googleapis.com/istio.workload.Address"
+AUTHZ_TYPE = "type.googleapis.com/istio.security.Authorization"
+
+
+def dumps(obj: Any, *, indent: int | None = 2) -> bytes:
+    return json.dumps(obj, indent=indent, sort_keys=False).encode()
+
+
+def ztunnel_version(scn: Scenario, node: str) -> str:
+    return scn.ztunnel_override(node).version or scn.istio_version
+
+
+# --- ztunnel /config_dump ------------------------------------------------------------------
+
+
+def _zt_workload(w: WorkloadRec, ver: tuple[int, int]) -> JsonObj:
+    out: JsonObj = {"workloadIps": list(w.ips)}
+    if w.waypoint:
+        out["waypoint"] = {"destination": w.waypoint, "hboneMtlsPort": 15008}
+    out["protocol"] = w.protocol
+    if ver >= (1, 24):
+        out["networkMode"] = "HostNetwork" if w.host_network else "Standard"
+    out |= {"uid": w.uid, "name": w.name, "namespace": w.namespace, "trustDomain": "cluster.local",
+            "serviceAccount": w.service_account or "default", "workloadName": w.workload_name,
+            "workloadType": w.workload_type, "canonicalName": w.canonical_name,
+            "canonicalRevision": w.canonical_revision}
+    if w.node:
+        out["node"] = w.node
+    if w.native_tunnel:
+        out["nativeTunnel"] = True
+    out["status"] = "Healthy" if w.healthy else "Unhealthy"
+    out["clusterId"] = "Kubernetes"
+    if w.services and ver >= (1, 24):
+        out["services"] = sorted(w.services)
+    if ver >= (1, 26):
+        out["capacity"] = 1
+    return dict(sorted(out.items()))
+
+
+def _zt_service(mesh: Mesh, s: ServiceRec, ver: tuple[int, int]) -> JsonObj:
+    eps = {
+        w.uid: {"workloadUid": w.uid, "port": {str(k): v for k, v in ports.items()}, "status": "Healthy"}
+        for w, ports in endpoints(mesh, s)
+    }
+    out: JsonObj = {
+        "name": s.name, "namespace": s.namespace, "hostname": s.hostname, "vips": [f"/{s.vip}"],
+        "ports": {str(k): v for k, v in sorted(s.ports.items())}, "endpoints": dict(sorted(eps.items())),
+        "subjectAltNames": [],
+    }
+    if s.waypoint:
+        out["waypoint"] = {"destination": s.waypoint, "hboneMtlsPort": 15008}
+    if ver >= (1, 29):
+        out["canonical"] = True
+    return dict(sorted(out.items()))
+
+
+def _zt_policy(p: Policy, ver: tuple[int, int]) -> JsonObj:
+    clauses: list[list[JsonObj]] = []
+    if p.principals:
+        clauses.append([{"principals": [{"Exact": x} for x in p.principals]}])
+    if p.ports:
+        clauses.append([{"destinationPorts": list(p.ports)}])
+    out: JsonObj = {"name": p.name, "namespace": p.namespace, "scope": p.scope, "action": p.action,
+                    "rules": [clauses] if clauses else []}
+    if ver >= (1, 29):
+        out["dryRun"] = False
+    return dict(sorted(out.items()))
+
+
+def _local_pods(scn: Scenario, node: str) -> list[Pod]:
+    return [p for p in scn.pods if p.node == node and p.phase is Phase.RUNNING and scn.is_ambient(p)]
+
+
+def _workload_state(scn: Scenario, node: str) -> JsonObj:
+    override = scn.ztunnel_override(node).workload_state
+    out: JsonObj = {}
+    for pod in _local_pods(scn, node):
+        annotation = pod.annotations.get("ambient.istio.io/redirection")
+        state = override.get(pod.ref, "Up" if annotation == "enabled" else "Pending" if annotation else None)
+        if pod.ref in override and override[pod.ref] is None or state is None:
+            continue
+        entry: JsonObj = {"info": {"name": pod.name, "namespace": pod.namespace,
+                                   "serviceAccount": pod.service_account}, "state": state}
+        if state == "Up":
+            entry["connections"] = {"inbound": [], "outbound": []}
+        out[pod.uid] = dict(sorted(entry.items()))
+    return dict(sorted(out.items()))
+
+
+def _certificates(scn: Scenario, node: str, ver: tuple[int, int]) -> list[JsonObj]:
+    zo = scn.ztunnel_override(node)
+    wanted: dict[str, CertOverride] = {}
+    for pod in _local_pods(scn, node):
+        if scn.is_enrolled(pod):
+            wanted[f"{pod.namespace}/{pod.service_account}"] = CertOverride()
+    wanted |= dict(zo.certificates)
+    root_from = scn.now - timedelta(days=365)
+    out = []
+    for key, co in wanted.items():
+        ns, sa = key.split("/", 1)
+        identity = f"spiffe://{scn.trust_domain}/ns/{ns}/sa/{sa}"
+        entry: JsonObj = {"identity": identity, "state": str(co.state), "certChain": []}
+        if ver >= (1, 26):
+            entry["rootCerts"] = []
+        if co.state == CertState.AVAILABLE:
+            start = (scn.now + co.valid_from).replace(microsecond=0)
+            leaf = certs.leaf_cert(identity, zo.root, start, start + co.valid_for, root_from)
+            root = certs.root_cert(zo.root, root_from)
+            entry["certChain"] = [certs.cert_dump(leaf)]
+            if ver >= (1, 26):
+                entry["rootCerts"] = [certs.cert_dump(root)]
+            else:
+                entry["certChain"].append(certs.cert_dump(root))
+        out.append(entry)
+    return sorted(out, key=lambda e: e["identity"])
+
+
+def _config(scn: Scenario, node: str, zt: Pod) -> JsonObj:
+    zo = scn.ztunnel_override(node)
+    istiod = f"https://istiod.{scn.istio_namespace}.svc:15012"
+    return {
+        "adminAddr": {"Localhost": [False, 15000]},
+        "caAddress": istiod,
+        "caHeaders": [],
+        "clusterDomain": "cluster.local",
+        "clusterId": "Kubernetes",
+        "dnsProxy": True,
+        "dnsProxyAddr": {"Localhost": [False, 15053]},
+        "fakeCa": False,
+        "illegalPorts": [15008, 15006, 15001],
+        "inboundAddr": "[::]:15008",
+        "inpodEnabled": True,
+        "inpodPortReuse": True,
+        "inpodUds": "/var/run/ztunnel/ztunnel.sock",
+        "ipv6Enabled": True,
+        "localNode": node,
+        "network": "",
+        "numWorkerThreads": 2,
+        "outboundAddr": "[::]:15001",
+        "packetMark": 1337,
+        "proxyMetadata": {"ISTIO_VERSION": ztunnel_version(scn, node), "CLUSTER_ID": "Kubernetes"},
+        "proxyMode": "Shared",
+        "readinessAddr": {"SocketAddr": "[::]:15021"},
+        "secretTtl": {"nanos": 0, "secs": 86400},
+        "selfTerminationDeadline": {"nanos": 0, "secs": 5},
+        "statsAddr": {"SocketAddr": "[::]:15020"},
+        "xdsAddress": istiod,
+        "xdsHeaders": [["authorization", "Bearer fake-xds-token-must-be-redacted"]],
+        "xdsOnDemand": zo.xds_on_demand,
+        "ztunnelIdentity": f"spiffe://{scn.trust_domain}/ns/{zt.namespace}/sa/{zt.service_account}",
+        "ztunnelWorkload": {"name": zt.name, "namespace": zt.namespace, "serviceAccount": zt.service_account},
+    }
+
+
+def _build_info(version: str, ver: tuple[int, int]) -> JsonObj:
+    out = {"buildProfile": "release", "buildStatus": "Clean", "gitRevision": "4f7e3c2a9b1d",
+           "istioVersion": version, "rustVersion": "1.85.0", "version": version}
+    if ver >= (1, 27):
+        out["cryptoProvider"] = "tls-aws-lc"
+    return dict(sorted(out.items()))
+
+
+def ztunnel_config_dump(scn: Scenario, node: str) -> JsonObj:
+    """The current (1.23+) list-shaped `/config_dump` of the ztunnel on `node`."""
+    zt = scn.ztunnel_on(node)
+    if zt is None:
+        raise KeyError(f"no ztunnel on node {node}")
+    version = ztunnel_version(scn, node)
+    ver = version_tuple(version)
+    mesh = _view_for(scn, node)
+    staged: JsonObj = {}
+    if scn.ztunnel_override(node).staged_services and mesh.workloads:
+        w = mesh.workloads[-1]
+        staged = {f"{w.namespace}/ghost.{w.namespace}.svc.cluster.local": {
+            w.uid: {"port": {"80": 8080}, "status": "Healthy", "workloadUid": w.uid}}}
+    return {
+        "certificates": _certificates(scn, node, ver),
+        "config": _config(scn, node, zt),
+        "policies": [_zt_policy(p, ver) for p in mesh.policies],
+        "services": [_zt_service(mesh, s, ver) for s in mesh.services],
+        "stagedServices": staged,
+        "staticConfig": {"policies": [], "services": [], "workloads": []},
+        "version": _build_info(version, ver),
+        "workloadState": _workload_state(scn, node),
+        "workloads": [_zt_workload(w, ver) for w in mesh.workloads],
+    }
+
+
+def _view_for(scn: Scenario, node: str) -> Mesh:
+    mesh = ztunnel_view(scn, node)
+    if not scn.ztunnel_override(node).xds_on_demand:
+        return mesh
+    # On-demand ztunnels only hold their own node's workloads plus whatever they looked up.
+    local = tuple(w for w in mesh.workloads if w.node == node)
+    return Mesh(local, mesh.services, mesh.policies)
+
+
+def ztunnel_config_dump_122(scn: Scenario, node: str) -> JsonObj:
+    """The 1.22 map shape: workloads keyed `net/ip`, services `net/vip`, policies `ns/name`."""
+    current = ztunnel_config_dump(scn, node)
+    workloads = {f"/{ip}": w for w in current["workloads"] for ip in w["workloadIps"]}
+    services = {vip: s for s in current["services"] for vip in s["vips"]}
+    for s in services.values():
+        s["endpoints"] = {
+            f"{uid}:/{ip}": {"workloadUid": uid, "service": f"{s['namespace']}/{s['hostname']}",
+                             "address": f"/{ip}", "port": ep["port"]}
+            for uid, ep in s["endpoints"].items()
+            for ip in _ips_of(current, uid)
+        }
+    for w in workloads.values():
+        w.pop("capacity", None)
+        w.pop("services", None)
+        w.pop("networkMode", None)
+    for c in current["certificates"]:
+        c.pop("rootCerts", None)
+    for st in current["workloadState"].values():
+        st["info"]["trustDomain"] = ""
+    current["version"].pop("cryptoProvider", None)
+    current |= {"workloads": workloads, "services": services,
+                "policies": {f"{p['namespace']}/{p['name']}": p for p in current["policies"]}}
+    return current
+
+
+def _ips_of(dump: JsonObj, uid: str) -> list[str]:
+    return next((list(w["workloadIps"]) for w in dump["workloads"] if w["uid"] == uid), [])
+
+
+@lru_cache(maxsize=64)
+def _cached_dump(scn: Scenario, node: str, shape: str, shared: bool) -> bytes:
+    dump = ztunnel_config_dump_122(scn, node) if shape == "1.22" else ztunnel_config_dump(scn, node)
+    return dumps(dump)
+
+
+def ztunnel_config_dump_bytes(scn: Scenario, node: str) -> bytes:
+    """Serialized `/config_dump`, cached per (scenario, node)."""
+    shape = scn.ztunnel_override(node).config_dump_shape
+    return _cached_dump(scn, node, shape, False)
+
+
+# --- istiod proto JSON ---------------------------------------------------------------------
+
+
+def _b64_ip(ip: str, *, ascii_text: bool = False) -> str:
+    raw = ip.encode() if ascii_text else ipaddress.ip_address(ip).packed
+    return base64.b64encode(raw).decode()
+
+
+def _pb_gateway(dest: str, ascii_text: bool) -> JsonObj:
+    network, _, ip = dest.partition("/")
+    addr: JsonObj = {"address": _b64_ip(ip, ascii_text=ascii_text)}
+    if network:
+        addr = {"network": network} | addr
+    return {"address": addr, "hboneMtlsPort": 15008}
+
+
+def pb_workload(w: WorkloadRec, *, ascii_ips: bool = False) -> JsonObj:
+    """A workload in istio.workload.Workload proto JSON (zero values omitted)."""
+    out: JsonObj = {"uid": w.uid, "name": w.name, "namespace": w.namespace,
+                    "addresses": [_b64_ip(ip, ascii_text=ascii_ips) for ip in w.ips]}
+    if w.protocol == "HBONE":
+        out["tunnelProtocol"] = "HBONE"
+    if w.service_account:
+        out["serviceAccount"] = w.service_account
+    if w.waypoint:
+        out["waypoint"] = _pb_gateway(w.waypoint, ascii_ips)
+    if w.node:
+        out["node"] = w.node
+    out |= {"canonicalName": w.canonical_name, "canonicalRevision": w.canonical_revision}
+    if w.workload_type != "deployment":
+        out["workloadType"] = w.workload_type.upper()
+    out["workloadName"] = w.workload_name
+    if w.native_tunnel:
+        out["nativeTunnel"] = True
+    if w.services:
+        out["services"] = {
+            k: {"ports": [{"servicePort": p, "targetPort": t} for p, t in sorted(v.items())]}
+            for k, v in sorted(w.services.items())
+        }
+    if not w.healthy:
+        out["status"] = "UNHEALTHY"
+    out["clusterId"] = "Kubernetes"
+    if w.host_network:
+        out["networkMode"] = "HOST_NETWORK"
+    return out
+
+
+def pb_service(s: ServiceRec, *, ascii_ips: bool = False) -> JsonObj:
+    out: JsonObj = {"name": s.name, "namespace": s.namespace, "hostname": s.hostname,
+                    "addresses": [{"address": _b64_ip(s.vip, ascii_text=ascii_ips)}],
+                    "ports": [{"servicePort": p, "targetPort": t} for p, t in sorted(s.ports.items())]}
+    if s.waypoint:
+        out["waypoint"] = _pb_gateway(s.waypoint, ascii_ips)
+    return out
+
+
+def pb_policy(p: Policy) -> JsonObj:
+    matches: list[JsonObj] = []
+    if p.principals:
+        matches.append({"principals": [{"exact": x} for x in p.principals]})
+    if p.ports:
+        matches.append({"destinationPorts": list(p.ports)})
+    out: JsonObj = {"name": p.name, "namespace": p.namespace}
+    scope = {"Global": None, "Namespace": "NAMESPACE", "WorkloadSelector": "WORKLOAD_SELECTOR"}[p.scope]
+    if scope:
+        out["scope"] = scope
+    if p.action == "Deny":
+        out["action"] = "DENY"
+    if matches:
+        out["groups"] = [{"rules": [{"matches": [m]} for m in matches]}]
+    return out
+
+
+def istiod_config_dump(scn: Scenario, node: str, types: str | None) -> JsonObj:
+    """`/debug/config_dump?proxyID=<ztunnel>` as istiod renders it for that ztunnel.
+
+    For Istio ≥ 1.25 the WDS part is empty (formats.md §4.2), so without `types` the dump is `{}`.
+    """
+    mesh = istiod_view(scn, node)
+    wanted = {t.strip().upper() for t in (types or "").split(",") if t.strip()}
+    configs: list[JsonObj] = []
+    if not wanted or "WDS" in wanted:
+        if version_tuple(scn.istio_version) < (1, 25):
+            configs += [{"@type": ADDRESS_TYPE, "workload": pb_workload(w)} for w in mesh.workloads]
+            configs += [{"@type": ADDRESS_TYPE, "service": pb_service(s)} for s in mesh.services]
+    if "WADS" in wanted:
+        configs += [{"@type": AUTHZ_TYPE} | pb_policy(p) for p in mesh.policies]
+    return {"configs": configs} if configs else {}
+
+
+def ambientz(scn: Scenario) -> JsonObj:
+    """Cluster-wide `/debug/ambientz` with its base64-of-ASCII IP quirk."""
+    mesh = truth(scn)
+    return {
+        "workloads": [pb_workload(w, ascii_ips=True) for w in mesh.workloads],
+        "services": [pb_service(s, ascii_ips=True) for s in mesh.services],
+        "policies": [pb_policy(p) for p in mesh.policies],
+    }
+
+
+def _attached(scn: Scenario, istiod: Pod) -> list[tuple[str, Pod]]:
+    """(node, ztunnel pod) pairs connected to this istiod replica."""
+    out = []
+    for zt in sorted(scn.pods_by_role(Role.ZTUNNEL), key=lambda p: p.name):
+        node = zt.node or ""
+        owner = scn.istiod_for(node)
+        if owner is not None and owner.name == istiod.name and scn.istiod_override(node).connected:
+            out.append((node, zt))
+    return out
+
+
+def proxy_attached(scn: Scenario, istiod: Pod, proxy_id: str) -> str | None:
+    """The node of the ztunnel whose ID contains `proxy_id` (istiod does a substring match)."""
+    for node, zt in _attached(scn, istiod):
+        if proxy_id in f"{zt.name}.{zt.namespace}":
+            return node
+    return None
+
+
+def _nonce(scn: Scenario, *parts: str) -> str:
+    from tests.fakecluster.scenario import stable_uid
+
+    return f"{certs.rfc3339(scn.now - timedelta(minutes=5))}/{stable_uid('nonce', *parts)[:8]}"
+
+
+def syncz(scn: Scenario, istiod: Pod) -> list[JsonObj]:
+    out = []
+    for node, zt in _attached(scn, istiod):
+        nack = scn.istiod_override(node).nack
+        sent_time = (scn.now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        resources = {}
+        for type_url in (ADDRESS_TYPE, AUTHZ_TYPE):
+            nonce = _nonce(scn, zt.name, type_url)
+            entry: JsonObj = {"sent": nonce, "acked": nonce, "sentTime": sent_time}
+            if nack and type_url == ADDRESS_TYPE:
+                entry["acked"] = _nonce(scn, zt.name, type_url, "old")
+                entry["lastError"] = nack
+            resources[type_url] = entry
+        out.append({"cluster_id": "Kubernetes", "proxy": f"{zt.name}.{zt.namespace}", "proxy_type": "ztunnel",
+                    "istio_version": ztunnel_version(scn, node), "resources": resources})
+    return out
+
+
+def connections(scn: Scenario, istiod: Pod) -> JsonObj:
+    clients = []
+    for i, (node, zt) in enumerate(_attached(scn, istiod)):
+        connected = (zt.created or scn.now) + timedelta(seconds=7)
+        clients.append({"connectionId": f"{zt.name}.{zt.namespace}-{i + 1}",
+                        "connectedAt": connected.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                        "address": f"{zt.ip}:{40000 + i}"})
+    return {"totalClients": len(clients), "clients": clients}
+
+
+def istiod_version(scn: Scenario) -> bytes:
+    """istiod's monitoring-port `/version`: plain text `BuildInfo.String()`, i.e. `<ver>-<sha>-<status>`."""
+    return f"{scn.istio_version}-4f7e3c2a9b1d8e6f0a2c4b6d8e0f1a3c5b7d9e1f-Clean".encode()

@@ -1,0 +1,575 @@
+"""Declarative description of a simulated ambient cluster: the "truth" plus per-node overrides.
+
+A `Scenario` is what the fake API server serves and what every payload is derived from. Build one
+with `build(...)` (which adds the Istio component pods and assigns deterministic UIDs and IPs) or
+load it from a plain dict with `Scenario.from_dict`. Overrides (`ZtunnelOverride`, `IstiodOverride`,
+`Drift`) express the failures the analyzer's rules look for; each is independently usable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+DEFAULT_NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+ISTIO_NS = "istio-system"
+AMBIENT = "ambient"
+REDIRECTION = "ambient.istio.io/redirection"
+WAYPOINT_MANAGED = "gateway.istio.io/managed"
+WAYPOINT_CONTROLLER = "istio.io-mesh-controller"
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    UNKNOWN = "Unknown"
+
+
+class Role(StrEnum):
+    """What a pod is to the mesh; decides labels, containers and which payloads it serves."""
+
+    APP = "app"
+    ZTUNNEL = "ztunnel"
+    ISTIOD = "istiod"
+    CNI = "cni"
+    WAYPOINT = "waypoint"
+    GATEWAY = "gateway"
+
+
+def stable_uid(*parts: str) -> str:
+    """Return a UUID derived from names, so every run serves the same UIDs."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "fakecluster:" + "/".join(parts)))
+
+
+def stable_int(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("/".join(parts).encode()).digest()[:8], "big")
+
+
+_SAFE = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet Kubernetes uses for generated name suffixes
+
+
+def k8s_suffix(*parts: str, length: int = 5) -> str:
+    """A generated-name suffix (ReplicaSet hash / pod suffix) derived from names."""
+    h, out = stable_int(*parts), []
+    for _ in range(length):
+        h, r = divmod(h, len(_SAFE))
+        out.append(_SAFE[r])
+    return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    index: int = 0
+    ready: bool = True
+    zone: str = "zone-a"
+
+    @property
+    def ip(self) -> str:
+        return f"172.18.0.{self.index + 2}"
+
+    @property
+    def pod_cidr(self) -> str:
+        return f"10.244.{self.index}.0/24"
+
+    @property
+    def uid(self) -> str:
+        return stable_uid("node", self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ambient(self) -> bool:
+        return self.labels.get("istio.io/dataplane-mode") == AMBIENT
+
+    @property
+    def uid(self) -> str:
+        return stable_uid("namespace", self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    """A pod; `restarts`/`ready` apply to the first container (the one that matters for Istio pods)."""
+
+    namespace: str
+    name: str
+    node: str | None = None
+    ip: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    phase: Phase = Phase.RUNNING
+    restarts: int = 0
+    ready: bool = True
+    host_network: bool = False
+    service_account: str = "default"
+    containers: tuple[str, ...] = ("app",)
+    created: datetime | None = None
+    deleted: datetime | None = None
+    workload: str | None = None
+    workload_kind: str = "Deployment"
+    role: Role = Role.APP
+    ports: tuple[int, ...] = ()
+    image: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def uid(self) -> str:
+        return stable_uid("pod", self.namespace, self.name)
+
+    @property
+    def canonical_name(self) -> str:
+        return self.labels.get("app", self.workload or self.name)
+
+    @property
+    def canonical_revision(self) -> str:
+        return self.labels.get("version", "latest")
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    port: int
+    target_port: int
+    name: str = "http"
+    protocol: str = "TCP"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    namespace: str
+    name: str
+    selector: Mapping[str, str] = field(default_factory=dict)
+    ports: tuple[ServicePort, ...] = (ServicePort(80, 80),)
+    cluster_ip: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def hostname(self) -> str:
+        return f"{self.name}.{self.namespace}.svc.cluster.local"
+
+    @property
+    def uid(self) -> str:
+        return stable_uid("service", self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """An ambient AuthorizationPolicy as istiod hands it to ztunnel."""
+
+    namespace: str
+    name: str
+    action: str = "Allow"
+    scope: str = "WorkloadSelector"
+    principals: tuple[str, ...] = ()
+    ports: tuple[int, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class StaleWorkload:
+    """A workload entry for a pod that no longer exists (or exists elsewhere)."""
+
+    namespace: str
+    name: str
+    ip: str
+    node: str = ""
+    service_account: str = "default"
+    protocol: str = "HBONE"
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """How one view of the mesh differs from the truth. Keys are `ns/name`."""
+
+    missing_workloads: frozenset[str] = frozenset()
+    extra_workloads: tuple[StaleWorkload, ...] = ()
+    workload_protocol: Mapping[str, str] = field(default_factory=dict)
+    workload_ip: Mapping[str, str] = field(default_factory=dict)
+    workload_waypoint: Mapping[str, str | None] = field(default_factory=dict)
+    missing_services: frozenset[str] = frozenset()
+    extra_services: tuple[Service, ...] = ()
+    service_ports: Mapping[str, Mapping[int, int]] = field(default_factory=dict)
+    missing_policies: frozenset[str] = frozenset()
+    extra_policies: tuple[Policy, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self != Drift()
+
+
+class CertState(StrEnum):
+    AVAILABLE = "Available"
+    INITIALIZING = "Initializing"
+    UNAVAILABLE = "Unavailable"
+
+
+UNAVAILABLE_SIGNING = (
+    "Unavailable: signing gRPC error (The service is currently unavailable): "
+    'transport error: dns error: failed to lookup address information: Name or service not known'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CertOverride:
+    """State/validity of one identity's certificate in a ztunnel (offsets relative to `now`)."""
+
+    state: str = CertState.AVAILABLE
+    valid_from: timedelta = timedelta(hours=-1)
+    valid_for: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One extra log event; `ago` places it before `now`; `fields` rendered in the component's format."""
+
+    level: str
+    target: str
+    message: str
+    fields: tuple[tuple[str, str | int], ...] = ()
+    ago: timedelta = timedelta(seconds=30)
+    previous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ZtunnelOverride:
+    """Everything that can be wrong with one node's ztunnel."""
+
+    drift: Drift = Drift()
+    workload_state: Mapping[str, str | None] = field(default_factory=dict)  # None: absent
+    certificates: Mapping[str, CertOverride] = field(default_factory=dict)  # key: "ns/sa"
+    root: str = "cluster"
+    version: str | None = None
+    xds_on_demand: bool = False
+    restarts: int = 0
+    ready: bool = True
+    phase: Phase = Phase.RUNNING
+    logs: tuple[LogEvent, ...] = ()
+    log_format: str = "plain"
+    staged_services: bool = False
+    config_dump_shape: str = "current"  # or "1.22"
+
+
+@dataclass(frozen=True, slots=True)
+class IstiodOverride:
+    """How istiod sees one node's ztunnel."""
+
+    drift: Drift = Drift()
+    connected: bool = True
+    nack: str | None = None
+    replica: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RbacRule:
+    verb: str = "*"
+    resource: str = "*"
+    subresource: str = "*"
+    namespace: str = "*"
+
+    def allows(self, verb: str, resource: str, subresource: str, namespace: str) -> bool:
+        return (
+            self.verb in ("*", verb)
+            and self.resource in ("*", resource)
+            and self.subresource in ("*", subresource)
+            and self.namespace in ("*", namespace)
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Scenario:
+    """A whole simulated cluster; compared by identity so payload caches can key on it."""
+
+    name: str
+    nodes: tuple[Node, ...]
+    namespaces: tuple[Namespace, ...]
+    pods: tuple[Pod, ...]
+    services: tuple[Service, ...] = ()
+    policies: tuple[Policy, ...] = ()
+    istio_version: str = "1.26.2"
+    istio_namespace: str = ISTIO_NS
+    istiod_replicas: int = 1
+    now: datetime = DEFAULT_NOW
+    trust_domain: str = "cluster.local"
+    ztunnels: Mapping[str, ZtunnelOverride] = field(default_factory=dict)  # key: node name
+    istiod: Mapping[str, IstiodOverride] = field(default_factory=dict)  # key: node name
+    rbac: tuple[RbacRule, ...] | None = None  # None: allow everything
+    user: str = "system:serviceaccount:default:ztbundle"
+    istiod_logs: tuple[LogEvent, ...] = ()
+    cni_logs: Mapping[str, tuple[LogEvent, ...]] = field(default_factory=dict)  # key: node
+    traffic: bool = True
+
+    # --- lookups -----------------------------------------------------------------------
+
+    def pods_by_role(self, role: Role) -> list[Pod]:
+        return [p for p in self.pods if p.role is role]
+
+    def pod(self, namespace: str, name: str) -> Pod | None:
+        return next((p for p in self.pods if p.namespace == namespace and p.name == name), None)
+
+    def namespace(self, name: str) -> Namespace | None:
+        return next((n for n in self.namespaces if n.name == name), None)
+
+    def ztunnel_on(self, node: str) -> Pod | None:
+        return next((p for p in self.pods_by_role(Role.ZTUNNEL) if p.node == node), None)
+
+    def ztunnel_override(self, node: str) -> ZtunnelOverride:
+        return self.ztunnels.get(node, ZtunnelOverride())
+
+    def istiod_override(self, node: str) -> IstiodOverride:
+        return self.istiod.get(node, IstiodOverride())
+
+    def is_ambient(self, pod: Pod) -> bool:
+        """Enrolled per the namespace/pod labels, excluding hostNetwork and Istio's own pods."""
+        if pod.role in (Role.ZTUNNEL, Role.ISTIOD, Role.CNI) or pod.host_network:
+            return False
+        mode = pod.labels.get("istio.io/dataplane-mode")
+        if mode is not None:
+            return mode == AMBIENT
+        ns = self.namespace(pod.namespace)
+        return ns is not None and ns.ambient
+
+    def is_enrolled(self, pod: Pod) -> bool:
+        return pod.annotations.get(REDIRECTION) == "enabled"
+
+    def istiod_for(self, node: str) -> Pod | None:
+        """The istiod replica a node's ztunnel is attached to (round-robin unless overridden)."""
+        istiods = sorted(self.pods_by_role(Role.ISTIOD), key=lambda p: p.name)
+        if not istiods:
+            return None
+        override = self.istiod_override(node).replica
+        nodes = sorted(n.name for n in self.nodes)
+        index = override if override is not None else (nodes.index(node) if node in nodes else 0)
+        return istiods[index % len(istiods)]
+
+    def services_of(self, pod: Pod) -> list[Service]:
+        return [
+            s
+            for s in self.services
+            if s.namespace == pod.namespace
+            and s.selector
+            and all(pod.labels.get(k) == v for k, v in s.selector.items())
+        ]
+
+    def with_overrides(
+        self,
+        ztunnels: Mapping[str, ZtunnelOverride] | None = None,
+        istiod: Mapping[str, IstiodOverride] | None = None,
+        **changes: Any,
+    ) -> Scenario:
+        """Return a copy with per-node overrides merged in (later wins per node)."""
+        return replace(
+            self,
+            ztunnels={**self.ztunnels, **(ztunnels or {})},
+            istiod={**self.istiod, **(istiod or {})},
+            **changes,
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
+        from tests.fakecluster.loader import scenario_from_dict
+
+        return scenario_from_dict(data)
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def _ip_allocator(nodes: Sequence[Node]) -> dict[str, list[int]]:
+    return {n.name: [10] for n in nodes}
+
+
+def component_pods(
+    nodes: Sequence[Node],
+    *,
+    istio_namespace: str,
+    version: str,
+    istiod_replicas: int,
+    now: datetime,
+    without_ztunnel: Iterable[str] = (),
+    without_cni: Iterable[str] = (),
+) -> list[Pod]:
+    """Create istiod replicas, and a ztunnel and istio-cni pod per node (names derived from node)."""
+    ns, created = istio_namespace, now - timedelta(days=2)
+    skip_zt, skip_cni = set(without_ztunnel), set(without_cni)
+    pods: list[Pod] = []
+    for i in range(istiod_replicas):
+        suffix = k8s_suffix("istiod", length=10)
+        pods.append(
+            Pod(
+                ns,
+                f"istiod-{suffix}-{k8s_suffix('istiod', str(i))}",
+                node=nodes[i % len(nodes)].name,
+                labels={"app": "istiod", "istio": "pilot", "istio.io/rev": "default",
+                        "istio.io/dataplane-mode": "none", "pod-template-hash": suffix},
+                service_account="istiod",
+                containers=("discovery",),
+                created=created,
+                workload="istiod",
+                role=Role.ISTIOD,
+                ports=(8080, 15010, 15012, 15014, 15017),
+                image=f"docker.io/istio/pilot:{version}",
+            )
+        )
+    for node in nodes:
+        tag = k8s_suffix("ds", node.name)
+        if node.name not in skip_zt:
+            pods.append(
+                Pod(
+                    ns,
+                    f"ztunnel-{tag}",
+                    node=node.name,
+                    labels={"app": "ztunnel", "app.kubernetes.io/name": "ztunnel",
+                            "istio.io/dataplane-mode": "none", "sidecar.istio.io/inject": "false"},
+                    annotations={"istio.io/rev": "default"},
+                    service_account="ztunnel",
+                    containers=("istio-proxy",),
+                    created=created,
+                    workload="ztunnel",
+                    workload_kind="DaemonSet",
+                    role=Role.ZTUNNEL,
+                    ports=(15000, 15008, 15020, 15021),
+                    image=f"docker.io/istio/ztunnel:{version}-distroless",
+                )
+            )
+        if node.name not in skip_cni:
+            pods.append(
+                Pod(
+                    ns,
+                    f"istio-cni-node-{k8s_suffix('cni', node.name)}",
+                    node=node.name,
+                    labels={"k8s-app": "istio-cni-node", "app.kubernetes.io/name": "istio-cni",
+                            "istio.io/dataplane-mode": "none"},
+                    service_account="istio-cni",
+                    containers=("install-cni",),
+                    created=created,
+                    workload="istio-cni-node",
+                    workload_kind="DaemonSet",
+                    role=Role.CNI,
+                    host_network=True,
+                    image=f"docker.io/istio/install-cni:{version}-distroless",
+                )
+            )
+    return pods
+
+
+def waypoint_pod(namespace: str, node: str, name: str = "waypoint", version: str = "1.26.2") -> Pod:
+    return Pod(
+        namespace,
+        f"{name}-{k8s_suffix('wp', namespace, name, length=10)}-{k8s_suffix('wpod', namespace, name)}",
+        node=node,
+        labels={WAYPOINT_MANAGED: WAYPOINT_CONTROLLER, "gateway.networking.k8s.io/gateway-name": name,
+                "istio.io/dataplane-mode": "none", "networking.istio.io/tunnel": "http"},
+        service_account=name,
+        containers=("istio-proxy",),
+        workload=name,
+        role=Role.WAYPOINT,
+        ports=(15008, 15021, 15090),
+        image=f"docker.io/istio/proxyv2:{version}",
+    )
+
+
+def build(
+    name: str,
+    *,
+    nodes: Sequence[str] | int,
+    namespaces: Sequence[Namespace],
+    pods: Sequence[Pod],
+    services: Sequence[Service] = (),
+    policies: Sequence[Policy] = (),
+    istio_version: str = "1.26.2",
+    istio_namespace: str = ISTIO_NS,
+    istiod_replicas: int = 1,
+    now: datetime = DEFAULT_NOW,
+    without_ztunnel: Iterable[str] = (),
+    without_cni: Iterable[str] = (),
+    **extra: Any,
+) -> Scenario:
+    """Assemble a scenario: add Istio components, assign IPs/VIPs/timestamps and enrollment."""
+    node_names = [f"node-{i + 1}" for i in range(nodes)] if isinstance(nodes, int) else list(nodes)
+    node_objs = tuple(Node(n, i) for i, n in enumerate(node_names))
+    ns_objs = list(namespaces)
+    if not any(n.name == istio_namespace for n in ns_objs):
+        ns_objs.insert(0, Namespace(istio_namespace))
+    for base in ("default", "kube-system"):
+        if not any(n.name == base for n in ns_objs):
+            ns_objs.append(Namespace(base))
+    draft = Scenario(name, node_objs, tuple(ns_objs), (), istio_version=istio_version,
+                     istio_namespace=istio_namespace, istiod_replicas=istiod_replicas, now=now)
+    all_pods = component_pods(node_objs, istio_namespace=istio_namespace, version=istio_version,
+                              istiod_replicas=istiod_replicas, now=now,
+                              without_ztunnel=without_ztunnel, without_cni=without_cni)
+    all_pods += list(pods)
+    next_ip = _ip_allocator(node_objs)
+    by_node = {n.name: n for n in node_objs}
+    finished: list[Pod] = []
+    for i, pod in enumerate(all_pods):
+        node = pod.node or node_names[i % len(node_names)]
+        ip = pod.ip
+        if ip is None and pod.phase is not Phase.PENDING:
+            if pod.host_network:
+                ip = by_node[node].ip if node in by_node else "172.18.0.250"
+            else:
+                idx = by_node[node].index if node in by_node else 250
+                ip = f"10.244.{idx}.{next_ip.setdefault(node, [10])[0]}"
+                next_ip[node][0] += 1
+        annotations = dict(pod.annotations)
+        if draft.is_ambient(pod) and pod.phase is Phase.RUNNING:
+            annotations.setdefault(REDIRECTION, "enabled")
+        created = pod.created or now - timedelta(hours=6, minutes=stable_int(pod.name) % 60)
+        finished.append(replace(pod, node=node, ip=ip, annotations=annotations, created=created))
+    svc_objs = tuple(_with_vip(s) for s in services)
+    return replace(draft, pods=tuple(finished), services=svc_objs, policies=tuple(policies), **extra)
+
+
+def _with_vip(svc: Service) -> Service:
+    if svc.cluster_ip is not None:
+        return svc
+    h = stable_int("vip", svc.namespace, svc.name)
+    return replace(svc, cluster_ip=f"10.96.{(h >> 8) % 250 + 1}.{h % 250 + 2}")
+
+
+def app_pod(
+    namespace: str,
+    workload: str,
+    *,
+    app: str | None = None,
+    version: str | None = None,
+    node: str | None = None,
+    service_account: str | None = None,
+    port: int = 9080,
+    **changes: Any,
+) -> Pod:
+    """A Deployment-owned app pod with a deterministic ReplicaSet-style name."""
+    rs, suffix = k8s_suffix("rs", namespace, workload, length=10), k8s_suffix("pod", namespace, workload)
+    labels = {"app": app or workload, "pod-template-hash": rs}
+    if version:
+        labels["version"] = version
+    fields: dict[str, Any] = {
+        "node": node,
+        "labels": labels,
+        "service_account": service_account or f"{namespace}-{app or workload}",
+        "containers": (app or workload,),
+        "workload": workload,
+        "ports": (port,),
+        "image": f"docker.io/istio/examples-{workload}:1.20.2",
+    }
+    return Pod(namespace, f"{workload}-{rs}-{suffix}", **(fields | changes))

@@ -1,1 +1,97 @@
-"""collector/steps."""
+"""Collection steps: each module plans `Item`s from the discovered cluster and fetches one item's bytes.
+
+A step module defines `STEP`, `items(plan) -> Iterable[Item]` and `fetch(ctx, item) -> bytes`.
+`fetch` neither catches nor prints: the runner records every outcome, so no step can forget to.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from collector.targets import PodRef
+from ztbundle.layout import Input
+
+if TYPE_CHECKING:
+    from collector.context import StepContext
+    from collector.discovery import Plan
+
+
+class SourceKind(StrEnum):
+    API = "api"
+    PORT_FORWARD = "port-forward"
+    LOG = "log"
+    LOCAL = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an artifact came from, as recorded in the manifest."""
+
+    kind: SourceKind
+    request: str
+    namespace: str | None = None
+    pod: str | None = None
+    container: str | None = None
+    port: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "request": self.request,
+            "namespace": self.namespace,
+            "pod": self.pod,
+            "container": self.container,
+            "port": self.port,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One artifact to attempt: where it goes in the bundle and what to ask for."""
+
+    step: str
+    path: str
+    input: Input
+    source: Source
+    action: str  # "<verb> <resource>" for messages such as "403 Forbidden: cannot list pods"
+    target: str = ""  # the API path or admin path fetched
+    expect_json: bool = True
+    pod: PodRef | None = None
+    peer: PodRef | None = None  # the ztunnel an istiod per-proxy fetch is about
+    query: tuple[tuple[str, str], ...] = field(default=())
+    container: str | None = None
+    previous: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A named collection step and its two functions."""
+
+    name: str
+    items: Callable[[Plan], Iterable[Item]]
+    fetch: Callable[[StepContext, Item], bytes]
+    version_of: Callable[[Item, Any], str | None] | None = None
+
+
+# Order is priority: under a deadline, what comes first is what a bundle most needs.
+STEP_MODULES: tuple[str, ...] = (
+    "cluster_objects",
+    "ztunnel_config_dump",
+    "istiod_proxy",
+    "istiod_debug",
+    "ztunnel_metrics",
+    "logs",
+)
+
+
+def load_steps() -> list[Step]:
+    """Import every step module in priority order and return its `Step`."""
+    steps: list[Step] = []
+    for name in STEP_MODULES:
+        module = importlib.import_module(f"collector.steps.{name}")
+        steps.append(module.STEP)
+    return steps

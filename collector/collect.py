@@ -1,0 +1,164 @@
+"""One collection run end to end: credentials → discovery → plan → run → tool log → manifest → rename."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from collector.archive import BundleWriter
+from collector.context import StepContext
+from collector.discovery import Options, Plan, discover
+from collector.kube import ClientPool, load_cluster_config
+from collector.manifest import Artifact, Manifest, tool_log_item, utc_now
+from collector.runner import ProgressCallback, Runner
+from collector.steps import Item, Step, load_steps
+from collector.toollog import ToolLog
+from ztbundle import layout
+from ztbundle.layout import Status
+
+LOG = logging.getLogger("ztbundle.collect")
+
+
+@dataclass(frozen=True, slots=True)
+class CollectRequest:
+    """Everything `ztbundle collect` was asked to do."""
+
+    options: Options
+    kubeconfig: str | None = None
+    context: str | None = None
+    out: Path | None = None
+    concurrency: int = 16
+    deadline_s: float = 600.0
+    argv: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    path: str
+    status: Status
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CollectResult:
+    """What the CLI summarises: where the bundle is and what is missing from it."""
+
+    path: Path
+    size: int
+    total: int
+    collected: int
+    missing: tuple[Failure, ...]
+    complete: bool
+    interrupted: bool
+    deadline_exceeded: bool
+    context: str | None
+    istio_namespace: str
+
+
+def plan_items(plan: Plan, steps: list[Step]) -> list[tuple[Step, Item]]:
+    """Every item of every step, in step priority order."""
+    return [(step, item) for step in steps for item in step.items(plan)]
+
+
+def _timestamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def run_collect(request: CollectRequest, progress: ProgressCallback | None = None) -> CollectResult:
+    """Collect a bundle; raise ClusterError (exit 1) when nothing at all can be collected."""
+    started = time.monotonic()
+    cluster = load_cluster_config(request.kubeconfig, request.context)
+    host = cluster.configuration.host
+    with ToolLog(cluster.secrets) as toollog:
+        LOG.info("ztbundle collect: context %s, server %s, config %s", cluster.context, host, cluster.source)
+        pool = ClientPool(cluster.configuration)
+        try:
+            plan = discover(pool.get(), request.options, host)
+            LOG.info(
+                "found Istio in %s: %d istiod, %d ztunnel (%d selected), %d istio-cni, %d waypoint pods",
+                plan.istio_namespace,
+                len(plan.istiods),
+                len(plan.ztunnels_all),
+                len(plan.ztunnels),
+                len(plan.cnis_all),
+                len(plan.waypoints_all),
+            )
+            manifest = Manifest(
+                command=["ztbundle", *request.argv],
+                context=cluster.context,
+                options=_options_json(request),
+                server_version=plan.server_version,
+                istio_namespace=plan.istio_namespace,
+            )
+            for node in sorted(request.options.nodes - {p.node for p in plan.ztunnels_all if p.node}):
+                manifest.errors.append(f"--node {node}: no ztunnel pod runs on that node")
+            out = request.out or Path(layout.default_bundle_name(cluster.context or "cluster", _timestamp()))
+            writer = BundleWriter(out)
+            runner = Runner(
+                StepContext(plan=plan, clients=pool),
+                writer,
+                manifest,
+                concurrency=request.concurrency,
+                deadline_at=started + request.deadline_s,
+                progress=progress,
+            )
+            state = runner.run(plan_items(plan, load_steps()))
+        finally:
+            pool.close()
+        manifest.interrupted = state.interrupted
+        manifest.deadline_exceeded = state.deadline_exceeded
+        if state.deadline_exceeded:
+            manifest.errors.append(f"deadline of {request.deadline_s:g}s exceeded; remaining items skipped")
+        if state.interrupted:
+            manifest.errors.append("interrupted; remaining items skipped")
+        LOG.info("writing manifest: %d artifacts", len(manifest.artifacts) + 1)
+    _add_tool_log(writer, manifest, toollog.value())
+    path = writer.finish(layout.MANIFEST, manifest.render())
+    return _result(path, manifest, plan)
+
+
+def _add_tool_log(writer: BundleWriter, manifest: Manifest, data: bytes) -> None:
+    now = utc_now()
+    writer.add(layout.TOOL_LOG, data)
+    manifest.record(
+        Artifact(
+            tool_log_item(), Status.OK, None, True, len(data), hashlib.sha256(data).hexdigest(), now, now
+        )
+    )
+
+
+def _options_json(request: CollectRequest) -> dict[str, Any]:
+    o = request.options
+    return {
+        "kubeconfig": request.kubeconfig,
+        "context": request.context,
+        "istio_namespace": o.istio_namespace,
+        "since_seconds": o.since_s,
+        "nodes": sorted(o.nodes),
+        "concurrency": request.concurrency,
+        "timeout_seconds": o.timeout_s,
+        "deadline_seconds": request.deadline_s,
+        "max_artifact_bytes": o.max_bytes,
+        "out": str(request.out) if request.out else None,
+    }
+
+
+def _result(path: Path, manifest: Manifest, plan: Plan) -> CollectResult:
+    missing = tuple(Failure(a.item.path, a.status, a.error or a.status.value) for a in manifest.missing())
+    return CollectResult(
+        path=path,
+        size=path.stat().st_size,
+        total=len(manifest.artifacts),
+        collected=sum(1 for a in manifest.artifacts if a.status is Status.OK),
+        missing=missing,
+        complete=manifest.complete,
+        interrupted=manifest.interrupted,
+        deadline_exceeded=manifest.deadline_exceeded,
+        context=manifest.context,
+        istio_namespace=plan.istio_namespace,
+    )

@@ -1,0 +1,91 @@
+"""What a step may use: the plan, per-thread API clients and bounded fetch helpers.
+
+Helpers raise on failure (ApiException, timeouts, `StepFailed` with the body kept for non-2xx
+admin replies); the runner turns those into manifest statuses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from collector.discovery import Plan, list_pages
+from collector.failures import StepFailed, status_message
+from collector.kube import ClientPool, api_get, port_forward_get
+from collector.targets import PodRef
+from ztbundle.layout import Status
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+
+@dataclass(frozen=True, slots=True)
+class StepContext:
+    """Shared, read-only state for steps; the only mutable part is the per-thread client pool."""
+
+    plan: Plan
+    clients: ClientPool
+
+    @property
+    def timeout_s(self) -> float:
+        return self.plan.options.timeout_s
+
+    def api(self) -> ApiClient:
+        return self.clients.get()
+
+    def api_get(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> bytes:
+        """GET an API path; the body is returned exactly as the server sent it."""
+        return api_get(self.api(), path, query, timeout_s=self.timeout_s, max_bytes=self.plan.options.max_bytes)
+
+    def list_merged(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> bytes:
+        """Fetch every page of a List and return one List holding all items (no `continue`)."""
+        merged: dict[str, Any] | None = None
+        items: list[Any] = []
+        for page in list_pages(
+            self.api(), path, list(query), timeout_s=self.timeout_s, max_bytes=self.plan.options.max_bytes
+        ):
+            if merged is None:
+                merged = {k: v for k, v in page.items() if k != "items"}
+                merged["metadata"] = {
+                    k: v for k, v in (page.get("metadata") or {}).items() if k not in ("continue", "remainingItemCount")
+                }
+            items.extend(page.get("items") or [])
+        assert merged is not None  # list_pages yields at least one page or raises
+        merged["items"] = items
+        return json.dumps(merged, separators=(",", ":")).encode("utf-8")
+
+    def pod_log(self, pod: PodRef, container: str, *, previous: bool) -> bytes:
+        """Read a container log (since `--since` when given) as raw bytes."""
+        query: list[tuple[str, str]] = [("container", container)]
+        if previous:
+            query.append(("previous", "true"))
+        if self.plan.options.since_s:
+            query.append(("sinceSeconds", str(self.plan.options.since_s)))
+        path = f"/api/v1/namespaces/{quote(pod.namespace)}/pods/{quote(pod.name)}/log"
+        return api_get(
+            self.api(),
+            path,
+            query,
+            timeout_s=self.timeout_s,
+            max_bytes=self.plan.options.max_bytes,
+            accept="text/plain, */*",
+        )
+
+    def admin_get(self, pod: PodRef, port: int, path: str) -> bytes:
+        """GET an admin endpoint over a port-forward; a non-2xx reply raises with its body kept."""
+        reply = port_forward_get(
+            self.api(),
+            pod.namespace,
+            pod.name,
+            port,
+            path,
+            timeout_s=self.timeout_s,
+            max_bytes=self.plan.options.max_bytes,
+        )
+        if not 200 <= reply.status <= 299:
+            detail = status_message(reply.body)
+            message = f"HTTP {reply.status} {reply.reason}" + (f": {detail}" if detail else "")
+            raise StepFailed(Status.ERROR, message, reply.body)
+        return reply.body

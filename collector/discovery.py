@@ -1,0 +1,201 @@
+"""Find the Istio namespace and every ztunnel, istiod, istio-cni and waypoint pod.
+
+Discovery is the first contact with the cluster, so its failures are the run-level ones: an
+unreachable server, rejected credentials or no Istio at all become one `ClusterError` line (exit 1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from collector.failures import StepFailed, Truncated, classify
+from collector.kube import api_get
+from collector.targets import ContainerRef, PodRef
+from ztbundle.errors import ClusterError
+from ztbundle.layout import Component, Status
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+SELECTORS: dict[Component, str] = {
+    Component.ISTIOD: "app=istiod",
+    Component.ZTUNNEL: "app=ztunnel",
+    Component.CNI: "k8s-app=istio-cni-node",
+    Component.WAYPOINT: "gateway.istio.io/managed=istio.io-mesh-controller",
+}
+PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """What the user asked for; steps read it through the plan."""
+
+    istio_namespace: str | None = None
+    since_s: int | None = None
+    nodes: frozenset[str] = frozenset()
+    timeout_s: float = 30.0
+    max_bytes: int = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The discovered cluster: every Istio component pod, plus the `--node`-filtered view of them."""
+
+    options: Options
+    server_version: str | None
+    istio_namespace: str
+    istiods: tuple[PodRef, ...]
+    ztunnels_all: tuple[PodRef, ...]
+    cnis_all: tuple[PodRef, ...]
+    waypoints_all: tuple[PodRef, ...]
+
+    def _on_nodes(self, pods: tuple[PodRef, ...]) -> tuple[PodRef, ...]:
+        if not self.options.nodes:
+            return pods
+        return tuple(p for p in pods if p.node in self.options.nodes)
+
+    @property
+    def ztunnels(self) -> tuple[PodRef, ...]:
+        return self._on_nodes(self.ztunnels_all)
+
+    @property
+    def cnis(self) -> tuple[PodRef, ...]:
+        return self._on_nodes(self.cnis_all)
+
+    @property
+    def waypoints(self) -> tuple[PodRef, ...]:
+        return self._on_nodes(self.waypoints_all)
+
+
+def discover(api: ApiClient, options: Options, host: str) -> Plan:
+    """Probe the server, then find Istio; raise ClusterError when nothing could be collected."""
+    version = _probe(api, options, host)
+    istiods = tuple(_find(api, options, host, Component.ISTIOD, options.istio_namespace))
+    ztunnels = tuple(_find(api, options, host, Component.ZTUNNEL, None))
+    namespace = options.istio_namespace
+    if namespace is None:
+        if istiods:
+            namespace = istiods[0].namespace
+        elif ztunnels:
+            namespace = ztunnels[0].namespace
+    if namespace is None or (not istiods and not ztunnels):
+        where = f"namespace {namespace}" if options.istio_namespace else "any namespace"
+        raise ClusterError(
+            f"{host}: no Istio found: no istiod (app=istiod) or ztunnel (app=ztunnel) pods in {where}; "
+            "check --context or --istio-namespace"
+        )
+    return Plan(
+        options=options,
+        server_version=version,
+        istio_namespace=namespace,
+        istiods=istiods,
+        ztunnels_all=ztunnels,
+        cnis_all=tuple(_find(api, options, host, Component.CNI, None)),
+        waypoints_all=tuple(_find(api, options, host, Component.WAYPOINT, None)),
+    )
+
+
+def _fatal(exc: BaseException, host: str, action: str, timeout_s: float) -> ClusterError:
+    failed = classify(exc, action, timeout_s)
+    status = getattr(exc, "status", None)
+    if status == 401:
+        return ClusterError(
+            f"{host}: credentials rejected (401 Unauthorized); check --context or refresh the token"
+        )
+    if failed.status is Status.FORBIDDEN:
+        return ClusterError(f"{host}: {failed.message}; the collector needs get/list on pods cluster-wide")
+    if failed.status is Status.TIMEOUT:
+        return ClusterError(f"{host}: API server did not answer within {timeout_s:g}s; check --context")
+    if status:
+        return ClusterError(f"{host}: {failed.message}")
+    return ClusterError(f"cannot reach the API server at {host}: {_root(exc)}; check --context")
+
+
+def _root(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None)
+    while isinstance(reason, BaseException) and getattr(reason, "reason", None) is not None:
+        reason = reason.reason
+    text = str(reason if isinstance(reason, BaseException) else exc)
+    return text.split(": ", 1)[-1] if "object at 0x" in text else text
+
+
+def _probe(api: ApiClient, options: Options, host: str) -> str | None:
+    try:
+        body = api_get(api, "/version", timeout_s=options.timeout_s, max_bytes=1 << 20)
+    except (StepFailed, Truncated) as exc:
+        raise ClusterError(f"{host}: /version: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - every cause becomes one line naming it
+        raise _fatal(exc, host, "get /version", options.timeout_s) from None
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    value = doc.get("gitVersion") if isinstance(doc, dict) else None
+    return str(value) if value else None
+
+
+def list_pages(
+    api: ApiClient, path: str, query: list[tuple[str, str]], *, timeout_s: float, max_bytes: int
+) -> Iterator[dict[str, Any]]:
+    """Yield each page of a List, following `continue` with `limit` until the server says done."""
+    token: str | None = None
+    while True:
+        q = [*query, ("limit", str(PAGE))] + ([("continue", token)] if token else [])
+        body = api_get(api, path, q, timeout_s=timeout_s, max_bytes=max_bytes)
+        page = json.loads(body)
+        if not isinstance(page, dict):
+            raise ValueError(f"{path}: expected a List object")
+        yield page
+        token = (page.get("metadata") or {}).get("continue") or None
+        if not token:
+            return
+
+
+def _find(
+    api: ApiClient, options: Options, host: str, component: Component, namespace: str | None
+) -> Iterator[PodRef]:
+    path = f"/api/v1/namespaces/{quote(namespace)}/pods" if namespace else "/api/v1/pods"
+    selector = SELECTORS[component]
+    where = f"in namespace {namespace}" if namespace else "in all namespaces"
+    try:
+        pages = list(
+            list_pages(
+                api, path, [("labelSelector", selector)], timeout_s=options.timeout_s, max_bytes=options.max_bytes
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 - discovery failure ends the run with one line
+        raise _fatal(exc, host, f"list pods {where} ({selector})", options.timeout_s) from None
+    for page in pages:
+        for obj in page.get("items") or []:
+            pod = pod_ref(component, obj)
+            if pod is not None:
+                yield pod
+
+
+def pod_ref(component: Component, obj: dict[str, Any]) -> PodRef | None:
+    """Build a PodRef from a v1 Pod JSON object; pods without a name are ignored."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    if not meta.get("name") or not meta.get("namespace"):
+        return None
+    restarts = {
+        cs.get("name"): int(cs.get("restartCount") or 0) for cs in status.get("containerStatuses") or []
+    }
+    containers = tuple(
+        ContainerRef(name=c["name"], restart_count=restarts.get(c["name"], 0))
+        for c in spec.get("containers") or []
+        if c.get("name")
+    )
+    return PodRef(
+        component=component,
+        namespace=meta["namespace"],
+        name=meta["name"],
+        node=spec.get("nodeName"),
+        containers=containers,
+        phase=status.get("phase"),
+    )

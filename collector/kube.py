@@ -1,0 +1,306 @@
+"""Kubernetes client plumbing: kubectl-like config loading, per-thread clients, bounded raw reads.
+
+Every point of `kubernetes-client.md` is handled here:
+- KUBECONFIG is read at call time and passed explicitly (the client reads it once at import);
+- urllib3 retries are disabled so a timeout costs one timeout, not four;
+- each worker thread gets its own ApiClient because stream/portforward monkeypatch `call_api`;
+- bodies are read raw (`_preload_content=False`) so bytes are stored exactly as received.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from collector.failures import Trim, Truncated
+from ztbundle.errors import ClusterError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient, Configuration
+
+CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """Where and as whom we talk to the cluster."""
+
+    configuration: Configuration
+    context: str | None
+    source: str  # the kubeconfig path(s) or "in-cluster", for error messages
+    secrets: tuple[str, ...]  # literal credentials the log mask must hide
+
+
+def load_cluster_config(kubeconfig: str | None, context: str | None) -> ClusterConfig:
+    """Resolve credentials like kubectl: --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    path = kubeconfig or os.environ.get("KUBECONFIG") or None
+    if path is None and Path("~/.kube/config").expanduser().exists():
+        path = str(Path("~/.kube/config").expanduser())
+    cfg = client.Configuration()
+    try:
+        if path is None:
+            if not os.environ.get("KUBERNETES_SERVICE_HOST"):
+                raise ClusterError(
+                    "no kubeconfig: none given with --kubeconfig, $KUBECONFIG is unset, "
+                    "~/.kube/config does not exist, and not running inside a pod"
+                )
+            config.load_incluster_config(client_configuration=cfg)
+            name, source = "in-cluster", "in-cluster"
+        else:
+            _, active = config.list_kube_config_contexts(config_file=path)
+            name = context or (active or {}).get("name")
+            config.load_kube_config(
+                config_file=path, context=context, client_configuration=cfg, persist_config=False
+            )
+            source = path
+    except ConfigException as exc:
+        raise ClusterError(f"{path or 'in-cluster config'}: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise ClusterError(f"{path}: cannot read kubeconfig: {exc}") from None
+    # One timeout must cost one timeout: urllib3 would otherwise retry reads three times.
+    cfg.retries = False
+    secrets = tuple(str(v) for v in (cfg.api_key or {}).values() if v) + tuple(
+        v for v in (cfg.password,) if v
+    )
+    return ClusterConfig(configuration=cfg, context=name, source=source, secrets=secrets)
+
+
+class ClientPool:
+    """One ApiClient per thread, created on first use and closed together at the end."""
+
+    def __init__(self, configuration: Configuration) -> None:
+        self._configuration = configuration
+        self._local = threading.local()
+        self._all: list[ApiClient] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> ApiClient:
+        api = getattr(self._local, "api", None)
+        if api is None:
+            from kubernetes.client import ApiClient
+
+            api = ApiClient(configuration=self._configuration)
+            api.user_agent = "ztbundle"
+            self._local.api = api
+            with self._lock:
+                self._all.append(api)
+        return api
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._all = self._all, []
+        for api in clients:
+            try:
+                api.rest_client.close()
+            except Exception:  # noqa: BLE001 - closing is best effort at shutdown
+                pass
+
+
+def read_capped(read: Any, *, max_bytes: int, budget_s: float, what: str) -> bytes:
+    """Read a body in chunks, stopping at `max_bytes` (kept, flagged) or when `budget_s` runs out."""
+    started = time.monotonic()
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        chunk = read(CHUNK)
+        if not chunk:
+            return b"".join(parts)
+        if total + len(chunk) > max_bytes:
+            keep = max_bytes - total
+            parts.append(chunk[:keep])
+            dropped = len(chunk) - keep + _drain(read, budget_s - (time.monotonic() - started))
+            body = b"".join(parts)
+            raise Truncated(
+                f"{what}: body larger than the {max_bytes}-byte cap; kept the first {max_bytes} bytes",
+                body,
+                Trim(bytes_kept=max_bytes, bytes_dropped=dropped, rule="max-artifact-bytes"),
+            )
+        parts.append(chunk)
+        total += len(chunk)
+        if time.monotonic() - started > budget_s:
+            raise Truncated(
+                f"{what}: body still arriving after {budget_s:g}s; kept the {total} bytes received",
+                b"".join(parts),
+            )
+
+
+def _drain(read: Any, budget_s: float) -> int:
+    """Count (and discard) the rest of an over-size body so the manifest can say how much was dropped."""
+    started = time.monotonic()
+    dropped = 0
+    try:
+        while time.monotonic() - started < max(budget_s, 0.0):
+            chunk = read(CHUNK)
+            if not chunk:
+                break
+            dropped += len(chunk)
+    except Exception:  # noqa: BLE001 - the kept part is what matters; the count is best effort
+        pass
+    return dropped
+
+
+def api_get(
+    api: ApiClient,
+    path: str,
+    query: Sequence[tuple[str, str]] = (),
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    accept: str = "application/json",
+) -> bytes:
+    """GET an API path with the real client and return the body bytes exactly as sent.
+
+    Raises ApiException (with the body) on non-2xx, `Truncated` when the body stops early.
+    """
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import ProtocolError
+
+    method, url, headers, body, post = api.param_serialize(
+        "GET", path, query_params=list(query), header_params={"Accept": accept}, auth_settings=["BearerToken"]
+    )
+    resp = api.call_api(method, url, header_params=headers, body=body, post_params=post, _request_timeout=timeout_s)
+    raw = resp.response
+    try:
+        if not 200 <= resp.status <= 299:
+            data = read_capped(raw.read, max_bytes=64 * 1024, budget_s=timeout_s, what=path)
+            raise ApiException(status=resp.status, reason=resp.reason, body=data.decode("utf-8", "replace"))
+        parts: list[bytes] = []
+
+        def read(n: int) -> bytes:
+            try:
+                chunk: bytes = raw.read(n)
+            except ProtocolError as exc:
+                raise Truncated(
+                    f"{path}: connection closed mid-body after {sum(map(len, parts))} bytes ({exc})",
+                    b"".join(parts),
+                ) from None
+            parts.append(chunk)
+            return chunk
+
+        return read_capped(read, max_bytes=max_bytes, budget_s=timeout_s * 3, what=path)
+    finally:
+        raw.release_conn()
+
+
+# --- port-forward ----------------------------------------------------------------------------
+
+# The client's create_websocket() offers no connect timeout, so a hung upgrade would block a worker
+# forever. We wrap the WebSocket class it instantiates to apply the per-request timeout to the
+# handshake only; after it, reads go through our own socket timeouts.
+_HANDSHAKE_TIMEOUT: contextvars.ContextVar[float | None] = contextvars.ContextVar("ztbundle_ws", default=None)
+_PATCHED = False
+_PATCH_LOCK = threading.Lock()
+
+
+def _install_handshake_timeout() -> None:
+    global _PATCHED
+    with _PATCH_LOCK:
+        if _PATCHED:
+            return
+        from kubernetes.stream import ws_client
+        from websocket import WebSocket
+
+        class _TimedWebSocket(WebSocket):  # type: ignore[misc]
+            def connect(self, url: str, **options: Any) -> None:
+                timeout = _HANDSHAKE_TIMEOUT.get()
+                if timeout is not None:
+                    options.setdefault("timeout", timeout)
+                super().connect(url, **options)
+                self.settimeout(None)
+
+        ws_client.WebSocket = _TimedWebSocket
+        _PATCHED = True
+
+
+@dataclass(frozen=True, slots=True)
+class HttpReply:
+    """An HTTP response read over a port-forward."""
+
+    status: int
+    reason: str
+    body: bytes
+
+
+def port_forward_get(
+    api: ApiClient, namespace: str, pod: str, port: int, path: str, *, timeout_s: float, max_bytes: int
+) -> HttpReply:
+    """GET `path` on `pod:port` over a port-forward, speaking HTTP/1.1 ourselves (as istioctl does)."""
+    import http.client
+
+    from kubernetes.client import CoreV1Api
+    from kubernetes.stream import portforward
+
+    _install_handshake_timeout()
+    token = _HANDSHAKE_TIMEOUT.set(timeout_s)
+    try:
+        pf = portforward(
+            CoreV1Api(api).connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port)
+        )
+    finally:
+        _HANDSHAKE_TIMEOUT.reset(token)
+    sock = pf.socket(port)
+    try:
+        sock.settimeout(timeout_s)
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nUser-Agent: ztbundle\r\n"
+            "Accept: */*\r\nConnection: close\r\n\r\n"
+        )
+        # No shutdown(SHUT_WR): the client would close the forwarded port and lose the response.
+        sock.sendall(request.encode("ascii"))
+        resp = http.client.HTTPResponse(sock)  # type: ignore[arg-type]
+        try:
+            resp.begin()
+        except http.client.RemoteDisconnected:
+            raise _forward_error(pf, port, f"{namespace}/{pod}:{port}") from None
+        except http.client.HTTPException as exc:
+            raise _forward_error(pf, port, f"{namespace}/{pod}:{port}", exc) from None
+        body = _read_reply(resp, max_bytes=max_bytes, timeout_s=timeout_s, what=f"{pod}:{port}{path}")
+        return HttpReply(status=resp.status, reason=resp.reason, body=body)
+    finally:
+        pf.close()
+
+
+def _forward_error(pf: Any, port: int, where: str, exc: Exception | None = None) -> Exception:
+    # The kubelet reports a closed port or a stopped pod only on the error channel; give the proxy
+    # thread a moment to deliver it after the data channel ended.
+    for _ in range(20):
+        error = pf.error(port)
+        if error:
+            return ConnectionError(f"port-forward to {where} failed: {error.strip()}")
+        time.sleep(0.025)
+    detail = f" ({type(exc).__name__}: {exc})" if exc else ""
+    return ConnectionError(f"port-forward to {where}: connection closed before any response{detail}")
+
+
+def _read_reply(resp: Any, *, max_bytes: int, timeout_s: float, what: str) -> bytes:
+    import http.client
+
+    parts: list[bytes] = []
+
+    def read(n: int) -> bytes:
+        try:
+            chunk: bytes = resp.read(n)
+        except http.client.IncompleteRead as exc:
+            parts.append(exc.partial)
+            raise Truncated(
+                f"{what}: connection closed mid-body after {sum(map(len, parts))} bytes", b"".join(parts)
+            ) from None
+        parts.append(chunk)
+        if not chunk and resp.length:
+            raise Truncated(
+                f"{what}: connection closed mid-body after {sum(map(len, parts))} bytes "
+                f"({resp.length} bytes short of Content-Length)",
+                b"".join(parts),
+            )
+        return chunk
+
+    return read_capped(read, max_bytes=max_bytes, budget_s=timeout_s * 3, what=what)

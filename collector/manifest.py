@@ -1,0 +1,145 @@
+"""The manifest: what was collected, from where, and what failed and why (validated before writing)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.failures import Trim
+from collector.steps import Item
+from ztbundle import __version__, layout
+from ztbundle.layout import Input, Status
+
+NOT_CONNECTED = "HTTP 404"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    """The outcome of one attempted item."""
+
+    item: Item
+    status: Status
+    error: str | None
+    stored: bool
+    bytes: int
+    sha256: str | None
+    started_at: str | None
+    finished_at: str | None
+    trim: Trim | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.item.path,
+            "input": self.item.input.value,
+            "source": self.item.source.to_json(),
+            "status": self.status.value,
+            "error": self.error,
+            "stored": self.stored,
+            "bytes": self.bytes,
+            "sha256": self.sha256,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+        }
+
+
+@dataclass(slots=True)
+class Manifest:
+    """Accumulates artifact records (metadata only, never bodies) and renders the manifest JSON."""
+
+    command: list[str]
+    context: str | None
+    options: dict[str, Any]
+    started_at: str = field(default_factory=utc_now)
+    server_version: str | None = None
+    istio_namespace: str | None = None
+    istio_versions: set[str] = field(default_factory=set)
+    interrupted: bool = False
+    deadline_exceeded: bool = False
+    errors: list[str] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+
+    def record(self, artifact: Artifact) -> None:
+        self.artifacts.append(artifact)
+
+    def missing(self) -> list[Artifact]:
+        """Artifacts whose failure makes the bundle incomplete.
+
+        istiod answers 404 "Proxy not connected to this Pilot instance" for ztunnels connected to
+        another replica; that is expected and only counts when no replica served that ztunnel.
+        """
+        served = {
+            (a.item.input, a.item.peer.ref)
+            for a in self.artifacts
+            if a.item.peer is not None and a.status is Status.OK
+        }
+        out: list[Artifact] = []
+        for a in self.artifacts:
+            if a.status is Status.OK:
+                continue
+            if (
+                a.item.peer is not None
+                and (a.error or "").startswith(NOT_CONNECTED)
+                and (a.item.input, a.item.peer.ref) in served
+            ):
+                continue
+            out.append(a)
+        return out
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing() and not self.interrupted and not self.deadline_exceeded
+
+    def render(self) -> bytes:
+        """Serialise and validate against `manifest.schema.json`; a schema failure is our bug, so it raises."""
+        import jsonschema
+
+        doc: dict[str, Any] = {
+            "format_version": layout.FORMAT_VERSION,
+            "tool": {"name": "ztbundle", "version": __version__},
+            "command": self.command,
+            "started_at": self.started_at,
+            "finished_at": utc_now(),
+            "context": self.context,
+            "server_version": self.server_version,
+            "istio_namespace": self.istio_namespace,
+            "istio_versions": sorted(self.istio_versions),
+            "complete": self.complete,
+            "interrupted": self.interrupted,
+            "deadline_exceeded": self.deadline_exceeded,
+            "options": self.options,
+            "errors": self.errors,
+            "artifacts": [a.to_json() for a in self.artifacts],
+            "redactions": [],
+            "trims": [
+                {
+                    "artifact": a.item.path,
+                    "bytes_kept": a.trim.bytes_kept,
+                    "bytes_dropped": a.trim.bytes_dropped,
+                    "rule": a.trim.rule,
+                }
+                for a in self.artifacts
+                if a.trim is not None
+            ],
+        }
+        jsonschema.validate(doc, layout.manifest_schema())
+        return json.dumps(doc, indent=2).encode("utf-8") + b"\n"
+
+
+def tool_log_item() -> Item:
+    """The item describing our own log, which is written last, just before the manifest."""
+    from collector.steps import Source, SourceKind
+
+    return Item(
+        step="tool.log",
+        path=layout.TOOL_LOG,
+        input=Input.TOOL_LOG,
+        source=Source(SourceKind.LOCAL, "ztbundle log (masked)"),
+        action="write the tool log",
+        expect_json=False,
+    )

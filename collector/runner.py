@@ -1,0 +1,253 @@
+"""Run every planned item with bounded concurrency, per-request timeouts, a global deadline and Ctrl-C.
+
+Workers only fetch; this module's calling thread is the single writer: it hands each finished body to
+the archive and records its artifact. A window of at most 2×concurrency submitted items bounds memory
+regardless of cluster size. Failure is data: every item ends as exactly one manifest artifact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from collector.archive import BundleWriter
+from collector.context import StepContext
+from collector.failures import Trim, Truncated, classify
+from collector.manifest import Artifact, Manifest, utc_now
+from collector.steps import Item, Step
+from ztbundle.layout import Status
+
+LOG = logging.getLogger("ztbundle.runner")
+TICK_S = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressEvent:
+    """A snapshot for the progress display; emitted after each item and on a short tick."""
+
+    done: int
+    total: int
+    failed: int
+    slowest: str | None
+    slowest_s: float
+    last: Artifact | None
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What a worker hands back: the body (if any) and its verdict, computed off the writer thread."""
+
+    body: bytes | None
+    status: Status
+    error: str | None
+    sha256: str | None
+    version: str | None
+    started_at: str
+    finished_at: str
+    trim: Trim | None = None
+
+
+@dataclass(slots=True)
+class RunState:
+    interrupted: bool = False
+    deadline_exceeded: bool = False
+
+
+def _json_error(body: bytes) -> str | None:
+    """Return where a body stops being valid JSON, in bytes, or None when it parses."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 at byte {exc.start}"
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        offset = len(text[: exc.pos].encode("utf-8"))
+        return f"invalid JSON at byte {offset} (line {exc.lineno} column {exc.colno}): {exc.msg}"
+    return None
+
+
+def _version(step: Step, item: Item, body: bytes) -> str | None:
+    if step.version_of is None:
+        return None
+    try:
+        doc: Any = json.loads(body) if item.expect_json else body
+        return step.version_of(item, doc)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float]) -> Fetched:
+    """Worker body: fetch, then judge the bytes. Never raises; every outcome is a `Fetched`."""
+    running[item.path] = time.monotonic()
+    started = utc_now()
+    body: bytes | None
+    trim: Trim | None = None
+    try:
+        body = step.fetch(ctx, item)
+        status, error = Status.OK, None
+    except Truncated as exc:
+        body, status, error, trim = exc.body, Status.TRUNCATED, exc.message, exc.trim
+    except Exception as exc:  # noqa: BLE001 - the runner owns failure; classify names the cause
+        failed = classify(exc, item.action, ctx.timeout_s)
+        body, status, error = failed.body, failed.status, failed.message
+    finally:
+        running.pop(item.path, None)
+    if status is Status.OK and item.expect_json and body is not None:
+        problem = _json_error(body)
+        if problem is not None:
+            status, error = Status.TRUNCATED, problem
+    if status is Status.TRUNCATED and trim is None and item.expect_json and body is not None:
+        problem = _json_error(body)
+        error = f"{error}; {problem}" if problem and problem not in (error or "") else error
+    return Fetched(
+        body=body,
+        status=status,
+        error=error,
+        sha256=hashlib.sha256(body).hexdigest() if body is not None else None,
+        version=_version(step, item, body) if status is Status.OK and body is not None else None,
+        started_at=started,
+        finished_at=utc_now(),
+        trim=trim,
+    )
+
+
+def skipped(item: Item, reason: str) -> Artifact:
+    return Artifact(item, Status.SKIPPED, reason, False, 0, None, None, None)
+
+
+@contextmanager
+def _sigint_as_flag(stop: threading.Event) -> Iterator[None]:
+    """Turn the first Ctrl-C into a flag so it never lands in the middle of a tar write."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C means "now"
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class Runner:
+    """Schedules items, writes results as they land, and turns the leftovers into skipped artifacts."""
+
+    def __init__(
+        self,
+        ctx: StepContext,
+        writer: BundleWriter,
+        manifest: Manifest,
+        *,
+        concurrency: int,
+        deadline_at: float,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.ctx = ctx
+        self.writer = writer
+        self.manifest = manifest
+        self.concurrency = max(1, concurrency)
+        self.deadline_at = deadline_at
+        self.progress = progress
+        self.state = RunState()
+        self._running: dict[str, float] = {}
+        self._done = 0
+        self._failed = 0
+        self._total = 0
+
+    def run(self, planned: list[tuple[Step, Item]]) -> RunState:
+        self._total = len(planned)
+        stop = threading.Event()
+        executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="ztbundle")
+        in_flight: dict[Future[Fetched], Item] = {}
+        next_index = 0
+        try:
+            with _sigint_as_flag(stop):
+                self._emit(None)
+                while next_index < len(planned) or in_flight:
+                    if stop.is_set():
+                        raise KeyboardInterrupt
+                    while next_index < len(planned) and len(in_flight) < 2 * self.concurrency:
+                        step, item = planned[next_index]
+                        in_flight[executor.submit(fetch_one, self.ctx, step, item, self._running)] = item
+                        next_index += 1
+                    remaining = self.deadline_at - time.monotonic()
+                    if remaining <= 0:
+                        self.state.deadline_exceeded = True
+                        LOG.warning("deadline exceeded with %d items left", len(planned) - self._done)
+                        break
+                    done, _ = wait(in_flight, timeout=min(TICK_S, remaining), return_when=FIRST_COMPLETED)
+                    for future in done:
+                        self._land(in_flight.pop(future), future.result())
+                    if not done:
+                        self._emit(None)
+        except KeyboardInterrupt:
+            self.state.interrupted = True
+            LOG.warning("interrupted with %d items left", len(planned) - self._done)
+        finally:
+            self.progress = None  # a callback that raised must not run again while we finalise
+            reason = "interrupted" if self.state.interrupted else "deadline exceeded"
+            for future, item in list(in_flight.items()):
+                if future.done() and not future.cancelled():
+                    self._land(item, future.result())
+                else:
+                    self.manifest.record(skipped(item, f"{reason} (request still in flight)"))
+            for _, item in planned[next_index:]:
+                self.manifest.record(skipped(item, reason))
+            # Hung workers are abandoned, not awaited: each is bounded by its own request timeout.
+            executor.shutdown(wait=False, cancel_futures=True)
+        return self.state
+
+    def _land(self, item: Item, result: Fetched) -> None:
+        stored = result.body is not None
+        if stored:
+            assert result.body is not None
+            self.writer.add(item.path, result.body)
+        artifact = Artifact(
+            item=item,
+            status=result.status,
+            error=result.error,
+            stored=stored,
+            bytes=len(result.body) if result.body is not None else 0,
+            sha256=result.sha256,
+            started_at=result.started_at,
+            finished_at=result.finished_at,
+            trim=result.trim,
+        )
+        self.manifest.record(artifact)
+        if result.version:
+            self.manifest.istio_versions.add(result.version)
+        self._done += 1
+        if result.status is not Status.OK:
+            self._failed += 1
+            LOG.warning("%s: %s: %s", item.path, result.status.value, result.error)
+        else:
+            LOG.info("%s: ok (%d bytes)", item.path, artifact.bytes)
+        self._emit(artifact)
+
+    def _emit(self, last: Artifact | None) -> None:
+        if self.progress is None:
+            return
+        running = self._running.copy()
+        slowest, slowest_s = None, 0.0
+        if running:
+            path, since = min(running.items(), key=lambda kv: kv[1])
+            slowest, slowest_s = path, time.monotonic() - since
+        self.progress(ProgressEvent(self._done, self._total, self._failed, slowest, slowest_s, last))

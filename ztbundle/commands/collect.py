@@ -1,0 +1,240 @@
+"""`ztbundle collect`: snapshot a live cluster's Istio ambient state into one .tar.gz bundle."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ztbundle.errors import UsageError
+from ztbundle.exits import Exit
+
+if TYPE_CHECKING:
+    from collector.collect import CollectResult
+    from collector.runner import ProgressEvent
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+_SIZE = re.compile(r"^(\d+)\s*([KMG]i?)?B?$", re.IGNORECASE)
+
+
+def duration(text: str) -> float:
+    """Parse `90`, `90s`, `30m`, `2h` or `1h30m` into seconds."""
+    value = text.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        m = _DURATION.match(value)
+        if not value or not m or not any(m.groups()):
+            raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use e.g. 90s, 30m, 2h)") from None
+        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+        seconds = h * 3600 + mi * 60 + s
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"duration must be positive: {text!r}")
+    return seconds
+
+
+def size(text: str) -> int:
+    """Parse `1048576`, `512Ki`, `64Mi` or `1Gi` into bytes."""
+    m = _SIZE.match(text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (use e.g. 64Mi)")
+    unit = (m.group(2) or "").upper().rstrip("I")
+    value = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[unit]
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive: {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("collect", help="snapshot a live cluster into a diagnostic bundle (.tar.gz)")
+    p.add_argument("--kubeconfig", help="kubeconfig path (default: $KUBECONFIG, then ~/.kube/config)")
+    p.add_argument("--context", help="kubeconfig context (default: the current context)")
+    p.add_argument("--istio-namespace", metavar="NS", help="Istio namespace (default: where istiod runs)")
+    p.add_argument("-o", "--out", type=Path, help="bundle path (default: ztbundle-<context>-<UTC time>.tar.gz)")
+    p.add_argument("--since", type=duration, metavar="DURATION", help="only logs newer than this, e.g. 30m")
+    p.add_argument("--concurrency", type=positive_int, default=16, metavar="N", help="parallel requests (16)")
+    p.add_argument("--timeout", type=duration, default=30.0, metavar="SECONDS", help="per-request timeout (30)")
+    p.add_argument("--deadline", type=duration, default=600.0, metavar="DURATION", help="whole-run deadline (10m)")
+    p.add_argument(
+        "--node",
+        dest="nodes",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="only these nodes' ztunnel, istio-cni and waypoint pods",
+    )
+    p.add_argument(
+        "--max-artifact-size",
+        type=size,
+        default=256 << 20,
+        metavar="SIZE",
+        help="keep at most this much of one body, flagged truncated (256Mi)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> Exit:
+    from collector.collect import CollectRequest, run_collect
+    from collector.discovery import Options
+
+    if args.out is not None and args.out.is_dir():
+        raise UsageError(f"{args.out}: is a directory; give a file name for the bundle")
+    request = CollectRequest(
+        options=Options(
+            istio_namespace=args.istio_namespace,
+            since_s=int(args.since) if args.since else None,
+            nodes=frozenset(args.nodes),
+            timeout_s=args.timeout,
+            max_bytes=args.max_artifact_size,
+        ),
+        kubeconfig=args.kubeconfig,
+        context=args.context,
+        out=args.out,
+        concurrency=args.concurrency,
+        deadline_s=args.deadline,
+        argv=_argv(args),
+    )
+    tty = sys.stderr.isatty()
+    display = None if args.quiet else (_RichProgress() if tty else _PlainProgress(sys.stderr))
+    try:
+        result = run_collect(request, display)
+    finally:
+        if isinstance(display, _RichProgress):
+            display.stop()
+    _summary(result, rich=sys.stdout.isatty())
+    if result.interrupted:
+        return Exit.INTERRUPTED
+    return Exit.OK if result.complete else Exit.INCOMPLETE
+
+
+def _argv(args: argparse.Namespace) -> tuple[str, ...]:
+    """The command as parsed (cli.main does not hand us its argv); recorded in the manifest."""
+    out = ["collect"]
+    for flag, value in (
+        ("--kubeconfig", args.kubeconfig),
+        ("--context", args.context),
+        ("--istio-namespace", args.istio_namespace),
+        ("--out", args.out),
+        ("--since", f"{args.since:g}s" if args.since else None),
+        ("--concurrency", args.concurrency),
+        ("--timeout", f"{args.timeout:g}"),
+        ("--deadline", f"{args.deadline:g}s"),
+        ("--max-artifact-size", args.max_artifact_size),
+    ):
+        if value is not None:
+            out += [flag, str(value)]
+    for node in args.nodes:
+        out += ["--node", node]
+    return tuple(out + (["--quiet"] if args.quiet else []))
+
+
+class _PlainProgress:
+    """Non-TTY progress: one line per failure and a count every few seconds."""
+
+    def __init__(self, out: TextIO, every_s: float = 2.0) -> None:
+        self.out = out
+        self.every_s = every_s
+        self.last = 0.0
+
+    def __call__(self, event: ProgressEvent) -> None:
+        a = event.last
+        if a is not None and a.status.value != "ok":
+            print(f"ztbundle: {a.item.path}: {a.status.value}: {a.error}", file=self.out)
+        now = time.monotonic()
+        if now - self.last >= self.every_s or event.done == event.total:
+            self.last = now
+            slow = f", slowest {event.slowest} {event.slowest_s:.0f}s" if event.slowest else ""
+            print(f"ztbundle: {event.done}/{event.total} done, {event.failed} failed{slow}", file=self.out)
+
+
+class _RichProgress:
+    """TTY progress bar: done/total, failures so far, and the slowest item still running."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("collecting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[red]{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[slowest]}"),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.task: Any = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task("collect", total=event.total, failed=0, slowest="")
+        slow = f"slowest: {event.slowest} ({event.slowest_s:.0f}s)" if event.slowest and event.slowest_s >= 1 else ""
+        self.progress.update(self.task, completed=event.done, failed=event.failed, slowest=slow)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
+
+
+def _human(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def _headline(result: CollectResult) -> str:
+    if result.interrupted:
+        state = "interrupted; partial bundle written"
+    elif result.deadline_exceeded:
+        state = "deadline exceeded; partial bundle written"
+    elif result.complete:
+        state = "complete"
+    else:
+        state = "incomplete"
+    return f"{state}: {result.collected}/{result.total} artifacts collected, {len(result.missing)} missing"
+
+
+def _summary(result: CollectResult, *, rich: bool) -> None:
+    """One screen: what was collected, what is missing and why, and where the bundle is."""
+    shown = result.missing[:20]
+    if rich:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console()
+        console.print(_headline(result))
+        if shown:
+            table = Table("missing artifact", "status", "reason", show_lines=False)
+            for f in shown:
+                table.add_row(f.path, f.status.value, f.reason)
+            console.print(table)
+        if len(result.missing) > len(shown):
+            console.print(f"… and {len(result.missing) - len(shown)} more (see manifest.json)")
+        console.print(f"bundle: {result.path} ({_human(result.size)})")
+        return
+    print(_headline(result))
+    for f in shown:
+        print(f"  missing {f.path}: {f.status.value}: {f.reason}")
+    if len(result.missing) > len(shown):
+        print(f"  … and {len(result.missing) - len(shown)} more (see manifest.json)")
+    print(f"bundle: {result.path} ({_human(result.size)})")

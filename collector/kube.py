@@ -288,7 +288,7 @@ def _read_reply(resp: Any, *, max_bytes: int, timeout_s: float, what: str) -> by
 
     def read(n: int) -> bytes:
         try:
-            chunk: bytes = resp.read(n)
+            chunk: bytes = resp.read1(n)  # read1 hands over partial chunks too, so nothing received is lost
         except http.client.IncompleteRead as exc:
             parts.append(exc.partial)
             raise Truncated(

@@ -1,0 +1,157 @@
+"""Unit tests of the collector's byte-level pieces: HTTP over a socket, JSON verdicts, archive, manifest."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import socket
+import stat
+import tarfile
+import threading
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from collector.archive import BundleWriter
+from collector.failures import Truncated, classify
+from collector.kube import _read_reply
+from collector.manifest import Artifact, Manifest
+from collector.runner import _json_error
+from collector.steps import Item, Source, SourceKind
+from collector.targets import PodRef
+from collector.toollog import MaskingFilter
+from ztbundle import layout
+from ztbundle.commands.collect import duration, size
+from ztbundle.layout import Component, Input, Status
+
+
+def _reply(raw: bytes, *, max_bytes: int = 1 << 20) -> tuple[int, bytes]:
+    a, b = socket.socketpair()
+
+    def serve() -> None:
+        b.sendall(raw)
+        b.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    a.settimeout(2)
+    resp = http.client.HTTPResponse(a)  # type: ignore[arg-type]
+    resp.begin()
+    try:
+        return resp.status, _read_reply(resp, max_bytes=max_bytes, timeout_s=2, what="t")
+    finally:
+        t.join()
+        a.close()
+
+
+def test_reply_decodes_chunked_bodies_like_go_servers_send() -> None:
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n"
+    assert _reply(raw) == (200, b'{"a":1}')
+
+
+def test_reply_flags_connection_closed_before_content_length() -> None:
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"workloads\": ["
+    with pytest.raises(Truncated) as err:
+        _reply(raw)
+    assert err.value.body == b'{"workloads": ['
+    assert "closed mid-body" in err.value.message and "85 bytes short" in err.value.message
+
+
+def test_reply_flags_chunked_body_cut_mid_chunk() -> None:
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"abc\""
+    with pytest.raises(Truncated) as err:
+        _reply(raw)
+    assert err.value.body.startswith(b'{"abc"')
+
+
+def test_reply_over_cap_keeps_head_and_records_trim() -> None:
+    body = b"x" * 5000
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + body
+    with pytest.raises(Truncated) as err:
+        _reply(raw, max_bytes=1000)
+    assert err.value.body == b"x" * 1000
+    assert err.value.trim is not None and err.value.trim.bytes_dropped == 4000
+
+
+def test_json_error_names_byte_offset_and_accepts_valid_json() -> None:
+    assert _json_error(b'{"a": [1, 2]}') is None
+    problem = _json_error('{"é": [1, '.encode())
+    assert problem is not None and problem.startswith("invalid JSON at byte 11")
+
+
+def test_refused_websocket_upgrade_maps_http_status() -> None:
+    from kubernetes.client.exceptions import ApiException
+
+    exc = ApiException(
+        status=0,
+        reason='Handshake status 403 Forbidden -+-+- {} -+-+- {"kind":"Status","message":"pods \\"z\\" is forbidden"}',
+    )
+    failed = classify(exc, "port-forward to pods/z", 2)
+    assert failed.status is Status.FORBIDDEN
+    assert failed.message == '403 Forbidden: cannot port-forward to pods/z: pods "z" is forbidden'
+    gone = classify(ApiException(status=0, reason="Handshake status 404 Not Found -+-+- {} -+-+- None"), "x", 2)
+    assert gone.status is Status.ERROR and gone.message.startswith("HTTP 404 Not Found")
+
+
+def test_timeouts_and_refusals_are_told_apart() -> None:
+    from urllib3.exceptions import NewConnectionError, ReadTimeoutError
+
+    assert classify(ReadTimeoutError(None, "/x", "read timed out"), "get x", 2).status is Status.TIMEOUT
+    refused = classify(NewConnectionError(None, "refused"), "get x", 2)  # type: ignore[arg-type]
+    assert refused.status is Status.ERROR
+
+
+def test_masking_filter_hides_literal_and_token_shaped_secrets() -> None:
+    f = MaskingFilter(["Bearer sekrit-token-123"])
+    text = f.mask("auth Bearer sekrit-token-123 then token=abc.def jwt eyJhbGciOi.eyJzdWIiOi.c2ln raw sekrit-token-123")
+    assert "sekrit" not in text and "abc.def" not in text and "eyJ" not in text
+
+
+def test_duration_and_size_parsing() -> None:
+    assert duration("90") == 90 and duration("30m") == 1800 and duration("1h30m") == 5400
+    assert size("64Mi") == 64 << 20 and size("512Ki") == 512 << 10
+    for bad in ("", "-5", "5x"):
+        with pytest.raises(Exception):
+            duration(bad)
+
+
+def _item(path: str, peer: PodRef | None = None) -> Item:
+    return Item(
+        step="t",
+        path=path,
+        input=Input.ISTIOD_PROXY_CONFIG,
+        source=Source(SourceKind.PORT_FORWARD, "GET /x"),
+        action="x",
+        peer=peer,
+    )
+
+
+def test_not_connected_404_is_fine_only_when_another_replica_served() -> None:
+    zt = PodRef(Component.ZTUNNEL, "istio-system", "ztunnel-a", "n1")
+    other = PodRef(Component.ZTUNNEL, "istio-system", "ztunnel-b", "n2")
+    m = Manifest(command=["ztbundle"], context="c", options={}, istio_namespace="istio-system")
+    ok = Artifact(_item("istiod/i1/proxy/ztunnel-a.json", zt), Status.OK, None, True, 2, "0" * 64, None, None)
+    nc = "HTTP 404 Not Found: Proxy not connected to this Pilot instance"
+    m.record(ok)
+    m.record(Artifact(_item("istiod/i2/proxy/ztunnel-a.json", zt), Status.ERROR, nc, True, 5, "1" * 64, None, None))
+    assert m.complete
+    m.record(Artifact(_item("istiod/i2/proxy/ztunnel-b.json", other), Status.ERROR, nc, True, 5, "2" * 64, None, None))
+    assert not m.complete and [a.item.path for a in m.missing()] == ["istiod/i2/proxy/ztunnel-b.json"]
+    doc = json.loads(m.render())
+    jsonschema.validate(doc, layout.manifest_schema())
+    assert doc["complete"] is False and len(doc["artifacts"]) == 3
+
+
+def test_bundle_writer_streams_to_partial_then_renames_0600(tmp_path: Path) -> None:
+    out = tmp_path / "b.tar.gz"
+    w = BundleWriter(out)
+    w.add("cluster/nodes.json", b"{}")
+    assert w.partial.exists() and not out.exists()
+    assert w.finish(layout.MANIFEST, b"{}\n") == out
+    assert not w.partial.exists() and stat.S_IMODE(out.stat().st_mode) == 0o600
+    with tarfile.open(out) as tar:
+        assert tar.getnames() == ["cluster/nodes.json", layout.MANIFEST]
+        member = tar.extractfile("cluster/nodes.json")
+        assert member is not None and io.BytesIO(member.read()).getvalue() == b"{}"

@@ -1,0 +1,71 @@
+"""ztunnel holds a workload whose pod is gone, finished, or has another IP.
+
+A stale entry keeps a dead or recycled IP mapped to an old identity, so traffic
+to that IP can be sent to the wrong pod or rejected by identity checks.
+
+Evidence:
+    A Kubernetes pod workload (uid <cluster>//Pod/<ns>/<name> in the ztunnel's
+    own cluster) in a ztunnel config_dump whose pod is absent from the pod
+    list, is Succeeded/Failed, or whose workloadIps differ from the pod's IPs.
+    Pods being deleted or younger than the capture window, HostNetwork
+    workloads and non-pod workloads (WorkloadEntry, ServiceEntry, remote
+    clusters) are ignored. One finding per workload lists every ztunnel that
+    still holds it.
+
+Fix:
+    Compare with istiod's view (ZT401). If istiod no longer lists the workload,
+    the ztunnel missed a removal: restart that ztunnel. If istiod still lists
+    it, look for a stuck pod deletion or a finalizer.
+"""
+
+from collections.abc import Iterator
+
+from analyzer.model import Bundle, Input, Workload, Ztunnel
+from rules import Hit, Rule, Severity
+
+RULE = Rule(
+    code="ZT102",
+    name="stale-workload",
+    severity=Severity.WARNING,
+    needs=frozenset({Input.PODS, Input.ZTUNNEL_CONFIG}),
+    doc=__doc__,
+)
+
+
+def _problem(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> str | None:
+    key = workload.pod_key
+    if key is None or key[0] != ztunnel.config.cluster_id or workload.network_mode == "HostNetwork":
+        return None  # guard 5 (non-pod / remote) and HostNetwork (shares the node IP by design)
+    pod = bundle.pod_by_name(key[1], key[2])
+    if pod is None:
+        return "has no pod in the cluster"
+    if pod.deleting or not bundle.settled(pod.created_at):
+        return None  # changing during capture (guard 2)
+    if pod.terminal:
+        return f"belongs to a pod in phase {pod.phase}"
+    pod_ips = set(pod.ips or ((pod.ip,) if pod.ip else ()))
+    if pod_ips and workload.ips and not set(workload.ips) <= pod_ips:
+        return f"has IPs {', '.join(workload.ips)} but the pod has {', '.join(sorted(pod_ips))}"
+    return None
+
+
+def check(bundle: Bundle) -> Iterator[Hit]:
+    found: dict[str, tuple[Workload, str, list[Ztunnel]]] = {}
+    for ztunnel in bundle.ztunnels:
+        if not ztunnel.available:
+            continue
+        for uid, workload in ztunnel.workloads.items():
+            if uid in found:
+                found[uid][2].append(ztunnel)
+                continue
+            problem = _problem(bundle, ztunnel, workload)
+            if problem:
+                found[uid] = (workload, problem, [ztunnel])
+    for workload, problem, holders in found.values():
+        names = ", ".join(z.name for z in holders)
+        yield Hit(
+            subject=workload.ref,
+            message=f"workload {workload.uid} {problem}; still held by {len(holders)} ztunnel(s): {names}",
+            evidence=tuple(z.config_dump_path for z in holders),
+            ztunnel=holders[0].name if len(holders) == 1 else None,
+        )

@@ -1,0 +1,199 @@
+"""Turn a terse YAML rule case (`given:`) into the real typed `Bundle` model (style.md §7).
+
+Everything is optional and defaults to a healthy, old, Running object. Times are seconds before
+`COLLECTED_AT` (`age: 30` → created 30 s before capture). Keys:
+
+    namespaces: [{name, dataplane_mode?, labels?}]
+    nodes:      [{name, ready?, unschedulable?, os?, labels?, age?}]   (default: one per pod/ztunnel node)
+    pods:       [{ref: ns/name, node?, ip?, phase?, labels?, annotations?, dataplane_mode?,
+                  host_network?, deleting?, sidecar?, age?, ready?, restarts?, uid?}]
+    ztunnels:   [{node, name?, workloads?: [ns/name | {ref, ips?, uid?, cluster?, network_mode?}],
+                  xds_on_demand?, cluster_id?, deleting?, age?, phase?, ready?, restarts?,
+                  available?: false, pod?: false, workload_state?: [{pod: ns/name, state?}]}]
+    cni:        [{node, phase?, deleting?}]        (istio-cni pods; default: one Running per node)
+    unavailable: {<input>: <reason>}               (manifest: input not collected)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from analyzer.model import (
+    Availability,
+    Bundle,
+    Container,
+    InpodState,
+    Input,
+    Manifest,
+    Namespace,
+    Node,
+    ObjectRef,
+    Pod,
+    Workload,
+    Ztunnel,
+    ZtunnelConfig,
+)
+from analyzer.normalize import content_hash, state_from
+from ztbundle import layout
+
+COLLECTED_AT = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+OLD = 3600.0
+ISTIO_NS = "istio-system"
+
+
+def _time(age: float | None) -> datetime:
+    return COLLECTED_AT - timedelta(seconds=OLD if age is None else float(age))
+
+
+def _manifest(unavailable: Mapping[str, str]) -> Manifest:
+    availability = {i: Availability(i, True) for i in Input}
+    for name, reason in unavailable.items():
+        availability[Input(name)] = Availability(Input(name), False, reason)
+    return Manifest(COLLECTED_AT, COLLECTED_AT, "test", ("1.26.0",), not unavailable, False,
+                    availability, {})
+
+
+class _Ips:
+    """Deterministic pod IPs for cases that don't care."""
+
+    def __init__(self) -> None:
+        self._n = itertools.count(10)
+
+    def __call__(self) -> str:
+        return f"10.244.0.{next(self._n)}"
+
+
+def _pod(spec: Mapping[str, Any], ips: _Ips) -> Pod:
+    ns, _, name = str(spec["ref"]).partition("/")
+    labels = dict(spec.get("labels") or {})
+    if spec.get("dataplane_mode"):
+        labels["istio.io/dataplane-mode"] = spec["dataplane_mode"]
+    annotations = dict(spec.get("annotations") or {})
+    if spec.get("sidecar"):
+        annotations["sidecar.istio.io/status"] = '{"containers":["istio-proxy"]}'
+    ip = spec["ip"] if "ip" in spec else ips()
+    phase = str(spec.get("phase", "Running"))
+    ready = bool(spec.get("ready", phase == "Running"))
+    restarts = int(spec.get("restarts", 0))
+    return Pod(
+        ref=ObjectRef("Pod", ns, name),
+        uid=str(spec.get("uid") or f"uid-{ns}-{name}"),
+        node=spec.get("node", "n1"),
+        ip=ip,
+        ips=(ip,) if ip else (),
+        phase=phase,
+        labels=labels,
+        annotations=annotations,
+        host_network=bool(spec.get("host_network", False)),
+        deleting=bool(spec.get("deleting", False)),
+        created_at=_time(spec.get("age")),
+        started_at=_time(spec.get("age")),
+        ready=ready,
+        containers=(Container("main", ready, restarts, "running" if phase == "Running" else "waiting"),),
+    )
+
+
+def _workload(spec: Any, pods: Mapping[str, Pod], cluster: str) -> Workload:
+    spec = {"ref": spec} if isinstance(spec, str) else dict(spec)
+    ns, _, name = str(spec["ref"]).partition("/")
+    pod = pods.get(spec["ref"])
+    ips = spec.get("ips", [pod.ip] if pod and pod.ip else [])
+    return Workload(
+        uid=str(spec.get("uid") or f"{spec.get('cluster', cluster)}//Pod/{ns}/{name}"),
+        name=name,
+        namespace=ns,
+        ips=tuple(sorted(ips)),
+        protocol=str(spec.get("protocol", "HBONE")),
+        network_mode=str(spec.get("network_mode", "Standard")),
+        node=spec.get("node", pod.node if pod else None),
+        cluster_id=str(spec.get("cluster", cluster)),
+    )
+
+
+def _ztunnel(spec: Mapping[str, Any], index: int, pods: Mapping[str, Pod], reads: set[Input],
+             ips: _Ips) -> tuple[Ztunnel, Pod | None]:
+    node = str(spec.get("node", "n1"))
+    name = str(spec.get("name") or f"ztunnel-{node}-{index}")
+    pod = None
+    if spec.get("pod", True):
+        pod = _pod({"ref": f"{ISTIO_NS}/{name}", "node": node, "labels": {"app": "ztunnel"},
+                    **{k: spec[k] for k in ("deleting", "age", "phase", "ready", "restarts") if k in spec}},
+                   ips)
+    cluster = str(spec.get("cluster_id", "Kubernetes"))
+    workloads = [_workload(w, pods, cluster) for w in spec.get("workloads") or ()]
+    state = None
+    if "workload_state" in spec:
+        state = {}
+        for entry in spec["workload_state"] or ():
+            target = pods.get(entry["pod"])
+            ns, _, pname = str(entry["pod"]).partition("/")
+            uid = str(entry.get("uid") or (target.uid if target else f"uid-{ns}-{pname}"))
+            state[uid] = InpodState(uid, pname, ns, str(entry.get("state", "Up")))
+    available = bool(spec.get("available", True))
+    zt = Ztunnel(
+        name=name,
+        namespace=ISTIO_NS,
+        pod=pod,
+        node=node,
+        config_dump_path=layout.ztunnel_config_dump(name),
+        available=available,
+        unavailable_reason=None if available else "error: HTTP 500",
+        config=ZtunnelConfig(local_node=node, cluster_id=cluster,
+                             xds_on_demand=bool(spec.get("xds_on_demand", False))),
+        version="1.26.0",
+        xds=state_from(((w, content_hash(w)) for w in workloads), (), ()),
+        workload_state=state,
+        _reads=reads,
+    )
+    return zt, pod
+
+
+def build_bundle(given: Mapping[str, Any] | None) -> Bundle:
+    """Build the model a rule sees from a case's `given:` mapping."""
+    given = given or {}
+    ips = _Ips()
+    reads: set[Input] = set()
+    pods = {str(p["ref"]): _pod(p, ips) for p in given.get("pods") or ()}
+    namespaces = {}
+    for spec in given.get("namespaces") or ():
+        labels = dict(spec.get("labels") or {})
+        if spec.get("dataplane_mode"):
+            labels["istio.io/dataplane-mode"] = spec["dataplane_mode"]
+        namespaces[spec["name"]] = Namespace(spec["name"], labels)
+    ztunnels = []
+    all_pods = list(pods.values())
+    for i, spec in enumerate(given.get("ztunnels") or ()):
+        zt, zpod = _ztunnel(spec, i, pods, reads, ips)
+        ztunnels.append(zt)
+        if zpod:
+            all_pods.append(zpod)
+    node_names = sorted({p.node for p in all_pods if p.node})
+    cni_specs = given.get("cni")
+    if cni_specs is None:
+        cni_specs = [{"node": n} for n in node_names]
+    for i, spec in enumerate(cni_specs):
+        all_pods.append(_pod({"ref": f"{ISTIO_NS}/istio-cni-node-{i}", "node": spec["node"],
+                              "labels": {"k8s-app": "istio-cni-node"},
+                              **{k: spec[k] for k in ("phase", "deleting") if k in spec}}, ips))
+    nodes = tuple(
+        Node(
+            name=str(spec["name"]),
+            labels={"kubernetes.io/os": str(spec.get("os", "linux")), **(spec.get("labels") or {})},
+            ready=bool(spec.get("ready", True)),
+            unschedulable=bool(spec.get("unschedulable", False)),
+            created_at=_time(spec.get("age")),
+        )
+        for spec in given.get("nodes") or [{"name": n} for n in node_names]
+    )
+    return Bundle(
+        manifest=_manifest(given.get("unavailable") or {}),
+        pods=tuple(all_pods),
+        namespaces=namespaces,
+        nodes=nodes,
+        ztunnels=tuple(ztunnels),
+        capture_start=COLLECTED_AT,
+        _reads=reads,
+    )

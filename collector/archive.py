@@ -34,8 +34,9 @@ class BundleWriter:
         except OSError as exc:
             raise ArchiveError(f"{self.partial}: cannot create bundle: {exc.strerror}") from None
         os.fchmod(fd, 0o600)  # O_CREAT's mode is ignored when the file already existed
-        self._file: BinaryIO = os.fdopen(fd, "wb")
-        self._tar = tarfile.open(fileobj=self._file, mode="w:gz", format=tarfile.PAX_FORMAT)
+        # Kept open across calls until finish(): a streaming writer cannot be one `with` block.
+        self._file: BinaryIO = os.fdopen(fd, "wb")  # noqa: SIM115
+        self._tar = tarfile.open(fileobj=self._file, mode="w:gz", format=tarfile.PAX_FORMAT)  # noqa: SIM115
         self._names: set[str] = set()
 
     def add(self, name: str, data: bytes) -> None:

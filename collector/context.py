@@ -37,7 +37,9 @@ class StepContext:
 
     def api_get(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> bytes:
         """GET an API path; the body is returned exactly as the server sent it."""
-        return api_get(self.api(), path, query, timeout_s=self.timeout_s, max_bytes=self.plan.options.max_bytes)
+        return api_get(
+            self.api(), path, query, timeout_s=self.timeout_s, max_bytes=self.plan.options.max_bytes
+        )
 
     def list_merged(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> bytes:
         """Fetch every page of a List and return one List holding all items (no `continue`)."""
@@ -49,7 +51,9 @@ class StepContext:
             if merged is None:
                 merged = {k: v for k, v in page.items() if k != "items"}
                 merged["metadata"] = {
-                    k: v for k, v in (page.get("metadata") or {}).items() if k not in ("continue", "remainingItemCount")
+                    k: v
+                    for k, v in (page.get("metadata") or {}).items()
+                    if k not in ("continue", "remainingItemCount")
                 }
             items.extend(page.get("items") or [])
         assert merged is not None  # list_pages yields at least one page or raises

@@ -118,7 +118,7 @@ def _fatal(exc: BaseException, host: str, action: str, timeout_s: float) -> Clus
 def _root(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)
     while isinstance(reason, BaseException) and getattr(reason, "reason", None) is not None:
-        reason = reason.reason
+        reason = getattr(reason, "reason", None)
     text = str(reason if isinstance(reason, BaseException) else exc)
     return text.split(": ", 1)[-1] if "object at 0x" in text else text
 
@@ -164,7 +164,11 @@ def _find(
     try:
         pages = list(
             list_pages(
-                api, path, [("labelSelector", selector)], timeout_s=options.timeout_s, max_bytes=options.max_bytes
+                api,
+                path,
+                [("labelSelector", selector)],
+                timeout_s=options.timeout_s,
+                max_bytes=options.max_bytes,
             )
         )
     except Exception as exc:  # noqa: BLE001 - discovery failure ends the run with one line

@@ -9,6 +9,7 @@ Every point of `kubernetes-client.md` is handled here:
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import os
 import threading
@@ -46,6 +47,7 @@ def load_cluster_config(kubeconfig: str | None, context: str | None) -> ClusterC
     if path is None and Path("~/.kube/config").expanduser().exists():
         path = str(Path("~/.kube/config").expanduser())
     cfg = client.Configuration()
+    name: str | None
     try:
         if path is None:
             if not os.environ.get("KUBERNETES_SERVICE_HOST"):
@@ -53,12 +55,12 @@ def load_cluster_config(kubeconfig: str | None, context: str | None) -> ClusterC
                     "no kubeconfig: none given with --kubeconfig, $KUBECONFIG is unset, "
                     "~/.kube/config does not exist, and not running inside a pod"
                 )
-            config.load_incluster_config(client_configuration=cfg)
+            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
             name, source = "in-cluster", "in-cluster"
         else:
-            _, active = config.list_kube_config_contexts(config_file=path)
+            _, active = config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
             name = context or (active or {}).get("name")
-            config.load_kube_config(
+            config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=path, context=context, client_configuration=cfg, persist_config=False
             )
             source = path
@@ -99,10 +101,8 @@ class ClientPool:
         with self._lock:
             clients, self._all = self._all, []
         for api in clients:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort at shutdown
                 api.rest_client.close()
-            except Exception:  # noqa: BLE001 - closing is best effort at shutdown
-                pass
 
 
 def read_capped(read: Any, *, max_bytes: int, budget_s: float, what: str) -> bytes:
@@ -167,7 +167,9 @@ def api_get(
     method, url, headers, body, post = api.param_serialize(
         "GET", path, query_params=list(query), header_params={"Accept": accept}, auth_settings=["BearerToken"]
     )
-    resp = api.call_api(method, url, header_params=headers, body=body, post_params=post, _request_timeout=timeout_s)
+    resp = api.call_api(
+        method, url, header_params=headers, body=body, post_params=post, _request_timeout=timeout_s
+    )
     raw = resp.response
     try:
         if not 200 <= resp.status <= 299:
@@ -209,15 +211,15 @@ def _install_handshake_timeout() -> None:
         from kubernetes.stream import ws_client
         from websocket import WebSocket
 
-        class _TimedWebSocket(WebSocket):  # type: ignore[misc]
+        class _TimedWebSocket(WebSocket):
             def connect(self, url: str, **options: Any) -> None:
                 timeout = _HANDSHAKE_TIMEOUT.get()
                 if timeout is not None:
                     options.setdefault("timeout", timeout)
-                super().connect(url, **options)
+                super().connect(url, **options)  # type: ignore[no-untyped-call]
                 self.settimeout(None)
 
-        ws_client.WebSocket = _TimedWebSocket
+        ws_client.WebSocket = _TimedWebSocket  # type: ignore[attr-defined]
         _PATCHED = True
 
 
@@ -256,7 +258,7 @@ def port_forward_get(
         )
         # No shutdown(SHUT_WR): the client would close the forwarded port and lose the response.
         sock.sendall(request.encode("ascii"))
-        resp = http.client.HTTPResponse(sock)  # type: ignore[arg-type]
+        resp = http.client.HTTPResponse(sock)
         try:
             resp.begin()
         except http.client.RemoteDisconnected:

@@ -96,7 +96,7 @@ class Manifest:
         return not self.missing() and not self.interrupted and not self.deadline_exceeded
 
     def render(self) -> bytes:
-        """Serialise and validate against `manifest.schema.json`; a schema failure is our bug, so it raises."""
+        """Serialise and validate against the manifest schema; a failure there is our bug, so it raises."""
         import jsonschema
 
         doc: dict[str, Any] = {

@@ -77,6 +77,11 @@ class Step:
     version_of: Callable[[Item, Any], str | None] | None = None
 
 
+def forward_action(pod: PodRef) -> str:
+    """How a port-forward is named in errors, with the RBAC resource it needs."""
+    return f"port-forward to pods/{pod.name} in namespace {pod.namespace} (create pods/portforward)"
+
+
 # Order is priority: under a deadline, what comes first is what a bundle most needs.
 STEP_MODULES: tuple[str, ...] = (
     "cluster_objects",

@@ -1,4 +1,4 @@
-"""Snapshot cluster-wide objects (one merged List each) and the Istio namespace's workloads and mesh config."""
+"""Snapshot cluster-wide Lists (all pages merged) and the Istio namespace's workloads and mesh config."""
 
 from __future__ import annotations
 
@@ -46,8 +46,18 @@ def items(plan: Plan) -> Iterator[Item]:
     for input_, path, api_path, resource in _CLUSTER_LISTS:
         yield _item(input_, path, api_path, f"list {resource}", paged=True)
     for input_, path, api_path, resource in (
-        (Input.ISTIO_DAEMONSETS, layout.ISTIO_DAEMONSETS, f"/apis/apps/v1/namespaces/{ns}/daemonsets", "daemonsets.apps"),
-        (Input.ISTIO_DEPLOYMENTS, layout.ISTIO_DEPLOYMENTS, f"/apis/apps/v1/namespaces/{ns}/deployments", "deployments.apps"),
+        (
+            Input.ISTIO_DAEMONSETS,
+            layout.ISTIO_DAEMONSETS,
+            f"/apis/apps/v1/namespaces/{ns}/daemonsets",
+            "daemonsets.apps",
+        ),
+        (
+            Input.ISTIO_DEPLOYMENTS,
+            layout.ISTIO_DEPLOYMENTS,
+            f"/apis/apps/v1/namespaces/{ns}/deployments",
+            "deployments.apps",
+        ),
         (Input.ISTIO_EVENTS, layout.ISTIO_EVENTS, f"/api/v1/namespaces/{ns}/events", "events"),
     ):
         yield _item(input_, path, api_path, f"list {resource} in namespace {ns}", paged=True)

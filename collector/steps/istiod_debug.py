@@ -8,7 +8,7 @@ from typing import Any
 
 from collector.context import StepContext
 from collector.discovery import Plan
-from collector.steps import Item, Source, SourceKind, Step
+from collector.steps import Item, Source, SourceKind, Step, forward_action
 from ztbundle import layout
 from ztbundle.layout import Input
 
@@ -32,8 +32,10 @@ def items(plan: Plan) -> Iterator[Item]:
                 step=NAME,
                 path=path_of(istiod.name),
                 input=input_,
-                source=Source(SourceKind.PORT_FORWARD, f"GET {request}", istiod.namespace, istiod.name, None, PORT),
-                action=f"port-forward to pods/{istiod.name} in namespace {istiod.namespace} (pods/portforward)",
+                source=Source(
+                    SourceKind.PORT_FORWARD, f"GET {request}", istiod.namespace, istiod.name, None, PORT
+                ),
+                action=forward_action(istiod),
                 target=request,
                 expect_json=is_json,
                 pod=istiod,

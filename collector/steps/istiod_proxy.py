@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from collector.context import StepContext
 from collector.discovery import Plan
-from collector.steps import Item, Source, SourceKind, Step
+from collector.steps import Item, Source, SourceKind, Step, forward_action
 from ztbundle import layout
 from ztbundle.layout import Input
 
@@ -36,8 +36,10 @@ def items(plan: Plan) -> Iterator[Item]:
                     step=NAME,
                     path=path,
                     input=input_,
-                    source=Source(SourceKind.PORT_FORWARD, f"GET {request}", istiod.namespace, istiod.name, None, PORT),
-                    action=f"port-forward to pods/{istiod.name} in namespace {istiod.namespace} (pods/portforward)",
+                    source=Source(
+                        SourceKind.PORT_FORWARD, f"GET {request}", istiod.namespace, istiod.name, None, PORT
+                    ),
+                    action=forward_action(istiod),
                     target=request,
                     pod=istiod,
                     peer=ztunnel,

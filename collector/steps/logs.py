@@ -24,14 +24,18 @@ def items(plan: Plan) -> Iterator[Item]:
     for pod in _pods(plan):
         for container in pod.containers:
             for previous in (False, True) if container.restart_count > 0 else (False,):
-                request = f"GET /api/v1/namespaces/{pod.namespace}/pods/{pod.name}/log?container={container.name}"
+                request = (
+                    f"GET /api/v1/namespaces/{pod.namespace}/pods/{pod.name}/log?container={container.name}"
+                )
                 if previous:
                     request += "&previous=true"
                 if plan.options.since_s:
                     request += f"&sinceSeconds={plan.options.since_s}"
                 yield Item(
                     step=NAME,
-                    path=layout.pod_log(pod.component, pod.namespace, pod.name, container.name, previous=previous),
+                    path=layout.pod_log(
+                        pod.component, pod.namespace, pod.name, container.name, previous=previous
+                    ),
                     input=layout.LOG_INPUTS[pod.component],
                     source=Source(SourceKind.LOG, request, pod.namespace, pod.name, container.name, None),
                     action=f"get pods/log {pod.name} in namespace {pod.namespace}",

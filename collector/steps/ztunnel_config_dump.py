@@ -1,4 +1,4 @@
-"""Snapshot each ztunnel's admin config_dump over a port-forward to 15000 (localhost-only, as istioctl does)."""
+"""Snapshot each ztunnel's admin config_dump over a port-forward to 15000 (localhost-only, like istioctl)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from collector.context import StepContext
 from collector.discovery import Plan
-from collector.steps import Item, Source, SourceKind, Step
+from collector.steps import Item, Source, SourceKind, Step, forward_action
 from ztbundle import layout
 from ztbundle.layout import Input
 
@@ -23,7 +23,7 @@ def items(plan: Plan) -> Iterator[Item]:
             path=layout.ztunnel_config_dump(pod.name),
             input=Input.ZTUNNEL_CONFIG,
             source=Source(SourceKind.PORT_FORWARD, f"GET {PATH}", pod.namespace, pod.name, None, PORT),
-            action=f"port-forward to pods/{pod.name} in namespace {pod.namespace} (pods/portforward)",
+            action=forward_action(pod),
             target=PATH,
             pod=pod,
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from collector.context import StepContext
 from collector.discovery import Plan
-from collector.steps import Item, Source, SourceKind, Step
+from collector.steps import Item, Source, SourceKind, Step, forward_action
 from ztbundle import layout
 from ztbundle.layout import Input
 
@@ -22,7 +22,7 @@ def items(plan: Plan) -> Iterator[Item]:
             path=layout.ztunnel_metrics(pod.name),
             input=Input.ZTUNNEL_METRICS,
             source=Source(SourceKind.PORT_FORWARD, f"GET {PATH}", pod.namespace, pod.name, None, PORT),
-            action=f"port-forward to pods/{pod.name} in namespace {pod.namespace} (pods/portforward)",
+            action=forward_action(pod),
             target=PATH,
             expect_json=False,
             pod=pod,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import http.client
 import io
 import json
@@ -37,7 +38,7 @@ def _reply(raw: bytes, *, max_bytes: int = 1 << 20) -> tuple[int, bytes]:
     t = threading.Thread(target=serve)
     t.start()
     a.settimeout(2)
-    resp = http.client.HTTPResponse(a)  # type: ignore[arg-type]
+    resp = http.client.HTTPResponse(a)
     resp.begin()
     try:
         return resp.status, _read_reply(resp, max_bytes=max_bytes, timeout_s=2, what="t")
@@ -47,12 +48,12 @@ def _reply(raw: bytes, *, max_bytes: int = 1 << 20) -> tuple[int, bytes]:
 
 
 def test_reply_decodes_chunked_bodies_like_go_servers_send() -> None:
-    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"a\":\r\n2\r\n1}\r\n0\r\n\r\n"
+    raw = b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n2\r\n1}\r\n0\r\n\r\n'
     assert _reply(raw) == (200, b'{"a":1}')
 
 
 def test_reply_flags_connection_closed_before_content_length() -> None:
-    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"workloads\": ["
+    raw = b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"workloads": ['
     with pytest.raises(Truncated) as err:
         _reply(raw)
     assert err.value.body == b'{"workloads": ['
@@ -60,7 +61,7 @@ def test_reply_flags_connection_closed_before_content_length() -> None:
 
 
 def test_reply_flags_chunked_body_cut_mid_chunk() -> None:
-    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{\"abc\""
+    raw = b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"abc"'
     with pytest.raises(Truncated) as err:
         _reply(raw)
     assert err.value.body.startswith(b'{"abc"')
@@ -86,26 +87,32 @@ def test_refused_websocket_upgrade_maps_http_status() -> None:
 
     exc = ApiException(
         status=0,
-        reason='Handshake status 403 Forbidden -+-+- {} -+-+- {"kind":"Status","message":"pods \\"z\\" is forbidden"}',
+        reason="Handshake status 403 Forbidden -+-+- {} -+-+- "
+        '{"kind":"Status","message":"pods \\"z\\" is forbidden"}',
     )
     failed = classify(exc, "port-forward to pods/z", 2)
     assert failed.status is Status.FORBIDDEN
     assert failed.message == '403 Forbidden: cannot port-forward to pods/z: pods "z" is forbidden'
-    gone = classify(ApiException(status=0, reason="Handshake status 404 Not Found -+-+- {} -+-+- None"), "x", 2)
+    gone = classify(
+        ApiException(status=0, reason="Handshake status 404 Not Found -+-+- {} -+-+- None"), "x", 2
+    )
     assert gone.status is Status.ERROR and gone.message.startswith("HTTP 404 Not Found")
 
 
 def test_timeouts_and_refusals_are_told_apart() -> None:
     from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 
-    assert classify(ReadTimeoutError(None, "/x", "read timed out"), "get x", 2).status is Status.TIMEOUT
+    timed_out = ReadTimeoutError(None, "/x", "read timed out")  # type: ignore[arg-type]
+    assert classify(timed_out, "get x", 2).status is Status.TIMEOUT
     refused = classify(NewConnectionError(None, "refused"), "get x", 2)  # type: ignore[arg-type]
     assert refused.status is Status.ERROR
 
 
 def test_masking_filter_hides_literal_and_token_shaped_secrets() -> None:
     f = MaskingFilter(["Bearer sekrit-token-123"])
-    text = f.mask("auth Bearer sekrit-token-123 then token=abc.def jwt eyJhbGciOi.eyJzdWIiOi.c2ln raw sekrit-token-123")
+    text = f.mask(
+        "auth Bearer sekrit-token-123 then token=abc.def jwt eyJhbGciOi.eyJzdWIiOi.c2ln raw sekrit-token-123"
+    )
     assert "sekrit" not in text and "abc.def" not in text and "eyJ" not in text
 
 
@@ -113,7 +120,7 @@ def test_duration_and_size_parsing() -> None:
     assert duration("90") == 90 and duration("30m") == 1800 and duration("1h30m") == 5400
     assert size("64Mi") == 64 << 20 and size("512Ki") == 512 << 10
     for bad in ("", "-5", "5x"):
-        with pytest.raises(Exception):
+        with pytest.raises(argparse.ArgumentTypeError):
             duration(bad)
 
 
@@ -135,9 +142,15 @@ def test_not_connected_404_is_fine_only_when_another_replica_served() -> None:
     ok = Artifact(_item("istiod/i1/proxy/ztunnel-a.json", zt), Status.OK, None, True, 2, "0" * 64, None, None)
     nc = "HTTP 404 Not Found: Proxy not connected to this Pilot instance"
     m.record(ok)
-    m.record(Artifact(_item("istiod/i2/proxy/ztunnel-a.json", zt), Status.ERROR, nc, True, 5, "1" * 64, None, None))
+    m.record(
+        Artifact(_item("istiod/i2/proxy/ztunnel-a.json", zt), Status.ERROR, nc, True, 5, "1" * 64, None, None)
+    )
     assert m.complete
-    m.record(Artifact(_item("istiod/i2/proxy/ztunnel-b.json", other), Status.ERROR, nc, True, 5, "2" * 64, None, None))
+    m.record(
+        Artifact(
+            _item("istiod/i2/proxy/ztunnel-b.json", other), Status.ERROR, nc, True, 5, "2" * 64, None, None
+        )
+    )
     assert not m.complete and [a.item.path for a in m.missing()] == ["istiod/i2/proxy/ztunnel-b.json"]
     doc = json.loads(m.render())
     jsonschema.validate(doc, layout.manifest_schema())

@@ -63,11 +63,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--kubeconfig", help="kubeconfig path (default: $KUBECONFIG, then ~/.kube/config)")
     p.add_argument("--context", help="kubeconfig context (default: the current context)")
     p.add_argument("--istio-namespace", metavar="NS", help="Istio namespace (default: where istiod runs)")
-    p.add_argument("-o", "--out", type=Path, help="bundle path (default: ztbundle-<context>-<UTC time>.tar.gz)")
+    p.add_argument(
+        "-o", "--out", type=Path, help="bundle path (default: ztbundle-<context>-<UTC time>.tar.gz)"
+    )
     p.add_argument("--since", type=duration, metavar="DURATION", help="only logs newer than this, e.g. 30m")
     p.add_argument("--concurrency", type=positive_int, default=16, metavar="N", help="parallel requests (16)")
-    p.add_argument("--timeout", type=duration, default=30.0, metavar="SECONDS", help="per-request timeout (30)")
-    p.add_argument("--deadline", type=duration, default=600.0, metavar="DURATION", help="whole-run deadline (10m)")
+    p.add_argument(
+        "--timeout", type=duration, default=30.0, metavar="SECONDS", help="per-request timeout (30)"
+    )
+    p.add_argument(
+        "--deadline", type=duration, default=600.0, metavar="DURATION", help="whole-run deadline (10m)"
+    )
     p.add_argument(
         "--node",
         dest="nodes",
@@ -185,7 +191,11 @@ class _RichProgress:
         if self.task is None:
             self.progress.start()
             self.task = self.progress.add_task("collect", total=event.total, failed=0, slowest="")
-        slow = f"slowest: {event.slowest} ({event.slowest_s:.0f}s)" if event.slowest and event.slowest_s >= 1 else ""
+        slow = (
+            f"slowest: {event.slowest} ({event.slowest_s:.0f}s)"
+            if event.slowest and event.slowest_s >= 1
+            else ""
+        )
         self.progress.update(self.task, completed=event.done, failed=event.failed, slowest=slow)
 
     def stop(self) -> None:

@@ -1,0 +1,176 @@
+"""In-pod HTTP servers (ztunnel admin/stats/readiness, istiod monitoring) and fault-aware HTTP delivery.
+
+`admin_response(scn, pod, port, target)` answers one parsed request the way that pod's port would;
+`None` means nothing listens there (the kubelet then reports "connection refused"). `deliver()`
+writes a response through any byte sink (the API socket or a port-forward channel) and applies
+the matching faults: latency, 500, hang, close mid-body, truncated JSON, huge body.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
+
+from tests.fakecluster import payloads
+from tests.fakecluster.faults import Fault, FaultKind
+from tests.fakecluster.scenario import Phase, Pod, Role, Scenario
+
+JSON = "application/json"
+TEXT = "text/plain; charset=utf-8"
+NOT_CONNECTED = "Proxy not connected to this Pilot instance. It may be connected to another instance.\n"
+
+
+@dataclass(slots=True)
+class Response:
+    status: int
+    body: bytes | Iterable[bytes] = b""
+    content_type: str | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _json(obj: object, status: int = 200, *, indent: int | None = 2) -> Response:
+    return Response(status, json.dumps(obj, indent=indent).encode(), JSON)
+
+
+def _ztunnel(scn: Scenario, pod: Pod, port: int, path: str) -> Response | None:
+    node = pod.node or ""
+    if port == 15000:
+        if path == "/config_dump":
+            return Response(200, payloads.ztunnel_config_dump_bytes(scn, node), JSON)
+        if path == "/":
+            return Response(200, b"<html><body>ztunnel admin</body></html>", "text/html")
+        return Response(404, b"")  # ztunnel's admin answers unknown paths with an empty 404
+    if port == 15020:
+        if path in ("/metrics", "/stats/prometheus"):
+            return Response(200, payloads.ztunnel_metrics(scn, node),
+                            "application/openmetrics-text;charset=utf-8;version=1.0.0")
+        return Response(404, b"")
+    if port == 15021:
+        ready = scn.ztunnel_override(node).ready
+        return Response(200, b"ready\n", TEXT) if ready else Response(500, b"not ready, pending: proxy\n", TEXT)
+    return None
+
+
+def _istiod(scn: Scenario, pod: Pod, port: int, path: str, query: dict[str, list[str]]) -> Response | None:
+    if port not in (15014, 8080):
+        return None
+    if path == "/debug/config_dump":
+        proxy = (query.get("proxyID") or [""])[0]
+        if not proxy:
+            return Response(400, b"You must provide a proxyID in the query string\n", TEXT)
+        node = payloads.proxy_attached(scn, pod, proxy)
+        if node is None:
+            return Response(404, NOT_CONNECTED.encode(), TEXT)
+        types = (query.get("types") or [None])[0]
+        return _json(payloads.istiod_config_dump(scn, node, types), indent=4 if "pretty" in query else None)
+    if path == "/debug/ambientz":
+        return _json(payloads.ambientz(scn), indent=4 if "pretty" in query else None)
+    if path == "/debug/syncz":
+        return _json(payloads.syncz(scn, pod), indent=None)
+    if path == "/debug/connections":
+        return _json(payloads.connections(scn, pod), indent=None)
+    if path == "/version":
+        return Response(200, payloads.istiod_version(scn), TEXT)
+    if path == "/metrics":
+        return Response(200, b"# TYPE pilot_xds gauge\npilot_xds{version=\"" + scn.istio_version.encode()
+                        + b"\"} " + str(len(scn.pods_by_role(Role.ZTUNNEL))).encode() + b"\n", TEXT)
+    return Response(404, b"404 page not found\n", TEXT)
+
+
+def admin_response(scn: Scenario, pod: Pod, port: int, target: str) -> Response | None:
+    """Answer `GET target` on the pod's `port`, or None when nothing listens there."""
+    parts = urlsplit(target)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    phase = pod.phase
+    if pod.role is Role.ZTUNNEL and pod.node:
+        phase = scn.ztunnel_override(pod.node).phase
+    if phase is not Phase.RUNNING:
+        return None
+    if pod.role is Role.ZTUNNEL:
+        return _ztunnel(scn, pod, port, parts.path)
+    if pod.role is Role.ISTIOD:
+        return _istiod(scn, pod, port, parts.path, query)
+    if port in pod.ports:
+        return Response(200, f"hello from {pod.name}\n".encode(), TEXT)
+    return None
+
+
+# --- delivery with faults --------------------------------------------------------------------------
+
+
+class Closed(Exception):
+    """The response deliberately ended by dropping the connection."""
+
+
+def _status_line(status: int) -> str:
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Unknown"
+    return f"HTTP/1.1 {status} {phrase}\r\n"
+
+
+def _padded(body: bytes, size_mb: float) -> Iterator[bytes]:
+    """Yield a JSON object body padded to ~size_mb MB with a leading `_padding` key (still valid JSON)."""
+    target, chunk = int(size_mb * 1024 * 1024), b"x" * 65536
+    if body.lstrip().startswith(b"{"):
+        yield b'{"_padding":"'
+        sent = 0
+        while sent < target:
+            piece = chunk[: min(len(chunk), target - sent)]
+            sent += len(piece)
+            yield piece
+        rest = body.lstrip()[1:].lstrip()
+        yield b'"' + (b"," if not rest.startswith(b"}") else b"") + rest
+    else:
+        yield body
+        sent = 0
+        while sent < target:
+            piece = b"#" + chunk[: min(len(chunk) - 2, target - sent)] + b"\n"
+            sent += len(piece)
+            yield piece
+
+
+def deliver(write: Callable[[bytes], None], resp: Response, faults: Iterable[Fault],
+            stop: threading.Event, *, extra_headers: Iterable[tuple[str, str]] = ()) -> None:
+    """Write `resp` as HTTP/1.1 through `write`, applying faults; raise Closed to drop the connection."""
+    faults = list(faults)
+    for f in faults:
+        if f.kind is FaultKind.LATENCY:
+            stop.wait(f.seconds)
+    kinds = {f.kind: f for f in faults}
+    if FaultKind.HANG in kinds:
+        stop.wait(kinds[FaultKind.HANG].seconds)
+        raise Closed("hang")
+    if FaultKind.HTTP_500 in kinds:
+        resp = Response(500, b'{"error":"injected fault: internal server error"}\n', JSON)
+    body = resp.body
+    if FaultKind.HUGE_BODY in kinds and isinstance(body, bytes):
+        body = _padded(body, kinds[FaultKind.HUGE_BODY].size_mb)
+    headers = [*extra_headers, *resp.headers]
+    if resp.content_type:
+        headers.append(("Content-Type", resp.content_type))
+    if isinstance(body, bytes):
+        full = body
+        if FaultKind.TRUNCATED_JSON in kinds:
+            body = body[: len(body) // 2]
+        cut = FaultKind.CLOSE_MID_BODY in kinds
+        headers.append(("Content-Length", str(len(full if cut else body))))
+        head = _status_line(resp.status) + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+        if cut:
+            write(head.encode() + body[: len(body) // 2])
+            raise Closed("closed mid-body")
+        write(head.encode() + body)
+        return
+    headers.append(("Transfer-Encoding", "chunked"))
+    write((_status_line(resp.status) + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode())
+    for piece in body:
+        if stop.is_set():
+            raise Closed("shutdown")
+        if piece:
+            write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+    write(b"0\r\n\r\n")

@@ -1,0 +1,506 @@
+"""The fake kube-apiserver: HTTPS, bearer tokens, RBAC, lists/selectors/pagination, logs, pod proxy,
+SelfSubjectAccessReview and WebSocket port-forward to the simulated in-pod HTTP servers.
+
+Status bodies, messages and codes mirror the real apiserver/kubelet so the official client raises
+the same `ApiException`s it would against a live cluster.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.fakecluster import k8s, wsframes
+from tests.fakecluster.admin import Closed, Response, admin_response, deliver
+from tests.fakecluster.faults import Fault, FaultKind
+from tests.fakecluster.logs import component_log
+from tests.fakecluster.scenario import Phase, Pod, Role
+
+if TYPE_CHECKING:
+    from tests.fakecluster.cluster import FakeCluster
+
+JSON = "application/json"
+KUBE_VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.2",
+                "gitCommit": "5864a4677267e6adeae276ad85882a8714d69d9d", "gitTreeState": "clean",
+                "buildDate": "2024-10-22T20:28:14Z", "goVersion": "go1.22.8", "compiler": "gc",
+                "platform": "linux/amd64"}
+PF_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")  # what the kubelet's websocket handler accepts
+FRAME = 32 * 1024
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """One request the server saw; port-forwards also record the pod, port and tunnelled HTTP path."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int = 0
+    time: float = field(default_factory=time.time)
+    user: str | None = None
+    target: str | None = None  # "ns/pod" for pod subresources
+    port: int | None = None
+    http_path: str | None = None
+
+    def __str__(self) -> str:
+        extra = f" -> {self.target}:{self.port}{self.http_path or ''}" if self.port else ""
+        return f"{self.method} {self.path} {self.status}{extra}"
+
+
+def status_obj(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                           "message": message, "reason": reason}
+    if details:
+        out["details"] = details
+    out["code"] = code
+    return out
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.body = status_obj(code, reason, message, details)
+        self.code = code
+
+
+def not_found(resource: str, name: str, group: str = "") -> ApiError:
+    kind = resource if not group else f"{resource}.{group}"
+    return ApiError(404, "NotFound", f'{kind} "{name}" not found', {"name": name, "kind": resource}
+                    | ({"group": group} if group else {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    group: str
+    version: str
+    resource: str
+    namespace: str | None
+    name: str | None
+    subresource: str
+    port: int | None = None  # pods/<name>:<port>/proxy
+    rest: str = ""  # proxy path
+
+
+def parse_route(path: str) -> Route | None:
+    parts = [unquote(p) for p in path.strip("/").split("/")]
+    if parts[:2] == ["api", "v1"]:
+        group, version, parts = "", "v1", parts[2:]
+    elif len(parts) >= 3 and parts[0] == "apis":
+        group, version, parts = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    if not parts:
+        return None
+    namespace = None
+    if parts[0] == "namespaces" and len(parts) >= 3:
+        namespace, parts = parts[1], parts[2:]
+    resource, name = parts[0], parts[1] if len(parts) > 1 else None
+    sub = parts[2] if len(parts) > 2 else ""
+    rest = "/" + "/".join(parts[3:]) if len(parts) > 3 else "/"
+    port = None
+    if name and resource == "pods" and ":" in name:
+        name, _, port_s = name.partition(":")
+        port = int(port_s) if port_s.isdigit() else None
+    return Route(group, version, resource, namespace, name, sub, port, rest)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (quiet; the request log is the record)
+        pass
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    @property
+    def cluster(self) -> FakeCluster:
+        return self.server.cluster
+
+    def _send(self, resp: Response, faults: list[Fault], record: RequestRecord) -> None:
+        record.status = resp.status if not any(f.kind is FaultKind.HTTP_500 for f in faults) else 500
+        headers = [("Cache-Control", "no-cache, private"), ("Audit-Id", k8s.stable_uid("audit", str(id(record))))]
+        try:
+            deliver(self.wfile.write, resp, faults, self.cluster.stopping, extra_headers=headers)
+        except Closed:
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _json(self, obj: Any, status: int, faults: list[Fault], record: RequestRecord) -> None:
+        self._send(Response(status, json.dumps(obj).encode(), JSON), faults, record)
+
+    def _user(self) -> str | None:
+        auth = self.headers.get("Authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else None
+        return self.cluster.scenario.user if token == self.cluster.token else None
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._dispatch("DELETE")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._dispatch("PATCH")
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        record = RequestRecord(method, url.path, query)
+        self.cluster.record(record)
+        body = b""
+        if "Content-Length" in self.headers:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+        user = self._user()
+        record.user = user
+        global_faults = [f for f in self.cluster.faults if f.pod is None and f.resource is None]
+        if user is None:
+            self._json(status_obj(401, "Unauthorized", "Unauthorized"), 401, [], record)
+            return
+        try:
+            self._route(method, url.path, query, body, record, global_faults)
+        except ApiError as err:
+            self._json(err.body, err.code, global_faults, record)
+
+    # --- routing -----------------------------------------------------------------------------------
+
+    def _route(self, method: str, path: str, query: dict[str, str], body: bytes, record: RequestRecord,
+               faults: list[Fault]) -> None:
+        scn = self.cluster.scenario
+        if method == "GET" and path in ("/version", "/version/"):
+            return self._json(KUBE_VERSION, 200, faults, record)
+        discovery = self.cluster.discovery(path)
+        if method == "GET" and discovery is not None:
+            return self._json(discovery, 200, faults, record)
+        if method == "POST" and path.rstrip("/") == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
+            return self._ssar(body, record, faults)
+        route = parse_route(path)
+        if route is None or (route.group, route.resource) not in k8s.RESOURCES:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        res = k8s.RESOURCES[(route.group, route.resource)]
+        if method != "GET":
+            raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested "
+                                                     f"resource ({method} {route.resource})")
+        is_upgrade = self.headers.get("Upgrade", "").lower() == "websocket"
+        verb = "list" if route.name is None else "get"
+        if route.name is None and query.get("watch") in ("true", "1"):
+            verb = "watch"
+        if route.subresource in ("portforward", "exec", "attach"):
+            verb = "create"  # the apiserver authorizes these upgrades as `create`
+        if route.resource == "namespaces" and route.namespace is None and route.name:
+            route = Route(route.group, route.version, "namespaces", None, route.name, route.subresource)
+        ns_for_rbac = route.namespace or (route.name if route.resource == "namespaces" else "") or ""
+        self.cluster.authorize(verb, route.resource, route.subresource, route.namespace, route.name, route.group)
+        record.target = f"{route.namespace}/{route.name}" if route.subresource and route.namespace else None
+        faults = faults + [f for f in self.cluster.faults if f.matches_api(
+            route.resource, route.subresource, verb, ns_for_rbac, route.name or "")]
+        if route.resource == "pods" and route.name:
+            pod = self._pod(route)
+            if route.subresource == "log":
+                return self._logs(pod, query, record, faults)
+            if route.subresource == "portforward":
+                if not is_upgrade:
+                    raise ApiError(400, "BadRequest", "Upgrade request required")
+                return self._portforward(pod, query, record)
+            if route.subresource == "proxy":
+                return self._pod_proxy(pod, route, query, record, faults)
+            if route.subresource:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        if not res.namespaced and route.namespace is not None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        objs = k8s.objects(scn, route.group, route.resource)
+        if route.name is not None:
+            found = next((o for o in objs if o["metadata"]["name"] == route.name
+                          and o["metadata"].get("namespace") == route.namespace), None)
+            if found is None:
+                raise not_found(route.resource, route.name, route.group)
+            return self._json(found, 200, faults, record)
+        return self._json(self._list(res, route.namespace, objs, query), 200, faults, record)
+
+    def _pod(self, route: Route) -> Pod:
+        pod = self.cluster.scenario.pod(route.namespace or "", route.name or "")
+        gone = any(f.kind is FaultKind.POD_DELETED and f.pod == route.name for f in self.cluster.faults)
+        if pod is None or gone:
+            raise not_found("pods", route.name or "")
+        return pod
+
+    # --- lists --------------------------------------------------------------------------------------
+
+    def _list(self, res: k8s.Resource, namespace: str | None, objs: tuple[dict[str, Any], ...],
+              query: dict[str, str]) -> dict[str, Any]:
+        try:
+            items = k8s.select(objs, namespace, query.get("labelSelector", ""), query.get("fieldSelector", ""),
+                               res.kind)
+        except k8s.SelectorError as err:
+            raise ApiError(400, "BadRequest", str(err)) from err
+        list_rv = self.cluster.list_rv
+        start = 0
+        if query.get("continue"):
+            try:
+                token = json.loads(base64.urlsafe_b64decode(query["continue"] + "=="))
+                start = int(token["start"])
+            except (ValueError, KeyError, TypeError) as err:
+                raise ApiError(400, "BadRequest", f"continue key is not valid: {err}") from err
+        limit = int(query.get("limit") or 0)
+        page = items[start:start + limit] if limit > 0 else items[start:]
+        meta: dict[str, Any] = {"resourceVersion": list_rv}
+        if limit > 0 and start + limit < len(items):
+            token = {"v": "meta.k8s.io/v1", "rv": int(list_rv), "start": start + limit}
+            meta["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
+            meta["remainingItemCount"] = len(items) - start - limit
+        # Items in a typed list carry no apiVersion/kind, as the real apiserver sends them.
+        stripped = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in page]
+        return {"kind": f"{res.kind}List", "apiVersion": res.group_version, "metadata": meta, "items": stripped}
+
+    # --- authorization review -----------------------------------------------------------------------
+
+    def _ssar(self, body: bytes, record: RequestRecord, faults: list[Fault]) -> None:
+        try:
+            review = json.loads(body or b"{}")
+        except ValueError as err:
+            raise ApiError(400, "BadRequest", f"error decoding body: {err}") from err
+        attrs = review.get("spec", {}).get("resourceAttributes")
+        allowed, reason = True, ""
+        if attrs:
+            allowed = self.cluster.allowed(attrs.get("verb", ""), attrs.get("resource", ""),
+                                           attrs.get("subresource", ""), attrs.get("namespace", ""))
+            reason = "" if allowed else "no RBAC policy matched"
+        status: dict[str, Any] = {"allowed": allowed}
+        if reason:
+            status["reason"] = reason
+        out = {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+               "metadata": {"creationTimestamp": None}, "spec": review.get("spec", {}), "status": status}
+        self._json(out, 201, faults, record)
+
+    # --- logs ----------------------------------------------------------------------------------------
+
+    def _logs(self, pod: Pod, query: dict[str, str], record: RequestRecord, faults: list[Fault]) -> None:
+        container = query.get("container")
+        if container is None:
+            if len(pod.containers) > 1:
+                raise ApiError(400, "BadRequest", f"a container name must be specified for pod {pod.name}, "
+                                                  f"choose one of: [{' '.join(pod.containers)}]")
+            container = pod.containers[0]
+        if container not in pod.containers:
+            raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod.name}")
+        scn = self.cluster.scenario
+        previous = query.get("previous") in ("true", "1")
+        restarts = k8s.restarts_of(scn, pod) if container == pod.containers[0] else 0
+        if previous and restarts == 0:
+            raise ApiError(400, "BadRequest",
+                           f'previous terminated container "{container}" in pod "{pod.name}" not found')
+        if pod.phase is Phase.PENDING:
+            raise ApiError(400, "BadRequest",
+                           f'container "{container}" in pod "{pod.name}" is waiting to start: ContainerCreating')
+        lines = list(component_log(scn, pod.namespace, pod.name, previous)) if container == pod.containers[0] \
+            else [(pod.created or scn.now, f"{container} started")]
+        lines = _filter_logs(lines, query, scn.now)
+        stamp = query.get("timestamps") in ("true", "1")
+        text = "".join((t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z " if stamp else "") + line + "\n"
+                       for t, line in lines).encode()
+        if query.get("limitBytes"):
+            text = text[: int(query["limitBytes"])]
+        self._send(Response(200, text, "text/plain"), faults, record)
+
+    # --- pod proxy -----------------------------------------------------------------------------------
+
+    def _pod_proxy(self, pod: Pod, route: Route, query: dict[str, str], record: RequestRecord,
+                   faults: list[Fault]) -> None:
+        port = route.port or (pod.ports[0] if pod.ports else 80)
+        record.port, record.target = port, f"{pod.namespace}/{pod.name}"
+        qs = "&".join(f"{k}={v}" for k, v in query.items())
+        target = route.rest + (f"?{qs}" if qs else "")
+        record.http_path = target
+        # ztunnel's admin port is bound to localhost inside the pod: the apiserver's dial to the pod IP fails.
+        resp = None if (pod.role is Role.ZTUNNEL and port == 15000) else \
+            admin_response(self.cluster.scenario, pod, port, target)
+        if resp is None:
+            raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {pod.ip}:{port}: "
+                                                      "connect: connection refused")
+        faults = faults + [f for f in self.cluster.faults if f.matches_admin(pod.name, port, route.rest)]
+        self._send(resp, faults, record)
+
+    # --- port-forward ---------------------------------------------------------------------------------
+
+    def _portforward(self, pod: Pod, query: dict[str, str], record: RequestRecord) -> None:
+        offered = [p.strip() for p in self.headers.get("Sec-WebSocket-Protocol", "").split(",") if p.strip()]
+        protocol = next((p for p in offered if p in PF_PROTOCOLS), None)
+        if protocol is None:
+            raise ApiError(400, "BadRequest", f"unable to upgrade: no supported protocol in {offered}")
+        try:
+            ports = [int(p) for p in query.get("ports", "").split(",") if p]
+        except ValueError as err:
+            raise ApiError(400, "BadRequest", f"invalid port: {err}") from err
+        if not ports:
+            raise ApiError(400, "BadRequest", "at least one port must be specified")
+        record.target, record.port, record.status = f"{pod.namespace}/{pod.name}", ports[0], 101
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        self.wfile.write((
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Accept: {wsframes.accept_key(key)}\r\nSec-WebSocket-Protocol: {protocol}\r\n\r\n"
+        ).encode())
+        self.close_connection = True
+        PortForwardSession(self, pod, ports, record).run()
+
+
+def _filter_logs(lines: list[tuple[datetime, str]], query: dict[str, str], now: datetime
+                 ) -> list[tuple[datetime, str]]:
+    from datetime import timedelta
+
+    if query.get("sinceSeconds"):
+        since = now - timedelta(seconds=int(query["sinceSeconds"]))
+        lines = [x for x in lines if x[0] >= since]
+    elif query.get("sinceTime"):
+        since = datetime.fromisoformat(query["sinceTime"].replace("Z", "+00:00"))
+        lines = [x for x in lines if x[0] >= since]
+    if query.get("tailLines"):
+        n = int(query["tailLines"])
+        lines = lines[-n:] if n > 0 else []
+    return lines
+
+
+class PortForwardSession:
+    """The kubelet side of one WebSocket port-forward: channel 2i data, 2i+1 errors, per requested port."""
+
+    def __init__(self, handler: Handler, pod: Pod, ports: list[int], record: RequestRecord) -> None:
+        self.h, self.pod, self.ports, self.record = handler, pod, ports, record
+        self.cluster = handler.cluster
+        self.buffers = {i: b"" for i in range(len(ports))}
+        self.done: set[int] = set()
+        self.lock = threading.Lock()
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        with self.lock:
+            self.h.wfile.write(wsframes.frame(opcode, payload))
+
+    def send_channel(self, channel: int, data: bytes) -> None:
+        for i in range(0, max(len(data), 1), FRAME):
+            self.send(wsframes.OP_BINARY, bytes([channel]) + data[i:i + FRAME])
+
+    def run(self) -> None:
+        self.h.connection.settimeout(30)
+        try:
+            for i, port in enumerate(self.ports):
+                prefix = port.to_bytes(2, "little")
+                self.send(wsframes.OP_BINARY, bytes([2 * i]) + prefix)
+                self.send(wsframes.OP_BINARY, bytes([2 * i + 1]) + prefix)
+            for i, port in enumerate(self.ports):
+                err = self._precheck(port)
+                if err:
+                    self.send_channel(2 * i + 1, err.encode())
+                    self.done.add(i)
+            while len(self.done) < len(self.ports) and not self.cluster.stopping.is_set():
+                opcode, payload = wsframes.read_frame(self.h.rfile)
+                if opcode == wsframes.OP_CLOSE:
+                    return self._close(reply=True)
+                if opcode == wsframes.OP_PING:
+                    self.send(wsframes.OP_PONG, payload)
+                    continue
+                if opcode != wsframes.OP_BINARY or not payload:
+                    continue
+                self._data(payload[0] // 2, payload[1:])
+            self._close(reply=False)
+        except (EOFError, OSError, TimeoutError):
+            return
+
+    def _precheck(self, port: int) -> str:
+        fault = next((f for f in self.cluster.faults if f.kind is FaultKind.PORTFORWARD_ERROR
+                      and f.pod == self.pod.name and f.port in (None, port)), None)
+        if fault:
+            return fault.message or self._refused(port)
+        if admin_response(self.cluster.scenario, self.pod, port, "/") is None:
+            return self._refused(port)
+        return ""
+
+    def _refused(self, port: int) -> str:
+        netns = f"/var/run/netns/cni-{self.pod.uid}"
+        return (f"error forwarding port {port} to pod {self.pod.uid.replace('-', '')[:12]}..., uid : failed to "
+                f'execute portforward in network namespace "{netns}": failed to connect to localhost:{port} '
+                f'inside namespace "{netns}", IPv4: dial tcp4 127.0.0.1:{port}: connect: connection refused '
+                f"IPv6 dial tcp6 [::1]:{port}: connect: connection refused ")
+
+    def _data(self, index: int, data: bytes) -> None:
+        if index not in self.buffers or index in self.done:
+            return
+        self.buffers[index] += data
+        raw = self.buffers[index]
+        if b"\r\n\r\n" not in raw:
+            return
+        request_line = raw.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = request_line.split(" ")
+        target = parts[1] if len(parts) >= 2 else "/"
+        port = self.ports[index]
+        self.record.http_path = target
+        self.record.port = port
+        resp = admin_response(self.cluster.scenario, self.pod, port, target)
+        if resp is None:
+            resp = Response(404, b"")
+        if parts[0] != "GET" and resp.status < 400:
+            resp = Response(405, b"Method Not Allowed\n", "text/plain")
+        faults = [f for f in self.cluster.faults if f.matches_admin(self.pod.name, port, target.split("?")[0])]
+        faults += [f for f in self.cluster.faults if f.pod is None and f.resource is None]
+        self.done.add(index)
+        try:
+            deliver(lambda b: self.send_channel(2 * index, b), resp, faults, self.cluster.stopping)
+        except Closed:
+            # The pod side dropped the TCP connection: the kubelet then tears the stream down.
+            self.h.connection.close()
+            raise EOFError("closed by fault") from None
+
+    def _close(self, *, reply: bool) -> None:
+        """Closing handshake: send close, then wait briefly for the client's close before dropping TCP."""
+        try:
+            self.send(wsframes.OP_CLOSE, (1000).to_bytes(2, "big"))
+            if not reply:
+                self.h.connection.settimeout(2)
+                while True:
+                    opcode, _ = wsframes.read_frame(self.h.rfile)
+                    if opcode == wsframes.OP_CLOSE:
+                        break
+        except (EOFError, OSError, TimeoutError):
+            pass
+
+
+class _Server(ThreadingHTTPServer):
+    """Threaded HTTPS server; the TLS handshake runs in the request thread, not the accept loop."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+    cluster: FakeCluster
+    ssl_context: ssl.SSLContext
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        request.settimeout(60)
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            return
+        try:
+            super().finish_request(tls, client_address)
+        finally:
+            try:
+                tls.close()
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # clients that vanish mid-response are normal under faults; the request log has the story

@@ -133,8 +133,7 @@ class FakeCluster:
         rules = self.scenario.rbac
         if rules is None:
             return True
-        return any(r.allows(verb, resource, subresource, namespace or "*") or
-                   r.allows(verb, resource, subresource, namespace) for r in rules)
+        return any(r.allows(verb, resource, subresource, namespace) for r in rules)
 
     def authorize(self, verb: str, resource: str, sub: str, namespace: str | None, name: str | None,
                   group: str) -> None:

@@ -127,7 +127,11 @@ class Handler(BaseHTTPRequestHandler):
         return self.server.cluster
 
     def _send(self, resp: Response, faults: list[Fault], record: RequestRecord) -> None:
-        record.status = resp.status if not any(f.kind is FaultKind.HTTP_500 for f in faults) else 500
+        if any(f.kind is FaultKind.HTTP_500 for f in faults):
+            body = status_obj(500, "InternalError", "Internal error occurred: injected fault")
+            resp = Response(500, json.dumps(body).encode(), JSON)
+            faults = [f for f in faults if f.kind is not FaultKind.HTTP_500]
+        record.status = resp.status
         headers = [("Cache-Control", "no-cache, private"), ("Audit-Id", k8s.stable_uid("audit", str(id(record))))]
         try:
             deliver(self.wfile.write, resp, faults, self.cluster.stopping, extra_headers=headers)

@@ -562,6 +562,7 @@ class Bundle(_Tracked):
     istiods: tuple[Istiod, ...] = ()
     logs: tuple[LogFile, ...] = ()
     capture_start: datetime | None = None  # earliest ztunnel/istiod dump; defaults to collected_at
+    now_override: datetime | None = None  # `--now`; time-based rules use `bundle.now`
     _reads: set[Input] = field(default_factory=set, compare=False, repr=False)
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -591,6 +592,11 @@ class Bundle(_Tracked):
     @property
     def collected_at(self) -> datetime:
         return self.manifest.collected_at
+
+    @property
+    def now(self) -> datetime:
+        """The analysis time: the bundle's collection time unless `--now` overrode it."""
+        return self.now_override or self.manifest.collected_at
 
     @property
     def earliest_dump(self) -> datetime:

@@ -13,7 +13,7 @@ from ztbundle.exits import EXIT_HELP, Exit
 
 # Each module exposes register(subparsers) and run(args) -> Exit. Imported lazily by name so
 # `ztbundle analyze` never pays for importing the kubernetes client.
-COMMANDS: tuple[str, ...] = ("collect",)
+COMMANDS: tuple[str, ...] = ("collect", "analyze")
 
 
 def build_parser() -> argparse.ArgumentParser:

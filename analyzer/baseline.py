@@ -1,0 +1,33 @@
+"""Choose istiod's expected state for each ztunnel (formats.md §4.2/§4.4): per-proxy dump, else ambientz."""
+
+from __future__ import annotations
+
+from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
+
+
+def choose_baseline(bundle: Bundle, ztunnel: Ztunnel) -> Baseline:
+    """The per-proxy WDS dump when istiod returned one (≤1.24); else ambientz + per-proxy WADS policies."""
+    views = [(i, i.views[ztunnel.name]) for i in bundle.istiods if ztunnel.name in i.views]
+    for istiod, view in views:
+        if view.available:
+            evidence = (view.path,) + ((view.policies_path,) if view.policies_path else ())
+            return Baseline(ztunnel.name, BaselineKind.PROXY_CONFIG, istiod.name, view.xds, evidence)
+    # Prefer the replica the ztunnel is attached to (its WADS view exists), then any with ambientz.
+    attached = [i for i, v in views if v.policies_available] + [i for i, _ in views]
+    candidates = attached + [i for i in bundle.istiods if i not in attached]
+    for istiod in candidates:
+        if istiod.ambientz is None:
+            continue
+        view = istiod.views.get(ztunnel.name)
+        policies = istiod.ambientz
+        evidence: tuple[str, ...] = (istiod.ambientz_path or "",)
+        if view is not None and view.policies_available:
+            policies = view.xds
+            evidence += (view.policies_path or "",)
+        xds = XdsState(istiod.ambientz.workloads, istiod.ambientz.services, policies.policies,
+                       istiod.ambientz.workload_hashes, istiod.ambientz.service_hashes, policies.policy_hashes)
+        note = (view.reason if view is not None else None) or (views[0][1].reason if views else
+                                                                "no per-proxy dump for this ztunnel")
+        return Baseline(ztunnel.name, BaselineKind.AMBIENTZ, istiod.name, xds, evidence, note)
+    reason = "; ".join(f"{i.name}: {v.reason}" for i, v in views) or "no istiod view of this ztunnel collected"
+    return Baseline(ztunnel.name, BaselineKind.NONE, None, None, (), reason)

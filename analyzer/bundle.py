@@ -1,0 +1,204 @@
+"""Safe bundle reader: a .tar.gz is read fully in memory, validated member by member, never extracted.
+
+Every rejection is a `BundleError(bundle, member, problem)`; the CLI prints it as one line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from analyzer.limits import DEFAULT, Limits
+from ztbundle import layout
+from ztbundle.errors import BundleError
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class BundleFiles:
+    """The validated members of a bundle (bytes as stored) and its parsed, schema-valid manifest."""
+
+    path: Path
+    members: Mapping[str, bytes]
+    manifest: Mapping[str, Any]
+    limits: Limits = DEFAULT
+
+    def names(self) -> Iterator[str]:
+        return iter(self.members)
+
+    def has(self, member: str) -> bool:
+        return member in self.members
+
+    def read(self, member: str) -> bytes:
+        try:
+            return self.members[member]
+        except KeyError:
+            raise BundleError(self.path, member, "not in the bundle") from None
+
+    def text(self, member: str) -> str:
+        """The member decoded as UTF-8; invalid UTF-8 → BundleError naming the member."""
+        data = self.read(member)
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BundleError(self.path, member, f"invalid UTF-8 at byte {exc.start}") from None
+
+    def json(self, member: str) -> Any:
+        """The member parsed as JSON with the depth limit; duplicate keys keep the LAST value."""
+        return parse_json(self.path, member, self.text(member), self.limits.max_json_depth)
+
+
+def parse_json(bundle: Path | str, member: str, text: str, max_depth: int = DEFAULT.max_json_depth) -> Any:
+    """Parse JSON text, raising BundleError naming the member on bad syntax or excess depth."""
+    _check_depth(bundle, member, text, max_depth)
+    try:
+        # object_pairs_hook: 1.19-1.21 dumps repeat `by_hostname`; dict() keeps the last one, deliberately.
+        return json.loads(text, object_pairs_hook=dict)
+    except json.JSONDecodeError as exc:
+        raise BundleError(bundle, member, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") \
+            from None
+    except RecursionError:
+        raise BundleError(bundle, member, "JSON nested too deeply") from None
+
+
+def _check_depth(bundle: Path | str, member: str, text: str, max_depth: int) -> None:
+    """Reject nesting deeper than max_depth before json.loads can recurse (strings are skipped)."""
+    depth = 0
+    in_str = escaped = False
+    for ch in text:
+        if in_str:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise BundleError(bundle, member, f"JSON nested deeper than {max_depth} levels")
+        elif ch in "]}":
+            depth -= 1
+
+
+def _check_name(bundle: Path, name: str) -> str:
+    if not name or name.startswith("/") or re.match(r"^[A-Za-z]:", name) or "\\" in name or "\0" in name:
+        raise BundleError(bundle, name or "<empty>", "unsafe member name (absolute or malformed path)")
+    parts = name.rstrip("/").split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise BundleError(bundle, name, "unsafe member name ('..', '.' or empty path segment)")
+    if not all(_SEGMENT.match(p) for p in parts):
+        raise BundleError(bundle, name, "unsafe member name (unexpected characters)")
+    return name.rstrip("/")
+
+
+def _check_type(bundle: Path, info: tarfile.TarInfo) -> None:
+    kinds = {
+        tarfile.SYMTYPE: "symbolic link", tarfile.LNKTYPE: "hard link", tarfile.CHRTYPE: "character device",
+        tarfile.BLKTYPE: "block device", tarfile.FIFOTYPE: "FIFO", tarfile.GNUTYPE_SPARSE: "sparse file",
+    }
+    if info.type in kinds:
+        raise BundleError(bundle, info.name, f"{kinds[info.type]} members are not allowed")
+    if not (info.isreg() or info.isdir()) or info.issparse():
+        raise BundleError(bundle, info.name, "only regular files are allowed")
+
+
+def _read_members(path: Path, raw: bytes, limits: Limits) -> dict[str, bytes]:
+    import io
+
+    members: dict[str, bytes] = {}
+    total = 0
+    try:
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r|gz") as tar:
+            for count, info in enumerate(tar, start=1):
+                if count > limits.max_members:
+                    raise BundleError(path, None, f"more than {limits.max_members} members")
+                name = _check_name(path, info.name)
+                _check_type(path, info)
+                if name in members:
+                    raise BundleError(path, name, "duplicate member")
+                if info.isdir():
+                    continue
+                if info.size > limits.max_member_bytes:
+                    raise BundleError(path, name, f"member is {info.size} bytes, over the "
+                                      f"{limits.max_member_bytes}-byte limit")
+                total += info.size
+                if total > limits.max_total_bytes:
+                    raise BundleError(path, name, f"bundle expands beyond {limits.max_total_bytes} bytes")
+                if total > limits.ratio_floor_bytes and total > limits.max_ratio * max(len(raw), 1):
+                    raise BundleError(path, name, f"compression ratio over {limits.max_ratio:g}:1 "
+                                      "(possible decompression bomb)")
+                fobj = tar.extractfile(info)
+                data = fobj.read() if fobj else b""
+                if len(data) != info.size:
+                    raise BundleError(path, name, "truncated member")
+                members[name] = data
+    except BundleError:
+        raise
+    except (tarfile.CompressionError, OSError, zlib.error) as exc:
+        if isinstance(exc, OSError) and "gzip" not in str(exc).lower() and not isinstance(exc, EOFError):
+            raise BundleError(path, None, f"cannot read: {exc}") from None
+        raise BundleError(path, None, "not a gzip-compressed tar archive (or truncated)") from None
+    except EOFError:
+        raise BundleError(path, None, "truncated archive (unexpected end of data)") from None
+    except tarfile.TarError as exc:
+        raise BundleError(path, None, f"not a valid tar archive: {exc}") from None
+    return members
+
+
+def _manifest(path: Path, members: Mapping[str, bytes], limits: Limits) -> dict[str, Any]:
+    import jsonschema
+
+    if layout.MANIFEST not in members:
+        raise BundleError(path, layout.MANIFEST, "missing: this is not a ztbundle bundle")
+    try:
+        text = members[layout.MANIFEST].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(path, layout.MANIFEST, f"invalid UTF-8 at byte {exc.start}") from None
+    manifest = parse_json(path, layout.MANIFEST, text, limits.max_json_depth)
+    validator = jsonschema.Draft202012Validator(layout.manifest_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(manifest))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise BundleError(path, layout.MANIFEST, f"does not match the manifest schema at {where}: "
+                          f"{error.message[:200]}")
+    if manifest["format_version"] > layout.FORMAT_VERSION:
+        raise BundleError(path, layout.MANIFEST, f"format_version {manifest['format_version']} is newer "
+                          f"than this ztbundle understands ({layout.FORMAT_VERSION}); upgrade ztbundle")
+    assert isinstance(manifest, dict)
+    return manifest
+
+
+def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
+    """Read and validate a bundle; raise BundleError naming the bundle and member on any problem."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_archive_bytes:
+            raise BundleError(path, None, f"archive is {size} bytes, over the {limits.max_archive_bytes}-byte "
+                              "limit")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise BundleError(path, None, "no such file") from None
+    except IsADirectoryError:
+        raise BundleError(path, None, "is a directory, not a bundle") from None
+    except OSError as exc:
+        raise BundleError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    if raw[:2] != b"\x1f\x8b":
+        raise BundleError(path, None, "not a gzip-compressed tar archive")
+    members = _read_members(path, raw, limits)
+    manifest = _manifest(path, members, limits)
+    listed = {a["path"] for a in manifest["artifacts"]} | {layout.MANIFEST}
+    for name in members:
+        if name not in listed:
+            raise BundleError(path, name, "member is not listed in manifest.json")
+    return BundleFiles(path, members, manifest, limits)

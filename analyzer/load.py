@@ -1,0 +1,272 @@
+"""Build the typed `Bundle` model from validated `BundleFiles` (the only place member paths are read).
+
+Members whose manifest status is not `ok` (or that are not stored) are never parsed: the model
+records them as unavailable with the collector's reason. Members with status `ok` must parse;
+invalid UTF-8/JSON or an unsupported dump shape is a BundleError naming the member.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from analyzer import normalize
+from analyzer.bundle import BundleFiles
+from analyzer.model import (
+    Artifact,
+    Availability,
+    Bundle,
+    Component,
+    Input,
+    Istiod,
+    LogFile,
+    Manifest,
+    Pod,
+    ProxyView,
+    Status,
+    XdsState,
+    Ztunnel,
+)
+from analyzer.parse import config_dump, connections, istiod, kube, parse_time, syncz
+from ztbundle import layout
+from ztbundle.errors import BundleError
+
+_LOG_PATH = re.compile(
+    r"^(ztunnel|istiod|cni)/([^/]+)/logs/([^/]+?)(\.previous)?\.log$|^(waypoint)/([^/]+)/([^/]+)/logs/([^/]+?)(\.previous)?\.log$"
+)
+
+
+def _artifacts(raw: Iterable[Mapping[str, Any]]) -> dict[str, Artifact]:
+    out = {}
+    for a in raw:
+        out[a["path"]] = Artifact(
+            path=a["path"],
+            input=Input(a["input"]),
+            status=Status(a["status"]),
+            error=a.get("error"),
+            stored=bool(a.get("stored")),
+            started_at=parse_time(a.get("started_at")),
+            finished_at=parse_time(a.get("finished_at")),
+        )
+    return out
+
+
+def _reason(a: Artifact) -> str:
+    text = f"{a.status.value}: {a.error}" if a.error else a.status.value
+    return f"{a.path}: {text}"
+
+
+def _availability(artifacts: Mapping[str, Artifact], files: BundleFiles) -> dict[Input, Availability]:
+    by_input: dict[Input, list[Artifact]] = defaultdict(list)
+    for a in artifacts.values():
+        by_input[a.input].append(a)
+    out = {}
+    for inp, arts in by_input.items():
+        ok = [a for a in arts if _usable(a, files)]
+        bad = [a for a in arts if not _usable(a, files)]
+        reason = None
+        if bad:
+            reason = _reason(bad[0]) + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
+        out[inp] = Availability(inp, bool(ok), reason, partial=bool(ok and bad))
+    return out
+
+
+def _usable(a: Artifact, files: BundleFiles) -> bool:
+    return a.status is Status.OK and a.stored and files.has(a.path)
+
+
+def _manifest(files: BundleFiles) -> Manifest:
+    m = files.manifest
+    artifacts = _artifacts(m["artifacts"])
+    started = parse_time(m["started_at"])
+    assert started is not None  # the schema's pattern guarantees RFC 3339
+    return Manifest(
+        collected_at=started,
+        finished_at=parse_time(m.get("finished_at")),
+        context=m.get("context"),
+        istio_versions=tuple(m.get("istio_versions") or ()),
+        complete=bool(m["complete"]),
+        interrupted=bool(m["interrupted"]),
+        availability=_availability(artifacts, files),
+        artifacts=artifacts,
+        errors=tuple(m.get("errors") or ()),
+        trimmed=frozenset(t["artifact"] for t in m.get("trims") or ()),
+    )
+
+
+class _Loader:
+    def __init__(self, files: BundleFiles) -> None:
+        self.files = files
+        self.manifest = _manifest(files)
+        self.reads: set[Input] = set()
+        self.intern = normalize.Interner()
+
+    def usable(self, path: str) -> Artifact | None:
+        a = self.manifest.artifacts.get(path)
+        return a if a is not None and _usable(a, self.files) else None
+
+    def doc(self, path: str) -> Any:
+        return self.files.json(path) if self.usable(path) else None
+
+    def unavailable_reason(self, path: str) -> str:
+        a = self.manifest.artifacts.get(path)
+        if a is None:
+            return "not collected (no artifact in the manifest)"
+        if a.status is Status.OK:
+            return "listed as collected but missing from the archive"
+        return f"{a.status.value}: {a.error}" if a.error else a.status.value
+
+    def of_input(self, inp: Input) -> list[Artifact]:
+        return [a for a in self.manifest.artifacts.values() if a.input is inp]
+
+    # -- cluster lists -----------------------------------------------------------
+
+    def cluster(self) -> tuple[tuple[Pod, ...], dict[str, Any], tuple[Any, ...], tuple[Any, ...]]:
+        pods = tuple(kube.pod(i) for i in kube.items(self.doc(layout.PODS)))
+        namespaces = {n.name: n for n in map(kube.namespace, kube.items(self.doc(layout.NAMESPACES)))}
+        nodes = tuple(kube.node(i) for i in kube.items(self.doc(layout.NODES)))
+        services = tuple(kube.service(i) for i in kube.items(self.doc(layout.SERVICES)))
+        return pods, namespaces, nodes, services
+
+    # -- ztunnels ---------------------------------------------------------------
+
+    def ztunnel(self, name: str, pod: Pod | None) -> Ztunnel:
+        path = layout.ztunnel_config_dump(name)
+        namespace = pod.namespace if pod else "istio-system"
+        base = {"name": name, "namespace": namespace, "pod": pod, "config_dump_path": path, "_reads": self.reads}
+        if not self.usable(path):
+            return Ztunnel(node=pod.node if pod else None, available=False,
+                           unavailable_reason=self.unavailable_reason(path), **base)
+        try:
+            dump = config_dump.parse_config_dump(self.files.json(path), self.intern)
+        except config_dump.UnsupportedDump as exc:
+            raise BundleError(self.files.path, path, str(exc)) from None
+        return Ztunnel(
+            node=(pod.node if pod else None) or dump.config.local_node,
+            config=dump.config,
+            version=dump.version,
+            xds=dump.xds,
+            certificates=dump.certificates,
+            workload_state=dump.workload_state,
+            staged_services=dump.staged_services,
+            **base,
+        )
+
+    def ztunnels(self, pods: Iterable[Pod]) -> tuple[Ztunnel, ...]:
+        by_name = {p.name: p for p in pods if p.labels.get("app") == "ztunnel"}
+        for a in self.of_input(Input.ZTUNNEL_CONFIG):
+            name = layout.parse_ztunnel_config_dump(a.path)
+            if name and name not in by_name:
+                by_name[name] = None  # type: ignore[assignment]  # dump without a pod object
+        return tuple(self.ztunnel(name, pod) for name, pod in sorted(by_name.items()))
+
+    # -- istiod -----------------------------------------------------------------
+
+    def view(self, istiod_name: str, ztunnel: str) -> ProxyView:
+        path = layout.istiod_proxy_config(istiod_name, ztunnel)
+        wads = layout.istiod_proxy_policies(istiod_name, ztunnel)
+        state, addresses, _ = (XdsState(), 0, 0)
+        reason = None
+        if self.usable(path):
+            state, addresses, _ = istiod.parse_proxy_config(self.files.json(path), self.intern)
+            if addresses == 0:
+                reason = "empty per-proxy WDS dump (expected on Istio 1.25+)"
+        else:
+            reason = self.unavailable_reason(path)
+        pol_ok = self.usable(wads) is not None
+        if pol_ok:
+            pol_state, _, _ = istiod.parse_proxy_config(self.files.json(wads), self.intern)
+            state = XdsState(state.workloads, state.services, pol_state.policies, state.workload_hashes,
+                             state.service_hashes, pol_state.policy_hashes)
+        return ProxyView(ztunnel, path, reason is None, reason, state, wads if pol_ok else None, pol_ok)
+
+    def istiod(self, name: str, pod: Pod | None, ztunnel_names: Iterable[str]) -> Istiod:
+        views = {}
+        for zt in ztunnel_names:
+            if self.manifest.artifacts.get(layout.istiod_proxy_config(name, zt)) is not None:
+                views[zt] = self.view(name, zt)
+        amb_path = layout.istiod_ambientz(name)
+        amb = self.doc(amb_path)
+        sync_doc = self.doc(layout.istiod_syncz(name))
+        conn_doc = self.doc(layout.istiod_connections(name))
+        return Istiod(
+            name=name,
+            namespace=pod.namespace if pod else "istio-system",
+            pod=pod,
+            version=self.istiod_version(name),
+            views=views,
+            ambientz=istiod.parse_ambientz(amb, self.intern) if amb is not None else None,
+            ambientz_path=amb_path if amb is not None else None,
+            syncz=syncz.parse_syncz(sync_doc) if sync_doc is not None else None,
+            connections=connections.parse_connections(conn_doc) if conn_doc is not None else None,
+            _reads=self.reads,
+        )
+
+    def istiod_version(self, name: str) -> str | None:
+        path = layout.istiod_version(name)
+        if not self.usable(path):
+            return None
+        text = self.files.text(path).strip()
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            return text.split("-", 1)[0] or None  # `BuildInfo.String()`: `<ver>-<sha>-<status>`
+        if isinstance(doc, Mapping):
+            info = doc.get("info") if isinstance(doc.get("info"), Mapping) else doc
+            v = info.get("version") or info.get("Version")
+            return str(v) if v else None
+        return str(doc)
+
+    def istiods(self, pods: Iterable[Pod], ztunnels: Iterable[Ztunnel]) -> tuple[Istiod, ...]:
+        by_name: dict[str, Pod | None] = {p.name: p for p in pods if p.labels.get("app") == "istiod"}
+        for path in self.manifest.artifacts:
+            if path.startswith("istiod/") and "/logs/" not in path:
+                by_name.setdefault(path.split("/")[1], None)
+        names = [z.name for z in ztunnels]
+        return tuple(self.istiod(n, p, names) for n, p in sorted(by_name.items()))
+
+    # -- logs -------------------------------------------------------------------
+
+    def logs(self) -> tuple[LogFile, ...]:
+        out = []
+        for a in self.manifest.artifacts.values():
+            m = _LOG_PATH.match(a.path)
+            if not m or not self.usable(a.path):
+                continue
+            if m.group(1):
+                comp, ns, pod, container, prev = Component(m.group(1)), "", m.group(2), m.group(3), m.group(4)
+            else:
+                comp, ns, pod, container, prev = Component.WAYPOINT, m.group(6), m.group(7), m.group(8), m.group(9)
+            text = self.files.text(a.path)
+            out.append(LogFile(comp, ns, pod, container, bool(prev), a.path, text,
+                               a.path in self.manifest.trimmed))
+        return tuple(sorted(out, key=lambda f: f.path))
+
+    def capture_start(self) -> datetime:
+        dumps = [a.started_at for a in self.manifest.artifacts.values()
+                 if a.input in (Input.ZTUNNEL_CONFIG, Input.ISTIOD_PROXY_CONFIG, Input.ISTIOD_AMBIENTZ)
+                 and a.started_at is not None]
+        return min(dumps, default=self.manifest.collected_at)
+
+
+def load_bundle(files: BundleFiles) -> Bundle:
+    """Parse every usable member into the model."""
+    loader = _Loader(files)
+    pods, namespaces, nodes, services = loader.cluster()
+    ztunnels = loader.ztunnels(pods)
+    return Bundle(
+        manifest=loader.manifest,
+        pods=pods,
+        namespaces=namespaces,
+        nodes=nodes,
+        services=services,
+        ztunnels=ztunnels,
+        istiods=loader.istiods(pods, ztunnels),
+        logs=loader.logs(),
+        capture_start=loader.capture_start(),
+        _reads=loader.reads,
+    )

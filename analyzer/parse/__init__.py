@@ -1,0 +1,32 @@
+"""One parser module per bundle source; each turns JSON/text into model objects and never does I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def parse_time(value: object) -> datetime | None:
+    """RFC 3339 (`Z`, offsets, any fraction digits) → aware datetime; None when absent or unparsable."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("z", "Z")
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    head, dot, frac = text.partition(".")
+    if dot:  # Python ≤3.11 fromisoformat wants 3 or 6 fraction digits; Go/Rust print up to 9
+        digits = "".join(c for c in frac if c.isdigit())
+        text = f"{head}.{digits[:6].ljust(6, '0')}{frac[len(digits):]}"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def as_list(value: object) -> list[object]:
+    """A JSON list, or the values of a JSON map (1.22 dumps use maps keyed by address)."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return list(value.values())
+    return []

@@ -1,0 +1,193 @@
+"""ztunnel admin `/config_dump` (1.18 → HEAD shapes, formats.md §1 and §7) → model pieces."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer import normalize
+from analyzer.model import Certificate, CertInfo, CertState, InpodState, XdsState, ZtunnelConfig
+from analyzer.parse import as_list, parse_time
+
+
+class UnsupportedDump(ValueError):
+    """The dump's key set is not one we can map; the loader turns this into a BundleError."""
+
+
+@dataclass(frozen=True, slots=True)
+class ZtunnelDump:
+    config: ZtunnelConfig
+    version: str | None
+    xds: XdsState
+    certificates: tuple[Certificate, ...] = ()
+    workload_state: Mapping[str, InpodState] | None = None
+    staged_services: int = 0
+    shape: str = "list"  # list (1.23+) | map (1.22) | legacy (1.18-1.21)
+    notes: tuple[str, ...] = field(default=())
+
+
+def _flat(value: Any) -> list[Mapping[str, Any]]:
+    """Entries of a list or map, flattening one level of nested lists (legacy `by_host`)."""
+    out: list[Mapping[str, Any]] = []
+    for v in as_list(value):
+        if isinstance(v, Mapping):
+            out.append(v)
+        elif isinstance(v, list):
+            out.extend(x for x in v if isinstance(x, Mapping))
+    return out
+
+
+def _pick(doc: Mapping[str, Any], *keys: str) -> Any:
+    for k in keys:
+        if k in doc and doc[k] is not None:
+            return doc[k]
+    return None
+
+
+def _shape(doc: Mapping[str, Any]) -> str:
+    if "workloads" in doc:
+        w = doc["workloads"]
+        return "map" if isinstance(w, Mapping) else "list"
+    if any(k in doc for k in ("by_addr", "by_uid", "by_vip", "by_host", "by_key")):
+        return "legacy"
+    raise UnsupportedDump(
+        "unsupported ztunnel dump version: none of workloads/by_addr/by_uid present "
+        f"(top-level keys: {', '.join(sorted(doc)[:8]) or 'none'})"
+    )
+
+
+def _config(raw: Any) -> ZtunnelConfig:
+    c = raw if isinstance(raw, Mapping) else {}
+    return ZtunnelConfig(
+        local_node=_pick(c, "localNode", "local_node"),
+        cluster_id=str(_pick(c, "clusterId", "cluster_id") or "Kubernetes"),
+        network=str(_pick(c, "network") or ""),
+        proxy_mode=str(_pick(c, "proxyMode", "proxy_mode") or "Shared"),
+        xds_on_demand=bool(_pick(c, "xdsOnDemand", "xds_on_demand")),
+        xds_address=_pick(c, "xdsAddress", "xds_address"),
+        ca_address=_pick(c, "caAddress", "ca_address"),
+        dns_proxy=_pick(c, "dnsProxy", "dns_proxy"),
+    )
+
+
+def _version(raw: Any) -> str | None:
+    if not isinstance(raw, Mapping):
+        return str(raw) if isinstance(raw, str) else None
+    istio = _pick(raw, "istioVersion", "istio_version")
+    if istio and istio != "unknown":
+        return str(istio)
+    v = _pick(raw, "version")
+    return str(v) if v else None
+
+
+def pem_text(value: str) -> str:
+    """CertDump.pem: base64 of PEM (1.22+) or raw PEM (≤1.21)."""
+    if value.lstrip().startswith("-----BEGIN"):
+        return value
+    try:
+        return base64.b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return value
+
+
+def _serial(value: Any) -> int | None:
+    if isinstance(value, int):
+        return value
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return int(text)  # ztunnel prints decimal
+    except ValueError:
+        try:
+            return int(text.replace(":", ""), 16)  # istioctl's hex rendering
+        except ValueError:
+            return None
+
+
+def _cert(raw: Any) -> CertInfo | None:
+    if not isinstance(raw, Mapping):
+        return None
+    pem = pem_text(str(raw.get("pem") or ""))
+    body = "".join(line for line in pem.split() if not line.startswith("-----") and "CERTIFICATE" not in line)
+    return CertInfo(
+        serial=_serial(_pick(raw, "serialNumber", "serial_number")),
+        valid_from=parse_time(_pick(raw, "validFrom", "valid_from")),
+        expires=parse_time(_pick(raw, "expirationTime", "expiration_time")),
+        fingerprint=hashlib.sha256(body.encode()).hexdigest()[:32],
+    )
+
+
+def certificate(raw: Mapping[str, Any]) -> Certificate:
+    state_text = str(raw.get("state") or "")
+    state, error = CertState.UNKNOWN, None
+    if state_text == "Available":
+        state = CertState.AVAILABLE
+    elif state_text == "Initializing":
+        state = CertState.INITIALIZING
+    elif state_text.startswith("Unavailable"):
+        state, error = CertState.UNAVAILABLE, state_text.partition(":")[2].strip() or None
+    chain_raw = list(as_list(_pick(raw, "certChain", "cert_chain")))
+    if "ca_cert" in raw and raw["ca_cert"]:  # ≤1.21: `ca_cert` actually held the leaf
+        chain_raw = [*as_list(raw["ca_cert"]), *chain_raw]
+    chain = tuple(c for c in (_cert(x) for x in chain_raw) if c)
+    roots_raw = _pick(raw, "rootCerts", "root_certs")
+    inferred = roots_raw is None and len(chain) >= 2
+    roots = tuple(c for c in (_cert(x) for x in as_list(roots_raw)) if c)
+    if inferred:  # ≤1.25: the root is the last chain element
+        chain, roots = chain[:-1], chain[-1:]
+    return Certificate(str(raw.get("identity") or ""), state, error, chain, roots, inferred)
+
+
+def workload_state(raw: Any) -> dict[str, InpodState] | None:
+    if not isinstance(raw, Mapping):
+        return None
+    out = {}
+    for uid, entry in raw.items():
+        if not isinstance(entry, Mapping):
+            continue
+        info = entry.get("info") if isinstance(entry.get("info"), Mapping) else {}
+        conns = entry.get("connections") if isinstance(entry.get("connections"), Mapping) else {}
+        out[str(uid)] = InpodState(
+            pod_uid=str(uid),
+            name=str(info.get("name") or ""),
+            namespace=str(info.get("namespace") or ""),
+            state=str(entry.get("state") or "Unknown"),
+            service_account=str(info.get("serviceAccount") or ""),
+            inbound=len(conns.get("inbound") or ()),
+            outbound=len(conns.get("outbound") or ()),
+        )
+    return out
+
+
+def parse_config_dump(doc: Any, intern: normalize.Interner) -> ZtunnelDump:
+    """Parse a decoded `/config_dump`; raises UnsupportedDump for unknown shapes."""
+    if not isinstance(doc, Mapping):
+        raise UnsupportedDump(f"expected a JSON object, got {type(doc).__name__}")
+    shape = _shape(doc)
+    if shape == "legacy":
+        wl_raw = _flat(_pick(doc, "by_uid", "by_addr"))
+        svc_raw = _flat(_pick(doc, "by_host", "by_vip"))
+        pol_raw = _flat(_pick(doc, "by_key", "policies"))
+    else:
+        wl_raw, svc_raw, pol_raw = _flat(doc.get("workloads")), _flat(doc.get("services")), \
+            _flat(doc.get("policies"))
+    xds = normalize.state_from(
+        (intern("w", w, normalize.workload_from_ztunnel) for w in wl_raw),
+        (intern("s", s, normalize.service_from_ztunnel) for s in svc_raw),
+        (intern("p", p, normalize.policy_from_ztunnel) for p in pol_raw),
+    )
+    staged = _pick(doc, "stagedServices", "staged_services")
+    return ZtunnelDump(
+        config=_config(doc.get("config")),
+        version=_version(doc.get("version")),
+        xds=xds,
+        certificates=tuple(certificate(c) for c in _flat(doc.get("certificates"))),
+        workload_state=workload_state(doc.get("workloadState")),
+        staged_services=sum(len(v) if isinstance(v, Mapping) else 1 for v in as_list(staged)),
+        shape=shape,
+    )

@@ -1,0 +1,93 @@
+"""Kubernetes v1 List JSON (pods, namespaces, nodes, services) → model objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from analyzer.model import Container, KubeService, Namespace, Node, ObjectRef, Pod
+from analyzer.parse import parse_time
+
+
+def items(doc: Any) -> list[Mapping[str, Any]]:
+    """The `items` of a List (tolerates a bare list)."""
+    raw = doc.get("items") if isinstance(doc, Mapping) else doc
+    return [i for i in raw or () if isinstance(i, Mapping)]
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _strmap(value: Any) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
+
+
+def _container(status: Mapping[str, Any]) -> Container:
+    state = status.get("state") if isinstance(status.get("state"), Mapping) else {}
+    kind = next(iter(state), "unknown") if state else "unknown"
+    detail = state.get(kind) if isinstance(state.get(kind), Mapping) else {}
+    return Container(
+        name=str(status.get("name", "")),
+        ready=bool(status.get("ready")),
+        restarts=int(status.get("restartCount") or 0),
+        state=str(kind),
+        reason=detail.get("reason"),
+        image=status.get("image"),
+    )
+
+
+def pod(obj: Mapping[str, Any]) -> Pod:
+    meta, spec = _meta(obj), obj.get("spec") or {}
+    status = obj.get("status") or {}
+    conditions = status.get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions
+                if isinstance(c, Mapping))
+    ips = tuple(str(i.get("ip")) for i in status.get("podIPs") or () if isinstance(i, Mapping) and i.get("ip"))
+    ip = status.get("podIP") or (ips[0] if ips else None)
+    return Pod(
+        ref=ObjectRef("Pod", str(meta.get("namespace", "")), str(meta.get("name", ""))),
+        uid=str(meta.get("uid", "")),
+        node=spec.get("nodeName") or None,
+        ip=ip,
+        ips=ips or ((ip,) if ip else ()),
+        phase=str(status.get("phase") or "Unknown"),
+        labels=_strmap(meta.get("labels")),
+        annotations=_strmap(meta.get("annotations")),
+        host_network=bool(spec.get("hostNetwork")),
+        deleting=bool(meta.get("deletionTimestamp")),
+        created_at=parse_time(meta.get("creationTimestamp")),
+        started_at=parse_time(status.get("startTime")),
+        ready=ready,
+        containers=tuple(_container(c) for c in status.get("containerStatuses") or () if isinstance(c, Mapping)),
+    )
+
+
+def namespace(obj: Mapping[str, Any]) -> Namespace:
+    meta = _meta(obj)
+    return Namespace(str(meta.get("name", "")), _strmap(meta.get("labels")))
+
+
+def node(obj: Mapping[str, Any]) -> Node:
+    meta, spec = _meta(obj), obj.get("spec") or {}
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions
+                if isinstance(c, Mapping))
+    return Node(
+        name=str(meta.get("name", "")),
+        labels=_strmap(meta.get("labels")),
+        ready=ready,
+        unschedulable=bool(spec.get("unschedulable")),
+        created_at=parse_time(meta.get("creationTimestamp")),
+    )
+
+
+def service(obj: Mapping[str, Any]) -> KubeService:
+    meta, spec = _meta(obj), obj.get("spec") or {}
+    return KubeService(
+        ref=ObjectRef("Service", str(meta.get("namespace", "")), str(meta.get("name", ""))),
+        cluster_ip=spec.get("clusterIP") or None,
+        labels=_strmap(meta.get("labels")),
+        selector=_strmap(spec.get("selector")),
+    )

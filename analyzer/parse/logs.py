@@ -1,0 +1,195 @@
+"""Container logs: ztunnel plain (1.22+), JSON, pre-1.22 layout, and Go (istiod/cni) lines.
+
+Multi-line events (continuation lines without a timestamp) are folded into the previous event;
+malformed lines are counted and skipped. `access_records` extracts ztunnel access-log records.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from analyzer.parse import parse_time
+
+_TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))")
+_LEGACY = re.compile(r"^(\S+)\s+(TRACE|DEBUG|INFO|WARN|ERROR)\s+(.*)$")
+_FIELD = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
+_TARGET = re.compile(r"^[a-z_][a-z0-9_]*(::[a-z0-9_]+)*$")
+_TARGET_SPANS = re.compile(r"^((?:[^:]|::)+?)(?::(?!:)(.*))?$")  # `xds::client:xds{id=1}`
+_LEVELS = {"trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"}
+
+
+@dataclass(slots=True)
+class LogEvent:
+    time: datetime | None
+    level: str
+    target: str  # ztunnel target without `ztunnel::` / Go scope
+    message: str
+    fields: dict[str, str] = field(default_factory=dict)
+    spans: str = ""
+    line: int = 0  # 1-based line of the event's first line
+
+
+@dataclass(slots=True)
+class ParsedLog:
+    events: list[LogEvent]
+    malformed: int = 0
+    layout: str = "unknown"  # plain | json | legacy | mixed
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    time: datetime | None
+    level: str
+    message: str  # connection complete | connection failed | connection opened
+    direction: str | None
+    src_addr: str | None
+    dst_addr: str | None
+    dst_hbone_addr: str | None = None
+    src_workload: str | None = None
+    src_namespace: str | None = None
+    src_identity: str | None = None
+    dst_service: str | None = None
+    dst_workload: str | None = None
+    dst_namespace: str | None = None
+    dst_identity: str | None = None
+    bytes_sent: int | None = None
+    bytes_recv: int | None = None
+    duration_ms: int | None = None
+    error: str | None = None
+    line: int = 0
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        try:
+            return str(json.loads(value))
+        except json.JSONDecodeError:
+            return value[1:-1].replace('\\"', '"')
+    return value
+
+
+def parse_fields(text: str) -> dict[str, str]:
+    """`k=v k="quoted \\"v\\""` → dict (values unquoted)."""
+    return {m.group(1): _unquote(m.group(2)) for m in _FIELD.finditer(text)}
+
+
+def _strip_kubectl_ts(line: str) -> str:
+    """`kubectl logs --timestamps` prefixes `<RFC3339> `; drop it when another timestamp follows."""
+    m = _TS.match(line)
+    if m and line[m.end():m.end() + 1] == " " and _TS.match(line[m.end() + 1:]):
+        return line[m.end() + 1:]
+    return line
+
+
+def _json_event(line: str, no: int) -> LogEvent | None:
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    scope = str(obj.pop("scope", obj.pop("target", "")))
+    message = obj.pop("message", obj.pop("msg", ""))
+    ts, level = obj.pop("time", None), str(obj.pop("level", "")).lower()
+    fields = {k: v if isinstance(v, str) else json.dumps(v) for k, v in obj.items()}
+    return LogEvent(parse_time(ts), level, scope.removeprefix("ztunnel::"), str(message), fields, "", no)
+
+
+def _plain_event(line: str, no: int) -> LogEvent | None:
+    parts = line.split("\t")
+    if len(parts) < 3 or parts[1].strip().lower() not in _LEVELS:
+        return None
+    m = _TARGET_SPANS.match(parts[2])
+    target, spans = (m.group(1), m.group(2) or "") if m else (parts[2], "")
+    message = parts[3] if len(parts) > 3 else ""
+    fields = parse_fields("\t".join(parts[4:])) if len(parts) > 4 else {}
+    return LogEvent(parse_time(parts[0]), parts[1].strip().lower(), target.removeprefix("ztunnel::"),
+                    message, fields, spans, no)
+
+
+def _legacy_event(line: str, no: int) -> LogEvent | None:
+    m = _LEGACY.match(line)
+    if not m:
+        return None
+    pieces = m.group(3).split(": ")
+    idx = next((i for i, p in enumerate(pieces) if _TARGET.match(p)), None)
+    if idx is None:
+        target, spans, rest = "", "", m.group(3)
+    else:
+        target, spans, rest = pieces[idx], ": ".join(pieces[:idx]), ": ".join(pieces[idx + 1:])
+    tokens = rest.split(" ")
+    cut = len(tokens)
+    while cut > 0 and _FIELD.fullmatch(tokens[cut - 1]):
+        cut -= 1
+    fields = parse_fields(" ".join(tokens[cut:]))
+    return LogEvent(parse_time(m.group(1)), m.group(2).lower(), target.removeprefix("ztunnel::"),
+                    " ".join(tokens[:cut]), fields, spans, no)
+
+
+def parse_log(text: str) -> ParsedLog:
+    """Parse a whole container log into events."""
+    events: list[LogEvent] = []
+    malformed = 0
+    layouts: set[str] = set()
+    for no, raw in enumerate(text.splitlines(), start=1):
+        line = _strip_kubectl_ts(raw.rstrip("\r"))
+        if not line.strip() or line.startswith("========="):
+            continue  # blank, or bug-report's "Previous log" separator
+        event = None
+        if line.startswith("{"):
+            event = _json_event(line, no)
+            kind = "json"
+        elif _TS.match(line):
+            event = _plain_event(line, no)
+            kind = "plain"
+            if event is None:
+                event, kind = _legacy_event(line, no), "legacy"
+        else:
+            if events:  # continuation of a multi-line event (e.g. `running with config:` YAML)
+                events[-1].message += "\n" + line
+            else:
+                malformed += 1
+            continue
+        if event is None:
+            malformed += 1
+            continue
+        layouts.add(kind)
+        events.append(event)
+    layout = layouts.pop() if len(layouts) == 1 else ("mixed" if layouts else "unknown")
+    return ParsedLog(events, malformed, layout)
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    digits = value.strip().removesuffix("ms")
+    try:
+        return int(float(digits))
+    except ValueError:
+        return None
+
+
+def access_records(events: Iterable[LogEvent]) -> list[AccessRecord]:
+    """Access-log records (`access` target; `connection complete/failed/opened`)."""
+    out = []
+    for e in events:
+        if e.target != "access" or not e.message.startswith("connection"):
+            continue
+        f = e.fields
+        out.append(
+            AccessRecord(
+                time=e.time, level=e.level, message=e.message, direction=f.get("direction"),
+                src_addr=f.get("src.addr"), dst_addr=f.get("dst.addr"), dst_hbone_addr=f.get("dst.hbone_addr"),
+                src_workload=f.get("src.workload"), src_namespace=f.get("src.namespace"),
+                src_identity=f.get("src.identity"), dst_service=f.get("dst.service"),
+                dst_workload=f.get("dst.workload"), dst_namespace=f.get("dst.namespace"),
+                dst_identity=f.get("dst.identity"), bytes_sent=_int(f.get("bytes_sent")),
+                bytes_recv=_int(f.get("bytes_recv")), duration_ms=_int(f.get("duration")),
+                error=f.get("error"), line=e.line,
+            )
+        )
+    return out

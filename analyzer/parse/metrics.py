@@ -1,0 +1,55 @@
+"""Prometheus text exposition (ztunnel :15020/metrics) → samples; malformed lines are counted."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    value: float
+
+    def label(self, key: str) -> str | None:
+        return dict(self.labels).get(key)
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    samples: tuple[Sample, ...]
+    malformed: int = 0
+
+    def named(self, name: str) -> tuple[Sample, ...]:
+        return tuple(s for s in self.samples if s.name == name)
+
+    def total(self, name: str) -> float:
+        return sum(s.value for s in self.samples if s.name == name)
+
+
+def _unescape(value: str) -> str:
+    return value.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+
+
+def parse_metrics(text: str) -> Metrics:
+    samples, malformed = [], 0
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _LINE.match(line)
+        if not m:
+            malformed += 1
+            continue
+        try:
+            value = float(m.group(4))
+        except ValueError:
+            malformed += 1
+            continue
+        labels = tuple((k, _unescape(v)) for k, v in _LABEL.findall(m.group(3) or ""))
+        samples.append(Sample(m.group(1), labels, value))
+    return Metrics(tuple(samples), malformed)

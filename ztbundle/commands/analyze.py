@@ -1,0 +1,101 @@
+"""`ztbundle analyze BUNDLE`: analyse a bundle offline and write a report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from ztbundle.errors import UsageError
+from ztbundle.exits import Exit
+
+_FAIL_ON = ("error", "warning", "info", "never")
+
+
+def _now(value: str) -> datetime:
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"RFC 3339 time needs a zone (Z or +hh:mm): {value!r}")
+    return parsed
+
+
+def _scale(value: str) -> float:
+    try:
+        factor = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if factor < 1:
+        raise argparse.ArgumentTypeError("limit scale must be at least 1")
+    return factor
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("analyze", help="analyse a bundle offline and write a report",
+                       description="analyse a bundle written by `ztbundle collect`, offline")
+    p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
+    p.add_argument("-o", "--out", help="report path, or - for stdout (default: <bundle>.report.<format>)")
+    p.add_argument("--format", choices=["html", "json", "text"], default="html", help="report format")
+    p.add_argument("--fail-on", choices=_FAIL_ON, default="error",
+                   help="exit 1 when a finding is at least this severe (default: error)")
+    p.add_argument("--rules-dir", type=Path, help="also run rule modules from this directory")
+    p.add_argument("--disable", action="append", default=[], metavar="RULE",
+                   help="do not run this rule (code or name); repeatable")
+    p.add_argument("--now", type=_now, help="analysis time for time-based rules (default: collection time)")
+    p.add_argument("--limit-scale", type=_scale, default=1.0,
+                   help="multiply the bundle reader's size limits (for very large clusters)")
+    p.set_defaults(run=run)
+
+
+def _known_rules(disabled: list[str], extra: Path | None) -> None:
+    import rules
+
+    known = {r.code for r in rules.all_rules()} | {r.name for r in rules.all_rules()}
+    if extra:
+        known |= {x for r in rules.load_dir(extra) for x in (r.code, r.name)}
+    for d in disabled:
+        if d not in known and d.upper() not in known:
+            raise UsageError(f"--disable {d}: no such rule")
+
+
+def _summary(result: object, out: str | None) -> str:
+    from analyzer import AnalysisResult
+
+    assert isinstance(result, AnalysisResult)
+    lines = [result.summary_line()]
+    lines += [f"  {f.severity.value:7} {f.code} {f.subject}: {f.message}" for f in result.findings[:5]]
+    if len(result.findings) > 5:
+        lines.append(f"  … and {len(result.findings) - 5} more")
+    if out:
+        lines.append(f"report: {out}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> Exit:
+    from analyzer import analyze_bundle
+    from analyzer.bundle import open_bundle
+    from analyzer.limits import DEFAULT
+    from analyzer.report import Format, render
+    from rules import Severity
+
+    _known_rules(args.disable, args.rules_dir)
+    files = open_bundle(args.bundle, DEFAULT.scaled(args.limit_scale))  # BundleError names file and member
+    result = analyze_bundle(files, now=args.now, disabled=args.disable, extra_rules_dir=args.rules_dir)
+    fmt = Format(args.format)
+    text = render(result, fmt)
+    if args.out == "-":
+        sys.stdout.write(text)
+        print(_summary(result, None), file=sys.stderr)
+    else:
+        out = Path(args.out) if args.out else args.bundle.with_name(f"{args.bundle.name}.report.{fmt.value}")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{out}: cannot write report: {exc.strerror or exc}") from None
+        print(_summary(result, str(out)))
+    fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
+    return Exit.FINDINGS if result.has_at_least(fail_on) else Exit.OK

@@ -53,15 +53,20 @@ class AnalysisResult:
 
     def summary_line(self) -> str:
         c = self.counts()
-        return (f"{len(self.findings)} finding(s): {c['error']} error, {c['warning']} warning, {c['info']} info; "
-                f"{len(self.skipped)} rule(s) skipped")
+        return (
+            f"{len(self.findings)} finding(s): {c['error']} error, {c['warning']} warning, {c['info']} info; "
+            f"{len(self.skipped)} rule(s) skipped"
+        )
 
 
 def _collection_errors(manifest: Manifest) -> tuple[CollectionError, ...]:
     from analyzer.model import Status
 
-    out = [CollectionError(a.path, a.input.value, a.status.value, a.error)
-           for a in manifest.artifacts.values() if a.status is not Status.OK]
+    out = [
+        CollectionError(a.path, a.input.value, a.status.value, a.error)
+        for a in manifest.artifacts.values()
+        if a.status is not Status.OK
+    ]
     out += [CollectionError(None, None, "error", e) for e in manifest.errors]
     return tuple(sorted(out, key=lambda e: (e.path or "", e.status)))
 

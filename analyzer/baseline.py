@@ -14,20 +14,30 @@ def choose_baseline(bundle: Bundle, ztunnel: Ztunnel) -> Baseline:
             return Baseline(ztunnel.name, BaselineKind.PROXY_CONFIG, istiod.name, view.xds, evidence)
     # Prefer the replica the ztunnel is attached to (its WADS view exists), then any with ambientz.
     attached = [i for i, v in views if v.policies_available] + [i for i, _ in views]
-    candidates = attached + [i for i in bundle.istiods if i not in attached]
+    seen = {id(i) for i in attached}
+    candidates = attached + [i for i in bundle.istiods if id(i) not in seen]
     for istiod in candidates:
         if istiod.ambientz is None:
             continue
-        view = istiod.views.get(ztunnel.name)
+        own = istiod.views.get(ztunnel.name)
         policies = istiod.ambientz
-        evidence: tuple[str, ...] = (istiod.ambientz_path or "",)
-        if view is not None and view.policies_available:
-            policies = view.xds
-            evidence += (view.policies_path or "",)
-        xds = XdsState(istiod.ambientz.workloads, istiod.ambientz.services, policies.policies,
-                       istiod.ambientz.workload_hashes, istiod.ambientz.service_hashes, policies.policy_hashes)
-        note = (view.reason if view is not None else None) or (views[0][1].reason if views else
-                                                                "no per-proxy dump for this ztunnel")
-        return Baseline(ztunnel.name, BaselineKind.AMBIENTZ, istiod.name, xds, evidence, note)
-    reason = "; ".join(f"{i.name}: {v.reason}" for i, v in views) or "no istiod view of this ztunnel collected"
+        sources: tuple[str, ...] = (istiod.ambientz_path or "",)
+        if own is not None and own.policies_available:
+            policies = own.xds
+            sources += (own.policies_path or "",)
+        xds = XdsState(
+            istiod.ambientz.workloads,
+            istiod.ambientz.services,
+            policies.policies,
+            istiod.ambientz.workload_hashes,
+            istiod.ambientz.service_hashes,
+            policies.policy_hashes,
+        )
+        note = (own.reason if own is not None else None) or (
+            views[0][1].reason if views else "no per-proxy dump for this ztunnel"
+        )
+        return Baseline(ztunnel.name, BaselineKind.AMBIENTZ, istiod.name, xds, sources, note)
+    reason = (
+        "; ".join(f"{i.name}: {v.reason}" for i, v in views) or "no istiod view of this ztunnel collected"
+    )
     return Baseline(ztunnel.name, BaselineKind.NONE, None, None, (), reason)

@@ -62,8 +62,9 @@ def parse_json(bundle: Path | str, member: str, text: str, max_depth: int = DEFA
         # object_pairs_hook: 1.19-1.21 dumps repeat `by_hostname`; dict() keeps the last one, deliberately.
         return json.loads(text, object_pairs_hook=dict)
     except json.JSONDecodeError as exc:
-        raise BundleError(bundle, member, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") \
-            from None
+        raise BundleError(
+            bundle, member, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     except RecursionError:
         raise BundleError(bundle, member, "JSON nested too deeply") from None
 
@@ -103,8 +104,12 @@ def _check_name(bundle: Path, name: str) -> str:
 
 def _check_type(bundle: Path, info: tarfile.TarInfo) -> None:
     kinds = {
-        tarfile.SYMTYPE: "symbolic link", tarfile.LNKTYPE: "hard link", tarfile.CHRTYPE: "character device",
-        tarfile.BLKTYPE: "block device", tarfile.FIFOTYPE: "FIFO", tarfile.GNUTYPE_SPARSE: "sparse file",
+        tarfile.SYMTYPE: "symbolic link",
+        tarfile.LNKTYPE: "hard link",
+        tarfile.CHRTYPE: "character device",
+        tarfile.BLKTYPE: "block device",
+        tarfile.FIFOTYPE: "FIFO",
+        tarfile.GNUTYPE_SPARSE: "sparse file",
     }
     if info.type in kinds:
         raise BundleError(bundle, info.name, f"{kinds[info.type]} members are not allowed")
@@ -129,14 +134,20 @@ def _read_members(path: Path, raw: bytes, limits: Limits) -> dict[str, bytes]:
                 if info.isdir():
                     continue
                 if info.size > limits.max_member_bytes:
-                    raise BundleError(path, name, f"member is {info.size} bytes, over the "
-                                      f"{limits.max_member_bytes}-byte limit")
+                    raise BundleError(
+                        path,
+                        name,
+                        f"member is {info.size} bytes, over the {limits.max_member_bytes}-byte limit",
+                    )
                 total += info.size
                 if total > limits.max_total_bytes:
                     raise BundleError(path, name, f"bundle expands beyond {limits.max_total_bytes} bytes")
                 if total > limits.ratio_floor_bytes and total > limits.max_ratio * max(len(raw), 1):
-                    raise BundleError(path, name, f"compression ratio over {limits.max_ratio:g}:1 "
-                                      "(possible decompression bomb)")
+                    raise BundleError(
+                        path,
+                        name,
+                        f"compression ratio over {limits.max_ratio:g}:1 (possible decompression bomb)",
+                    )
                 fobj = tar.extractfile(info)
                 data = fobj.read() if fobj else b""
                 if len(data) != info.size:
@@ -169,11 +180,16 @@ def _manifest(path: Path, members: Mapping[str, bytes], limits: Limits) -> dict[
     error = jsonschema.exceptions.best_match(validator.iter_errors(manifest))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise BundleError(path, layout.MANIFEST, f"does not match the manifest schema at {where}: "
-                          f"{error.message[:200]}")
+        raise BundleError(
+            path, layout.MANIFEST, f"does not match the manifest schema at {where}: {error.message[:200]}"
+        )
     if manifest["format_version"] > layout.FORMAT_VERSION:
-        raise BundleError(path, layout.MANIFEST, f"format_version {manifest['format_version']} is newer "
-                          f"than this ztbundle understands ({layout.FORMAT_VERSION}); upgrade ztbundle")
+        raise BundleError(
+            path,
+            layout.MANIFEST,
+            f"format_version {manifest['format_version']} is newer "
+            f"than this ztbundle understands ({layout.FORMAT_VERSION}); upgrade ztbundle",
+        )
     assert isinstance(manifest, dict)
     return manifest
 
@@ -184,8 +200,9 @@ def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
     try:
         size = path.stat().st_size
         if size > limits.max_archive_bytes:
-            raise BundleError(path, None, f"archive is {size} bytes, over the {limits.max_archive_bytes}-byte "
-                              "limit")
+            raise BundleError(
+                path, None, f"archive is {size} bytes, over the {limits.max_archive_bytes}-byte limit"
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise BundleError(path, None, "no such file") from None

@@ -54,9 +54,9 @@ def _crash(rule: Rule, exc: BaseException) -> Finding:
     )
 
 
-def run_rules(bundle: Bundle, rules: Iterable[Rule], disabled: Iterable[str] = ()) -> tuple[
-    list[Finding], list[Skipped]
-]:
+def run_rules(
+    bundle: Bundle, rules: Iterable[Rule], disabled: Iterable[str] = ()
+) -> tuple[list[Finding], list[Skipped]]:
     """Findings sorted (severity, code, subject) and the rules that did not run, with why."""
     off = {d.upper() if d.upper().startswith("ZT") else d for d in disabled}
     findings: list[Finding] = []
@@ -76,7 +76,16 @@ def run_rules(bundle: Bundle, rules: Iterable[Rule], disabled: Iterable[str] = (
             findings.append(_crash(rule, exc))
             continue
         findings.extend(
-            Finding(rule.code, rule.name, rule.severity, h.subject, h.message, tuple(h.evidence), h.node, h.ztunnel)
+            Finding(
+                rule.code,
+                rule.name,
+                rule.severity,
+                h.subject,
+                h.message,
+                tuple(h.evidence),
+                h.node,
+                h.ztunnel,
+            )
             for h in hits
         )
     findings.sort(key=lambda f: f.sort_key)

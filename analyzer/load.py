@@ -31,7 +31,7 @@ from analyzer.model import (
     XdsState,
     Ztunnel,
 )
-from analyzer.parse import config_dump, connections, istiod, kube, parse_time, syncz
+from analyzer.parse import as_map, config_dump, connections, istiod, kube, parse_time, syncz
 from ztbundle import layout
 from ztbundle.errors import BundleError
 
@@ -137,31 +137,35 @@ class _Loader:
     def ztunnel(self, name: str, pod: Pod | None) -> Ztunnel:
         path = layout.ztunnel_config_dump(name)
         namespace = pod.namespace if pod else "istio-system"
-        base = {"name": name, "namespace": namespace, "pod": pod, "config_dump_path": path, "_reads": self.reads}
         if not self.usable(path):
-            return Ztunnel(node=pod.node if pod else None, available=False,
-                           unavailable_reason=self.unavailable_reason(path), **base)
+            reason = self.unavailable_reason(path)
+            node = pod.node if pod else None
+            return Ztunnel(name, namespace, pod, node, path, False, reason, _reads=self.reads)
         try:
             dump = config_dump.parse_config_dump(self.files.json(path), self.intern)
         except config_dump.UnsupportedDump as exc:
             raise BundleError(self.files.path, path, str(exc)) from None
         return Ztunnel(
+            name=name,
+            namespace=namespace,
+            pod=pod,
             node=(pod.node if pod else None) or dump.config.local_node,
+            config_dump_path=path,
             config=dump.config,
             version=dump.version,
             xds=dump.xds,
             certificates=dump.certificates,
             workload_state=dump.workload_state,
             staged_services=dump.staged_services,
-            **base,
+            _reads=self.reads,
         )
 
     def ztunnels(self, pods: Iterable[Pod]) -> tuple[Ztunnel, ...]:
-        by_name = {p.name: p for p in pods if p.labels.get("app") == "ztunnel"}
+        by_name: dict[str, Pod | None] = {p.name: p for p in pods if p.labels.get("app") == "ztunnel"}
         for a in self.of_input(Input.ZTUNNEL_CONFIG):
             name = layout.parse_ztunnel_config_dump(a.path)
             if name and name not in by_name:
-                by_name[name] = None  # type: ignore[assignment]  # dump without a pod object
+                by_name[name] = None  # a dump without a pod object (pod list failed)
         return tuple(self.ztunnel(name, pod) for name, pod in sorted(by_name.items()))
 
     # -- istiod -----------------------------------------------------------------
@@ -180,8 +184,14 @@ class _Loader:
         pol_ok = self.usable(wads) is not None
         if pol_ok:
             pol_state, _, _ = istiod.parse_proxy_config(self.files.json(wads), self.intern)
-            state = XdsState(state.workloads, state.services, pol_state.policies, state.workload_hashes,
-                             state.service_hashes, pol_state.policy_hashes)
+            state = XdsState(
+                state.workloads,
+                state.services,
+                pol_state.policies,
+                state.workload_hashes,
+                state.service_hashes,
+                pol_state.policy_hashes,
+            )
         return ProxyView(ztunnel, path, reason is None, reason, state, wads if pol_ok else None, pol_ok)
 
     def istiod(self, name: str, pod: Pod | None, ztunnel_names: Iterable[str]) -> Istiod:
@@ -216,7 +226,7 @@ class _Loader:
         except json.JSONDecodeError:
             return text.split("-", 1)[0] or None  # `BuildInfo.String()`: `<ver>-<sha>-<status>`
         if isinstance(doc, Mapping):
-            info = doc.get("info") if isinstance(doc.get("info"), Mapping) else doc
+            info = as_map(doc.get("info")) or doc
             v = info.get("version") or info.get("Version")
             return str(v) if v else None
         return str(doc)
@@ -240,16 +250,26 @@ class _Loader:
             if m.group(1):
                 comp, ns, pod, container, prev = Component(m.group(1)), "", m.group(2), m.group(3), m.group(4)
             else:
-                comp, ns, pod, container, prev = Component.WAYPOINT, m.group(6), m.group(7), m.group(8), m.group(9)
+                comp, ns, pod, container, prev = (
+                    Component.WAYPOINT,
+                    m.group(6),
+                    m.group(7),
+                    m.group(8),
+                    m.group(9),
+                )
             text = self.files.text(a.path)
-            out.append(LogFile(comp, ns, pod, container, bool(prev), a.path, text,
-                               a.path in self.manifest.trimmed))
+            out.append(
+                LogFile(comp, ns, pod, container, bool(prev), a.path, text, a.path in self.manifest.trimmed)
+            )
         return tuple(sorted(out, key=lambda f: f.path))
 
     def capture_start(self) -> datetime:
-        dumps = [a.started_at for a in self.manifest.artifacts.values()
-                 if a.input in (Input.ZTUNNEL_CONFIG, Input.ISTIOD_PROXY_CONFIG, Input.ISTIOD_AMBIENTZ)
-                 and a.started_at is not None]
+        dumps = [
+            a.started_at
+            for a in self.manifest.artifacts.values()
+            if a.input in (Input.ZTUNNEL_CONFIG, Input.ISTIOD_PROXY_CONFIG, Input.ISTIOD_AMBIENTZ)
+            and a.started_at is not None
+        ]
         return min(dumps, default=self.manifest.collected_at)
 
 

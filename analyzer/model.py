@@ -21,10 +21,36 @@ from ztbundle import layout
 from ztbundle.layout import Component, Input, Status
 
 __all__ = [
-    "CAPTURE_SETTLE", "Availability", "Baseline", "BaselineKind", "Bundle", "CertInfo", "CertState",
-    "Certificate", "Component", "Container", "InpodState", "Input", "Istiod", "IstiodConnection",
-    "LogFile", "Manifest", "Namespace", "Node", "ObjectRef", "Pod", "Policy", "ProxyView", "Status",
-    "SyncEntry", "SyncResource", "Workload", "XdsService", "XdsState", "Ztunnel", "ZtunnelConfig",
+    "CAPTURE_SETTLE",
+    "Availability",
+    "Baseline",
+    "BaselineKind",
+    "Bundle",
+    "CertInfo",
+    "CertState",
+    "Certificate",
+    "Component",
+    "Container",
+    "InpodState",
+    "Input",
+    "Istiod",
+    "IstiodConnection",
+    "LogFile",
+    "Manifest",
+    "Namespace",
+    "Node",
+    "ObjectRef",
+    "Pod",
+    "Policy",
+    "ProxyView",
+    "Status",
+    "SyncEntry",
+    "SyncResource",
+    "Workload",
+    "XdsService",
+    "XdsState",
+    "Ztunnel",
+    "ZtunnelConfig",
 ]
 
 CAPTURE_SETTLE = timedelta(seconds=60)
@@ -635,8 +661,13 @@ class Bundle(_Tracked):
             zt_by_node.setdefault(z.node or "", []).append(z)
         for zs in zt_by_node.values():
             zs.sort(key=_latest_first)
-        return {"by_uid": by_uid, "by_name": by_name, "by_ip": by_ip, "by_node": by_node,
-                "zt_by_node": zt_by_node}
+        return {
+            "by_uid": by_uid,
+            "by_name": by_name,
+            "by_ip": by_ip,
+            "by_node": by_node,
+            "zt_by_node": zt_by_node,
+        }
 
     def pod_by_uid(self, uid: str) -> Pod | None:
         return self._idx("by_uid").get(uid)  # type: ignore[no-any-return]

@@ -100,8 +100,12 @@ _NETMODE = {"STANDARD": "Standard", "HOST_NETWORK": "HostNetwork"}
 _SCOPE = {"GLOBAL": "Global", "NAMESPACE": "Namespace", "WORKLOAD_SELECTOR": "WorkloadSelector"}
 _ACTION = {"ALLOW": "Allow", "DENY": "Deny"}
 _IPFAM = {"IPV4_ONLY": "IPv4", "IPV6_ONLY": "IPv6", "DUAL": "Dual", "AUTOMATIC": None}
-_LBMODE = {"UNSPECIFIED_MODE": "Standard", "STRICT": "Strict", "FAILOVER": "Failover",
-           "PASSTHROUGH": "Passthrough"}
+_LBMODE = {
+    "UNSPECIFIED_MODE": "Standard",
+    "STRICT": "Strict",
+    "FAILOVER": "Failover",
+    "PASSTHROUGH": "Passthrough",
+}
 _HEALTH = {"ONLY_HEALTHY": "OnlyHealthy", "ALLOW_ALL": "AllowAll"}
 
 
@@ -148,7 +152,8 @@ def workload_from_ztunnel(raw: Mapping[str, Any]) -> Workload:
         network=str(raw.get("network") or ""),
         waypoint=_gateway_ztunnel(raw.get("waypoint")),
         network_gateway=_gateway_ztunnel(raw.get("networkGateway")),
-        services=_strs(raw.get("services")) if isinstance(raw.get("services"), list)
+        services=_strs(raw.get("services"))
+        if isinstance(raw.get("services"), list)
         else tuple(sorted(raw.get("services") or ())),
         status=str(raw.get("status") or "Healthy"),
         workload_name=str(raw.get("workloadName") or ""),
@@ -166,7 +171,8 @@ def workload_from_ztunnel(raw: Mapping[str, Any]) -> Workload:
 
 def workload_from_proto(raw: Mapping[str, Any]) -> Workload:
     """An istiod proto-JSON Workload (per-proxy config_dump or ambientz): defaults re-applied."""
-    services = raw.get("services") if isinstance(raw.get("services"), Mapping) else {}
+    services = raw.get("services")
+    services = services if isinstance(services, Mapping) else {}
     return Workload(
         uid=str(raw.get("uid") or ""),
         name=str(raw.get("name") or ""),
@@ -347,7 +353,9 @@ def _match(m: Mapping[str, Any], cidr: Callable[[Any], str]) -> tuple[tuple[str,
             out[key] = tuple(sorted(str(int(v)) for v in m[key]))
     for key in _SAS:
         if m.get(key):
-            out[key] = tuple(sorted(f"{v.get('namespace', '')}/{v.get('serviceAccount', '')}" for v in m[key]))
+            out[key] = tuple(
+                sorted(f"{v.get('namespace', '')}/{v.get('serviceAccount', '')}" for v in m[key])
+            )
     return tuple(sorted(out.items()))
 
 
@@ -417,7 +425,7 @@ class Interner:
             h = content_hash(obj)
             obj = self._by_hash.setdefault(f"{kind}:{h}", obj)  # equal after normalization → same object
             hit = self._cache[key] = (obj, h)
-        return hit  # type: ignore[return-value]
+        return hit
 
     def __len__(self) -> int:
         return len(self._by_hash)

@@ -46,7 +46,10 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         on_node = bundle.pods_on(node.name)
         missing = [
             name
-            for name, key, value in (("ztunnel", "app", "ztunnel"), ("istio-cni", "k8s-app", "istio-cni-node"))
+            for name, key, value in (
+                ("ztunnel", "app", "ztunnel"),
+                ("istio-cni", "k8s-app", "istio-cni-node"),
+            )
             if not _running([p for p in on_node if p.labels.get(key) == value])
         ]
         if missing:

@@ -52,8 +52,7 @@ def _manifest(unavailable: Mapping[str, str]) -> Manifest:
     availability = {i: Availability(i, True) for i in Input}
     for name, reason in unavailable.items():
         availability[Input(name)] = Availability(Input(name), False, reason)
-    return Manifest(COLLECTED_AT, COLLECTED_AT, "test", ("1.26.0",), not unavailable, False,
-                    availability, {})
+    return Manifest(COLLECTED_AT, COLLECTED_AT, "test", ("1.26.0",), not unavailable, False, availability, {})
 
 
 class _Ips:
@@ -113,15 +112,22 @@ def _workload(spec: Any, pods: Mapping[str, Pod], cluster: str) -> Workload:
     )
 
 
-def _ztunnel(spec: Mapping[str, Any], index: int, pods: Mapping[str, Pod], reads: set[Input],
-             ips: _Ips) -> tuple[Ztunnel, Pod | None]:
+def _ztunnel(
+    spec: Mapping[str, Any], index: int, pods: Mapping[str, Pod], reads: set[Input], ips: _Ips
+) -> tuple[Ztunnel, Pod | None]:
     node = str(spec.get("node", "n1"))
     name = str(spec.get("name") or f"ztunnel-{node}-{index}")
     pod = None
     if spec.get("pod", True):
-        pod = _pod({"ref": f"{ISTIO_NS}/{name}", "node": node, "labels": {"app": "ztunnel"},
-                    **{k: spec[k] for k in ("deleting", "age", "phase", "ready", "restarts") if k in spec}},
-                   ips)
+        pod = _pod(
+            {
+                "ref": f"{ISTIO_NS}/{name}",
+                "node": node,
+                "labels": {"app": "ztunnel"},
+                **{k: spec[k] for k in ("deleting", "age", "phase", "ready", "restarts") if k in spec},
+            },
+            ips,
+        )
     cluster = str(spec.get("cluster_id", "Kubernetes"))
     workloads = [_workload(w, pods, cluster) for w in spec.get("workloads") or ()]
     state = None
@@ -141,8 +147,9 @@ def _ztunnel(spec: Mapping[str, Any], index: int, pods: Mapping[str, Pod], reads
         config_dump_path=layout.ztunnel_config_dump(name),
         available=available,
         unavailable_reason=None if available else "error: HTTP 500",
-        config=ZtunnelConfig(local_node=node, cluster_id=cluster,
-                             xds_on_demand=bool(spec.get("xds_on_demand", False))),
+        config=ZtunnelConfig(
+            local_node=node, cluster_id=cluster, xds_on_demand=bool(spec.get("xds_on_demand", False))
+        ),
         version="1.26.0",
         xds=state_from(((w, content_hash(w)) for w in workloads), (), ()),
         workload_state=state,
@@ -175,9 +182,17 @@ def build_bundle(given: Mapping[str, Any] | None) -> Bundle:
     if cni_specs is None:
         cni_specs = [{"node": n} for n in node_names]
     for i, spec in enumerate(cni_specs):
-        all_pods.append(_pod({"ref": f"{ISTIO_NS}/istio-cni-node-{i}", "node": spec["node"],
-                              "labels": {"k8s-app": "istio-cni-node"},
-                              **{k: spec[k] for k in ("phase", "deleting") if k in spec}}, ips))
+        all_pods.append(
+            _pod(
+                {
+                    "ref": f"{ISTIO_NS}/istio-cni-node-{i}",
+                    "node": spec["node"],
+                    "labels": {"k8s-app": "istio-cni-node"},
+                    **{k: spec[k] for k in ("phase", "deleting") if k in spec},
+                },
+                ips,
+            )
+        )
     nodes = tuple(
         Node(
             name=str(spec["name"]),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 
 def parse_time(value: object) -> datetime | None:
@@ -15,12 +17,17 @@ def parse_time(value: object) -> datetime | None:
     head, dot, frac = text.partition(".")
     if dot:  # Python ≤3.11 fromisoformat wants 3 or 6 fraction digits; Go/Rust print up to 9
         digits = "".join(c for c in frac if c.isdigit())
-        text = f"{head}.{digits[:6].ljust(6, '0')}{frac[len(digits):]}"
+        text = f"{head}.{digits[:6].ljust(6, '0')}{frac[len(digits) :]}"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def as_map(value: object) -> Mapping[str, Any]:
+    """A JSON object, or an empty mapping for anything else (absent, null, wrong type)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def as_list(value: object) -> list[object]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from analyzer import normalize
 from analyzer.model import Certificate, CertInfo, CertState, InpodState, XdsState, ZtunnelConfig
-from analyzer.parse import as_list, parse_time
+from analyzer.parse import as_list, as_map, parse_time
 
 
 class UnsupportedDump(ValueError):
@@ -150,8 +150,7 @@ def workload_state(raw: Any) -> dict[str, InpodState] | None:
     for uid, entry in raw.items():
         if not isinstance(entry, Mapping):
             continue
-        info = entry.get("info") if isinstance(entry.get("info"), Mapping) else {}
-        conns = entry.get("connections") if isinstance(entry.get("connections"), Mapping) else {}
+        info, conns = as_map(entry.get("info")), as_map(entry.get("connections"))
         out[str(uid)] = InpodState(
             pod_uid=str(uid),
             name=str(info.get("name") or ""),
@@ -174,8 +173,11 @@ def parse_config_dump(doc: Any, intern: normalize.Interner) -> ZtunnelDump:
         svc_raw = _flat(_pick(doc, "by_host", "by_vip"))
         pol_raw = _flat(_pick(doc, "by_key", "policies"))
     else:
-        wl_raw, svc_raw, pol_raw = _flat(doc.get("workloads")), _flat(doc.get("services")), \
-            _flat(doc.get("policies"))
+        wl_raw, svc_raw, pol_raw = (
+            _flat(doc.get("workloads")),
+            _flat(doc.get("services")),
+            _flat(doc.get("policies")),
+        )
     xds = normalize.state_from(
         (intern("w", w, normalize.workload_from_ztunnel) for w in wl_raw),
         (intern("s", s, normalize.service_from_ztunnel) for s in svc_raw),

@@ -35,13 +35,15 @@ def _state(
     allow_all = {
         f"{s.get('namespace', '')}/{s.get('hostname', '')}"
         for s in services
-        if isinstance(s.get("loadBalancing"), Mapping) and s["loadBalancing"].get("healthPolicy") == "ALLOW_ALL"
+        if isinstance(s.get("loadBalancing"), Mapping)
+        and s["loadBalancing"].get("healthPolicy") == "ALLOW_ALL"
     }
     eps = _endpoints(workloads, allow_all)
     svcs: list[tuple[XdsService, str]] = []
     for raw in services:
-        svc = normalize.service_from_proto(raw, eps.get(f"{raw.get('namespace', '')}/{raw.get('hostname', '')}",
-                                                        ()))
+        svc = normalize.service_from_proto(
+            raw, eps.get(f"{raw.get('namespace', '')}/{raw.get('hostname', '')}", ())
+        )
         svcs.append((svc, normalize.content_hash(svc)))
     wls: Iterable[tuple[Workload, str]] = (intern("iw", w, normalize.workload_from_proto) for w in workloads)
     pols: Iterable[tuple[Policy, str]] = (intern("ip", p, normalize.policy_from_proto) for p in policies)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from analyzer.model import Container, KubeService, Namespace, Node, ObjectRef, Pod
-from analyzer.parse import parse_time
+from analyzer.parse import as_map, parse_time
 
 
 def items(doc: Any) -> list[Mapping[str, Any]]:
@@ -25,9 +25,9 @@ def _strmap(value: Any) -> dict[str, str]:
 
 
 def _container(status: Mapping[str, Any]) -> Container:
-    state = status.get("state") if isinstance(status.get("state"), Mapping) else {}
+    state = as_map(status.get("state"))
     kind = next(iter(state), "unknown") if state else "unknown"
-    detail = state.get(kind) if isinstance(state.get(kind), Mapping) else {}
+    detail = as_map(state.get(kind))
     return Container(
         name=str(status.get("name", "")),
         ready=bool(status.get("ready")),
@@ -42,9 +42,12 @@ def pod(obj: Mapping[str, Any]) -> Pod:
     meta, spec = _meta(obj), obj.get("spec") or {}
     status = obj.get("status") or {}
     conditions = status.get("conditions") or []
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions
-                if isinstance(c, Mapping))
-    ips = tuple(str(i.get("ip")) for i in status.get("podIPs") or () if isinstance(i, Mapping) and i.get("ip"))
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in conditions if isinstance(c, Mapping)
+    )
+    ips = tuple(
+        str(i.get("ip")) for i in status.get("podIPs") or () if isinstance(i, Mapping) and i.get("ip")
+    )
     ip = status.get("podIP") or (ips[0] if ips else None)
     return Pod(
         ref=ObjectRef("Pod", str(meta.get("namespace", "")), str(meta.get("name", ""))),
@@ -60,7 +63,9 @@ def pod(obj: Mapping[str, Any]) -> Pod:
         created_at=parse_time(meta.get("creationTimestamp")),
         started_at=parse_time(status.get("startTime")),
         ready=ready,
-        containers=tuple(_container(c) for c in status.get("containerStatuses") or () if isinstance(c, Mapping)),
+        containers=tuple(
+            _container(c) for c in status.get("containerStatuses") or () if isinstance(c, Mapping)
+        ),
     )
 
 
@@ -72,8 +77,9 @@ def namespace(obj: Mapping[str, Any]) -> Namespace:
 def node(obj: Mapping[str, Any]) -> Node:
     meta, spec = _meta(obj), obj.get("spec") or {}
     conditions = (obj.get("status") or {}).get("conditions") or []
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions
-                if isinstance(c, Mapping))
+    ready = any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in conditions if isinstance(c, Mapping)
+    )
     return Node(
         name=str(meta.get("name", "")),
         labels=_strmap(meta.get("labels")),

@@ -80,8 +80,8 @@ def parse_fields(text: str) -> dict[str, str]:
 def _strip_kubectl_ts(line: str) -> str:
     """`kubectl logs --timestamps` prefixes `<RFC3339> `; drop it when another timestamp follows."""
     m = _TS.match(line)
-    if m and line[m.end():m.end() + 1] == " " and _TS.match(line[m.end() + 1:]):
-        return line[m.end() + 1:]
+    if m and line[m.end() : m.end() + 1] == " " and _TS.match(line[m.end() + 1 :]):
+        return line[m.end() + 1 :]
     return line
 
 
@@ -107,8 +107,15 @@ def _plain_event(line: str, no: int) -> LogEvent | None:
     target, spans = (m.group(1), m.group(2) or "") if m else (parts[2], "")
     message = parts[3] if len(parts) > 3 else ""
     fields = parse_fields("\t".join(parts[4:])) if len(parts) > 4 else {}
-    return LogEvent(parse_time(parts[0]), parts[1].strip().lower(), target.removeprefix("ztunnel::"),
-                    message, fields, spans, no)
+    return LogEvent(
+        parse_time(parts[0]),
+        parts[1].strip().lower(),
+        target.removeprefix("ztunnel::"),
+        message,
+        fields,
+        spans,
+        no,
+    )
 
 
 def _legacy_event(line: str, no: int) -> LogEvent | None:
@@ -120,14 +127,21 @@ def _legacy_event(line: str, no: int) -> LogEvent | None:
     if idx is None:
         target, spans, rest = "", "", m.group(3)
     else:
-        target, spans, rest = pieces[idx], ": ".join(pieces[:idx]), ": ".join(pieces[idx + 1:])
+        target, spans, rest = pieces[idx], ": ".join(pieces[:idx]), ": ".join(pieces[idx + 1 :])
     tokens = rest.split(" ")
     cut = len(tokens)
     while cut > 0 and _FIELD.fullmatch(tokens[cut - 1]):
         cut -= 1
     fields = parse_fields(" ".join(tokens[cut:]))
-    return LogEvent(parse_time(m.group(1)), m.group(2).lower(), target.removeprefix("ztunnel::"),
-                    " ".join(tokens[:cut]), fields, spans, no)
+    return LogEvent(
+        parse_time(m.group(1)),
+        m.group(2).lower(),
+        target.removeprefix("ztunnel::"),
+        " ".join(tokens[:cut]),
+        fields,
+        spans,
+        no,
+    )
 
 
 def parse_log(text: str) -> ParsedLog:
@@ -182,14 +196,25 @@ def access_records(events: Iterable[LogEvent]) -> list[AccessRecord]:
         f = e.fields
         out.append(
             AccessRecord(
-                time=e.time, level=e.level, message=e.message, direction=f.get("direction"),
-                src_addr=f.get("src.addr"), dst_addr=f.get("dst.addr"), dst_hbone_addr=f.get("dst.hbone_addr"),
-                src_workload=f.get("src.workload"), src_namespace=f.get("src.namespace"),
-                src_identity=f.get("src.identity"), dst_service=f.get("dst.service"),
-                dst_workload=f.get("dst.workload"), dst_namespace=f.get("dst.namespace"),
-                dst_identity=f.get("dst.identity"), bytes_sent=_int(f.get("bytes_sent")),
-                bytes_recv=_int(f.get("bytes_recv")), duration_ms=_int(f.get("duration")),
-                error=f.get("error"), line=e.line,
+                time=e.time,
+                level=e.level,
+                message=e.message,
+                direction=f.get("direction"),
+                src_addr=f.get("src.addr"),
+                dst_addr=f.get("dst.addr"),
+                dst_hbone_addr=f.get("dst.hbone_addr"),
+                src_workload=f.get("src.workload"),
+                src_namespace=f.get("src.namespace"),
+                src_identity=f.get("src.identity"),
+                dst_service=f.get("dst.service"),
+                dst_workload=f.get("dst.workload"),
+                dst_namespace=f.get("dst.namespace"),
+                dst_identity=f.get("dst.identity"),
+                bytes_sent=_int(f.get("bytes_sent")),
+                bytes_recv=_int(f.get("bytes_recv")),
+                duration_ms=_int(f.get("duration")),
+                error=f.get("error"),
+                line=e.line,
             )
         )
     return out

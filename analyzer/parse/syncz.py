@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from analyzer.model import SyncEntry, SyncResource
-from analyzer.parse import as_list, parse_time
+from analyzer.parse import as_list, as_map, parse_time
 
 
 def parse_syncz(doc: Any) -> tuple[SyncEntry, ...]:
@@ -14,7 +14,7 @@ def parse_syncz(doc: Any) -> tuple[SyncEntry, ...]:
     for raw in as_list(doc):
         if not isinstance(raw, Mapping):
             continue
-        resources = raw.get("resources") if isinstance(raw.get("resources"), Mapping) else {}
+        resources = as_map(raw.get("resources"))
         out.append(
             SyncEntry(
                 proxy=str(raw.get("proxy") or ""),

@@ -21,7 +21,8 @@ _PAGE = """<!doctype html>
 {% for f in r.findings %}<tr class="{{ f.severity.value }}"><td>{{ f.severity.value }}</td>
 <td><a href="#{{ f.code }}">{{ f.code }}</a> {{ f.rule }}</td><td>{{ f.subject }}</td><td>{{ f.message }}</td>
 <td>{{ f.evidence | join(", ") }}</td></tr>{% endfor %}</table>
-{% if r.skipped %}<h2>Skipped rules</h2><ul>{% for s in r.skipped %}<li>{{ s.code }} {{ s.rule }}: {{ s.reason }}</li>
+{% if r.skipped %}<h2>Skipped rules</h2><ul>
+{% for s in r.skipped %}<li>{{ s.code }} {{ s.rule }}: {{ s.reason }}</li>
 {% endfor %}</ul>{% endif %}
 <h2>Rules</h2>{% for rule in r.rules %}<h3 id="{{ rule.code }}">{{ rule.code }} {{ rule.name }}</h3>
 <pre>{{ rule.documentation }}</pre>{% endfor %}

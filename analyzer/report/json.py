@@ -41,8 +41,13 @@ def to_dict(result: AnalysisResult) -> dict[str, Any]:
             "complete": m.complete,
             "interrupted": m.interrupted,
             "baseline": [
-                {"ztunnel": b.ztunnel, "kind": b.kind.value, "istiod": b.istiod, "evidence": list(b.evidence),
-                 "note": b.note}
+                {
+                    "ztunnel": b.ztunnel,
+                    "kind": b.kind.value,
+                    "istiod": b.istiod,
+                    "evidence": list(b.evidence),
+                    "note": b.note,
+                }
                 for b in result.baselines
             ],
         },
@@ -66,8 +71,13 @@ def to_dict(result: AnalysisResult) -> dict[str, Any]:
             for e in result.collection_errors
         ],
         "rules": [
-            {"code": r.code, "rule": r.name, "severity": r.severity.value, "summary": r.summary,
-             "needs": sorted(i.value for i in r.needs)}
+            {
+                "code": r.code,
+                "rule": r.name,
+                "severity": r.severity.value,
+                "summary": r.summary,
+                "needs": sorted(i.value for i in r.needs),
+            }
             for r in result.rules
         ],
     }

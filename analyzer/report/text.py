@@ -9,8 +9,12 @@ if TYPE_CHECKING:
 
 
 def render(result: AnalysisResult) -> str:
-    lines = [f"ztbundle analysis of {result.bundle_path or 'bundle'} "
-             f"(collected {result.manifest.collected_at.isoformat()})", result.summary_line(), ""]
+    lines = [
+        f"ztbundle analysis of {result.bundle_path or 'bundle'} "
+        f"(collected {result.manifest.collected_at.isoformat()})",
+        result.summary_line(),
+        "",
+    ]
     for f in result.findings:
         where = f" [node {f.node}]" if f.node else ""
         lines.append(f"{f.severity.value.upper():7} {f.code} {f.rule}: {f.subject}{where}: {f.message}")
@@ -20,5 +24,7 @@ def render(result: AnalysisResult) -> str:
         lines += [f"  {s.code} {s.rule}: {s.reason}" for s in result.skipped]
     if result.collection_errors:
         lines += ["", "collection errors:"]
-        lines += [f"  {e.path or '(run)'}: {e.status}: {e.error or ''}".rstrip() for e in result.collection_errors]
+        lines += [
+            f"  {e.path or '(run)'}: {e.status}: {e.error or ''}".rstrip() for e in result.collection_errors
+        ]
     return "\n".join(lines) + "\n"

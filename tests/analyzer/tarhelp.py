@@ -22,12 +22,19 @@ def _input_of(path: str) -> Input:
     if path in lists:
         return lists[path]
     if path.startswith("ztunnel/"):
-        return Input.ZTUNNEL_LOGS if "/logs/" in path else (
-            Input.ZTUNNEL_METRICS if path.endswith("metrics.txt") else Input.ZTUNNEL_CONFIG)
+        return (
+            Input.ZTUNNEL_LOGS
+            if "/logs/" in path
+            else (Input.ZTUNNEL_METRICS if path.endswith("metrics.txt") else Input.ZTUNNEL_CONFIG)
+        )
     if path.startswith("istiod/"):
-        for suffix, inp in (("ambientz.json", Input.ISTIOD_AMBIENTZ), ("syncz.json", Input.ISTIOD_SYNCZ),
-                            ("connections.json", Input.ISTIOD_CONNECTIONS), ("version.json", Input.ISTIOD_VERSION),
-                            (".wads.json", Input.ISTIOD_PROXY_POLICIES)):
+        for suffix, inp in (
+            ("ambientz.json", Input.ISTIOD_AMBIENTZ),
+            ("syncz.json", Input.ISTIOD_SYNCZ),
+            ("connections.json", Input.ISTIOD_CONNECTIONS),
+            ("version.json", Input.ISTIOD_VERSION),
+            (".wads.json", Input.ISTIOD_PROXY_POLICIES),
+        ):
             if path.endswith(suffix):
                 return inp
         return Input.ISTIOD_LOGS if "/logs/" in path else Input.ISTIOD_PROXY_CONFIG
@@ -38,23 +45,56 @@ def _input_of(path: str) -> Input:
     return Input.TOOL_LOG
 
 
-def manifest(members: Mapping[str, bytes], failed: Mapping[str, tuple[str, str]] | None = None,
-             **overrides: Any) -> dict[str, Any]:
+def manifest(
+    members: Mapping[str, bytes], failed: Mapping[str, tuple[str, str]] | None = None, **overrides: Any
+) -> dict[str, Any]:
     """A schema-valid manifest listing `members` as ok and `failed` paths as (status, error), not stored."""
     arts = [
-        {"path": p, "input": _input_of(p).value, "source": {"kind": "local"}, "status": "ok", "error": None,
-         "stored": True, "bytes": len(b), "sha256": hashlib.sha256(b).hexdigest(), "started_at": T0,
-         "finished_at": T0}
+        {
+            "path": p,
+            "input": _input_of(p).value,
+            "source": {"kind": "local"},
+            "status": "ok",
+            "error": None,
+            "stored": True,
+            "bytes": len(b),
+            "sha256": hashlib.sha256(b).hexdigest(),
+            "started_at": T0,
+            "finished_at": T0,
+        }
         for p, b in members.items()
     ]
     for p, (status, error) in (failed or {}).items():
-        arts.append({"path": p, "input": _input_of(p).value, "source": {"kind": "local"}, "status": status,
-                     "error": error, "stored": False, "bytes": 0, "sha256": None, "started_at": T0,
-                     "finished_at": T0})
-    doc = {"format_version": 1, "tool": {"name": "ztbundle", "version": "0.1.0"}, "command": ["collect"],
-           "started_at": T0, "finished_at": T0, "context": "test", "server_version": "v1.30.0",
-           "istio_namespace": "istio-system", "istio_versions": ["1.26.2"], "complete": not failed,
-           "interrupted": False, "artifacts": arts, "redactions": [], "trims": []}
+        arts.append(
+            {
+                "path": p,
+                "input": _input_of(p).value,
+                "source": {"kind": "local"},
+                "status": status,
+                "error": error,
+                "stored": False,
+                "bytes": 0,
+                "sha256": None,
+                "started_at": T0,
+                "finished_at": T0,
+            }
+        )
+    doc = {
+        "format_version": 1,
+        "tool": {"name": "ztbundle", "version": "0.1.0"},
+        "command": ["collect"],
+        "started_at": T0,
+        "finished_at": T0,
+        "context": "test",
+        "server_version": "v1.30.0",
+        "istio_namespace": "istio-system",
+        "istio_versions": ["1.26.2"],
+        "complete": not failed,
+        "interrupted": False,
+        "artifacts": arts,
+        "redactions": [],
+        "trims": [],
+    }
     doc.update(overrides)
     return doc
 
@@ -73,8 +113,14 @@ def file_info(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
     return info, data
 
 
-def write_bundle(path: Path, members: Mapping[str, bytes], *, failed: Mapping[str, tuple[str, str]] | None = None,
-                 extra: Iterable[tuple[tarfile.TarInfo, bytes | None]] = (), manifest_doc: Any = None) -> Path:
+def write_bundle(
+    path: Path,
+    members: Mapping[str, bytes],
+    *,
+    failed: Mapping[str, tuple[str, str]] | None = None,
+    extra: Iterable[tuple[tarfile.TarInfo, bytes | None]] = (),
+    manifest_doc: Any = None,
+) -> Path:
     """A bundle with these members plus a matching manifest (or `manifest_doc` verbatim)."""
     doc = manifest(members, failed) if manifest_doc is None else manifest_doc
     entries = [file_info(n, b) for n, b in members.items()]

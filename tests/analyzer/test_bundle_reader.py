@@ -42,11 +42,14 @@ def test_reads_a_valid_bundle_in_memory(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [tmp_path / "b.tar.gz"]  # nothing extracted
 
 
-@pytest.mark.parametrize(("data", "fragment"), [
-    (b"definitely not gzip", "not a gzip"),
-    (gzip_only(b"gzip but not a tar archive" * 40), "not"),
-    (b"", "not a gzip"),
-])
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"definitely not gzip", "not a gzip"),
+        (gzip_only(b"gzip but not a tar archive" * 40), "not"),
+        (b"", "not a gzip"),
+    ],
+)
 def test_rejects_non_bundles(tmp_path: Path, data: bytes, fragment: str) -> None:
     path = tmp_path / "junk.tgz"
     path.write_bytes(data)
@@ -66,28 +69,36 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
     _reject(tmp_path, None, "directory")
 
 
-@pytest.mark.parametrize(("name", "fragment"), [
-    ("/etc/passwd", "absolute"),
-    ("../escape.json", "'..'"),
-    ("cluster/../../escape.json", "'..'"),
-    ("cluster//pods.json", "empty path segment"),
-    ("./cluster/pods.json", "'.'"),
-    ("C:/windows.json", "absolute"),
-    ("cluster\\pods.json", "malformed"),
-])
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("/etc/passwd", "absolute"),
+        ("../escape.json", "'..'"),
+        ("cluster/../../escape.json", "'..'"),
+        ("cluster//pods.json", "empty path segment"),
+        ("./cluster/pods.json", "'.'"),
+        ("C:/windows.json", "absolute"),
+        ("cluster\\pods.json", "malformed"),
+    ],
+)
 def test_rejects_unsafe_names(tmp_path: Path, name: str, fragment: str) -> None:
     path = write_bundle(tmp_path / "b.tar.gz", PODS, extra=[file_info(name, b"{}")])
     _reject(path, name, fragment)
 
 
-@pytest.mark.parametrize(("kind", "attrs", "fragment"), [
-    (tarfile.SYMTYPE, {"linkname": "/etc/passwd"}, "symbolic link"),
-    (tarfile.LNKTYPE, {"linkname": "cluster/pods.json"}, "hard link"),
-    (tarfile.CHRTYPE, {"devmajor": 1, "devminor": 3}, "character device"),
-    (tarfile.BLKTYPE, {"devmajor": 8, "devminor": 0}, "block device"),
-    (tarfile.FIFOTYPE, {}, "FIFO"),
-])
-def test_rejects_links_devices_fifos(tmp_path: Path, kind: bytes, attrs: dict[str, object], fragment: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "attrs", "fragment"),
+    [
+        (tarfile.SYMTYPE, {"linkname": "/etc/passwd"}, "symbolic link"),
+        (tarfile.LNKTYPE, {"linkname": "cluster/pods.json"}, "hard link"),
+        (tarfile.CHRTYPE, {"devmajor": 1, "devminor": 3}, "character device"),
+        (tarfile.BLKTYPE, {"devmajor": 8, "devminor": 0}, "block device"),
+        (tarfile.FIFOTYPE, {}, "FIFO"),
+    ],
+)
+def test_rejects_links_devices_fifos(
+    tmp_path: Path, kind: bytes, attrs: dict[str, object], fragment: str
+) -> None:
     path = write_bundle(tmp_path / "b.tar.gz", PODS, extra=[_special("cluster/evil.json", kind, **attrs)])
     _reject(path, "cluster/evil.json", fragment)
 
@@ -102,7 +113,9 @@ def test_rejects_oversized_member_total_and_ratio(tmp_path: Path) -> None:
     path = write_bundle(tmp_path / "b.tar.gz", big)
     _reject(path, "cluster/pods.json", "over the 1000-byte limit", Limits(max_member_bytes=1000))
     _reject(path, "cluster/pods.json", "expands beyond", Limits(max_total_bytes=100_000))
-    err = _reject(path, "cluster/pods.json", "compression ratio", Limits(max_ratio=10, ratio_floor_bytes=1000))
+    err = _reject(
+        path, "cluster/pods.json", "compression ratio", Limits(max_ratio=10, ratio_floor_bytes=1000)
+    )
     assert "decompression bomb" in err.problem
     open_bundle(path)  # the default limits accept it: the ratio floor protects small bundles
 
@@ -127,12 +140,15 @@ def test_rejects_missing_manifest(tmp_path: Path) -> None:
     _reject(path, "manifest.json", "missing")
 
 
-@pytest.mark.parametrize(("doc", "fragment"), [
-    ({"format_version": 1}, "manifest schema"),
-    (manifest(PODS, started_at="yesterday"), "started_at"),
-    (manifest(PODS, format_version=99), "newer than this ztbundle"),
-    ([], "manifest schema"),
-])
+@pytest.mark.parametrize(
+    ("doc", "fragment"),
+    [
+        ({"format_version": 1}, "manifest schema"),
+        (manifest(PODS, started_at="yesterday"), "started_at"),
+        (manifest(PODS, format_version=99), "newer than this ztbundle"),
+        ([], "manifest schema"),
+    ],
+)
 def test_rejects_invalid_manifest(tmp_path: Path, doc: object, fragment: str) -> None:
     _reject(write_bundle(tmp_path / "b.tar.gz", PODS, manifest_doc=doc), "manifest.json", fragment)
 
@@ -145,14 +161,18 @@ def test_rejects_manifest_that_is_not_json(tmp_path: Path) -> None:
 
 def test_rejects_members_the_manifest_does_not_list(tmp_path: Path) -> None:
     doc = manifest(PODS)
-    path = write_bundle(tmp_path / "b.tar.gz", PODS, extra=[file_info("cluster/extra.json", b"{}")],
-                        manifest_doc=doc)
+    path = write_bundle(
+        tmp_path / "b.tar.gz", PODS, extra=[file_info("cluster/extra.json", b"{}")], manifest_doc=doc
+    )
     _reject(path, "cluster/extra.json", "not listed in manifest.json")
 
 
 def test_member_json_errors_name_the_member(tmp_path: Path) -> None:
-    members = {"cluster/pods.json": b'{"items": [1, 2', "cluster/nodes.json": b"\xff\xfe{}",
-               "cluster/namespaces.json": b"[" * 100 + b"]" * 100}
+    members = {
+        "cluster/pods.json": b'{"items": [1, 2',
+        "cluster/nodes.json": b"\xff\xfe{}",
+        "cluster/namespaces.json": b"[" * 100 + b"]" * 100,
+    }
     files = open_bundle(write_bundle(tmp_path / "b.tar.gz", members))
     with pytest.raises(BundleError, match=r"b.tar.gz:cluster/pods.json: invalid JSON at line 1"):
         files.json("cluster/pods.json")

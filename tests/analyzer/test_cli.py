@@ -51,7 +51,9 @@ def test_unsafe_member_error_names_bundle_and_member(tmp_path: Path, capsys: Cap
     path = write_bundle(tmp_path / "b.tar.gz", {}, extra=[file_info("../evil.json", b"{}")])
     assert main(["analyze", str(path)]) == Exit.BAD_INPUT
     err = capsys.readouterr().err
-    assert err.startswith(f"ztbundle: error: {path}:../evil.json: unsafe member name") and err.count("\n") == 1
+    assert (
+        err.startswith(f"ztbundle: error: {path}:../evil.json: unsafe member name") and err.count("\n") == 1
+    )
 
 
 def test_clean_bundle_json_to_stdout_validates(clean_bundle: Path, capsys: CaptureFixture[str]) -> None:
@@ -74,7 +76,10 @@ def test_end_to_end_broken_scenario(broken_bundle: Path, tmp_path: Path, capsys:
     codes = {f["code"] for f in doc["findings"]}
     assert {"ZT101", "ZT102", "ZT103"} <= codes
     zt101 = next(f for f in doc["findings"] if f["code"] == "ZT101")
-    assert zt101["subject"]["name"].startswith("productpage-v1") and zt101["rule"] == "workload-missing-in-ztunnel"
+    assert (
+        zt101["subject"]["name"].startswith("productpage-v1")
+        and zt101["rule"] == "workload-missing-in-ztunnel"
+    )
     assert zt101["evidence"][0].startswith("ztunnel/") and zt101["node"] == scenarios.NODES[0]
     assert {f["subject"]["name"] for f in doc["findings"] if f["code"] == "ZT103"} == {"ambient-worker4"}
     assert doc["collection_errors"] and doc["bundle"]["complete"] is False
@@ -84,8 +89,13 @@ def test_end_to_end_broken_scenario(broken_bundle: Path, tmp_path: Path, capsys:
 
 def test_fail_on_levels(broken_bundle: Path, tmp_path: Path) -> None:
     out = str(tmp_path / "r.txt")
-    assert main(["analyze", str(broken_bundle), "--format", "text", "-o", out, "--fail-on", "never"]) == Exit.OK
-    assert main(["analyze", str(broken_bundle), "--format", "text", "-o", out, "--fail-on", "info"]) == Exit.FINDINGS
+    assert (
+        main(["analyze", str(broken_bundle), "--format", "text", "-o", out, "--fail-on", "never"]) == Exit.OK
+    )
+    assert (
+        main(["analyze", str(broken_bundle), "--format", "text", "-o", out, "--fail-on", "info"])
+        == Exit.FINDINGS
+    )
     text = Path(out).read_text()
     assert "ERROR   ZT103 node-missing-ztunnel-or-cni: Node ambient-worker4" in text
     assert "collection errors:" in text
@@ -94,26 +104,40 @@ def test_fail_on_levels(broken_bundle: Path, tmp_path: Path) -> None:
 def test_disable_and_now(broken_bundle: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     args = ["analyze", str(broken_bundle), "--format", "json", "-o", str(out)]
-    assert main([*args, "--disable", "ZT101", "--disable", "node-missing-ztunnel-or-cni",
-                 "--now", "2030-01-01T00:00:00Z"]) in (Exit.OK, Exit.FINDINGS)
+    assert main(
+        [
+            *args,
+            "--disable",
+            "ZT101",
+            "--disable",
+            "node-missing-ztunnel-or-cni",
+            "--now",
+            "2030-01-01T00:00:00Z",
+        ]
+    ) in (Exit.OK, Exit.FINDINGS)
     doc = json.loads(out.read_text())
     assert not {"ZT101", "ZT103"} & {f["code"] for f in doc["findings"]}
     assert {s["code"] for s in doc["skipped"]} >= {"ZT101", "ZT103"}
     assert doc["analyzed_at"] == "2030-01-01T00:00:00Z"
 
 
-@pytest.mark.parametrize("argv", [
-    ["--disable", "ZT999"],
-    ["--now", "yesterday"],
-    ["--format", "pdf"],
-    ["--fail-on", "sometimes"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--disable", "ZT999"],
+        ["--now", "yesterday"],
+        ["--format", "pdf"],
+        ["--fail-on", "sometimes"],
+    ],
+)
 def test_usage_errors_exit_2(clean_bundle: Path, capsys: CaptureFixture[str], argv: list[str]) -> None:
     assert main(["analyze", str(clean_bundle), *argv]) == Exit.USAGE
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_default_html_report_next_to_bundle_escapes_content(clean_bundle: Path, capsys: CaptureFixture[str]) -> None:
+def test_default_html_report_next_to_bundle_escapes_content(
+    clean_bundle: Path, capsys: CaptureFixture[str]
+) -> None:
     assert main(["analyze", str(clean_bundle)]) == Exit.OK
     report = clean_bundle.with_name(clean_bundle.name + ".report.html")
     html = report.read_text()
@@ -130,10 +154,15 @@ def test_rules_dir_adds_a_rule_and_a_crash_is_reported(clean_bundle: Path, tmp_p
         "from analyzer.model import Input\nfrom rules import Rule, Severity\n"
         'RULE = Rule(code="ZT990", name="always-crashes", severity=Severity.INFO,\n'
         "            needs=frozenset({Input.PODS}), doc=__doc__)\n"
-        "def check(bundle):\n    raise RuntimeError('boom')\n")
+        "def check(bundle):\n    raise RuntimeError('boom')\n"
+    )
     out = tmp_path / "r.json"
-    assert main(["analyze", str(clean_bundle), "--format", "json", "-o", str(out), "--rules-dir",
-                 str(rules_dir)]) == Exit.FINDINGS
+    assert (
+        main(
+            ["analyze", str(clean_bundle), "--format", "json", "-o", str(out), "--rules-dir", str(rules_dir)]
+        )
+        == Exit.FINDINGS
+    )
     doc = json.loads(out.read_text())
     assert [(f["code"], f["subject"]["name"]) for f in doc["findings"]] == [("ZT901", "ZT990-always-crashes")]
 
@@ -143,8 +172,10 @@ def test_missing_input_skips_rules_with_reason(tmp_path: Path) -> None:
     members = _members(scn)
     for zt in scn.pods_by_role(Role.ZTUNNEL):
         del members[layout.ztunnel_config_dump(zt.name)]
-    failed = {layout.ztunnel_config_dump(z.name): ("timeout", "no answer in 30s") for z in scn.pods_by_role(
-        Role.ZTUNNEL)}
+    failed = {
+        layout.ztunnel_config_dump(z.name): ("timeout", "no answer in 30s")
+        for z in scn.pods_by_role(Role.ZTUNNEL)
+    }
     path = write_bundle(tmp_path / "b.tar.gz", members, failed=failed)
     out = tmp_path / "r.json"
     assert main(["analyze", str(path), "--format", "json", "-o", str(out)]) == Exit.OK

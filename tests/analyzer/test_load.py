@@ -20,9 +20,13 @@ from ztbundle.errors import BundleError
 
 def _members(scn: Any, *, shape_122: bool = False) -> dict[str, bytes]:
     pods = {"kind": "PodList", "items": [k8s.pod_object(scn, p) for p in scn.pods]}
-    namespaces = {"kind": "NamespaceList", "items": [
-        k8s.namespace_object(scn, n.name, {"istio.io/dataplane-mode": "ambient"} if n.ambient else {})
-        for n in scn.namespaces]}
+    namespaces = {
+        "kind": "NamespaceList",
+        "items": [
+            k8s.namespace_object(scn, n.name, {"istio.io/dataplane-mode": "ambient"} if n.ambient else {})
+            for n in scn.namespaces
+        ],
+    }
     nodes = {"kind": "NodeList", "items": [k8s.node_object(scn, n) for n in scn.nodes]}
     out = {layout.PODS: jbytes(pods), layout.NAMESPACES: jbytes(namespaces), layout.NODES: jbytes(nodes)}
     dump = payloads.ztunnel_config_dump_122 if shape_122 else payloads.ztunnel_config_dump
@@ -34,12 +38,15 @@ def _members(scn: Any, *, shape_122: bool = False) -> dict[str, bytes]:
         out[layout.istiod_version(istiod.name)] = payloads.istiod_version(scn)
         for zt in scn.pods_by_role(Role.ZTUNNEL):
             out[layout.istiod_proxy_config(istiod.name, zt.name)] = jbytes(
-                payloads.istiod_config_dump(scn, zt.node, None))
+                payloads.istiod_config_dump(scn, zt.node, None)
+            )
             out[layout.istiod_proxy_policies(istiod.name, zt.name)] = jbytes(
-                payloads.istiod_config_dump(scn, zt.node, "WADS"))
+                payloads.istiod_config_dump(scn, zt.node, "WADS")
+            )
     zt0 = scn.pods_by_role(Role.ZTUNNEL)[0]
     out[layout.pod_log(Component.ZTUNNEL, zt0.namespace, zt0.name, "istio-proxy", previous=False)] = (
-        b"2024-01-01T00:00:00Z\tinfo\tztunnel\tstarting\t\n")
+        b"2024-01-01T00:00:00Z\tinfo\tztunnel\tstarting\t\n"
+    )
     return out
 
 
@@ -75,9 +82,16 @@ def test_failed_member_is_unavailable_with_its_reason_not_fatal(tmp_path: Path) 
     zt = scn.pods_by_role(Role.ZTUNNEL)[0]
     path = layout.ztunnel_config_dump(zt.name)
     del members[path]
-    files = open_bundle(write_bundle(tmp_path / "b.tar.gz", members,
-                                     failed={path: ("truncated", "body cut at 1048576 bytes"),
-                                             layout.SERVICES: ("forbidden", "services is forbidden")}))
+    files = open_bundle(
+        write_bundle(
+            tmp_path / "b.tar.gz",
+            members,
+            failed={
+                path: ("truncated", "body cut at 1048576 bytes"),
+                layout.SERVICES: ("forbidden", "services is forbidden"),
+            },
+        )
+    )
     bundle = load_bundle(files)
     broken = bundle.ztunnel_named(zt.name)
     assert broken is not None and not broken.available
@@ -108,9 +122,15 @@ def test_corrupt_ok_member_and_unsupported_dump_are_bundle_errors(tmp_path: Path
 def test_rollout_picks_the_non_terminating_newest_ztunnel(tmp_path: Path) -> None:
     from tests.builders import build_bundle
 
-    bundle = build_bundle({"ztunnels": [{"node": "n1", "name": "ztunnel-old", "deleting": True},
-                                        {"node": "n1", "name": "ztunnel-mid", "age": 600},
-                                        {"node": "n1", "name": "ztunnel-new", "age": 60}]})
+    bundle = build_bundle(
+        {
+            "ztunnels": [
+                {"node": "n1", "name": "ztunnel-old", "deleting": True},
+                {"node": "n1", "name": "ztunnel-mid", "age": 600},
+                {"node": "n1", "name": "ztunnel-new", "age": 60},
+            ]
+        }
+    )
     assert [z.name for z in bundle.ztunnels_on("n1")] == ["ztunnel-new", "ztunnel-mid", "ztunnel-old"]
     chosen = bundle.ztunnel_on("n1")
     assert chosen is not None and chosen.name == "ztunnel-new"

@@ -67,7 +67,9 @@ def test_istiod_per_proxy_dump_and_ambientz_match_an_in_sync_ztunnel(scn: Any) -
 
 def test_per_proxy_dump_is_empty_on_125_plus() -> None:
     scn = scenarios.bookinfo(istio_version="1.26.2")
-    state, addresses, _ = parse_proxy_config(payloads.istiod_config_dump(scn, NODE, None), normalize.Interner())
+    state, addresses, _ = parse_proxy_config(
+        payloads.istiod_config_dump(scn, NODE, None), normalize.Interner()
+    )
     assert addresses == 0 and not state.workloads
 
 
@@ -93,27 +95,69 @@ def test_ip_bytes_std_and_urlsafe_base64(encode: Any) -> None:
 
 
 def test_gateway_and_netaddr_ambiguity() -> None:
-    w = normalize.workload_from_ztunnel({"uid": "u", "name": "n", "namespace": "ns",
-                                         "waypoint": {"destination": "/10.96.0.1", "hboneMtlsPort": 15008},
-                                         "networkGateway": {"destination": "ns/gw.ns.svc.cluster.local"}})
+    w = normalize.workload_from_ztunnel(
+        {
+            "uid": "u",
+            "name": "n",
+            "namespace": "ns",
+            "waypoint": {"destination": "/10.96.0.1", "hboneMtlsPort": 15008},
+            "networkGateway": {"destination": "ns/gw.ns.svc.cluster.local"},
+        }
+    )
     assert w.waypoint == "/10.96.0.1" and w.network_gateway == "ns/gw.ns.svc.cluster.local"
-    p = normalize.workload_from_proto({"uid": "u", "name": "n", "namespace": "ns",
-                                       "waypoint": {"hostname": {"namespace": "ns", "hostname": "wp"}}})
+    p = normalize.workload_from_proto(
+        {
+            "uid": "u",
+            "name": "n",
+            "namespace": "ns",
+            "waypoint": {"hostname": {"namespace": "ns", "hostname": "wp"}},
+        }
+    )
     assert p.waypoint == "ns/wp" and p.protocol == "TCP" and p.workload_type == "deployment"
 
 
 def test_legacy_snake_case_dump_is_mapped_and_unknown_shapes_refused() -> None:
-    legacy = {"by_addr": {"/10.0.0.1": {"uid": "K//Pod/a/b", "name": "b", "namespace": "a",
-                                        "workloadIps": ["10.0.0.1"], "protocol": "HBONE"}},
-              "by_host": {"a/s": [{"name": "s", "namespace": "a", "hostname": "s.a", "vips": ["/10.96.0.9"],
-                                   "ports": {"80": 8080}, "endpoints": {}}]},
-              "by_key": {"a/p": {"name": "p", "namespace": "a", "scope": "Namespace", "action": "Deny",
-                                 "rules": []}},
-              "config": {"local_node": "n9", "xds_on_demand": True},
-              "certificates": [{"identity": "spiffe://td/ns/a/sa/b", "state": "Available",
-                                "cert_chain": [{"pem": "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----",
-                                                "serial_number": "12", "valid_from": "2024-01-01T00:00:00Z",
-                                                "expiration_time": "2024-01-02T00:00:00Z"}]}]}
+    legacy = {
+        "by_addr": {
+            "/10.0.0.1": {
+                "uid": "K//Pod/a/b",
+                "name": "b",
+                "namespace": "a",
+                "workloadIps": ["10.0.0.1"],
+                "protocol": "HBONE",
+            }
+        },
+        "by_host": {
+            "a/s": [
+                {
+                    "name": "s",
+                    "namespace": "a",
+                    "hostname": "s.a",
+                    "vips": ["/10.96.0.9"],
+                    "ports": {"80": 8080},
+                    "endpoints": {},
+                }
+            ]
+        },
+        "by_key": {
+            "a/p": {"name": "p", "namespace": "a", "scope": "Namespace", "action": "Deny", "rules": []}
+        },
+        "config": {"local_node": "n9", "xds_on_demand": True},
+        "certificates": [
+            {
+                "identity": "spiffe://td/ns/a/sa/b",
+                "state": "Available",
+                "cert_chain": [
+                    {
+                        "pem": "-----BEGIN CERTIFICATE-----\nAA\n-----END CERTIFICATE-----",
+                        "serial_number": "12",
+                        "valid_from": "2024-01-01T00:00:00Z",
+                        "expiration_time": "2024-01-02T00:00:00Z",
+                    }
+                ],
+            }
+        ],
+    }
     dump = parse_config_dump(legacy, normalize.Interner())
     assert dump.shape == "legacy" and list(dump.xds.workloads) == ["K//Pod/a/b"]
     assert list(dump.xds.services) == ["a/s.a"] and dump.xds.policies["a/p"].action == "Deny"
@@ -131,13 +175,25 @@ def test_certificate_states_pem_forms_and_root_inference() -> None:
     assert pem_text(b64) == pem and pem_text(pem) == pem
 
     def dump(p: str, serial: str) -> dict[str, str]:
-        return {"pem": p, "serialNumber": serial, "validFrom": "2024-01-01T00:00:00Z",
-                "expirationTime": "2024-01-02T00:00:00Z"}
+        return {
+            "pem": p,
+            "serialNumber": serial,
+            "validFrom": "2024-01-01T00:00:00Z",
+            "expirationTime": "2024-01-02T00:00:00Z",
+        }
 
-    legacy = certificate({"identity": "i", "state": "Available", "certChain": [dump(b64, "1"), dump(pem, "2")]})
+    legacy = certificate(
+        {"identity": "i", "state": "Available", "certChain": [dump(b64, "1"), dump(pem, "2")]}
+    )
     assert legacy.roots_inferred and [c.serial for c in legacy.chain] == [1] and legacy.roots[0].serial == 2
-    modern = certificate({"identity": "i", "state": "Available", "certChain": [dump(b64, "1")],
-                          "rootCerts": [dump(pem, "340282366920938463463374607431768211455")]})
+    modern = certificate(
+        {
+            "identity": "i",
+            "state": "Available",
+            "certChain": [dump(b64, "1")],
+            "rootCerts": [dump(pem, "340282366920938463463374607431768211455")],
+        }
+    )
     assert not modern.roots_inferred and modern.roots[0].serial == 2**128 - 1
     assert legacy.roots[0].fingerprint == modern.roots[0].fingerprint  # raw vs base64 PEM: same cert
     bad = certificate({"identity": "i", "state": "Unavailable: signing gRPC error (Unavailable): x"})
@@ -177,14 +233,16 @@ def test_time_parsing_tolerates_nanoseconds_and_offsets() -> None:
 
 LOG = (
     "2024-04-11T15:38:40.000001Z\tinfo\tztunnel\trunning with config: \nproxy: true\ndnsProxy: false\n"
-    '2024-04-11T15:38:42.182974Z\tinfo\taccess\tconnection complete\tsrc.addr=10.244.0.24:46238 '
-    'src.workload="shell-6d8b" src.namespace="default" src.identity="spiffe://cluster.local/ns/default/sa/default" '
+    "2024-04-11T15:38:42.182974Z\tinfo\taccess\tconnection complete\tsrc.addr=10.244.0.24:46238 "
+    'src.workload="shell-6d8b" src.namespace="default" '
+    'src.identity="spiffe://cluster.local/ns/default/sa/default" '
     "dst.addr=10.244.0.42:15008 dst.hbone_addr=10.96.108.116:80 "
     'dst.service="echo.default.svc.cluster.local" direction="outbound" bytes_sent=67 bytes_recv=490 '
     'duration="13ms"\n'
     '{"level":"error","time":"2024-04-11T15:38:43Z","scope":"access","message":"connection complete",'
     '"src.addr":"10.0.0.1:1","dst.addr":"10.0.0.2:15008","direction":"inbound","bytes_sent":0,"bytes_recv":0,'
-    '"duration":"3ms","error":"connection closed due to policy rejection: allow policies exist, but none allowed"}\n'
+    '"duration":"3ms",'
+    '"error":"connection closed due to policy rejection: allow policies exist, but none allowed"}\n'
     "2023-11-01T12:34:56.789012Z  WARN xds{id=1}: ztunnel::xds::client: XDS client connection error retry=3\n"
     "2024-04-11T15:38:44Z\terror\txds::client:xds{id=1}\tsending response\t"
     'type_url="type.googleapis.com/istio.workload.Address" type=Nack error="a: unknown enum"\n'
@@ -211,10 +269,18 @@ def test_access_records() -> None:
     records = access_records(parse_log(LOG).events)
     assert len(records) == 2
     ok, denied = records
-    assert (ok.src_workload, ok.dst_hbone_addr, ok.duration_ms, ok.bytes_recv) == ("shell-6d8b",
-                                                                                    "10.96.108.116:80", 13, 490)
+    assert (ok.src_workload, ok.dst_hbone_addr, ok.duration_ms, ok.bytes_recv) == (
+        "shell-6d8b",
+        "10.96.108.116:80",
+        13,
+        490,
+    )
     assert ok.src_identity == "spiffe://cluster.local/ns/default/sa/default" and ok.error is None
-    assert denied.level == "error" and denied.direction == "inbound" and "policy rejection" in (denied.error or "")
+    assert (
+        denied.level == "error"
+        and denied.direction == "inbound"
+        and "policy rejection" in (denied.error or "")
+    )
 
 
 def test_generated_ztunnel_logs_parse_without_malformed_lines(scn: Any) -> None:
@@ -228,9 +294,11 @@ def test_generated_ztunnel_logs_parse_without_malformed_lines(scn: Any) -> None:
 
 
 def test_metrics() -> None:
-    text = ('# HELP istio_tcp_connections_opened_total x\n# TYPE istio_tcp_connections_opened_total counter\n'
-            'istio_tcp_connections_opened_total{reporter="source",dst="a\\"b"} 3\n'
-            "istio_build 1 1712345678\nbad line here\n")
+    text = (
+        "# HELP istio_tcp_connections_opened_total x\n# TYPE istio_tcp_connections_opened_total counter\n"
+        'istio_tcp_connections_opened_total{reporter="source",dst="a\\"b"} 3\n'
+        "istio_build 1 1712345678\nbad line here\n"
+    )
     m = parse_metrics(text)
     assert m.malformed == 1 and m.total("istio_tcp_connections_opened_total") == 3
     assert m.named("istio_tcp_connections_opened_total")[0].label("dst") == 'a"b'

@@ -31,8 +31,11 @@ def test_codes_and_names_are_unique_and_well_formed() -> None:
 
 
 def test_no_retired_code_comes_back() -> None:
-    retired = {line.split()[0] for line in RETIRED.read_text().splitlines() if line.strip()
-               and not line.startswith("#")}
+    retired = {
+        line.split()[0]
+        for line in RETIRED.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     assert not retired & {r.code for r in rules.all_rules()}
 
 
@@ -62,7 +65,9 @@ def test_inputs_read_over_all_cases_equal_needs() -> None:
         list(rule.check(bundle))
         read[code] |= bundle.inputs_read
     for r in rules.all_rules():
-        assert read[r.code] == set(r.needs), f"{r.code}: needs {sorted(r.needs)} but read {sorted(read[r.code])}"
+        assert read[r.code] == set(r.needs), (
+            f"{r.code}: needs {sorted(r.needs)} but read {sorted(read[r.code])}"
+        )
 
 
 @pytest.mark.parametrize(
@@ -78,8 +83,13 @@ def test_inputs_read_over_all_cases_equal_needs() -> None:
     ],
 )
 def test_bad_rules_fail_at_construction(kwargs: dict[str, object], problem: str) -> None:
-    args: dict[str, object] = {"code": "ZT999", "name": "fine-name", "severity": Severity.INFO,
-                               "needs": frozenset({Input.PODS}), "doc": DOC}
+    args: dict[str, object] = {
+        "code": "ZT999",
+        "name": "fine-name",
+        "severity": Severity.INFO,
+        "needs": frozenset({Input.PODS}),
+        "doc": DOC,
+    }
     args.update(kwargs)
     with pytest.raises(RuleError, match=problem):
         Rule(**args)  # type: ignore[arg-type]
@@ -99,8 +109,8 @@ def test_load_dir_adds_rules_and_rejects_bad_modules(tmp_path: Path) -> None:
     (tmp_path / "custom_rule.py").write_text(
         f'"""{DOC}"""\nfrom analyzer.model import Input\nfrom rules import Rule, Severity\n'
         'RULE = Rule(code="ZT950", name="custom-rule", severity=Severity.INFO,\n'
-        '            needs=frozenset({Input.PODS}), doc=__doc__)\n'
-        'def check(bundle):\n    return iter(())\n'
+        "            needs=frozenset({Input.PODS}), doc=__doc__)\n"
+        "def check(bundle):\n    return iter(())\n"
     )
     extra = rules.load_dir(tmp_path)
     assert [r.code for r in extra] == ["ZT950"]

@@ -35,19 +35,35 @@ def _scale(value: str) -> float:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("analyze", help="analyse a bundle offline and write a report",
-                       description="analyse a bundle written by `ztbundle collect`, offline")
+    p = sub.add_parser(
+        "analyze",
+        help="analyse a bundle offline and write a report",
+        description="analyse a bundle written by `ztbundle collect`, offline",
+    )
     p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
     p.add_argument("-o", "--out", help="report path, or - for stdout (default: <bundle>.report.<format>)")
     p.add_argument("--format", choices=["html", "json", "text"], default="html", help="report format")
-    p.add_argument("--fail-on", choices=_FAIL_ON, default="error",
-                   help="exit 1 when a finding is at least this severe (default: error)")
+    p.add_argument(
+        "--fail-on",
+        choices=_FAIL_ON,
+        default="error",
+        help="exit 1 when a finding is at least this severe (default: error)",
+    )
     p.add_argument("--rules-dir", type=Path, help="also run rule modules from this directory")
-    p.add_argument("--disable", action="append", default=[], metavar="RULE",
-                   help="do not run this rule (code or name); repeatable")
+    p.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="do not run this rule (code or name); repeatable",
+    )
     p.add_argument("--now", type=_now, help="analysis time for time-based rules (default: collection time)")
-    p.add_argument("--limit-scale", type=_scale, default=1.0,
-                   help="multiply the bundle reader's size limits (for very large clusters)")
+    p.add_argument(
+        "--limit-scale",
+        type=_scale,
+        default=1.0,
+        help="multiply the bundle reader's size limits (for very large clusters)",
+    )
     p.set_defaults(run=run)
 
 

@@ -256,15 +256,18 @@ def port_forward_get(
             f"GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\nUser-Agent: ztbundle\r\n"
             "Accept: */*\r\nConnection: close\r\n\r\n"
         )
-        # No shutdown(SHUT_WR): the client would close the forwarded port and lose the response.
-        sock.sendall(request.encode("ascii"))
-        resp = http.client.HTTPResponse(sock)
         try:
+            # No shutdown(SHUT_WR): the client would close the forwarded port and lose the response.
+            sock.sendall(request.encode("ascii"))
+            resp = http.client.HTTPResponse(sock)
             resp.begin()
-        except http.client.RemoteDisconnected:
-            raise _forward_error(pf, port, f"{namespace}/{pod}:{port}") from None
-        except http.client.HTTPException as exc:
-            raise _forward_error(pf, port, f"{namespace}/{pod}:{port}", exc) from None
+        except TimeoutError:
+            raise
+        except (OSError, http.client.HTTPException) as exc:
+            # A refused or failed forward shows up here only as a closed socket (or a broken pipe
+            # when the proxy closed it before our request went out); the reason is on the error channel.
+            quiet = isinstance(exc, http.client.RemoteDisconnected | BrokenPipeError | ConnectionResetError)
+            raise _forward_error(pf, port, f"{namespace}/{pod}:{port}", None if quiet else exc) from None
         body = _read_reply(resp, max_bytes=max_bytes, timeout_s=timeout_s, what=f"{pod}:{port}{path}")
         return HttpReply(status=resp.status, reason=resp.reason, body=body)
     finally:

@@ -1,0 +1,89 @@
+"""Benchmark `ztbundle collect` against a synthetic FakeCluster with 50 ms latency on every request.
+
+Prints requests made, wall time, the concurrency-bound ideal (requests × latency ÷ concurrency), their
+ratio, and the collector's peak RSS (collect runs in a child process, measured with RUSAGE_CHILDREN).
+
+    .venv/bin/python -m bench.collect --nodes 100        # or --nodes 500, or both: --nodes 100 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakecluster import FakeCluster, Fault, scenarios  # noqa: E402
+
+
+def bench(nodes: int, latency_s: float, concurrency: int, pods_per_node: int) -> dict[str, float]:
+    scenario = scenarios.synthetic(nodes=nodes, pods_per_node=pods_per_node)
+    with (
+        FakeCluster(scenario, faults=[Fault.latency(latency_s)]) as cluster,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        out = Path(tmp) / "bundle.tar.gz"
+        before = len(cluster.requests)
+        cmd = [
+            sys.executable,
+            "-m",
+            "ztbundle",
+            "collect",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--context",
+            cluster.context,
+            "-o",
+            str(out),
+            "--concurrency",
+            str(concurrency),
+            "--quiet",
+        ]
+        started = time.monotonic()
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        wall = time.monotonic() - started
+        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        requests = len(cluster.requests) - before
+        size_mb = out.stat().st_size / 1e6 if out.exists() else 0.0
+    if proc.returncode not in (0, 4):
+        sys.exit(f"collect failed with exit {proc.returncode}: {proc.stderr.strip()}")
+    ideal = requests * latency_s / concurrency
+    return {
+        "nodes": nodes,
+        "exit": proc.returncode,
+        "requests": requests,
+        "wall_s": wall,
+        "ideal_s": ideal,
+        "ratio": wall / ideal if ideal else float("nan"),
+        "peak_rss_mb": rss_mb,
+        "bundle_mb": size_mb,
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--nodes", type=int, nargs="+", default=[100], help="cluster sizes to run (100, 500)")
+    p.add_argument("--latency", type=float, default=0.05, help="seconds added to every request")
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--pods-per-node", type=int, default=20)
+    args = p.parse_args()
+    print(
+        f"{'nodes':>6} {'exit':>4} {'requests':>9} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'RSS MB':>7} {'bundle MB':>9}"
+    )
+    for n in args.nodes:
+        r = bench(n, args.latency, args.concurrency, args.pods_per_node)
+        print(
+            f"{r['nodes']:>6} {r['exit']:>4} {r['requests']:>9} {r['wall_s']:>8.1f} {r['ideal_s']:>8.1f} "
+            f"{r['ratio']:>6.2f} {r['peak_rss_mb']:>7.0f} {r['bundle_mb']:>9.1f}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

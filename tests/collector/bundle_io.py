@@ -1,0 +1,78 @@
+"""Helpers for collector tests: run the real CLI in-process and read back what it wrote."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from tests.fakecluster import FakeCluster
+from ztbundle import layout
+from ztbundle.cli import main
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    code: int
+    out: Path
+    manifest: dict[str, Any]
+    members: dict[str, bytes]
+    names: list[str]  # archive order
+
+    def artifact(self, path: str) -> dict[str, Any]:
+        return next(a for a in self.manifest["artifacts"] if a["path"] == path)
+
+    def not_ok(self) -> dict[str, dict[str, Any]]:
+        return {a["path"]: a for a in self.manifest["artifacts"] if a["status"] != "ok"}
+
+
+def read_bundle(out: Path) -> tuple[dict[str, Any], dict[str, bytes], list[str]]:
+    members: dict[str, bytes] = {}
+    names: list[str] = []
+    with tarfile.open(out, "r:gz") as tar:
+        for info in tar:
+            assert info.isfile(), info.name
+            f = tar.extractfile(info)
+            assert f is not None
+            members[info.name] = f.read()
+            names.append(info.name)
+    manifest = json.loads(members[layout.MANIFEST])
+    jsonschema.validate(manifest, layout.manifest_schema())
+    return manifest, members, names
+
+
+def collect(cluster: FakeCluster, tmp: Path, *extra: str, context: str | None = None) -> Run:
+    out = tmp / "bundle.tar.gz"
+    code = main(
+        [
+            "collect",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--context",
+            context or cluster.context,
+            "-o",
+            str(out),
+            "--timeout",
+            "2",
+            "--quiet",
+            *extra,
+        ]
+    )
+    manifest, members, names = read_bundle(out) if out.exists() else ({}, {}, [])
+    return Run(code, out, manifest, members, names)
+
+
+def assert_members_match_manifest(run: Run) -> None:
+    """Every stored artifact is a member with the recorded size and digest, and nothing else is."""
+    stored = {a["path"]: a for a in run.manifest["artifacts"] if a["stored"]}
+    assert set(run.members) == set(stored) | {layout.MANIFEST}
+    assert run.names[-1] == layout.MANIFEST and len(run.names) == len(set(run.names))
+    for path, a in stored.items():
+        body = run.members[path]
+        assert a["bytes"] == len(body), path
+        assert a["sha256"] == hashlib.sha256(body).hexdigest(), path

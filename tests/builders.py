@@ -9,13 +9,21 @@ Everything is optional and defaults to a healthy, old, Running object. Times are
                   host_network?, deleting?, sidecar?, age?, ready?, restarts?, uid?}]
     ztunnels:   [{node, name?, workloads?: [ns/name | {ref, ips?, uid?, cluster?, network_mode?}],
                   xds_on_demand?, cluster_id?, deleting?, age?, phase?, ready?, restarts?,
-                  available?: false, pod?: false, workload_state?: [{pod: ns/name, state?}]}]
-    cni:        [{node, phase?, deleting?}]        (istio-cni pods; default: one Running per node)
+                  available?: false, pod?: false, workload_state?: [{pod: ns/name, state?}],
+                  proxy_mode?, certificates?: [CERT]}]
+                workload dicts also take service_account?, trust_domain?, native_tunnel?, protocol?
+    cni:        [{node, phase?, deleting?, age?}]  (istio-cni pods; default: one Running per node)
     unavailable: {<input>: <reason>}               (manifest: input not collected)
+
+A CERT is {identity | sa: ns/name, trust_domain?, state?: Available|Initializing|Unavailable,
+error?, leaf?: {issued?, expires_in?}, intermediates?: [PART], roots?: [PART]} where a PART is
+a name or {name, issued?, expires_in?}; `issued` is seconds before and `expires_in` seconds after
+`COLLECTED_AT` (negative = already past). Defaults: a 24 h leaf issued 1 h ago, root `root-1`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -24,6 +32,9 @@ from typing import Any
 from analyzer.model import (
     Availability,
     Bundle,
+    CertInfo,
+    CertState,
+    Certificate,
     Container,
     InpodState,
     Input,
@@ -109,7 +120,36 @@ def _workload(spec: Any, pods: Mapping[str, Pod], cluster: str) -> Workload:
         network_mode=str(spec.get("network_mode", "Standard")),
         node=spec.get("node", pod.node if pod else None),
         cluster_id=str(spec.get("cluster", cluster)),
+        service_account=str(spec.get("service_account", "default")),
+        trust_domain=str(spec.get("trust_domain", "cluster.local")),
+        native_tunnel=bool(spec.get("native_tunnel", False)),
     )
+
+
+def _cert_part(spec: Any, issued: float, expires_in: float) -> CertInfo:
+    spec = {"name": spec} if isinstance(spec, str) else dict(spec)
+    digest = hashlib.sha256(str(spec["name"]).encode()).hexdigest()
+    return CertInfo(
+        serial=int(digest[:12], 16),
+        valid_from=COLLECTED_AT - timedelta(seconds=float(spec.get("issued", issued))),
+        expires=COLLECTED_AT + timedelta(seconds=float(spec.get("expires_in", expires_in))),
+        fingerprint=digest[:32],
+    )
+
+
+def _certificate(spec: Mapping[str, Any]) -> Certificate:
+    ns, _, sa = str(spec.get("sa", "default/default")).partition("/")
+    identity = str(
+        spec.get("identity") or f"spiffe://{spec.get('trust_domain', 'cluster.local')}/ns/{ns}/sa/{sa}"
+    )
+    state = CertState(spec.get("state", "Available"))
+    if state is not CertState.AVAILABLE:  # ztunnel dumps empty chains unless Available
+        return Certificate(identity, state, spec.get("error"))
+    day = 86400.0
+    leaf = _cert_part({"name": f"leaf:{identity}", **(spec.get("leaf") or {})}, 3600, day - 3600)
+    chain = (leaf, *(_cert_part(i, 30 * day, 335 * day) for i in spec.get("intermediates") or ()))
+    roots = tuple(_cert_part(r, 365 * day, 3650 * day) for r in spec.get("roots", ["root-1"]))
+    return Certificate(identity, state, None, chain, roots)
 
 
 def _ztunnel(
@@ -148,11 +188,15 @@ def _ztunnel(
         available=available,
         unavailable_reason=None if available else "error: HTTP 500",
         config=ZtunnelConfig(
-            local_node=node, cluster_id=cluster, xds_on_demand=bool(spec.get("xds_on_demand", False))
+            local_node=node,
+            cluster_id=cluster,
+            xds_on_demand=bool(spec.get("xds_on_demand", False)),
+            proxy_mode=str(spec.get("proxy_mode", "Shared")),
         ),
         version="1.26.0",
         xds=state_from(((w, content_hash(w)) for w in workloads), (), ()),
         workload_state=state,
+        certificates=tuple(_certificate(c) for c in spec.get("certificates") or ()),
         _reads=reads,
     )
     return zt, pod
@@ -188,7 +232,7 @@ def build_bundle(given: Mapping[str, Any] | None) -> Bundle:
                     "ref": f"{ISTIO_NS}/istio-cni-node-{i}",
                     "node": spec["node"],
                     "labels": {"k8s-app": "istio-cni-node"},
-                    **{k: spec[k] for k in ("phase", "deleting") if k in spec},
+                    **{k: spec[k] for k in ("phase", "deleting", "age") if k in spec},
                 },
                 ips,
             )

@@ -1,37 +1,447 @@
-"""STUB HTML report (minimal, escaped, self-contained); the HTML owner replaces this module.
+"""The self-contained HTML report: jinja2 over the same `AnalysisResult` the JSON contract renders.
 
-Contract kept by the replacement: `render(result: AnalysisResult) -> str`, one file, no network.
+One file, no network: inline CSS, inline JS (allowed by its sha256 in a strict CSP), inline SVG.
+Every bundle string reaches the page through autoescaped `{{ }}`; the only `Markup` is our own
+static script. The node grid and per-ztunnel tables need the typed model, so `render` takes it
+optionally (else `result.model` if the result carries one); without it those sections say so.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import base64
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
+    from analyzer.engine import Finding
+    from analyzer.model import Bundle, Ztunnel
+    from rules import Rule
 
-_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ztbundle report</title>
-<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .6em;text-align:left;vertical-align:top}
-.error{color:#b00}.warning{color:#a60}.info{color:#06a}</style></head><body>
-<h1>ztbundle report</h1>
-<p>Collected {{ r.manifest.collected_at.isoformat() }} · context {{ r.manifest.context or "-" }} ·
-{{ r.summary_line() }}</p>
-<table><tr><th>severity</th><th>code</th><th>subject</th><th>message</th><th>evidence</th></tr>
-{% for f in r.findings %}<tr class="{{ f.severity.value }}"><td>{{ f.severity.value }}</td>
-<td><a href="#{{ f.code }}">{{ f.code }}</a> {{ f.rule }}</td><td>{{ f.subject }}</td><td>{{ f.message }}</td>
-<td>{{ f.evidence | join(", ") }}</td></tr>{% endfor %}</table>
-{% if r.skipped %}<h2>Skipped rules</h2><ul>
-{% for s in r.skipped %}<li>{{ s.code }} {{ s.rule }}: {{ s.reason }}</li>
-{% endfor %}</ul>{% endif %}
-<h2>Rules</h2>{% for rule in r.rules %}<h3 id="{{ rule.code }}">{{ rule.code }} {{ rule.name }}</h3>
-<pre>{{ rule.documentation }}</pre>{% endfor %}
-</body></html>
-"""
+__all__ = ["WORKLOAD_ROWS", "render", "script_hash"]
+
+WORKLOAD_ROWS = 300
+"""Workload rows shown per ztunnel; a 20k-workload mesh would otherwise make a page no one can open."""
+
+_SCRIPT = "report.js"
 
 
-def render(result: AnalysisResult) -> str:
+class Tone(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    BAD = "bad"
+    UNKNOWN = "unknown"
+
+
+_WORSE = {Tone.UNKNOWN: 0, Tone.OK: 1, Tone.WARN: 2, Tone.BAD: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    tone: Tone
+    text: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class GridRow:
+    node: str
+    cells: tuple[Cell, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DocSections:
+    summary: str
+    body: str
+    evidence: str
+    fix: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDoc:
+    code: str
+    name: str
+    severity: str
+    needs: tuple[str, ...]
+    doc: DocSections
+
+
+@dataclass(frozen=True, slots=True)
+class RuleGroup:
+    code: str
+    name: str
+    severity: str
+    fix: str
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadRow:
+    namespace: str
+    pod: str
+    address: str
+    node: str
+    waypoint: str
+    protocol: str
+
+
+@dataclass(frozen=True, slots=True)
+class CertRow:
+    identity: str
+    state: str
+    valid: str
+    not_before: str
+    not_after: str
+    tone: Tone
+
+
+@dataclass(frozen=True, slots=True)
+class ZtunnelView:
+    name: str
+    namespace: str
+    node: str
+    ready: bool
+    version: str
+    problem: str | None
+    workloads: tuple[WorkloadRow, ...]
+    hidden_workloads: int
+    certificates: tuple[CertRow, ...]
+    findings: int
+
+
+# --- rule documentation ---------------------------------------------------------------------
+
+
+def doc_sections(text: str) -> DocSections:
+    """Split a rule docstring (cleandoc'd) into summary, body, `Evidence:` and `Fix:`."""
+    parts: dict[str, list[str]] = {"body": [], "evidence": [], "fix": []}
+    current = "body"
+    lines = text.strip().splitlines()
+    for line in lines[1:]:
+        head = line.strip()
+        if head in ("Evidence:", "Fix:"):
+            current = head[:-1].lower()
+            continue
+        parts[current].append(line)
+    join = {k: _reflow(v) for k, v in parts.items()}
+    return DocSections(lines[0].strip() if lines else "", join["body"], join["evidence"], join["fix"])
+
+
+def _reflow(lines: list[str]) -> str:
+    """Join wrapped docstring lines into paragraphs; keep blank lines and list items as breaks."""
+    out: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        starts_item = line[:2] in ("- ", "* ") or (line[:1].isdigit() and line[1:3] in (". ", ") "))
+        if not out or not line or not out[-1] or starts_item:
+            out.append(line)
+        else:
+            out[-1] += " " + line
+    return "\n".join(out).strip()
+
+
+def _rule_docs(rules: Sequence[Rule], findings: Iterable[Finding]) -> tuple[RuleDoc, ...]:
+    docs = [
+        RuleDoc(
+            r.code,
+            r.name,
+            r.severity.value,
+            tuple(sorted(i.value for i in r.needs)),
+            doc_sections(r.documentation),
+        )
+        for r in rules
+    ]
+    known = {r.code for r in rules}
+    for f in findings:  # ZT901 and the like have no module; keep every finding's link target real
+        if f.code not in known:
+            known.add(f.code)
+            fix = "Report this to the ztbundle maintainers with the bundle; the other rules still ran."
+            docs.append(RuleDoc(f.code, f.rule, f.severity.value, (), DocSections(f.rule, "", "", fix)))
+    return tuple(sorted(docs, key=lambda d: d.code))
+
+
+def _groups(findings: Sequence[Finding], docs: Sequence[RuleDoc]) -> dict[str, list[RuleGroup]]:
+    from rules import Severity
+
+    fixes = {d.code: d.doc.fix for d in docs}
+    out: dict[str, list[RuleGroup]] = {s.value: [] for s in Severity}
+    by_rule: dict[tuple[str, str], list[Finding]] = {}
+    for f in findings:  # already sorted (severity, code, subject) by the engine
+        by_rule.setdefault((f.severity.value, f.code), []).append(f)
+    for (sev, code), group in by_rule.items():
+        out[sev].append(RuleGroup(code, group[0].rule, sev, fixes.get(code, ""), tuple(group)))
+    return out
+
+
+# --- node coverage grid ---------------------------------------------------------------------
+
+COLUMNS = ("ztunnel ready", "istio-cni ready", "pods Up", "certificates valid", "in sync with istiod")
+# Code prefixes whose findings colour each column (1xx workloads, 2xx certs, 3xx redirection, 4xx xDS,
+# 5xx health). ZT103 covers both DaemonSets, so its message decides which column it names.
+_FAMILIES: tuple[tuple[str, ...], ...] = (
+    ("ZT103", "ZT501", "ZT502", "ZT503"),
+    ("ZT103", "ZT303"),
+    ("ZT1", "ZT301", "ZT302"),
+    ("ZT2",),
+    ("ZT4",),
+)
+_ZT103_WORD = ("ztunnel", "istio-cni")
+
+
+def _names_node(f: Finding, node: str, ztunnels: set[str]) -> bool:
+    s = f.subject
+    return (
+        f.node == node
+        or (f.ztunnel is not None and f.ztunnel in ztunnels)
+        or (s.kind == "Node" and s.name == node)
+        or (s.kind == "Ztunnel" and s.name in ztunnels)
+    )
+
+
+def _family_hits(column: int, findings: Iterable[Finding]) -> list[Finding]:
+    out = []
+    for f in findings:
+        if not f.code.startswith(_FAMILIES[column]):
+            continue
+        if f.code == "ZT103" and (column >= len(_ZT103_WORD) or _ZT103_WORD[column] not in f.message):
+            continue
+        out.append(f)
+    return out
+
+
+def _escalate(cell: Cell, hits: Sequence[Finding]) -> Cell:
+    if not hits:
+        return cell
+    tone = Tone.BAD if any(f.severity.value == "error" for f in hits) else Tone.WARN
+    if _WORSE[tone] <= _WORSE[cell.tone] and cell.tone is not Tone.UNKNOWN:
+        tone = cell.tone
+    codes = ", ".join(sorted({f.code for f in hits}))
+    title = f"{cell.title}; findings: {codes}" if cell.title else f"findings: {codes}"
+    text = cell.text if cell.tone is not Tone.UNKNOWN else codes
+    return Cell(tone, text, title)
+
+
+def _unknown(reason: str) -> Cell:
+    return Cell(Tone.UNKNOWN, "?", reason)
+
+
+def _ready_cell(pods: Sequence[Any], what: str, skip: str | None) -> Cell:
+    if skip:
+        return Cell(Tone.UNKNOWN, "n/a", skip)
+    if not pods:
+        return Cell(Tone.BAD, "none", f"no {what} pod on this node")
+    live = [p for p in pods if not p.deleting]
+    ready = [p for p in live if p.ready]
+    names = ", ".join(p.name for p in pods)
+    if ready:
+        return Cell(Tone.OK, "ready", names)
+    return Cell(Tone.BAD, "not ready", f"{names}: {pods[0].phase} but not ready")
+
+
+def _pods_cell(model: Bundle, zt: Ztunnel | None, node: str) -> Cell:
+    if zt is None:
+        return _unknown("no ztunnel on this node")
+    if not zt.available:
+        return _unknown(f"config_dump not available: {zt.unavailable_reason or 'unknown reason'}")
+    state = zt.workload_state
+    if state is None:
+        return _unknown("no workloadState in the config_dump (not in-pod mode, or an older ztunnel)")
+    expected = {p.uid for p in model.ambient_pods() if p.node == node} | set(state)
+    up = sum(1 for s in state.values() if s.state == "Up")
+    tone = Tone.OK if up == len(expected) else Tone.WARN
+    title = f"{up} of {len(expected)} ambient pods on this node are Up in {zt.name}'s workloadState"
+    return Cell(tone, f"{up}/{len(expected)}", title)
+
+
+def _cert_cell(zt: Ztunnel | None, now: datetime) -> Cell:
+    if zt is None:
+        return _unknown("no ztunnel on this node")
+    if not zt.available:
+        return _unknown(f"config_dump not available: {zt.unavailable_reason or 'unknown reason'}")
+    rows = [_cert_row(c, now) for c in zt.certificates]
+    if not rows:
+        return Cell(Tone.UNKNOWN, "none", "no certificates in the config_dump (no local workloads yet?)")
+    bad = [r for r in rows if r.tone is not Tone.OK]
+    if not bad:
+        return Cell(Tone.OK, f"{len(rows)}/{len(rows)}", "every certificate Available and within validity")
+    tone = Tone.BAD if any(r.tone is Tone.BAD for r in bad) else Tone.WARN
+    title = "; ".join(f"{r.identity}: {r.state}, valid {r.valid}" for r in bad)
+    return Cell(tone, f"{len(rows) - len(bad)}/{len(rows)}", title)
+
+
+def _sync_cell(result: AnalysisResult, zt: Ztunnel | None) -> Cell:
+    if zt is None:
+        return _unknown("no ztunnel on this node")
+    base = next((b for b in result.baselines if b.ztunnel == zt.name), None)
+    if base is None or base.kind.value == "none":
+        return _unknown(f"no istiod baseline: {base.note if base else 'not computed'}")
+    skipped = [s for s in result.skipped if s.code.startswith("ZT4")]
+    if skipped:
+        return _unknown("drift rules skipped: " + "; ".join(f"{s.code} {s.reason}" for s in skipped))
+    return Cell(Tone.OK, "in sync", f"no drift findings against {base.kind.value} of {base.istiod}")
+
+
+def _grid(result: AnalysisResult, model: Bundle | None) -> tuple[GridRow, ...]:
+    if model is None:
+        nodes = sorted({f.node for f in result.findings if f.node})
+        return tuple(
+            GridRow(
+                n,
+                tuple(
+                    _escalate(
+                        _unknown("model not passed to the report"),
+                        _family_hits(i, [f for f in result.findings if _names_node(f, n, set())]),
+                    )
+                    for i in range(len(COLUMNS))
+                ),
+            )
+            for n in nodes
+        )
+    rows = []
+    names = sorted({n.name for n in model.nodes} | {z.node for z in model.ztunnels if z.node})
+    by_name = {n.name: n for n in model.nodes}
+    for name in names:
+        node = by_name.get(name)
+        skip = None
+        if node is not None and (node.virtual or node.os != "linux"):
+            skip = f"{'virtual' if node.virtual else node.os} node: the DaemonSets do not run here"
+        zts = model.ztunnels_on(name)
+        zt = zts[0] if zts else None
+        on_node = model.pods_on(name)
+        cells = [
+            _ready_cell([z.pod for z in zts if z.pod], "ztunnel", skip),
+            _ready_cell(
+                [p for p in on_node if p.labels.get("k8s-app") == "istio-cni-node"], "istio-cni", skip
+            ),
+            _pods_cell(model, zt, name),
+            _cert_cell(zt, result.now),
+            _sync_cell(result, zt),
+        ]
+        zt_names = {z.name for z in zts}
+        mine = [f for f in result.findings if _names_node(f, name, zt_names)]
+        rows.append(GridRow(name, tuple(_escalate(c, _family_hits(i, mine)) for i, c in enumerate(cells))))
+    return tuple(rows)
+
+
+# --- per-ztunnel tables ---------------------------------------------------------------------
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else "-"
+
+
+def _cert_row(cert: Any, now: datetime) -> CertRow:
+    leaf = cert.leaf
+    state = cert.state.value + (f": {cert.state_error}" if cert.state_error else "")
+    if cert.state.value != "Available" or leaf is None:
+        tone = Tone.WARN if cert.state.value == "Initializing" else Tone.BAD
+        return CertRow(cert.identity, state, "false", "-", "-", tone)
+    valid = (leaf.valid_from is None or leaf.valid_from <= now) and (
+        leaf.expires is None or now < leaf.expires
+    )
+    tone = Tone.OK if valid else Tone.BAD
+    return CertRow(
+        cert.identity, state, str(valid).lower(), _when(leaf.valid_from), _when(leaf.expires), tone
+    )
+
+
+def _ztunnels(result: AnalysisResult, model: Bundle | None) -> tuple[ZtunnelView, ...]:
+    if model is None:
+        return ()
+    out = []
+    for zt in sorted(model.ztunnels, key=lambda z: (z.node or "", z.name)):
+        workloads = sorted(zt.workloads.values(), key=lambda w: (w.namespace, w.name))
+        rows = tuple(
+            WorkloadRow(
+                w.namespace, w.name, ",".join(w.ips) or "None", w.node or "", w.waypoint or "None", w.protocol
+            )
+            for w in workloads[:WORKLOAD_ROWS]
+        )
+        certs = tuple(_cert_row(c, result.now) for c in zt.certificates)
+        hits = sum(1 for f in result.findings if f.ztunnel == zt.name or f.subject.name == zt.name)
+        problem = None if zt.available else f"config_dump not available: {zt.unavailable_reason}"
+        out.append(
+            ZtunnelView(
+                zt.name,
+                zt.namespace,
+                zt.node or "-",
+                zt.ready,
+                zt.version or "unknown",
+                problem,
+                rows,
+                max(0, len(workloads) - WORKLOAD_ROWS),
+                certs,
+                hits,
+            )
+        )
+    return tuple(out)
+
+
+# --- page -----------------------------------------------------------------------------------
+
+
+def verdict(result: AnalysisResult) -> tuple[str, Tone]:
+    """The one-line verdict ("3 errors, 2 warnings") and its tone."""
+    c = result.counts()
+    parts = [f"{n} {sev}{'' if n == 1 else 's'}" for sev, n in c.items() if n]
+    if c["error"]:
+        return ", ".join(parts), Tone.BAD
+    if c["warning"]:
+        return ", ".join(parts), Tone.WARN
+    text = ", ".join(parts) if parts else "No problems found"
+    return text, Tone.UNKNOWN if result.skipped or not result.manifest.complete else Tone.OK
+
+
+def _environment() -> Any:
     import jinja2
 
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    return env.from_string(_PAGE).render(r=result)
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("analyzer", "report/templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def script_hash(script: str) -> str:
+    """The base64 sha256 that CSP `script-src 'sha256-…'` needs to allow exactly this inline script."""
+    return base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+
+
+def render(result: AnalysisResult, model: Bundle | None = None) -> str:
+    """Render the report page; pass the model to fill the node grid and ztunnel tables."""
+    from markupsafe import Markup
+
+    from rules import Severity
+
+    model = model if model is not None else getattr(result, "model", None)
+    env = _environment()
+    script = env.get_template(_SCRIPT).render()
+    docs = _rule_docs(result.rules, result.findings)
+    text, tone = verdict(result)
+    return str(
+        env.get_template("report.html.j2").render(
+            r=result,
+            m=result.manifest,
+            verdict=text,
+            tone=tone.value,
+            counts=result.counts(),
+            severities=[s.value for s in Severity],
+            groups=_groups(result.findings, docs),
+            columns=COLUMNS,
+            grid=_grid(result, model),
+            have_model=model is not None,
+            ztunnels=_ztunnels(result, model),
+            docs=docs,
+            trimmed=sorted(result.manifest.trimmed),
+            when=_when,
+            csp_script=script_hash(script),
+            # Our own static asset, never bundle data; its hash is what the CSP allows.
+            script=Markup(script),
+        )
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -95,14 +96,17 @@ def run(args: argparse.Namespace) -> Exit:
     from analyzer import analyze_bundle
     from analyzer.bundle import open_bundle
     from analyzer.limits import DEFAULT
-    from analyzer.report import Format, render
+    from analyzer.load import load_bundle
+    from analyzer.report import Format, html, render
     from rules import Severity
 
     _known_rules(args.disable, args.rules_dir)
     files = open_bundle(args.bundle, DEFAULT.scaled(args.limit_scale))  # BundleError names file and member
-    result = analyze_bundle(files, now=args.now, disabled=args.disable, extra_rules_dir=args.rules_dir)
+    model = load_bundle(files)  # kept: the HTML node grid and ztunnel tables read the model too
+    result = analyze_bundle(model, now=args.now, disabled=args.disable, extra_rules_dir=args.rules_dir)
+    result = dataclasses.replace(result, bundle_path=str(files.path))
     fmt = Format(args.format)
-    text = render(result, fmt)
+    text = html.render(result, model) if fmt is Format.HTML else render(result, fmt)
     if args.out == "-":
         sys.stdout.write(text)
         print(_summary(result, None), file=sys.stderr)

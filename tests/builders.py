@@ -14,6 +14,7 @@ Everything is optional and defaults to a healthy, old, Running object. Times are
                 workload dicts also take service_account?, trust_domain?, native_tunnel?, protocol?
     cni:        [{node, phase?, deleting?, age?}]  (istio-cni pods; default: one Running per node)
     unavailable: {<input>: <reason>}               (manifest: input not collected)
+    istiods, services, logs, ztunnel services/policies/version: see tests/builders_xds.py
 
 A CERT is {identity | sa: ns/name, trust_domain?, state?: Available|Initializing|Unavailable,
 error?, leaf?: {issued?, expires_in?}, intermediates?: [PART], roots?: [PART]} where a PART is
@@ -48,6 +49,7 @@ from analyzer.model import (
     ZtunnelConfig,
 )
 from analyzer.normalize import content_hash, state_from
+from tests.builders_xds import extend_bundle
 from ztbundle import layout
 
 COLLECTED_AT = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -247,7 +249,7 @@ def build_bundle(given: Mapping[str, Any] | None) -> Bundle:
         )
         for spec in given.get("nodes") or [{"name": n} for n in node_names]
     )
-    return Bundle(
+    bundle = Bundle(
         manifest=_manifest(given.get("unavailable") or {}),
         pods=tuple(all_pods),
         namespaces=namespaces,
@@ -256,3 +258,4 @@ def build_bundle(given: Mapping[str, Any] | None) -> Bundle:
         capture_start=COLLECTED_AT,
         _reads=reads,
     )
+    return extend_bundle(bundle, given)  # istiods, Services, logs: tests/builders_xds.py

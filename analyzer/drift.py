@@ -1,0 +1,166 @@
+"""xDS drift between istiod's view and one ztunnel (formats.md §4.5), shared by ZT401-ZT403.
+
+Both sides are already normalized into `XdsState`s with per-key content hashes, so keys are
+compared by hash first and only the differing entries go through deepdiff. Guards
+(failure-modes.md §2.22, §1): the baseline the model chose (per-proxy dump, else ambientz +
+WADS) is named; a ztunnel entry that matches ANY istiod replica's view is not drift (replicas
+merged); objects younger than the capture window are skipped by the caller's `settled`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
+from analyzer.normalize import diff
+
+SKEW_NOTE_S = 30.0
+"""Dumps taken further apart than this get the gap stated in the message (capture skew)."""
+
+
+class Kind(StrEnum):
+    WORKLOADS = "workloads"
+    SERVICES = "services"
+    POLICIES = "policies"
+
+
+def _hashes(xds: XdsState, kind: Kind) -> Mapping[str, str]:
+    if kind is Kind.WORKLOADS:
+        return xds.workload_hashes
+    return xds.service_hashes if kind is Kind.SERVICES else xds.policy_hashes
+
+
+def _entries(xds: XdsState, kind: Kind) -> Mapping[str, Any]:
+    if kind is Kind.WORKLOADS:
+        return xds.workloads
+    return xds.services if kind is Kind.SERVICES else xds.policies
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """What one ztunnel holds differently from istiod's baseline, per key."""
+
+    ztunnel: Ztunnel
+    baseline: Baseline
+    source: str  # human name of the baseline: "istiod-abc per-proxy config_dump"
+    missing: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+    changed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.extra or self.changed)
+
+    def summary(self, limit: int = 3) -> str:
+        """`2 missing (a, b), 1 changed (c: protocol 'HBONE' → 'TCP')`; lists cut at `limit`."""
+        parts = []
+        for label, keys in (("missing", self.missing), ("extra", self.extra)):
+            if keys:
+                parts.append(f"{len(keys)} {label} ({_cut(keys, limit)})")
+        if self.changed:
+            shown = [f"{k}: {'; '.join(lines[:2])}" for k, lines in self.changed[:limit]]
+            more = f", +{len(self.changed) - limit} more" if len(self.changed) > limit else ""
+            parts.append(f"{len(self.changed)} changed ({', '.join(shown)}{more})")
+        return ", ".join(parts)
+
+
+def _cut(keys: tuple[str, ...], limit: int) -> str:
+    more = f", +{len(keys) - limit} more" if len(keys) > limit else ""
+    return ", ".join(keys[:limit]) + more
+
+
+def source_name(bundle: Bundle, baseline: Baseline, kind: Kind) -> str:
+    """Name the baseline in words, e.g. `istiod-a /debug/ambientz + per-proxy WADS`."""
+    if baseline.kind is BaselineKind.PROXY_CONFIG:
+        what = "per-proxy WADS dump" if kind is Kind.POLICIES else "per-proxy config_dump"
+    else:
+        wads = kind is Kind.POLICIES and any(p.endswith(".wads.json") for p in baseline.evidence)
+        what = "per-proxy WADS dump" if wads else "/debug/ambientz"
+    return f"istiod {baseline.istiod} {what} (baseline {baseline.kind.value})"
+
+
+def alternatives(bundle: Bundle, ztunnel: Ztunnel, kind: Kind) -> list[XdsState]:
+    """Every istiod replica's view usable for this kind (guard 4: replicas are merged, not picked)."""
+    out = []
+    for istiod in bundle.istiods:
+        view = istiod.views.get(ztunnel.name)
+        if view is not None and (view.policies_available if kind is Kind.POLICIES else view.available):
+            out.append(view.xds)
+        if istiod.ambientz is not None:
+            out.append(istiod.ambientz)
+    return out
+
+
+def comparable(bundle: Bundle, ztunnel: Ztunnel) -> bool:
+    """A ztunnel worth comparing: dump parsed, not terminating, past its initial sync (guards 2, 7)."""
+    if not ztunnel.available or ztunnel.deleting:
+        return False
+    pod = ztunnel.pod
+    return pod is None or bundle.settled(pod.started_at or pod.created_at)
+
+
+def skew_note(bundle: Bundle, ztunnel: Ztunnel, baseline: Baseline) -> str:
+    """` (dumps taken 45 s apart)` when the two snapshots are far apart, else empty."""
+    gap = capture_gap(bundle, ztunnel, baseline)
+    return f" (dumps taken {gap:.0f} s apart)" if gap is not None and gap > SKEW_NOTE_S else ""
+
+
+def capture_gap(bundle: Bundle, ztunnel: Ztunnel, baseline: Baseline) -> float | None:
+    """Seconds between the ztunnel dump and the baseline dump, from the manifest's artifact times."""
+    arts = bundle.manifest.artifacts
+    mine = arts.get(ztunnel.config_dump_path)
+    theirs = [arts[p] for p in baseline.evidence if p in arts]
+    if mine is None or mine.started_at is None or not theirs or theirs[0].started_at is None:
+        return None
+    return abs((mine.started_at - theirs[0].started_at).total_seconds())
+
+
+def compare(
+    bundle: Bundle,
+    ztunnel: Ztunnel,
+    kind: Kind,
+    settled: Callable[[str, bool], bool] = lambda key, present_in_istiod: True,
+    expected: XdsState | None = None,
+    others: Iterable[XdsState] | None = None,
+) -> Drift | None:
+    """Drift of `ztunnel` for `kind` against its baseline; None when there is no baseline.
+
+    `settled(key, present_in_istiod)` returns False for entries too young (or just deleted)
+    to judge. `expected`/`others` override the baseline (peer comparison for policies).
+    """
+    baseline = bundle.baseline_for(ztunnel)
+    if expected is None:
+        if baseline.xds is None:
+            return None
+        expected = baseline.xds
+    alts = list(others) if others is not None else alternatives(bundle, ztunnel, kind)
+    want, have = _hashes(expected, kind), _hashes(ztunnel.xds, kind)
+    on_demand = ztunnel.config.xds_on_demand  # guard 6: an on-demand ztunnel holds a subset
+    missing = sorted(
+        k
+        for k in want.keys() - have.keys()
+        if not on_demand and settled(k, True) and all(k in _hashes(a, kind) for a in alts)
+    )
+    extra = sorted(
+        k
+        for k in have.keys() - want.keys()
+        if settled(k, False) and not any(_hashes(a, kind).get(k) == have[k] for a in alts)
+    )
+    changed = []
+    for k in sorted(want.keys() & have.keys()):
+        if want[k] == have[k] or not settled(k, True):
+            continue
+        if any(_hashes(a, kind).get(k) == have[k] for a in alts):
+            continue  # the ztunnel matches another replica's (or the other baseline's) view
+        lines = diff(_entries(expected, kind)[k], _entries(ztunnel.xds, kind)[k])
+        changed.append((k, tuple(lines)))
+    return Drift(
+        ztunnel,
+        baseline,
+        source_name(bundle, baseline, kind),
+        tuple(missing),
+        tuple(extra),
+        tuple(changed),
+    )

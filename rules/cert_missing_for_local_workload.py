@@ -1,0 +1,99 @@
+"""A local HBONE workload's identity has no certificate entry in its node's ztunnel.
+
+ztunnel prefetches a certificate for every workload on its own node that
+speaks HBONE, so a missing entry means the prefetch never ran or was dropped;
+the first connection then pays a synchronous fetch and fails outright if the
+CA is unhealthy.
+
+Evidence:
+    A workload in a ztunnel config_dump with `node` equal to that ztunnel's
+    `config.localNode`, `protocol: HBONE` (or `nativeTunnel`), whose identity
+    `spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccount>` is absent from
+    `certificates[]` in any state. When the workload's trust domain is the
+    default `cluster.local` (possibly just omitted) any trust domain with the
+    same namespace and service account counts. Skipped: pods missing,
+    terminating, finished or younger than the capture window, non-pod and
+    remote-cluster workloads, `proxyMode: Dedicated`, terminating ztunnels
+    during a rollout, and dumps that did not parse. One finding per identity.
+
+Fix:
+    Confirm with `istioctl ztunnel-config certificates <ztunnel-pod>.istio-system`
+    and `istioctl ztunnel-config workloads <ztunnel-pod>.istio-system`, then look
+    for `unable to prefetch cert` in `kubectl logs -n istio-system <ztunnel-pod>`.
+    If the CA is healthy (no ZT202 findings), restarting the ztunnel makes it
+    prefetch again.
+"""
+
+from collections.abc import Iterator
+
+from analyzer.model import Bundle, Input, ObjectRef, Workload, Ztunnel
+from rules import Hit, Rule, Severity
+
+RULE = Rule(
+    code="ZT201",
+    name="cert-missing-for-local-workload",
+    severity=Severity.WARNING,
+    needs=frozenset({Input.ZTUNNEL_CONFIG, Input.PODS}),
+    doc=__doc__,
+)
+
+DEFAULT_TRUST_DOMAIN = "cluster.local"
+
+
+def _identity_keys(ztunnel: Ztunnel) -> tuple[set[str], set[tuple[str, str]]]:
+    """Exact identities held, and their (namespace, service account) pairs."""
+    exact, pairs = set(), set()
+    for cert in ztunnel.certificates:
+        exact.add(cert.identity)
+        parts = cert.identity.removeprefix("spiffe://").split("/")
+        if len(parts) == 5 and parts[1] == "ns" and parts[3] == "sa":
+            pairs.add((parts[2], parts[4]))
+    return exact, pairs
+
+
+def _judged(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> bool:
+    """A local HBONE pod workload that has been around long enough to have its cert."""
+    if workload.node != (ztunnel.config.local_node or ztunnel.node):
+        return False
+    if workload.protocol != "HBONE" and not workload.native_tunnel:
+        return False
+    key = workload.pod_key
+    if key is None or key[0] != ztunnel.config.cluster_id:
+        return False  # guard 5: non-pod and remote-cluster workloads have no local pod
+    pod = bundle.pod_by_name(key[1], key[2])
+    return pod is not None and not pod.deleting and not pod.terminal and bundle.settled(pod.created_at)
+
+
+def check(bundle: Bundle) -> Iterator[Hit]:
+    for ztunnel in bundle.ztunnels:
+        if bundle.ztunnel_on(ztunnel.node) is not ztunnel or not ztunnel.available:
+            continue  # guard 7; an unparsed dump is a skipped input
+        if ztunnel.config.proxy_mode == "Dedicated":
+            continue  # a dedicated (sidecar-style) ztunnel serves a single identity on demand
+        exact, pairs = _identity_keys(ztunnel)
+        missing: dict[str, list[Workload]] = {}
+        for workload in ztunnel.workloads.values():
+            identity = (
+                f"spiffe://{workload.trust_domain}/ns/{workload.namespace}/sa/{workload.service_account}"
+            )
+            if identity in exact:
+                continue
+            if workload.trust_domain == DEFAULT_TRUST_DOMAIN and (
+                (workload.namespace, workload.service_account) in pairs
+            ):
+                continue
+            if _judged(bundle, ztunnel, workload):
+                missing.setdefault(identity, []).append(workload)
+        for identity, workloads in sorted(missing.items()):
+            first = workloads[0]
+            names = ", ".join(sorted(w.name for w in workloads)[:5])
+            yield Hit(
+                subject=ObjectRef("ServiceAccount", first.namespace, first.service_account),
+                message=(
+                    f"{ztunnel.ref} on node {ztunnel.node} has no certificate entry for {identity}, "
+                    f"used by {len(workloads)} local HBONE workload(s) in {first.namespace}: {names}"
+                ),
+                evidence=(ztunnel.config_dump_path,),
+                node=ztunnel.node,
+                ztunnel=ztunnel.name,
+            )

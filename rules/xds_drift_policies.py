@@ -1,0 +1,91 @@
+"""A ztunnel's authorization policies differ from istiod's, or from every other ztunnel's.
+
+ztunnel enforces L4 AuthorizationPolicy from its own copy; a missing, extra
+or outdated policy allows traffic that should be denied or denies traffic
+that should pass, on that node only.
+
+Evidence:
+    The ztunnel's policies (config_dump `policies`, by namespace/name and
+    rules hash) are compared with istiod's Authorization resources: the
+    per-proxy WADS dump (`types=WADS`) or /debug/ambientz, as the message
+    says. When istiod's dump for that ztunnel lacks Authorization resources,
+    the ztunnel is compared with its peers instead and reported only when at
+    least two other ztunnels agree with each other and it differs. Entries
+    matching any istiod replica, and terminating or freshly started
+    ztunnels, are not reported.
+
+Fix:
+    Compare `istioctl ztunnel-config policies --node <node>` across nodes and
+    with `kubectl get authorizationpolicies -A`; check that ztunnel's xDS
+    stream for NACKs (ZT404) with `kubectl logs -n istio-system <ztunnel-pod>
+    | grep Nack`. Restarting the ztunnel pod forces a full resync.
+"""
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from analyzer.drift import Drift, Kind, comparable, compare, skew_note
+from analyzer.model import Baseline, BaselineKind, Bundle, Input, XdsState, Ztunnel
+from rules import Hit, Rule, Severity
+
+RULE = Rule(
+    code="ZT403",
+    name="xds-drift-policies",
+    severity=Severity.WARNING,
+    needs=frozenset(
+        {
+            Input.PODS,
+            Input.ZTUNNEL_CONFIG,
+            Input.ISTIOD_PROXY_CONFIG,
+            Input.ISTIOD_PROXY_POLICIES,
+            Input.ISTIOD_AMBIENTZ,
+        }
+    ),
+    doc=__doc__,
+)
+
+
+def _istiod_has_policies(bundle: Bundle, baseline: Baseline) -> bool:
+    """ambientz always lists policies; a per-proxy baseline only when WADS was collected."""
+    if baseline.kind is BaselineKind.AMBIENTZ:
+        return True
+    if baseline.kind is BaselineKind.NONE:
+        return False
+    istiod = next((i for i in bundle.istiods if i.name == baseline.istiod), None)
+    view = istiod.views.get(baseline.ztunnel) if istiod is not None else None
+    return view is not None and view.policies_available
+
+
+def _against_peers(bundle: Bundle, ztunnel: Ztunnel, peers: list[Ztunnel]) -> Drift | None:
+    """Drift against the policy set every other ztunnel agrees on (needs two or more peers)."""
+    others = [p for p in peers if p is not ztunnel]
+    sets = {tuple(sorted(p.xds.policy_hashes.items())) for p in others}
+    if len(others) < 2 or len(sets) != 1:
+        return None
+    agreed = others[0].xds
+    expected = XdsState(policies=agreed.policies, policy_hashes=agreed.policy_hashes)
+    drift = compare(bundle, ztunnel, Kind.POLICIES, expected=expected, others=())
+    source = f"the {len(others)} other ztunnels (istiod's dump has no Authorization resources)"
+    return replace(drift, source=source) if drift is not None else None
+
+
+def check(bundle: Bundle) -> Iterator[Hit]:
+    peers = [z for z in bundle.ztunnels if comparable(bundle, z)]
+    for ztunnel in peers:
+        baseline = bundle.baseline_for(ztunnel)
+        if _istiod_has_policies(bundle, baseline):
+            drift = compare(bundle, ztunnel, Kind.POLICIES)
+        else:
+            drift = _against_peers(bundle, ztunnel, peers)  # never "all missing" (§2.26)
+        if not drift:
+            continue
+        yield Hit(
+            subject=ztunnel.ref,
+            message=(
+                f"{ztunnel.ref} policies differ from {drift.source}"
+                f"{skew_note(bundle, ztunnel, drift.baseline)}: {drift.summary()}"
+            ),
+            evidence=(ztunnel.config_dump_path, *drift.baseline.evidence),
+            node=ztunnel.node,
+            ztunnel=ztunnel.name,
+        )

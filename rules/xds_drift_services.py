@@ -1,0 +1,104 @@
+"""A ztunnel's services differ from what istiod sends it, or endpoints wait for a missing service.
+
+A ztunnel with a missing or outdated service (VIPs, ports, waypoint,
+endpoints) cannot resolve the VIP, sends to old endpoints or bypasses the
+waypoint; endpoints parked in stagedServices mean a workload arrived but its
+Service never did.
+
+Evidence:
+    istiod's view of the ztunnel (the per-proxy /debug/config_dump on Istio
+    ≤1.24, else /debug/ambientz; the message names it) is compared by
+    namespace/hostname with the services in the ztunnel's config_dump, both
+    normalized (formats.md §4.5; istiod's endpoints are derived from its
+    healthy workloads). Entries matching any istiod replica's view, endpoint
+    differences caused only by pods younger than the capture window, and
+    terminating or freshly started ztunnels are not reported. A settled
+    ztunnel with a non-empty stagedServices is reported even without an
+    istiod view.
+
+Fix:
+    Compare `istioctl ztunnel-config services --node <node>` with
+    `istioctl x internal-debug ambientz`; check the ztunnel's xDS stream
+    (ZT404 NACKs, ZT405 disconnects) with `kubectl logs -n istio-system
+    <ztunnel-pod> | grep -E "XDS|Nack"`. If the stream is healthy but the
+    service stays missing or staged, restart that ztunnel pod.
+"""
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+from analyzer.drift import Kind, comparable, compare, skew_note
+from analyzer.model import Bundle, Input
+from rules import Hit, Rule, Severity
+
+RULE = Rule(
+    code="ZT402",
+    name="xds-drift-services",
+    severity=Severity.WARNING,
+    needs=frozenset(
+        {
+            Input.PODS,
+            Input.ZTUNNEL_CONFIG,
+            Input.ISTIOD_PROXY_CONFIG,
+            Input.ISTIOD_PROXY_POLICIES,
+            Input.ISTIOD_AMBIENTZ,
+        }
+    ),
+    doc=__doc__,
+)
+
+
+def _young_endpoints(bundle: Bundle, uids: set[str]) -> bool:
+    """True when some differing endpoint belongs to a pod too young (or going) to judge (guard 2)."""
+    for uid in uids:
+        _, sep, rest = uid.partition("//Pod/")
+        if not sep:
+            continue
+        ns, _, name = rest.partition("/")
+        pod = bundle.pod_by_name(ns, name)
+        if pod is None or pod.deleting or not bundle.settled(pod.created_at):
+            return True
+    return False
+
+
+def check(bundle: Bundle) -> Iterator[Hit]:
+    for ztunnel in bundle.ztunnels:
+        if not comparable(bundle, ztunnel):
+            continue
+        facts = []
+        evidence = [ztunnel.config_dump_path]
+        drift = compare(bundle, ztunnel, Kind.SERVICES)
+        if drift is not None:
+            changed = []
+            for key, lines in drift.changed:
+                want = drift.baseline.xds.services[key] if drift.baseline.xds else None
+                have = ztunnel.services[key]
+                if (
+                    want is not None
+                    and want.endpoints != have.endpoints
+                    and all(line.startswith("['endpoints']") for line in lines)
+                ):
+                    moved = {u for u, _ in want.endpoints} ^ {u for u, _ in have.endpoints}
+                    if _young_endpoints(bundle, moved):
+                        continue
+                changed.append((key, lines))
+            drift = replace(drift, changed=tuple(changed))
+            if drift:
+                facts.append(
+                    f"services differ from {drift.source}{skew_note(bundle, ztunnel, drift.baseline)}: "
+                    f"{drift.summary()}"
+                )
+                evidence.extend(drift.baseline.evidence)
+        if ztunnel.staged_services:
+            facts.append(
+                f"{ztunnel.staged_services} endpoint(s) are parked in stagedServices "
+                "(their Service never arrived)"
+            )
+        if facts:
+            yield Hit(
+                subject=ztunnel.ref,
+                message=f"{ztunnel.ref}: " + "; ".join(facts),
+                evidence=tuple(evidence),
+                node=ztunnel.node,
+                ztunnel=ztunnel.name,
+            )

@@ -322,6 +322,10 @@ class XdsState:
     workload_hashes: Mapping[str, str] = field(default_factory=dict)
     service_hashes: Mapping[str, str] = field(default_factory=dict)
     policy_hashes: Mapping[str, str] = field(default_factory=dict)
+    absent_fields: frozenset[str] = frozenset()
+    """Entry fields this source's version cannot carry (e.g. `network_mode` before ztunnel 1.24):
+    their defaulted values mean "unknown", so drift checks pass them as `ignore=` to
+    `normalize.same()` / `normalize.diff()` when hashes differ."""
 
 
 # --- ztunnel ------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import binascii
 import dataclasses
 import hashlib
 import ipaddress
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -401,13 +400,18 @@ def policy_from_proto(raw: Mapping[str, Any]) -> Policy:
 
 def content_hash(entry: Any) -> str:
     """Stable hash of a normalized entry; equal entries → equal hashes across processes."""
-    return hashlib.blake2b(repr(dataclasses.astuple(entry)).encode(), digest_size=12).hexdigest()
+    # The dataclass repr lists every field in order and nests tuples/strings/ints only: deterministic.
+    return hashlib.blake2b(repr(entry).encode(), digest_size=12).hexdigest()
 
 
 def raw_key(raw: Any) -> bytes:
-    """Key of a raw JSON entry for interning (identical raw entries parse once)."""
-    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+    """Key of a raw JSON entry for interning (identical raw entries parse once).
+
+    repr() of the parsed dict keeps the document's key order, so byte-identical entries (the
+    common case: every ztunnel serializes the same workload the same way) share a key; two
+    equal entries with different key order merely parse twice and still intern by content hash.
+    """
+    return hashlib.blake2b(repr(raw).encode(), digest_size=16).digest()
 
 
 class Interner:
@@ -426,6 +430,11 @@ class Interner:
             obj = self._by_hash.setdefault(f"{kind}:{h}", obj)  # equal after normalization → same object
             hit = self._cache[key] = (obj, h)
         return hit
+
+    def adopt(self, kind: str, obj: T) -> tuple[T, str]:
+        """Intern an already-built (e.g. derived) entry by its content."""
+        h = content_hash(obj)
+        return self._by_hash.setdefault(f"{kind}:{h}", obj), h
 
     def __len__(self) -> int:
         return len(self._by_hash)
@@ -456,11 +465,28 @@ def state_from(
     return XdsState(w, s, p, wh, sh, ph)
 
 
-def diff(expected: Any, actual: Any) -> list[str]:
+def same(expected: Any, actual: Any, ignore: Iterable[str] = ()) -> bool:
+    """Equal entries, not counting the `ignore`d fields (see `XdsState.absent_fields`)."""
+    if expected == actual:
+        return True
+    skip = set(ignore)
+    if not skip:
+        return False
+    return all(
+        getattr(expected, f.name) == getattr(actual, f.name)
+        for f in dataclasses.fields(expected)
+        if f.name not in skip
+    )
+
+
+def diff(expected: Any, actual: Any, ignore: Iterable[str] = ()) -> list[str]:
     """Field-level differences between two normalized entries (`field: expected → actual`)."""
     from deepdiff import DeepDiff
 
     a, b = dataclasses.asdict(expected), dataclasses.asdict(actual)
+    for name in ignore:
+        a.pop(name, None)
+        b.pop(name, None)
     found = DeepDiff(a, b, ignore_order=True, verbose_level=2)
     lines = []
     for change, items in found.items():

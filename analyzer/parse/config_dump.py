@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import binascii
 import hashlib
 from collections.abc import Mapping
@@ -163,6 +164,29 @@ def workload_state(raw: Any) -> dict[str, InpodState] | None:
     return out
 
 
+# (raw key, Workload field) of fields later ztunnels always write: absent everywhere → older ztunnel.
+_VERSIONED_FIELDS = (("networkMode", "network_mode"), ("capacity", "capacity"))
+
+
+def _services_from_endpoints(xds: XdsState, intern: normalize.Interner) -> XdsState:
+    """≤1.23 workloads carry no `services`; rebuild them from the services' endpoints (as 1.24 does).
+
+    Also exact when no workload belongs to a service: then every endpoint map is empty too.
+    """
+    member_of: dict[str, list[str]] = {}
+    for key, svc in xds.services.items():
+        for uid, _ in svc.endpoints:
+            member_of.setdefault(uid, []).append(key)
+    if not member_of:
+        return xds
+    workloads, hashes = dict(xds.workloads), dict(xds.workload_hashes)
+    for uid, keys in member_of.items():
+        if uid in workloads:
+            derived = dataclasses.replace(workloads[uid], services=tuple(sorted(set(keys))))
+            workloads[uid], hashes[uid] = intern.adopt("w", derived)
+    return dataclasses.replace(xds, workloads=workloads, workload_hashes=hashes)
+
+
 def parse_config_dump(doc: Any, intern: normalize.Interner) -> ZtunnelDump:
     """Parse a decoded `/config_dump`; raises UnsupportedDump for unknown shapes."""
     if not isinstance(doc, Mapping):
@@ -183,6 +207,10 @@ def parse_config_dump(doc: Any, intern: normalize.Interner) -> ZtunnelDump:
         (intern("s", s, normalize.service_from_ztunnel) for s in svc_raw),
         (intern("p", p, normalize.policy_from_ztunnel) for p in pol_raw),
     )
+    if not any("services" in w for w in wl_raw):
+        xds = _services_from_endpoints(xds, intern)
+    absent = {name for key, name in _VERSIONED_FIELDS if wl_raw and not any(key in w for w in wl_raw)}
+    xds = dataclasses.replace(xds, absent_fields=frozenset(absent))
     staged = _pick(doc, "stagedServices", "staged_services")
     return ZtunnelDump(
         config=_config(doc.get("config")),

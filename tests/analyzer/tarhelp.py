@@ -46,9 +46,15 @@ def _input_of(path: str) -> Input:
 
 
 def manifest(
-    members: Mapping[str, bytes], failed: Mapping[str, tuple[str, str]] | None = None, **overrides: Any
+    members: Mapping[str, bytes],
+    failed: Mapping[str, tuple[str, str]] | None = None,
+    at: str = T0,
+    **overrides: Any,
 ) -> dict[str, Any]:
-    """A schema-valid manifest listing `members` as ok and `failed` paths as (status, error), not stored."""
+    """A schema-valid manifest listing `members` as ok and `failed` paths as (status, error), not stored.
+
+    `at` is the collection time of every artifact and of the run (RFC 3339).
+    """
     arts = [
         {
             "path": p,
@@ -59,8 +65,8 @@ def manifest(
             "stored": True,
             "bytes": len(b),
             "sha256": hashlib.sha256(b).hexdigest(),
-            "started_at": T0,
-            "finished_at": T0,
+            "started_at": at,
+            "finished_at": at,
         }
         for p, b in members.items()
     ]
@@ -75,16 +81,16 @@ def manifest(
                 "stored": False,
                 "bytes": 0,
                 "sha256": None,
-                "started_at": T0,
-                "finished_at": T0,
+                "started_at": at,
+                "finished_at": at,
             }
         )
     doc = {
         "format_version": 1,
         "tool": {"name": "ztbundle", "version": "0.1.0"},
         "command": ["collect"],
-        "started_at": T0,
-        "finished_at": T0,
+        "started_at": at,
+        "finished_at": at,
         "context": "test",
         "server_version": "v1.30.0",
         "istio_namespace": "istio-system",
@@ -120,9 +126,10 @@ def write_bundle(
     failed: Mapping[str, tuple[str, str]] | None = None,
     extra: Iterable[tuple[tarfile.TarInfo, bytes | None]] = (),
     manifest_doc: Any = None,
+    at: str = T0,
 ) -> Path:
     """A bundle with these members plus a matching manifest (or `manifest_doc` verbatim)."""
-    doc = manifest(members, failed) if manifest_doc is None else manifest_doc
+    doc = manifest(members, failed, at) if manifest_doc is None else manifest_doc
     entries = [file_info(n, b) for n, b in members.items()]
     entries += list(extra)
     entries.append(file_info(layout.MANIFEST, json.dumps(doc).encode()))

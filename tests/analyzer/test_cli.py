@@ -11,7 +11,7 @@ from _pytest.capture import CaptureFixture
 
 from analyzer.report.json import schema
 from tests.analyzer.tarhelp import write_bundle
-from tests.analyzer.test_load import _members
+from tests.analyzer.test_load import _members, at
 from tests.fakecluster import scenarios
 from tests.fakecluster.scenario import Role
 from ztbundle import layout
@@ -33,7 +33,8 @@ def broken_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def clean_bundle(tmp_path: Path) -> Path:
-    return write_bundle(tmp_path / "clean.tar.gz", _members(scenarios.bookinfo()))
+    scn = scenarios.bookinfo()
+    return write_bundle(tmp_path / "clean.tar.gz", _members(scn), at=at(scn))
 
 
 def test_analyze_rejects_non_tarball_in_one_line(tmp_path: Path, capsys: CaptureFixture[str]) -> None:
@@ -62,7 +63,7 @@ def test_clean_bundle_json_to_stdout_validates(clean_bundle: Path, capsys: Captu
     doc = json.loads(captured.out)
     jsonschema.validate(doc, schema())
     assert doc["summary"] == {"error": 0, "warning": 0, "info": 0} and doc["findings"] == []
-    assert doc["bundle"]["collected_at"] == "2026-01-01T12:00:00Z" and doc["bundle"]["complete"] is True
+    assert doc["bundle"]["collected_at"] == at(scenarios.bookinfo()) and doc["bundle"]["complete"] is True
     assert {b["kind"] for b in doc["bundle"]["baseline"]} == {"istiod-ambientz"}
     assert {r["code"] for r in doc["rules"]} >= {"ZT101", "ZT102", "ZT103"}
     assert "0 finding(s)" in captured.err  # the summary never pollutes stdout data
@@ -176,7 +177,7 @@ def test_missing_input_skips_rules_with_reason(tmp_path: Path) -> None:
         layout.ztunnel_config_dump(z.name): ("timeout", "no answer in 30s")
         for z in scn.pods_by_role(Role.ZTUNNEL)
     }
-    path = write_bundle(tmp_path / "b.tar.gz", members, failed=failed)
+    path = write_bundle(tmp_path / "b.tar.gz", members, failed=failed, at=at(scn))
     out = tmp_path / "r.json"
     assert main(["analyze", str(path), "--format", "json", "-o", str(out)]) == Exit.OK
     skipped = {s["code"]: s["reason"] for s in json.loads(out.read_text())["skipped"]}

@@ -7,15 +7,20 @@ from typing import Any
 
 import pytest
 
-from analyzer import analyze_bundle
+from analyzer import analyze_bundle, normalize
 from analyzer.bundle import open_bundle
 from analyzer.load import load_bundle
 from analyzer.model import BaselineKind, Component, Input
 from tests.analyzer.tarhelp import jbytes, write_bundle
-from tests.fakecluster import k8s, payloads, scenarios
+from tests.fakecluster import certs, k8s, payloads, scenarios
 from tests.fakecluster.scenario import Role
 from ztbundle import layout
 from ztbundle.errors import BundleError
+
+
+def at(scn: Any) -> str:
+    """The scenario's own clock as the collection time, so certificates are judged as generated."""
+    return str(certs.rfc3339(scn.now))
 
 
 def _members(scn: Any, *, shape_122: bool = False) -> dict[str, bytes]:
@@ -53,7 +58,7 @@ def _members(scn: Any, *, shape_122: bool = False) -> dict[str, bytes]:
 @pytest.mark.parametrize("version", ["1.24.3", "1.26.2"])
 def test_clean_bundle_loads_and_finds_nothing(tmp_path: Path, version: str) -> None:
     scn = scenarios.bookinfo(istio_version=version)
-    files = open_bundle(write_bundle(tmp_path / "b.tar.gz", _members(scn)))
+    files = open_bundle(write_bundle(tmp_path / "b.tar.gz", _members(scn), at=at(scn)))
     bundle = load_bundle(files)
     assert len(bundle.ztunnels) == len(scn.nodes) and all(z.available for z in bundle.ztunnels)
     assert all(z.xds.workloads for z in bundle.ztunnels)
@@ -71,9 +76,17 @@ def test_clean_bundle_loads_and_finds_nothing(tmp_path: Path, version: str) -> N
 
 def test_122_map_shaped_dumps_load_too(tmp_path: Path) -> None:
     scn = scenarios.bookinfo(istio_version="1.22.5")
-    bundle = load_bundle(open_bundle(write_bundle(tmp_path / "b.tar.gz", _members(scn, shape_122=True))))
-    assert all(z.available and z.xds.workloads for z in bundle.ztunnels)
-    assert analyze_bundle(bundle).findings == ()
+    members = _members(scn, shape_122=True)
+    bundle = load_bundle(open_bundle(write_bundle(tmp_path / "b.tar.gz", members, at=at(scn))))
+    for z in bundle.ztunnels:
+        assert z.available and z.xds.workloads
+        assert z.xds.absent_fields == {"network_mode", "capacity"}  # 1.22 dumps cannot carry them
+        base = bundle.baseline_for(z).xds
+        assert base is not None and set(base.workloads) == set(z.xds.workloads)
+        for uid, w in z.xds.workloads.items():  # `services` rebuilt from endpoints; the rest equal
+            assert normalize.same(base.workloads[uid], w, ignore=z.xds.absent_fields), uid
+            assert normalize.diff(base.workloads[uid], w, ignore=z.xds.absent_fields) == []
+        assert base.service_hashes == z.xds.service_hashes
 
 
 def test_failed_member_is_unavailable_with_its_reason_not_fatal(tmp_path: Path) -> None:
@@ -86,6 +99,7 @@ def test_failed_member_is_unavailable_with_its_reason_not_fatal(tmp_path: Path) 
         write_bundle(
             tmp_path / "b.tar.gz",
             members,
+            at=at(scn),
             failed={
                 path: ("truncated", "body cut at 1048576 bytes"),
                 layout.SERVICES: ("forbidden", "services is forbidden"),
@@ -110,11 +124,11 @@ def test_corrupt_ok_member_and_unsupported_dump_are_bundle_errors(tmp_path: Path
     members = _members(scn)
     zt = scn.pods_by_role(Role.ZTUNNEL)[0]
     members[layout.ztunnel_config_dump(zt.name)] = b'{"config": {}, "surprise": 1}'
-    files = open_bundle(write_bundle(tmp_path / "b.tar.gz", members))
+    files = open_bundle(write_bundle(tmp_path / "b.tar.gz", members, at=at(scn)))
     with pytest.raises(BundleError, match=f"ztunnel/{zt.name}/config_dump.json: unsupported ztunnel dump"):
         load_bundle(files)
     members[layout.ztunnel_config_dump(zt.name)] = b'{"workloads": [tru'
-    files = open_bundle(write_bundle(tmp_path / "c.tar.gz", members))
+    files = open_bundle(write_bundle(tmp_path / "c.tar.gz", members, at=at(scn)))
     with pytest.raises(BundleError, match=f"ztunnel/{zt.name}/config_dump.json: invalid JSON"):
         load_bundle(files)
 

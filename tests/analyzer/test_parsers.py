@@ -83,6 +83,9 @@ def test_drift_shows_as_a_hash_difference_with_a_field_diff(scn: Any) -> None:
     assert a.xds.workload_hashes[uid] != b.xds.workload_hashes[uid]
     lines = normalize.diff(a.xds.workloads[uid], b.xds.workloads[uid])
     assert len(lines) == 1 and "protocol" in lines[0]
+    assert not normalize.same(a.xds.workloads[uid], b.xds.workloads[uid], ignore={"network_mode"})
+    assert normalize.same(a.xds.workloads[uid], b.xds.workloads[uid], ignore={"protocol"})
+    assert normalize.diff(a.xds.workloads[uid], b.xds.workloads[uid], ignore={"protocol"}) == []
 
 
 @pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])

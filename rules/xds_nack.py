@@ -27,6 +27,7 @@ from analyzer.logscan import find, tally
 from analyzer.model import CAPTURE_SETTLE, Bundle, Component, Input, ObjectRef
 from analyzer.parse.logs import LogEvent
 from rules import Hit, Rule, Severity
+from ztbundle import layout
 
 RULE = Rule(
     code="ZT404",
@@ -47,8 +48,6 @@ def _short(type_url: str) -> str:
 
 def _syncz_facts(bundle: Bundle) -> dict[str, tuple[list[str], list[str]]]:
     """ztunnel pod → (facts, evidence) from every replica's syncz."""
-    from ztbundle import layout
-
     out: dict[str, tuple[list[str], list[str]]] = {}
     stale_before = bundle.now - CAPTURE_SETTLE
     for istiod in bundle.istiods:

@@ -1,0 +1,103 @@
+"""A ztunnel has no working xDS connection to any istiod replica.
+
+A disconnected ztunnel keeps serving its last state, which goes stale, and it
+cannot renew certificates; new pods and policy changes never reach its node.
+
+Evidence:
+    The ztunnel pod is Running, not terminating and started before the
+    capture window, yet its name is in none of the istiod replicas'
+    /debug/syncz or /debug/connections (the union across replicas, judged
+    only when every replica's list was collected); or its current log repeats
+    `XDS client connection error` (three or more times, the last within 30
+    minutes of capture) with no `Stream established` after the last error.
+
+Fix:
+    Read the connection error: `kubectl logs -n istio-system <ztunnel-pod> |
+    grep -E "XDS client|Stream established"`. Check that istiod is running
+    (`kubectl get pods -n istio-system -l app=istiod`), that
+    `config.xdsAddress` in `istioctl ztunnel-config all -o json` names an
+    existing istiod Service/revision, DNS resolution from the node, and any
+    NetworkPolicy or firewall on port 15012.
+"""
+
+from collections.abc import Iterator
+
+from analyzer.logscan import find, tally
+from analyzer.model import Bundle, Component, Input, Ztunnel
+from rules import Hit, Rule, Severity
+from ztbundle import layout
+
+RULE = Rule(
+    code="ZT405",
+    name="xds-disconnected",
+    severity=Severity.ERROR,
+    needs=frozenset({Input.PODS, Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS, Input.ZTUNNEL_LOGS}),
+    doc=__doc__,
+)
+
+ERROR = "XDS client connection error"
+HEALTHY = "Stream established"
+MIN_REPEATS = 3
+
+
+def _connected(bundle: Bundle) -> tuple[set[str], list[str], list[str]] | None:
+    """Attached ztunnel pod names, the replicas, their lists' paths; None if a replica is unknown."""
+    names: set[str] = set()
+    replicas, paths = [], []
+    for istiod in bundle.istiods:
+        syncz, conns = istiod.syncz, istiod.connections
+        if syncz is None and conns is None:
+            return None  # guard 4: one replica's list missing means absence proves nothing
+        names.update(e.proxy.partition(".")[0] for e in syncz or ())
+        names.update(c.proxy.partition(".")[0] for c in conns or ())
+        replicas.append(istiod.name)
+        paths.append(
+            layout.istiod_syncz(istiod.name) if syncz is not None else layout.istiod_connections(istiod.name)
+        )
+    return (names, replicas, paths) if replicas else None
+
+
+def _live(bundle: Bundle, ztunnel: Ztunnel) -> bool:
+    pod = ztunnel.pod
+    if pod is None or pod.deleting or pod.phase != "Running":
+        return False
+    return bundle.settled(pod.started_at or pod.created_at)
+
+
+def _log_fact(bundle: Bundle, ztunnel: Ztunnel) -> tuple[str, tuple[str, ...]] | None:
+    logs = [f for f in bundle.logs_of(Component.ZTUNNEL) if f.pod == ztunnel.name and not f.previous]
+    errors = list(find(logs, [ERROR]))
+    t = tally(errors, bundle.now)
+    if not t.live(MIN_REPEATS) or t.last is None:
+        return None
+    last = t.last
+    if any(s.time and s.time >= last for s in find(logs, [HEALTHY])):
+        return None  # reconnected after the last error (MAX_CONNECTION_AGE rebalancing)
+    text = errors[-1].event.message.split("\n")[0][:200]
+    return f"logged {ERROR!r} {t.describe()}, none followed by {HEALTHY!r}: {text}", t.paths
+
+
+def check(bundle: Bundle) -> Iterator[Hit]:
+    attached = _connected(bundle)
+    for ztunnel in bundle.ztunnels:
+        if not _live(bundle, ztunnel):
+            continue  # terminating, not running, or still starting (guards 2, 7)
+        facts: list[str] = []
+        evidence: list[str] = []
+        if attached is not None and ztunnel.name not in attached[0]:
+            names, replicas, paths = attached
+            listed = ", ".join(replicas)
+            facts.append(f"is in none of the {len(replicas)} istiod replica(s)' syncz/connections ({listed})")
+            evidence.extend(paths)
+        logged = _log_fact(bundle, ztunnel)
+        if logged:
+            facts.append(logged[0])
+            evidence.extend(logged[1])
+        if facts:
+            yield Hit(
+                subject=ztunnel.ref,
+                message=f"{ztunnel.ref} " + "; ".join(facts),
+                evidence=tuple(evidence),
+                node=ztunnel.node,
+                ztunnel=ztunnel.name,
+            )

@@ -170,7 +170,7 @@ def service_object(scn: Scenario, svc: Service) -> Obj:
 
 
 def endpointslice_object(scn: Scenario, svc: Service) -> Obj:
-    pods = [p for p in scn.pods if p.ip and svc in scn.services_of(p)]
+    pods = [p for p in scn.pods_of(svc) if p.ip]
     name = f"{svc.name}-{k8s_suffix('eps', svc.namespace, svc.name)}"
     labels = {"kubernetes.io/service-name": svc.name, "endpointslice.kubernetes.io/managed-by":
               "endpointslice-controller.k8s.io"}

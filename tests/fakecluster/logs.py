@@ -48,12 +48,13 @@ def flows(scn: Scenario) -> tuple[Flow, ...]:
     for src_app, svc_name in BOOKINFO_CALLS:
         for src in (p for p in apps if p.labels.get("app") == src_app):
             svc = next((s for s in scn.services if s.name == svc_name and s.namespace == src.namespace), None)
-            targets = tuple(p for p in apps if svc and svc in scn.services_of(p))
+            targets = tuple(p for p in scn.pods_of(svc) if p.role is Role.APP and p.phase is Phase.RUNNING and p.ip) \
+                if svc else ()
             if svc and targets:
                 out.append(Flow(src, svc, targets))
     if out or not scn.traffic:
         return tuple(out)
-    backed = [(s, tuple(p for p in apps if s in scn.services_of(p))) for s in scn.services]
+    backed = [(s, tuple(p for p in scn.pods_of(s) if p.role is Role.APP and p.ip)) for s in scn.services]
     backed = [(s, t) for s, t in backed if t]
     for i, src in enumerate(apps[: 4 * len(scn.nodes)]):
         if backed:

@@ -64,7 +64,7 @@ class ServiceRec:
         return f"{self.namespace}/{self.hostname}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Mesh:
     workloads: tuple[WorkloadRec, ...]
     services: tuple[ServiceRec, ...]
@@ -180,16 +180,27 @@ def apply_drift(mesh: Mesh, drift: Drift, scn: Scenario) -> Mesh:
     )
 
 
+@lru_cache(maxsize=256)
 def ztunnel_view(scn: Scenario, node: str) -> Mesh:
+    """The truth as one ztunnel holds it; the very same object as `truth()` when it has no drift."""
     return apply_drift(truth(scn), scn.ztunnel_override(node).drift, scn)
 
 
+@lru_cache(maxsize=256)
 def istiod_view(scn: Scenario, node: str) -> Mesh:
     return apply_drift(truth(scn), scn.istiod_override(node).drift, scn)
 
 
+@lru_cache(maxsize=64)
+def _endpoint_index(mesh: Mesh) -> dict[str, list[tuple[WorkloadRec, dict[int, int]]]]:
+    out: dict[str, list[tuple[WorkloadRec, dict[int, int]]]] = {}
+    for w in mesh.workloads:
+        if w.healthy:
+            for key, ports in w.services.items():
+                out.setdefault(key, []).append((w, ports))
+    return out
+
+
 def endpoints(mesh: Mesh, svc: ServiceRec) -> Iterator[tuple[WorkloadRec, dict[int, int]]]:
     """Workloads backing a service (healthy ones only, as ztunnel keeps them)."""
-    for w in mesh.workloads:
-        if svc.key in w.services and w.healthy:
-            yield w, w.services[svc.key]
+    yield from _endpoint_index(mesh).get(svc.key, [])

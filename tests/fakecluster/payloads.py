@@ -205,19 +205,38 @@ def ztunnel_config_dump(scn: Scenario, node: str) -> JsonObj:
         w = mesh.workloads[-1]
         staged = {f"{w.namespace}/ghost.{w.namespace}.svc.cluster.local": {
             w.uid: {"port": {"80": 8080}, "status": "Healthy", "workloadUid": w.uid}}}
+    workloads, services, policies = _rendered(mesh, ver)
     return {
         "certificates": _certificates(scn, node, ver),
         "config": _config(scn, node, zt),
-        "policies": [_zt_policy(p, ver) for p in mesh.policies],
-        "services": [_zt_service(mesh, s, ver) for s in mesh.services],
+        "policies": policies,
+        "services": services,
         "stagedServices": staged,
         "staticConfig": {"policies": [], "services": [], "workloads": []},
         "version": _build_info(version, ver),
         "workloadState": _workload_state(scn, node),
-        "workloads": [_zt_workload(w, ver) for w in mesh.workloads],
+        "workloads": workloads,
     }
 
 
+@lru_cache(maxsize=64)
+def _rendered(mesh: Mesh, ver: tuple[int, int]) -> tuple[list[JsonObj], list[JsonObj], list[JsonObj]]:
+    """The mesh lists in ztunnel's shape, shared by every ztunnel holding the same view (do not mutate)."""
+    return ([_zt_workload(w, ver) for w in mesh.workloads], [_zt_service(mesh, s, ver) for s in mesh.services],
+            [_zt_policy(p, ver) for p in mesh.policies])
+
+
+@lru_cache(maxsize=192)
+def _fragment(mesh: Mesh, ver: tuple[int, int], which: int) -> str:
+    return _nested(json.dumps(_rendered(mesh, ver)[which], indent=2))
+
+
+def _nested(text: str) -> str:
+    """Re-indent a pretty JSON value so it can sit one level deep in an indent=2 object."""
+    return text.replace("\n", "\n  ")
+
+
+@lru_cache(maxsize=256)
 def _view_for(scn: Scenario, node: str) -> Mesh:
     mesh = ztunnel_view(scn, node)
     if not scn.ztunnel_override(node).xds_on_demand:
@@ -229,7 +248,7 @@ def _view_for(scn: Scenario, node: str) -> Mesh:
 
 def ztunnel_config_dump_122(scn: Scenario, node: str) -> JsonObj:
     """The 1.22 map shape: workloads keyed `net/ip`, services `net/vip`, policies `ns/name`."""
-    current = ztunnel_config_dump(scn, node)
+    current = json.loads(json.dumps(ztunnel_config_dump(scn, node)))  # deep copy: the lists are shared
     workloads = {f"/{ip}": w for w in current["workloads"] for ip in w["workloadIps"]}
     services = {vip: s for s in current["services"] for vip in s["vips"]}
     for s in services.values():
@@ -257,16 +276,23 @@ def _ips_of(dump: JsonObj, uid: str) -> list[str]:
     return next((list(w["workloadIps"]) for w in dump["workloads"] if w["uid"] == uid), [])
 
 
-@lru_cache(maxsize=64)
-def _cached_dump(scn: Scenario, node: str, shape: str, shared: bool) -> bytes:
-    dump = ztunnel_config_dump_122(scn, node) if shape == "1.22" else ztunnel_config_dump(scn, node)
-    return dumps(dump)
-
-
+@lru_cache(maxsize=128)
 def ztunnel_config_dump_bytes(scn: Scenario, node: str) -> bytes:
-    """Serialized `/config_dump`, cached per (scenario, node)."""
-    shape = scn.ztunnel_override(node).config_dump_shape
-    return _cached_dump(scn, node, shape, False)
+    """Serialized `/config_dump` (pretty, as ztunnel writes it), cached per (scenario, node).
+
+    The big lists are serialized once per distinct view and spliced in, so N ztunnels of a
+    synthetic cluster cost one serialization of the mesh plus N small node-specific parts.
+    """
+    if scn.ztunnel_override(node).config_dump_shape == "1.22":
+        return dumps(ztunnel_config_dump_122(scn, node))
+    dump = ztunnel_config_dump(scn, node)
+    mesh, ver = _view_for(scn, node), version_tuple(ztunnel_version(scn, node))
+    shared = {"workloads": 0, "services": 1, "policies": 2}
+    parts = []
+    for key in sorted(dump):
+        text = _fragment(mesh, ver, shared[key]) if key in shared else _nested(json.dumps(dump[key], indent=2))
+        parts.append(f"  {json.dumps(key)}: {text}")
+    return ("{\n" + ",\n".join(parts) + "\n}").encode()
 
 
 # --- istiod proto JSON ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 DEFAULT_NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -323,10 +324,10 @@ class Scenario:
         return [p for p in self.pods if p.role is role]
 
     def pod(self, namespace: str, name: str) -> Pod | None:
-        return next((p for p in self.pods if p.namespace == namespace and p.name == name), None)
+        return index(self).pods.get((namespace, name))
 
     def namespace(self, name: str) -> Namespace | None:
-        return next((n for n in self.namespaces if n.name == name), None)
+        return index(self).namespaces.get(name)
 
     def ztunnel_on(self, node: str) -> Pod | None:
         return next((p for p in self.pods_by_role(Role.ZTUNNEL) if p.node == node), None)
@@ -361,13 +362,11 @@ class Scenario:
         return istiods[index % len(istiods)]
 
     def services_of(self, pod: Pod) -> list[Service]:
-        return [
-            s
-            for s in self.services
-            if s.namespace == pod.namespace
-            and s.selector
-            and all(pod.labels.get(k) == v for k, v in s.selector.items())
-        ]
+        """Services whose selector matches the pod (indexed: synthetic clusters have thousands)."""
+        return index(self).services_by_pod.get((pod.namespace, pod.name), [])
+
+    def pods_of(self, svc: Service) -> list[Pod]:
+        return index(self).pods_by_service.get((svc.namespace, svc.name), [])
 
     def with_overrides(
         self,
@@ -388,6 +387,36 @@ class Scenario:
         from tests.fakecluster.loader import scenario_from_dict
 
         return scenario_from_dict(data)
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    namespaces: dict[str, Namespace]
+    pods: dict[tuple[str, str], Pod]
+    services_by_pod: dict[tuple[str, str], list[Service]]
+    pods_by_service: dict[tuple[str, str], list[Pod]]
+
+
+@lru_cache(maxsize=64)
+def index(scn: Scenario) -> Index:
+    """Lookup tables for a scenario, built once (scenarios are immutable and hashed by identity)."""
+    by_label: dict[tuple[str, str, str], list[Pod]] = {}
+    for p in scn.pods:
+        for k, v in p.labels.items():
+            by_label.setdefault((p.namespace, k, v), []).append(p)
+    services_by_pod: dict[tuple[str, str], list[Service]] = {}
+    pods_by_service: dict[tuple[str, str], list[Pod]] = {}
+    for svc in scn.services:
+        if not svc.selector:
+            continue
+        sel = list(svc.selector.items())
+        candidates = by_label.get((svc.namespace, *sel[0]), [])
+        matched = [p for p in candidates if all(p.labels.get(k) == v for k, v in sel[1:])]
+        pods_by_service[(svc.namespace, svc.name)] = matched
+        for p in matched:
+            services_by_pod.setdefault((p.namespace, p.name), []).append(svc)
+    return Index({n.name: n for n in scn.namespaces}, {(p.namespace, p.name): p for p in scn.pods},
+                 services_by_pod, pods_by_service)
 
 
 # --- building -----------------------------------------------------------------------------

@@ -1,0 +1,45 @@
+"""`python -m tests.fakecluster serve ...`: run a simulated cluster for humans and benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import threading
+from pathlib import Path
+
+from tests.fakecluster import FakeCluster, scenarios
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.fakecluster")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve a scenario until interrupted")
+    serve.add_argument("--scenario", choices=sorted(scenarios.SCENARIOS), default="bookinfo")
+    serve.add_argument("--nodes", type=int, default=10, help="synthetic: number of nodes")
+    serve.add_argument("--pods-per-node", type=int, default=20, help="synthetic: app pods per node")
+    serve.add_argument("--seed", type=int, default=0, help="synthetic: namespace spread seed")
+    serve.add_argument("--latency-ms", type=float, default=0, help="added to every request")
+    serve.add_argument("--kubeconfig", type=Path, help="also copy the kubeconfig here")
+    args = parser.parse_args(argv)
+    if args.scenario == "synthetic":
+        scn = scenarios.synthetic(args.nodes, args.pods_per_node, args.seed)
+    else:
+        scn = scenarios.SCENARIOS[args.scenario]()
+    with FakeCluster(scn, latency_ms=args.latency_ms) as cluster:
+        path = cluster.kubeconfig
+        if args.kubeconfig:
+            shutil.copyfile(cluster.kubeconfig, args.kubeconfig)
+            path = args.kubeconfig
+        print(path, flush=True)
+        print(f"context {cluster.context} ({len(scn.pods)} pods on {len(scn.nodes)} nodes) at {cluster.url}; "
+              "Ctrl-C to stop", file=sys.stderr, flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print(f"served {len(cluster.requests)} requests", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -85,7 +85,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         facts: list[str] = []
         evidence: list[str] = []
         if attached is not None and ztunnel.name not in attached[0]:
-            names, replicas, paths = attached
+            _, replicas, paths = attached
             listed = ", ".join(replicas)
             facts.append(f"is in none of the {len(replicas)} istiod replica(s)' syncz/connections ({listed})")
             evidence.extend(paths)

@@ -1,0 +1,59 @@
+"""A ztunnel pod is crash-looping or restarting repeatedly.
+
+Every ztunnel restart resets all long-lived connections of the ambient pods on
+its node, and while it is down new ambient pods there cannot start.
+
+Evidence:
+    A non-terminating pod labelled app=ztunnel has a container waiting in
+    CrashLoopBackOff, a container terminated with OOMKilled or Error, or
+    three or more restarts in the pod list. A single restart (a planned
+    rollout) is not reported.
+
+Fix:
+    Read why it died: `kubectl describe pod -n istio-system <ztunnel-pod>`
+    (Last State: OOMKilled → raise the memory limit and check ztunnel
+    memory growth issues for your version) and `kubectl logs -n
+    istio-system <ztunnel-pod> --previous` for a panic (`panicked at`) or
+    the last error line before the exit.
+"""
+
+from collections.abc import Iterator
+
+from analyzer.model import Bundle, Input, ObjectRef
+from rules import Hit, Rule, Severity
+
+RULE = Rule(
+    code="ZT501",
+    name="ztunnel-crashloop",
+    severity=Severity.ERROR,
+    needs=frozenset({Input.PODS}),
+    doc=__doc__,
+)
+
+MIN_RESTARTS = 3
+CRASH_REASONS = frozenset({"OOMKilled", "Error"})
+
+
+def check(bundle: Bundle) -> Iterator[Hit]:
+    for pod in bundle.pods:
+        if pod.labels.get("app") != "ztunnel" or pod.deleting:
+            continue
+        facts = []
+        for c in pod.containers:
+            if c.state == "waiting" and c.reason == "CrashLoopBackOff":
+                facts.append(
+                    f"container {c.name} is waiting in CrashLoopBackOff after {c.restarts} restart(s)"
+                )
+            elif c.state == "terminated" and c.reason in CRASH_REASONS:
+                facts.append(f"container {c.name} terminated with {c.reason} ({c.restarts} restart(s))")
+            elif c.restarts >= MIN_RESTARTS:
+                facts.append(f"container {c.name} restarted {c.restarts} times")
+        if facts:
+            ref = ObjectRef("Ztunnel", pod.namespace, pod.name)
+            yield Hit(
+                subject=ref,
+                message=f"{ref} on node {pod.node}: " + "; ".join(facts),
+                evidence=(bundle.list_path(Input.PODS),),
+                node=pod.node,
+                ztunnel=pod.name,
+            )

@@ -147,10 +147,8 @@ def _problem(bundle: Bundle, ztunnel: Ztunnel, cert: Certificate) -> str | None:
     if local and not settled:
         return None  # only brand-new pods use it: the first fetch may still be retrying
     error = (cert.state_error or "no error text")[:300]
-    return (
-        f"is Unavailable, class: {classify(cert.state_error)} (error: {error}); "
-        f"{len(local)} local workload(s): {names}"
-    )
+    users = f"{len(local)} local workload(s): {names}" if local else "no local workload in its table uses it"
+    return f"is Unavailable, class: {classify(cert.state_error)} (error: {error}); {users}"
 
 
 def check(bundle: Bundle) -> Iterator[Hit]:

@@ -216,12 +216,16 @@ def _family_hits(column: int, findings: Iterable[Finding]) -> list[Finding]:
 def _escalate(cell: Cell, hits: Sequence[Finding]) -> Cell:
     if not hits:
         return cell
-    tone = Tone.BAD if any(f.severity.value == "error" for f in hits) else Tone.WARN
-    if _WORSE[tone] <= _WORSE[cell.tone] and cell.tone is not Tone.UNKNOWN:
-        tone = cell.tone
     codes = ", ".join(sorted({f.code for f in hits}))
     title = f"{cell.title}; findings: {codes}" if cell.title else f"findings: {codes}"
-    text = cell.text if cell.tone is not Tone.UNKNOWN else codes
+    severities = {f.severity.value for f in hits}
+    if severities == {"info"}:
+        return Cell(cell.tone, cell.text, title)  # worth knowing, not a reason to colour the node
+    tone = Tone.BAD if "error" in severities else Tone.WARN
+    if _WORSE[tone] <= _WORSE[cell.tone] and cell.tone is not Tone.UNKNOWN:
+        tone = cell.tone
+    # Counts ("1/2") stay informative when escalated; words ("in sync", "ready", "?") would now lie.
+    text = cell.text if tone is cell.tone or "/" in cell.text else codes
     return Cell(tone, text, title)
 
 

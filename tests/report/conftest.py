@@ -17,14 +17,16 @@ if TYPE_CHECKING:
 HOSTILE = "<script>alert(1)</script>"
 """A pod name no apiserver would accept, but a bundle is untrusted input."""
 
+ENROLLED = {"ambient.istio.io/redirection": "enabled"}
+
 GIVEN = {
     "namespaces": [{"name": "shop", "dataplane_mode": "ambient"}],
     "nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}],
     "pods": [
-        {"ref": "shop/cart-0", "node": "n1"},
-        {"ref": f"shop/{HOSTILE}", "node": "n1"},
-        {"ref": "shop/api-0", "node": "n2"},
-        {"ref": "shop/orphan-0", "node": "n3"},
+        {"ref": "shop/cart-0", "node": "n1", "annotations": ENROLLED},
+        {"ref": f"shop/{HOSTILE}", "node": "n1", "annotations": ENROLLED},
+        {"ref": "shop/api-0", "node": "n2", "annotations": ENROLLED},
+        {"ref": "shop/orphan-0", "node": "n3", "annotations": ENROLLED},
     ],
     "ztunnels": [
         {

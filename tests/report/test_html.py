@@ -113,6 +113,34 @@ def test_grid_marks_the_nodes_where_the_trouble_is(page: str) -> None:
     assert unknown["class"] == "cell unknown" and "no istiod baseline" in unknown["title"]
 
 
+def test_finding_escalates_a_green_cell_and_names_its_code(hostile: Case) -> None:
+    import dataclasses
+
+    from analyzer.engine import Finding
+    from analyzer.model import Baseline, BaselineKind, ObjectRef
+    from rules import Severity
+
+    drift = Finding(
+        "ZT499", "made-up-drift", Severity.WARNING, ObjectRef("Pod", "shop", "api-0"), "drifted", node="n2"
+    )
+    note = dataclasses.replace(drift, code="ZT299", severity=Severity.INFO, node="n1")
+    n2 = hostile.model.ztunnel_on("n2")
+    assert n2 is not None
+    result = dataclasses.replace(
+        hostile.result,
+        findings=(*hostile.result.findings, drift, note),
+        baselines=(Baseline(n2.name, BaselineKind.AMBIENTZ, "istiod-0"),),
+    )
+    page = html.render(result, hostile.model)
+    cells = {(c["data-column"], c["data-node"]): c for c in Page(page).with_attr("data-column")}
+    assert cells[("in sync with istiod", "n2")]["class"] == "cell warn"
+    assert 'data-node="n2" data-column="in sync with istiod">ZT499</td>' in page  # not "in sync" any more
+    assert cells[("in sync with istiod", "n1")]["class"] == "cell unknown"  # no baseline for n1
+    certs = cells[("certificates valid", "n1")]
+    assert certs["class"] == "cell bad" and "ZT299" in certs["title"]  # info never recolours
+    assert 'data-node="n1" data-column="certificates valid">0/1</td>' in page  # a count survives
+
+
 def test_ztunnel_tables_and_fix_text(hostile: Case, page: str) -> None:
     assert page.count('<details class="ztunnel"') == len(hostile.model.ztunnels)
     assert "<th>POD NAME</th>" in page and "spiffe://cluster.local/ns/shop/sa/default" in page
@@ -163,6 +191,7 @@ def test_cli_writes_html_with_the_model(collected_bundle: Path, tmp_path: Path) 
 
 
 def html_escape(text: str) -> str:
-    import html as stdlib_html
+    """Escape as jinja2's autoescape does (markupsafe writes ' as &#39;)."""
+    from markupsafe import escape
 
-    return stdlib_html.escape(text, quote=True)
+    return str(escape(text))

@@ -1,0 +1,165 @@
+"""The report in headless Chromium: what is VISIBLE, the filters, no console errors, no requests."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analyzer.report import html
+from tests.report.conftest import HOSTILE, Case
+from ztbundle.cli import main
+from ztbundle.exits import Exit
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+OUT = Path(__file__).parent / "out"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,2400",
+)
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("ZTBUNDLE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"ZTBUNDLE_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        _unavailable("selenium is not installed (pip install -e '.[test]')")
+    for binary in (CHROMIUM, CHROMEDRIVER):
+        if not binary.exists():
+            _unavailable(f"{binary} is missing (apt-get install chromium chromium-driver)")
+    profile = tempfile.mkdtemp(prefix="ztbundle-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    browser = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    try:
+        yield browser
+    finally:
+        browser.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def report(collected_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report `ztbundle analyze` writes for a bundle from the real collector."""
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    assert main(["analyze", str(collected_bundle), "-o", str(out)]) == Exit.FINDINGS
+    return out
+
+
+@pytest.fixture(scope="module")
+def expected(collected_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The same analysis as JSON: the ground truth for what the page must show."""
+    out = tmp_path_factory.mktemp("json") / "report.json"
+    main(["analyze", str(collected_bundle), "--format", "json", "-o", str(out)])
+    doc: dict[str, Any] = json.loads(out.read_text())
+    return doc
+
+
+def _open(driver: Any, path: Path) -> None:
+    driver.get_log("browser")  # drain what earlier pages logged
+    driver.get_log("performance")
+    driver.get(path.as_uri())
+
+
+def _shown(driver: Any, css: str) -> list[Any]:
+    return [e for e in driver.find_elements("css selector", css) if e.is_displayed()]
+
+
+def test_report_shows_findings_and_grid_without_errors_or_requests(
+    driver: Any, report: Path, expected: dict[str, Any]
+) -> None:
+    _open(driver, report)
+    findings = expected["findings"]
+    assert findings and expected["summary"]["warning"] >= 1
+    rows = _shown(driver, "tr[data-finding]")
+    assert len(rows) == len(findings)
+    visible = driver.find_element("id", "findings").text
+    for f in findings:
+        assert f["message"] in visible
+    header = driver.find_element("id", "verdict").text
+    assert f"{expected['summary']['error']} errors" in header
+    cell = driver.find_element("css selector", 'td[data-node="ambient-worker4"][data-column="ztunnel ready"]')
+    assert cell.is_displayed() and cell.text == "none" and "bad" in cell.get_attribute("class")
+    assert len(_shown(driver, "table.grid td.cell")) == 5 * 4
+    OUT.mkdir(exist_ok=True)
+    assert driver.save_screenshot(str(OUT / "report.png"))
+    errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+    assert errors == []  # a CSP violation (blocked script or load) would be logged here
+    requests = [
+        json.loads(e["message"])["message"]["params"].get("request", {}).get("url", "")
+        for e in driver.get_log("performance")
+        if '"Network.requestWillBeSent"' in e["message"]
+    ]
+    assert requests and all(u.startswith("file://") for u in requests), requests
+
+
+def test_severity_filter_hides_warnings(driver: Any, report: Path, expected: dict[str, Any]) -> None:
+    _open(driver, report)
+    counts = expected["summary"]
+    driver.find_element("css selector", 'input[data-severity-filter][value="warning"]').click()
+    shown = _shown(driver, "tr[data-finding]")
+    assert len(shown) == counts["error"] + counts["info"]
+    assert not _shown(driver, 'tr[data-finding][data-severity="warning"]')
+    assert not _shown(driver, '[data-severity-block="warning"]')
+    assert driver.find_element("id", "shown").text == f"{len(shown)} of {len(expected['findings'])} shown"
+    driver.find_element("css selector", 'input[data-severity-filter][value="warning"]').click()
+    assert len(_shown(driver, "tr[data-finding]")) == len(expected["findings"])
+
+
+def test_search_box_filters_findings(driver: Any, report: Path, expected: dict[str, Any]) -> None:
+    _open(driver, report)
+    box = driver.find_element("id", "search")
+    box.send_keys("productpage")
+    shown = _shown(driver, "tr[data-finding]")
+    want = [f for f in expected["findings"] if "productpage" in json.dumps(f).lower()]
+    assert shown and len(shown) == len(want) < len(expected["findings"])
+    assert all("productpage" in r.text.lower() for r in shown)
+    box.send_keys("zzz-no-such-thing")
+    assert not _shown(driver, "tr[data-finding]") and _shown(driver, "#none-match")
+    box.clear()
+    box.send_keys(" ")  # clear() fires no input event
+    assert len(_shown(driver, "tr[data-finding]")) == len(expected["findings"])
+
+
+def test_rule_link_jumps_to_its_documentation(driver: Any, report: Path, expected: dict[str, Any]) -> None:
+    _open(driver, report)
+    code = expected["findings"][0]["code"]
+    driver.find_element("css selector", f'[data-rule-group="{code}"] h4 a[href="#{code}"]').click()
+    assert driver.current_url.endswith(f"#{code}")
+    doc = driver.find_element("id", code)
+    assert doc.is_displayed() and "\nFIX\n" in doc.text.upper()
+
+
+def test_hostile_name_is_shown_as_text_not_run(driver: Any, hostile: Case, tmp_path: Path) -> None:
+    page = tmp_path / "hostile.html"
+    page.write_text(html.render(hostile.result, hostile.model), encoding="utf-8")
+    _open(driver, page)  # an executed alert() would make every later call raise
+    assert HOSTILE in driver.find_element("id", "findings").text
+    assert driver.execute_script("return document.scripts.length") == 1

@@ -1,0 +1,79 @@
+"""HBONE connections to port 15008 of a pod time out: something blocks port 15008.
+
+Cross-node ambient traffic is tunnelled to the destination pod's port 15008; a
+NetworkPolicy, security group or firewall that allows the application port
+but not 15008 makes those connections hang and time out.
+
+Evidence:
+    ztunnel access logs (outbound) with `error="connection timed out, maybe a
+    NetworkPolicy is blocking HBONE port 15008"`, or the older `deadline has
+    elapsed` with dst.addr on port 15008, at least twice for the same
+    destination pod and at least once in the 30 minutes before capture. The
+    destination must still exist in the pod list and not be terminating
+    (a deleted destination also times out).
+
+Fix:
+    Allow TCP 15008 to ambient pods in every NetworkPolicy (and cloud
+    security group / host firewall) that allows their application ports:
+    `kubectl get networkpolicy -n <dst-namespace>`. Confirm with
+    `kubectl logs -n istio-system -l app=ztunnel | grep -E "inbound|outbound"
+    | grep 15008`.
+"""
+
+from collections.abc import Iterator
+
+from analyzer.logscan import Sighting, find, tally
+from analyzer.model import Bundle, Component, Input, ObjectRef, Pod
+from analyzer.parse.logs import LogEvent
+from rules import Hit, Rule, Severity
+
+RULE = Rule(
+    code="ZT601",
+    name="hbone-port-blocked",
+    severity=Severity.ERROR,
+    needs=frozenset({Input.ZTUNNEL_LOGS, Input.PODS}),
+    doc=__doc__,
+)
+
+HINT = "maybe a NetworkPolicy is blocking HBONE port 15008"
+LEGACY = "deadline has elapsed"
+MIN_REPEATS = 2
+
+
+def _timeout(event: LogEvent) -> bool:
+    if event.target != "access" or event.fields.get("direction", "outbound") != "outbound":
+        return False
+    error = event.fields.get("error", "")
+    return HINT in error or (LEGACY in error and event.fields.get("dst.addr", "").endswith(":15008"))
+
+
+def _destination(bundle: Bundle, s: Sighting) -> Pod | None:
+    ns, name = s.field("dst.namespace"), s.field("dst.workload")
+    pod = bundle.pod_by_name(ns, name) if ns and name else None
+    if pod is None:
+        ip = (s.field("dst.addr") or "").rpartition(":")[0].strip("[]")
+        pod = bundle.pod_by_ip(ip) if ip else None
+    return pod
+
+
+def check(bundle: Bundle) -> Iterator[Hit]:
+    by_pod: dict[ObjectRef, tuple[Pod, list[Sighting]]] = {}
+    for s in find(bundle.logs_of(Component.ZTUNNEL), [HINT, LEGACY], _timeout):
+        pod = _destination(bundle, s)
+        if pod is None or pod.deleting or pod.terminal:
+            continue  # destination gone: a timeout is expected then
+        by_pod.setdefault(pod.ref, (pod, []))[1].append(s)
+    for pod, seen in by_pod.values():
+        t = tally(seen, bundle.now)
+        if not t.live(MIN_REPEATS):
+            continue
+        sources = ", ".join(sorted({s.file.pod for s in seen}))
+        yield Hit(
+            subject=pod.ref,
+            message=(
+                f"outbound HBONE connections to {pod.ref} ({pod.ip}:15008, node {pod.node}) timed out "
+                f"{t.describe()}, seen by ztunnel(s) {sources}"
+            ),
+            evidence=t.paths,
+            node=pod.node,
+        )

@@ -465,9 +465,9 @@ class PortForwardSession:
         try:
             deliver(lambda b: self.send_channel(2 * index, b), resp, faults, self.cluster.stopping)
         except Closed:
-            # The pod side dropped the TCP connection: the kubelet then tears the stream down.
-            self.h.connection.close()
-            raise EOFError("closed by fault") from None
+            # The pod dropped its TCP connection. To the kubelet that is an ordinary end of stream,
+            # so the client sees a normal WebSocket close after whatever bytes were sent.
+            pass
 
     def _close(self, *, reply: bool) -> None:
         """Closing handshake: send close, then wait briefly for the client's close before dropping TCP."""

@@ -61,8 +61,8 @@ class Tally:
     trimmed: bool
 
     def live(self, min_count: int = 1) -> bool:
-        """Repeated at least `min_count` times and seen at least once in the recent window."""
-        return self.count >= min_count and self.recent > 0
+        """Seen at least `min_count` times within the recent window (repetition that is still going on)."""
+        return self.recent >= max(min_count, 1)
 
     def describe(self) -> str:
         """`3 times (2 in the 30 min before capture), last at 2026-01-01T11:59:00Z[; log trimmed ...]`."""
@@ -72,6 +72,15 @@ class Tally:
         if self.trimmed:
             text += "; log trimmed by the collector, so this is a lower bound"
         return text
+
+
+def latest(sightings: Iterable[Sighting]) -> Sighting | None:
+    """The sighting with the newest timestamp (later in file order wins ties; untimed lose)."""
+    best: Sighting | None = None
+    for s in sightings:
+        if best is None or (s.time is not None and (best.time is None or s.time >= best.time)):
+            best = s
+    return best
 
 
 def tally(sightings: Iterable[Sighting], now: datetime) -> Tally:

@@ -8,7 +8,7 @@ Evidence:
     ztunnel access logs (outbound) with `error="connection timed out, maybe a
     NetworkPolicy is blocking HBONE port 15008"`, or the older `deadline has
     elapsed` with dst.addr on port 15008, at least twice for the same
-    destination pod and at least once in the 30 minutes before capture. The
+    destination pod within the 30 minutes before capture. The
     destination must still exist in the pod list and not be terminating
     (a deleted destination also times out).
 

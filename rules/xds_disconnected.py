@@ -8,8 +8,8 @@ Evidence:
     capture window, yet its name is in none of the istiod replicas'
     /debug/syncz or /debug/connections (the union across replicas, judged
     only when every replica's list was collected); or its current log repeats
-    `XDS client connection error` (three or more times, the last within 30
-    minutes of capture) with no `Stream established` after the last error.
+    `XDS client connection error` (three or more times within the 30
+    minutes before capture) with no `Stream established` after the last error.
 
 Fix:
     Read the connection error: `kubectl logs -n istio-system <ztunnel-pod> |
@@ -22,7 +22,7 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.logscan import find, tally
+from analyzer.logscan import find, latest, tally
 from analyzer.model import Bundle, Component, Input, Ztunnel
 from rules import Hit, Rule, Severity
 from ztbundle import layout
@@ -73,7 +73,7 @@ def _log_fact(bundle: Bundle, ztunnel: Ztunnel) -> tuple[str, tuple[str, ...]] |
     last = t.last
     if any(s.time and s.time >= last for s in find(logs, [HEALTHY])):
         return None  # reconnected after the last error (MAX_CONNECTION_AGE rebalancing)
-    text = errors[-1].event.message.split("\n")[0][:200]
+    text = (latest(errors) or errors[-1]).event.message.split("\n")[0][:200]
     return f"logged {ERROR!r} {t.describe()}, none followed by {HEALTHY!r}: {text}", t.paths
 
 

@@ -23,7 +23,7 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.logscan import find, tally
+from analyzer.logscan import find, latest, tally
 from analyzer.model import CAPTURE_SETTLE, Bundle, Component, Input, ObjectRef
 from analyzer.parse.logs import LogEvent
 from rules import Hit, Rule, Severity
@@ -81,7 +81,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         t = tally(nacks, bundle.now)
         if not t.live():
             continue  # old NACKs were superseded by later pushes (guard 9)
-        last_error = nacks[-1].field("error") or "no error text"
+        last_error = (latest(nacks) or nacks[-1]).field("error") or "no error text"
         facts, evidence = found.setdefault(log.pod, ([], []))
         facts.append(f"ztunnel logged a NACK {t.describe()}; last error {last_error!r}")
         evidence.extend(t.paths)

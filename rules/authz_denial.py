@@ -1,0 +1,77 @@
+"""ztunnel denied connections to a workload because of an AuthorizationPolicy.
+
+Often intended, but a common real cause is a policy that forgets the
+waypoint's identity once traffic goes through a waypoint, or a principals-only
+rule that matches differently than expected.
+
+Evidence:
+    ztunnel access-log lines whose `error` is `connection closed due to
+    policy rejection: ...` (`allow policies exist, but none allowed` or
+    `explicitly denied by: <ns>/<name>`) in the 30 minutes before capture,
+    grouped by destination workload, with the rejection reasons and source
+    identities counted. A source identity whose service account name
+    contains `waypoint` is called out.
+
+Fix:
+    Check which policies select the destination: `istioctl ztunnel-config
+    workloads --node <node> -o json` (authorizationPolicies) and `kubectl get
+    authorizationpolicies -n <ns> -o yaml`. If the denied source is a
+    waypoint, add its service account to the ALLOW policy's principals.
+    Follow the denials live with `kubectl logs -n istio-system -l app=ztunnel
+    | grep -E "inbound|outbound" | grep "policy rejection"`.
+"""
+
+from collections import Counter
+from collections.abc import Iterator
+
+from analyzer.logscan import Sighting, find, tally
+from analyzer.model import Bundle, Component, Input, ObjectRef
+from analyzer.parse.logs import LogEvent
+from rules import Hit, Rule, Severity
+
+RULE = Rule(
+    code="ZT603",
+    name="authz-denial",
+    severity=Severity.INFO,
+    needs=frozenset({Input.ZTUNNEL_LOGS}),
+    doc=__doc__,
+)
+
+DENIED = "connection closed due to policy rejection"
+
+
+def _denial(event: LogEvent) -> bool:
+    return event.target == "access" and DENIED in event.fields.get("error", "")
+
+
+def _subject(s: Sighting) -> ObjectRef:
+    ns, name = s.field("dst.namespace"), s.field("dst.workload")
+    if ns and name:
+        return ObjectRef("Pod", ns, name)
+    return ObjectRef("Address", "", (s.field("dst.addr") or "unknown").rpartition(":")[0] or "unknown")
+
+
+def _top(counter: Counter[str], limit: int = 3) -> str:
+    return ", ".join(f"{k} ×{n}" for k, n in counter.most_common(limit))
+
+
+def check(bundle: Bundle) -> Iterator[Hit]:
+    groups: dict[ObjectRef, list[Sighting]] = {}
+    for s in find(bundle.logs_of(Component.ZTUNNEL), [DENIED], _denial):
+        groups.setdefault(_subject(s), []).append(s)
+    for subject, seen in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        t = tally(seen, bundle.now)
+        if not t.live():
+            continue  # only old denials: not a live problem (guard 9)
+        reasons = Counter((s.field("error") or "").partition(f"{DENIED}: ")[2] or "unspecified" for s in seen)
+        sources = Counter(s.field("src.identity") or "no identity (plaintext)" for s in seen)
+        waypoint = [src for src in sources if "/sa/" in src and "waypoint" in src.rsplit("/sa/", 1)[1]]
+        note = f"; the source {waypoint[0]} is a waypoint identity" if waypoint else ""
+        yield Hit(
+            subject=subject,
+            message=(
+                f"connections to {subject} were denied by policy {t.describe()}: "
+                f"{_top(reasons)}; sources: {_top(sources)}{note}"
+            ),
+            evidence=t.paths,
+        )

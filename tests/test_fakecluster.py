@@ -55,11 +55,14 @@ def pf_get(api: client.CoreV1Api, pod: str, port: int, path: str, namespace: str
     pf = portforward(api.connect_get_namespaced_pod_portforward, pod, namespace, ports=str(port))
     sock = pf.socket(port)
     sock.settimeout(timeout)
-    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
     data = b""
     try:
+        # The kubelet may report an error (and the client close the port) before we even write.
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
         while chunk := sock.recv(1 << 20):
             data += chunk
+    except (BrokenPipeError, ConnectionResetError):
+        pass
     finally:
         sock.close()
     if not data:

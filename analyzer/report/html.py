@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -18,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
-    from analyzer.engine import Finding
-    from analyzer.model import Bundle, Ztunnel
+    from analyzer.engine import Finding, Skipped
+    from analyzer.model import Baseline, Bundle, Ztunnel
     from rules import Rule
 
 __all__ = ["WORKLOAD_ROWS", "render", "script_hash"]
 
 WORKLOAD_ROWS = 300
-"""Workload rows shown per ztunnel; a 20k-workload mesh would otherwise make a page no one can open."""
+"""Local workload rows shown per ztunnel, so one crowded node cannot make the page unopenable."""
 
 _SCRIPT = "report.js"
 
@@ -107,8 +108,10 @@ class ZtunnelView:
     ready: bool
     version: str
     problem: str | None
-    workloads: tuple[WorkloadRow, ...]
+    workloads: tuple[WorkloadRow, ...]  # those on the ztunnel's node, at most WORKLOAD_ROWS
     hidden_workloads: int
+    total_workloads: int
+    config_dump_path: str
     certificates: tuple[CertRow, ...]
     findings: int
 
@@ -192,14 +195,18 @@ _FAMILIES: tuple[tuple[str, ...], ...] = (
 _ZT103_WORD = ("ztunnel", "istio-cni")
 
 
-def _names_node(f: Finding, node: str, ztunnels: set[str]) -> bool:
-    s = f.subject
-    return (
-        f.node == node
-        or (f.ztunnel is not None and f.ztunnel in ztunnels)
-        or (s.kind == "Node" and s.name == node)
-        or (s.kind == "Ztunnel" and s.name in ztunnels)
-    )
+def _findings_by_node(
+    findings: Iterable[Finding], ztunnel_node: Mapping[str, str]
+) -> dict[str, list[Finding]]:
+    """Findings per node they name: by `node`, a `Node` subject, or a ztunnel living there."""
+    out: dict[str, list[Finding]] = {}
+    for f in findings:
+        named = {f.node, f.subject.name if f.subject.kind == "Node" else None}
+        for zt in (f.ztunnel, f.subject.name if f.subject.kind == "Ztunnel" else None):
+            named.add(ztunnel_node.get(zt or ""))
+        for node in named - {None, ""}:
+            out.setdefault(str(node), []).append(f)
+    return out
 
 
 def _family_hits(column: int, findings: Iterable[Finding]) -> list[Finding]:
@@ -246,7 +253,7 @@ def _ready_cell(pods: Sequence[Any], what: str, skip: str | None) -> Cell:
     return Cell(Tone.BAD, "not ready", f"{names}: {pods[0].phase} but not ready")
 
 
-def _pods_cell(model: Bundle, zt: Ztunnel | None, node: str) -> Cell:
+def _pods_cell(zt: Ztunnel | None, ambient_uids: set[str]) -> Cell:
     if zt is None:
         return _unknown("no ztunnel on this node")
     if not zt.available:
@@ -254,7 +261,7 @@ def _pods_cell(model: Bundle, zt: Ztunnel | None, node: str) -> Cell:
     state = zt.workload_state
     if state is None:
         return _unknown("no workloadState in the config_dump (not in-pod mode, or an older ztunnel)")
-    expected = {p.uid for p in model.ambient_pods() if p.node == node} | set(state)
+    expected = ambient_uids | set(state)
     up = sum(1 for s in state.values() if s.state == "Up")
     tone = Tone.OK if up == len(expected) else Tone.WARN
     title = f"{up} of {len(expected)} ambient pods on this node are Up in {zt.name}'s workloadState"
@@ -277,57 +284,49 @@ def _cert_cell(zt: Ztunnel | None, now: datetime) -> Cell:
     return Cell(tone, f"{len(rows) - len(bad)}/{len(rows)}", title)
 
 
-def _sync_cell(result: AnalysisResult, zt: Ztunnel | None) -> Cell:
+def _sync_cell(zt: Ztunnel | None, base: Baseline | None, drift_skipped: Sequence[Skipped]) -> Cell:
     if zt is None:
         return _unknown("no ztunnel on this node")
-    base = next((b for b in result.baselines if b.ztunnel == zt.name), None)
     if base is None or base.kind.value == "none":
         return _unknown(f"no istiod baseline: {base.note if base else 'not computed'}")
-    skipped = [s for s in result.skipped if s.code.startswith("ZT4")]
-    if skipped:
-        return _unknown("drift rules skipped: " + "; ".join(f"{s.code} {s.reason}" for s in skipped))
+    if drift_skipped:
+        return _unknown("drift rules skipped: " + "; ".join(f"{s.code} {s.reason}" for s in drift_skipped))
     return Cell(Tone.OK, "in sync", f"no drift findings against {base.kind.value} of {base.istiod}")
 
 
 def _grid(result: AnalysisResult, model: Bundle | None) -> tuple[GridRow, ...]:
     if model is None:
-        nodes = sorted({f.node for f in result.findings if f.node})
+        by_node = _findings_by_node(result.findings, {})
+        blank = _unknown("model not passed to the report")
         return tuple(
-            GridRow(
-                n,
-                tuple(
-                    _escalate(
-                        _unknown("model not passed to the report"),
-                        _family_hits(i, [f for f in result.findings if _names_node(f, n, set())]),
-                    )
-                    for i in range(len(COLUMNS))
-                ),
-            )
-            for n in nodes
+            GridRow(n, tuple(_escalate(blank, _family_hits(i, hits)) for i in range(len(COLUMNS))))
+            for n, hits in sorted(by_node.items())
         )
-    rows = []
-    names = sorted({n.name for n in model.nodes} | {z.node for z in model.ztunnels if z.node})
+    ambient: dict[str, set[str]] = {}
+    for pod in model.ambient_pods():  # once, not once per node: this is the grid's only O(pods) pass
+        ambient.setdefault(pod.node or "", set()).add(pod.uid)
+    by_node = _findings_by_node(result.findings, {z.name: z.node for z in model.ztunnels if z.node})
     by_name = {n.name: n for n in model.nodes}
-    for name in names:
+    baselines = {b.ztunnel: b for b in result.baselines}
+    drift_skipped = [s for s in result.skipped if s.code.startswith("ZT4")]
+    rows = []
+    for name in sorted(set(by_name) | {z.node for z in model.ztunnels if z.node}):
         node = by_name.get(name)
         skip = None
         if node is not None and (node.virtual or node.os != "linux"):
             skip = f"{'virtual' if node.virtual else node.os} node: the DaemonSets do not run here"
         zts = model.ztunnels_on(name)
         zt = zts[0] if zts else None
-        on_node = model.pods_on(name)
+        cni = [p for p in model.pods_on(name) if p.labels.get("k8s-app") == "istio-cni-node"]
         cells = [
             _ready_cell([z.pod for z in zts if z.pod], "ztunnel", skip),
-            _ready_cell(
-                [p for p in on_node if p.labels.get("k8s-app") == "istio-cni-node"], "istio-cni", skip
-            ),
-            _pods_cell(model, zt, name),
+            _ready_cell(cni, "istio-cni", skip),
+            _pods_cell(zt, ambient.get(name, set())),
             _cert_cell(zt, result.now),
-            _sync_cell(result, zt),
+            _sync_cell(zt, baselines.get(zt.name) if zt else None, drift_skipped),
         ]
-        zt_names = {z.name for z in zts}
-        mine = [f for f in result.findings if _names_node(f, name, zt_names)]
-        rows.append(GridRow(name, tuple(_escalate(c, _family_hits(i, mine)) for i, c in enumerate(cells))))
+        hits = by_node.get(name, [])
+        rows.append(GridRow(name, tuple(_escalate(c, _family_hits(i, hits)) for i, c in enumerate(cells))))
     return tuple(rows)
 
 
@@ -356,9 +355,14 @@ def _cert_row(cert: Any, now: datetime) -> CertRow:
 def _ztunnels(result: AnalysisResult, model: Bundle | None) -> tuple[ZtunnelView, ...]:
     if model is None:
         return ()
+    hits = Counter(f.ztunnel or f.subject.name for f in result.findings)
     out = []
     for zt in sorted(model.ztunnels, key=lambda z: (z.node or "", z.name)):
-        workloads = sorted(zt.workloads.values(), key=lambda w: (w.namespace, w.name))
+        # Only the ztunnel's own node: every ztunnel holds the whole mesh, so listing it all would
+        # repeat one 20k-row table per node. The full table is the config_dump in the bundle.
+        workloads = sorted(
+            (w for w in zt.workloads.values() if w.node == zt.node), key=lambda w: (w.namespace, w.name)
+        )
         rows = tuple(
             WorkloadRow(
                 w.namespace, w.name, ",".join(w.ips) or "None", w.node or "", w.waypoint or "None", w.protocol
@@ -366,7 +370,6 @@ def _ztunnels(result: AnalysisResult, model: Bundle | None) -> tuple[ZtunnelView
             for w in workloads[:WORKLOAD_ROWS]
         )
         certs = tuple(_cert_row(c, result.now) for c in zt.certificates)
-        hits = sum(1 for f in result.findings if f.ztunnel == zt.name or f.subject.name == zt.name)
         problem = None if zt.available else f"config_dump not available: {zt.unavailable_reason}"
         out.append(
             ZtunnelView(
@@ -378,8 +381,10 @@ def _ztunnels(result: AnalysisResult, model: Bundle | None) -> tuple[ZtunnelView
                 problem,
                 rows,
                 max(0, len(workloads) - WORKLOAD_ROWS),
+                len(zt.workloads),
+                zt.config_dump_path,
                 certs,
-                hits,
+                hits[zt.name],
             )
         )
     return tuple(out)

@@ -148,9 +148,11 @@ def test_ztunnel_tables_and_fix_text(hostile: Case, page: str) -> None:
 
 
 def test_workload_tables_are_capped(hostile: Case, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(html, "WORKLOAD_ROWS", 1)
     page = html.render(hostile.result, hostile.model)
-    assert page.count("… and 1 more workloads") == 2
+    assert page.count("2 workloads (1 on its node)") == 2  # each ztunnel lists only its own node's
+    monkeypatch.setattr(html, "WORKLOAD_ROWS", 0)
+    page = html.render(hostile.result, hostile.model)
+    assert page.count("… and 1 more workloads on this node") == 2
 
 
 def test_renders_without_a_model(hostile: Case) -> None:

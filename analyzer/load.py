@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from analyzer import normalize
-from analyzer.bundle import BundleFiles
+from analyzer.bundle import BundleFiles, parse_json
 from analyzer.model import (
     Artifact,
     Availability,
@@ -142,7 +142,11 @@ class _Loader:
             node = pod.node if pod else None
             return Ztunnel(name, namespace, pod, node, path, False, reason, _reads=self.reads)
         try:
-            dump = config_dump.parse_config_dump(self.files.json(path), self.intern)
+            dump = config_dump.parse_config_dump_text(
+                self.files.text(path),
+                self.intern,
+                lambda t: parse_json(self.files.path, path, t, self.files.limits.max_json_depth),
+            )
         except config_dump.UnsupportedDump as exc:
             raise BundleError(self.files.path, path, str(exc)) from None
         return Ztunnel(

@@ -420,6 +420,7 @@ class Interner:
     def __init__(self) -> None:
         self._cache: dict[tuple[str, bytes], tuple[Any, str]] = {}
         self._by_hash: dict[str, Any] = {}
+        self._memo: dict[tuple[str, bytes], Any] = {}
 
     def __call__(self, kind: str, raw: Any, build: Callable[[Any], T]) -> tuple[T, str]:
         key = (kind, raw_key(raw))
@@ -430,6 +431,27 @@ class Interner:
             obj = self._by_hash.setdefault(f"{kind}:{h}", obj)  # equal after normalization → same object
             hit = self._cache[key] = (obj, h)
         return hit
+
+    def text(
+        self, kind: str, text: str, parse: Callable[[str], Any], build: Callable[[Any], T]
+    ) -> tuple[T, str]:
+        """Like calling the interner, keyed by the entry's raw TEXT: repeated entries are never parsed."""
+        key = (kind, hashlib.blake2b(text.encode(), digest_size=16).digest())
+        hit = self._cache.get(key)
+        if hit is None:
+            obj = build(parse(text))
+            h = content_hash(obj)
+            obj = self._by_hash.setdefault(f"{kind}:{h}", obj)
+            hit = self._cache[key] = (obj, h)
+        return hit
+
+    def memo(self, kind: str, text: str, compute: Callable[[], T]) -> T:
+        """Cache any result derived only from `text` (e.g. a whole identical `workloads` section)."""
+        key = (kind, hashlib.blake2b(text.encode(), digest_size=16).digest())
+        if key not in self._memo:
+            self._memo[key] = compute()
+        result: T = self._memo[key]
+        return result
 
     def adopt(self, kind: str, obj: T) -> tuple[T, str]:
         """Intern an already-built (e.g. derived) entry by its content."""

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import base64
-import dataclasses
 import binascii
+import dataclasses
 import hashlib
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from analyzer import normalize
 from analyzer.model import Certificate, CertInfo, CertState, InpodState, XdsState, ZtunnelConfig
 from analyzer.parse import as_list, as_map, parse_time
+
+T = TypeVar("T")
 
 
 class UnsupportedDump(ValueError):
@@ -187,29 +190,55 @@ def _services_from_endpoints(xds: XdsState, intern: normalize.Interner) -> XdsSt
     return dataclasses.replace(xds, workloads=workloads, workload_hashes=hashes)
 
 
-def parse_config_dump(doc: Any, intern: normalize.Interner) -> ZtunnelDump:
+class _Entries:
+    """A section's entries: parsed dicts (slow path) or raw entry texts (fast path, interned by text)."""
+
+    def __init__(
+        self,
+        raw: list[Mapping[str, Any]],
+        texts: list[str] | None = None,
+        parse: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.raw, self.texts, self.parse = raw, texts, parse
+
+    def has_key(self, key: str) -> bool:
+        if self.texts is not None:
+            needle = f'"{key}":'
+            return any(needle in t for t in self.texts)
+        return any(key in e for e in self.raw)
+
+    def __bool__(self) -> bool:
+        return bool(self.texts if self.texts is not None else self.raw)
+
+    def build(self, intern: normalize.Interner, kind: str, fn: Callable[[Any], T]) -> Iterator[tuple[T, str]]:
+        if self.texts is not None and self.parse is not None:
+            return (intern.text(kind, t, self.parse, fn) for t in self.texts)
+        return (intern(kind, e, fn) for e in self.raw)
+
+
+def parse_config_dump(
+    doc: Any, intern: normalize.Interner, fast: Mapping[str, _Entries] | None = None
+) -> ZtunnelDump:
     """Parse a decoded `/config_dump`; raises UnsupportedDump for unknown shapes."""
     if not isinstance(doc, Mapping):
         raise UnsupportedDump(f"expected a JSON object, got {type(doc).__name__}")
     shape = _shape(doc)
-    if shape == "legacy":
-        wl_raw = _flat(_pick(doc, "by_uid", "by_addr"))
-        svc_raw = _flat(_pick(doc, "by_host", "by_vip"))
-        pol_raw = _flat(_pick(doc, "by_key", "policies"))
+    if fast is not None:
+        wl, svc, pol = fast["workloads"], fast["services"], fast["policies"]
+    elif shape == "legacy":
+        wl = _Entries(_flat(_pick(doc, "by_uid", "by_addr")))
+        svc = _Entries(_flat(_pick(doc, "by_host", "by_vip")))
+        pol = _Entries(_flat(_pick(doc, "by_key", "policies")))
     else:
-        wl_raw, svc_raw, pol_raw = (
-            _flat(doc.get("workloads")),
-            _flat(doc.get("services")),
-            _flat(doc.get("policies")),
-        )
+        wl, svc, pol = (_Entries(_flat(doc.get(k))) for k in ("workloads", "services", "policies"))
     xds = normalize.state_from(
-        (intern("w", w, normalize.workload_from_ztunnel) for w in wl_raw),
-        (intern("s", s, normalize.service_from_ztunnel) for s in svc_raw),
-        (intern("p", p, normalize.policy_from_ztunnel) for p in pol_raw),
+        wl.build(intern, "w", normalize.workload_from_ztunnel),
+        svc.build(intern, "s", normalize.service_from_ztunnel),
+        pol.build(intern, "p", normalize.policy_from_ztunnel),
     )
-    if not any("services" in w for w in wl_raw):
+    if not wl.has_key("services"):
         xds = _services_from_endpoints(xds, intern)
-    absent = {name for key, name in _VERSIONED_FIELDS if wl_raw and not any(key in w for w in wl_raw)}
+    absent = {name for key, name in _VERSIONED_FIELDS if wl and not wl.has_key(key)}
     xds = dataclasses.replace(xds, absent_fields=frozenset(absent))
     staged = _pick(doc, "stagedServices", "staged_services")
     return ZtunnelDump(
@@ -221,3 +250,56 @@ def parse_config_dump(doc: Any, intern: normalize.Interner) -> ZtunnelDump:
         staged_services=sum(len(v) if isinstance(v, Mapping) else 1 for v in as_list(staged)),
         shape=shape,
     )
+
+
+# --- fast path: pretty-printed dumps are split by indentation, entries interned by text ----------
+
+_TOP_KEY = re.compile(r'^  "((?:[^"\\\n]|\\.)*)": ', re.M)
+_ENTRY = re.compile(r'^    (?:"(?:[^"\\\n]|\\.)*": )?(\{\n.*?\n    \})(?=,?$)', re.M | re.S)
+_LEFTOVER = re.compile(r"^[\[{][\s,]*[\]}]$")
+_ENTRY_SECTIONS = ("workloads", "services", "policies")
+
+
+def _top_sections(text: str) -> dict[str, str] | None:
+    """Top-level `key → value text` of a 2-space pretty-printed object (serde's to_string_pretty)."""
+    body = text.strip()
+    if not body.startswith('{\n  "') or not body.endswith("\n}"):
+        return None
+    keys = list(_TOP_KEY.finditer(body))
+    out: dict[str, str] = {}
+    for i, m in enumerate(keys):
+        end = keys[i + 1].start() if i + 1 < len(keys) else len(body) - 1
+        out[m.group(1)] = body[m.end() : end].rstrip().removesuffix(",")
+    return out
+
+
+def _split_entries(section: str) -> list[str] | None:
+    """Entry texts of a pretty-printed list (or map) section; None when the layout is unexpected."""
+    body = section.strip()
+    if body in ("[]", "{}"):
+        return []
+    found = [m.group(1) for m in _ENTRY.finditer(body)]
+    if not found or not _LEFTOVER.match(_ENTRY.sub("", body)):
+        return None  # something we did not capture: let json.loads handle the whole section
+    return found
+
+
+def parse_config_dump_text(text: str, intern: normalize.Interner, parse: Callable[[str], Any]) -> ZtunnelDump:
+    """Parse dump text; pretty-printed current/1.22 dumps skip json.loads for repeated entries.
+
+    `parse` is the depth-limited JSON parser naming the member on errors. Anything unexpected
+    (compact JSON, legacy key set) falls back to parsing the whole document.
+    """
+    sections = _top_sections(text)
+    if sections is None or "workloads" not in sections:
+        return parse_config_dump(parse(text), intern)
+    fast: dict[str, _Entries] = {}
+    for key in _ENTRY_SECTIONS:
+        value = sections.get(key, "[]")
+        texts = intern.memo("split", value, lambda v=value: _split_entries(v))  # type: ignore[misc]
+        if texts is None:
+            return parse_config_dump(parse(text), intern)
+        fast[key] = _Entries([], texts, parse)
+    doc = {k: parse(v) for k, v in sections.items() if k not in _ENTRY_SECTIONS}
+    doc["workloads"] = {} if sections["workloads"].lstrip().startswith("{") else []
+    return parse_config_dump(doc, intern, fast)

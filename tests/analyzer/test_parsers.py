@@ -305,3 +305,32 @@ def test_metrics() -> None:
     m = parse_metrics(text)
     assert m.malformed == 1 and m.total("istio_tcp_connections_opened_total") == 3
     assert m.named("istio_tcp_connections_opened_total")[0].label("dst") == 'a"b'
+
+
+@pytest.mark.parametrize("shape", ["current", "1.22"])
+@pytest.mark.parametrize("node", scenarios.NODES)
+def test_text_fast_path_equals_full_parse(node: str, shape: str) -> None:
+    import json
+
+    from analyzer.parse.config_dump import parse_config_dump_text
+
+    scn = scenarios.broken()
+    gen = payloads.ztunnel_config_dump if shape == "current" else payloads.ztunnel_config_dump_122
+    doc = gen(scn, node)
+    expected = parse_config_dump(doc, normalize.Interner())
+    sizes: list[int] = []
+
+    def parse(text: str) -> Any:
+        sizes.append(len(text))
+        return json.loads(text)
+
+    pretty = json.dumps(doc, indent=2)
+    intern = normalize.Interner()
+    assert parse_config_dump_text(pretty, intern, parse) == expected
+    assert len(sizes) > 1 and max(sizes) < len(pretty)  # split into sections/entries, not one parse
+    sizes.clear()
+    assert parse_config_dump_text(pretty, intern, parse) == expected
+    assert sum(sizes) < len(pretty) // 2  # a repeated dump re-parses none of its entries
+    sizes.clear()
+    assert parse_config_dump_text(json.dumps(doc), normalize.Interner(), parse) == expected
+    assert len(sizes) == 1  # compact JSON: whole-document fallback

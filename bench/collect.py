@@ -48,7 +48,9 @@ def bench(nodes: int, latency_s: float, concurrency: int, pods_per_node: int) ->
         started = time.monotonic()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         wall = time.monotonic() - started
-        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rss_mb = usage.ru_maxrss / 1024
+        cpu_s = usage.ru_utime + usage.ru_stime
         requests = len(cluster.requests) - before
         size_mb = out.stat().st_size / 1e6 if out.exists() else 0.0
     if proc.returncode not in (0, 4):
@@ -62,6 +64,7 @@ def bench(nodes: int, latency_s: float, concurrency: int, pods_per_node: int) ->
         "ideal_s": ideal,
         "ratio": wall / ideal if ideal else float("nan"),
         "peak_rss_mb": rss_mb,
+        "collector_cpu_s": cpu_s,
         "bundle_mb": size_mb,
     }
 
@@ -73,14 +76,14 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--pods-per-node", type=int, default=20)
     args = p.parse_args()
-    print(
-        f"{'nodes':>6} {'exit':>4} {'requests':>9} {'wall s':>8} {'ideal s':>8} {'ratio':>6} {'RSS MB':>7} {'bundle MB':>9}"
-    )
+    cols = ("nodes", "exit", "requests", "wall s", "ideal s", "ratio", "RSS MB", "bundle MB", "CPU s")
+    print(" ".join(f"{c:>{w}}" for c, w in zip(cols, (6, 4, 9, 8, 8, 6, 7, 9, 6), strict=True)))
     for n in args.nodes:
         r = bench(n, args.latency, args.concurrency, args.pods_per_node)
         print(
             f"{r['nodes']:>6} {r['exit']:>4} {r['requests']:>9} {r['wall_s']:>8.1f} {r['ideal_s']:>8.1f} "
-            f"{r['ratio']:>6.2f} {r['peak_rss_mb']:>7.0f} {r['bundle_mb']:>9.1f}",
+            f"{r['ratio']:>6.2f} {r['peak_rss_mb']:>7.0f} {r['bundle_mb']:>9.1f} "
+            f"{r['collector_cpu_s']:>6.1f}",
             flush=True,
         )
 

@@ -36,7 +36,11 @@ class BundleWriter:
         os.fchmod(fd, 0o600)  # O_CREAT's mode is ignored when the file already existed
         # Kept open across calls until finish(): a streaming writer cannot be one `with` block.
         self._file: BinaryIO = os.fdopen(fd, "wb")  # noqa: SIM115
-        self._tar = tarfile.open(fileobj=self._file, mode="w:gz", format=tarfile.PAX_FORMAT)  # noqa: SIM115
+        # Level 6 (gzip's default), not tarfile's 9: 3x faster for ~4% more bytes, and this thread is
+        # the only writer, so compression speed caps the whole run's throughput.
+        self._tar = tarfile.open(  # noqa: SIM115
+            fileobj=self._file, mode="w:gz", format=tarfile.PAX_FORMAT, compresslevel=6
+        )
         self._names: set[str] = set()
 
     def add(self, name: str, data: bytes) -> None:

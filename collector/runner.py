@@ -1,12 +1,13 @@
 """Run every planned item with bounded concurrency, per-request timeouts, a global deadline and Ctrl-C.
 
 Workers only fetch; this module's calling thread is the single writer: it hands each finished body to
-the archive and records its artifact. A window of at most 2×concurrency submitted items bounds memory
+the archive and records its artifact. A window of at most concurrency+4 submitted items bounds memory
 regardless of cluster size. Failure is data: every item ends as exactly one manifest artifact.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -65,26 +66,37 @@ class RunState:
     deadline_exceeded: bool = False
 
 
+# Parsing is GIL-bound, so running parses in parallel gains nothing, while each parse of a large
+# config_dump briefly holds ~10x its size in Python objects: one at a time keeps memory flat.
+_PARSE_LOCK = threading.Lock()
+
+
+def _judge_json(body: bytes, version_of: Callable[[Any], str | None] | None) -> tuple[str | None, str | None]:
+    """Parse once: return (where the body stops being valid JSON, in bytes, or None; the version seen)."""
+    with _PARSE_LOCK:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return f"not UTF-8 at byte {exc.start}", None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            offset = len(text[: exc.pos].encode("utf-8"))
+            return f"invalid JSON at byte {offset} (line {exc.lineno} column {exc.colno}): {exc.msg}", None
+        del text
+        return None, _version(version_of, doc)
+
+
 def _json_error(body: bytes) -> str | None:
     """Return where a body stops being valid JSON, in bytes, or None when it parses."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"not UTF-8 at byte {exc.start}"
-    try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        offset = len(text[: exc.pos].encode("utf-8"))
-        return f"invalid JSON at byte {offset} (line {exc.lineno} column {exc.colno}): {exc.msg}"
-    return None
+    return _judge_json(body, None)[0]
 
 
-def _version(step: Step, item: Item, body: bytes) -> str | None:
-    if step.version_of is None:
+def _version(version_of: Callable[[Any], str | None] | None, doc: Any) -> str | None:
+    if version_of is None:
         return None
     try:
-        doc: Any = json.loads(body) if item.expect_json else body
-        return step.version_of(item, doc)
+        return version_of(doc)
     except (ValueError, TypeError, AttributeError):
         return None
 
@@ -105,19 +117,21 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
         body, status, error = failed.body, failed.status, failed.message
     finally:
         running.pop(item.path, None)
-    if status is Status.OK and item.expect_json and body is not None:
-        problem = _json_error(body)
-        if problem is not None:
-            status, error = Status.TRUNCATED, problem
-    if status is Status.TRUNCATED and trim is None and item.expect_json and body is not None:
-        problem = _json_error(body)
-        error = f"{error}; {problem}" if problem and problem not in (error or "") else error
+    version = None
+    version_of = functools.partial(step.version_of, item) if step.version_of else None
+    if status is Status.OK and body is not None:
+        if item.expect_json:
+            problem, version = _judge_json(body, version_of)
+            if problem is not None:
+                status, error = Status.TRUNCATED, problem
+        else:
+            version = _version(version_of, body)
     return Fetched(
         body=body,
         status=status,
         error=error,
         sha256=hashlib.sha256(body).hexdigest() if body is not None else None,
-        version=_version(step, item, body) if status is Status.OK and body is not None else None,
+        version=version,
         started_at=started,
         finished_at=utc_now(),
         trim=trim,
@@ -164,6 +178,9 @@ class Runner:
         self.writer = writer
         self.manifest = manifest
         self.concurrency = max(1, concurrency)
+        # A few more than the workers, so none idles while this thread writes; finished bodies
+        # waiting for the writer stay few, which keeps memory flat.
+        self.window = self.concurrency + 4
         self.deadline_at = deadline_at
         self.progress = progress
         self.state = RunState()
@@ -184,7 +201,7 @@ class Runner:
                 while next_index < len(planned) or in_flight:
                     if stop.is_set():
                         raise KeyboardInterrupt
-                    while next_index < len(planned) and len(in_flight) < 2 * self.concurrency:
+                    while next_index < len(planned) and len(in_flight) < self.window:
                         step, item = planned[next_index]
                         in_flight[executor.submit(fetch_one, self.ctx, step, item, self._running)] = item
                         next_index += 1

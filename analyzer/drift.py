@@ -73,22 +73,37 @@ def _cut(keys: tuple[str, ...], limit: int) -> str:
 
 def source_name(bundle: Bundle, baseline: Baseline, kind: Kind) -> str:
     """Name the baseline in words, e.g. `istiod-a /debug/ambientz + per-proxy WADS`."""
-    if baseline.kind is BaselineKind.PROXY_CONFIG:
+    if _from_views(baseline, kind):
         what = "per-proxy WADS dump" if kind is Kind.POLICIES else "per-proxy config_dump"
     else:
-        wads = kind is Kind.POLICIES and any(p.endswith(".wads.json") for p in baseline.evidence)
-        what = "per-proxy WADS dump" if wads else "/debug/ambientz"
+        what = "/debug/ambientz"
     return f"istiod {baseline.istiod} {what} (baseline {baseline.kind.value})"
 
 
-def alternatives(bundle: Bundle, ztunnel: Ztunnel, kind: Kind) -> list[XdsState]:
-    """Every istiod replica's view usable for this kind (guard 4: replicas are merged, not picked)."""
+def _from_views(baseline: Baseline, kind: Kind) -> bool:
+    """Whether this kind's baseline came from a per-proxy dump (else from ambientz)."""
+    if baseline.kind is BaselineKind.PROXY_CONFIG:
+        return True
+    return kind is Kind.POLICIES and any(p.endswith(".wads.json") for p in baseline.evidence)
+
+
+def alternatives(bundle: Bundle, ztunnel: Ztunnel, kind: Kind, baseline: Baseline) -> list[XdsState]:
+    """The same source on every OTHER istiod replica (guard 4: replicas merged, not picked).
+
+    A ztunnel entry that matches another replica's copy is a timing difference between
+    replicas, not ztunnel drift. The baseline replica's other endpoint is not an alternative.
+    """
+    views = _from_views(baseline, kind)
     out = []
     for istiod in bundle.istiods:
-        view = istiod.views.get(ztunnel.name)
-        if view is not None and (view.policies_available if kind is Kind.POLICIES else view.available):
-            out.append(view.xds)
-        if istiod.ambientz is not None:
+        if istiod.name == baseline.istiod:
+            continue
+        if views:
+            view = istiod.views.get(ztunnel.name)
+            ok = view is not None and (view.policies_available if kind is Kind.POLICIES else view.available)
+            if view is not None and ok:
+                out.append(view.xds)
+        elif istiod.ambientz is not None:
             out.append(istiod.ambientz)
     return out
 
@@ -135,7 +150,7 @@ def compare(
         if baseline.xds is None:
             return None
         expected = baseline.xds
-    alts = list(others) if others is not None else alternatives(bundle, ztunnel, kind)
+    alts = list(others) if others is not None else alternatives(bundle, ztunnel, kind, baseline)
     want, have = _hashes(expected, kind), _hashes(ztunnel.xds, kind)
     on_demand = ztunnel.config.xds_on_demand  # guard 6: an on-demand ztunnel holds a subset
     missing = sorted(

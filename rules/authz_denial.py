@@ -8,7 +8,8 @@ Evidence:
     ztunnel access-log lines whose `error` is `connection closed due to
     policy rejection: ...` (`allow policies exist, but none allowed` or
     `explicitly denied by: <ns>/<name>`) in the 30 minutes before capture,
-    grouped by destination workload, with the rejection reasons and source
+    grouped by destination pod (dst.workload, else the pod holding the
+    dst.addr IP, else the bare address), with the rejection reasons and source
     identities counted. A source identity whose service account name
     contains `waypoint` is called out.
 
@@ -33,7 +34,7 @@ RULE = Rule(
     code="ZT603",
     name="authz-denial",
     severity=Severity.INFO,
-    needs=frozenset({Input.ZTUNNEL_LOGS}),
+    needs=frozenset({Input.ZTUNNEL_LOGS, Input.PODS}),
     doc=__doc__,
 )
 
@@ -44,11 +45,14 @@ def _denial(event: LogEvent) -> bool:
     return event.target == "access" and DENIED in event.fields.get("error", "")
 
 
-def _subject(s: Sighting) -> ObjectRef:
+def _subject(bundle: Bundle, s: Sighting) -> ObjectRef:
+    """The destination pod (by name, else by the IP of dst.addr), else the bare address."""
     ns, name = s.field("dst.namespace"), s.field("dst.workload")
     if ns and name:
         return ObjectRef("Pod", ns, name)
-    return ObjectRef("Address", "", (s.field("dst.addr") or "unknown").rpartition(":")[0] or "unknown")
+    ip = (s.field("dst.addr") or "").rpartition(":")[0].strip("[]")
+    pod = bundle.pod_by_ip(ip) if ip else None
+    return pod.ref if pod else ObjectRef("Address", "", ip or "unknown")
 
 
 def _top(counter: Counter[str], limit: int = 3) -> str:
@@ -58,7 +62,7 @@ def _top(counter: Counter[str], limit: int = 3) -> str:
 def check(bundle: Bundle) -> Iterator[Hit]:
     groups: dict[ObjectRef, list[Sighting]] = {}
     for s in find(bundle.logs_of(Component.ZTUNNEL), [DENIED], _denial):
-        groups.setdefault(_subject(s), []).append(s)
+        groups.setdefault(_subject(bundle, s), []).append(s)
     for subject, seen in sorted(groups.items(), key=lambda kv: str(kv[0])):
         t = tally(seen, bundle.now)
         if not t.live():

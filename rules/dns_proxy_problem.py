@@ -9,8 +9,8 @@ Evidence:
     The ztunnel's DNS proxy is not disabled (config_dump `config.dnsProxy`)
     and its current log has a bind failure on port 15053 (any occurrence:
     the proxy never started), or `dns lookup failed`, `unimplemented
-    op_code` or access-log `dns` errors at least three times in the 30
-    minutes before capture. Upstream DNS outages look the same; compare
+    op_code` or access-log `dns` errors in the 30 minutes before capture
+    (older ones are history). Upstream DNS outages look the same; compare
     with pods outside the mesh.
 
 Fix:
@@ -39,7 +39,7 @@ RULE = Rule(
 
 BIND = ("failed to bind", "Bind(", "AddrNotAvailable", "Address family not supported")
 LOOKUP = ("dns lookup failed", "unimplemented op_code")
-MIN_REPEATS = 3
+MIN_REPEATS = 1  # the catalogue does not ask for repetition: one recent failure is live
 
 
 def _bind_error(event: LogEvent) -> bool:

@@ -11,7 +11,8 @@ Evidence:
     namespace/hostname with the services in the ztunnel's config_dump, both
     normalized (formats.md §4.5; istiod's endpoints are derived from its
     healthy workloads). Entries matching any istiod replica's view, endpoint
-    differences caused only by pods younger than the capture window, and
+    differences explained elsewhere (pods younger than the capture window,
+    workloads the ztunnel lacks, on-demand ztunnels), and
     terminating or freshly started ztunnels are not reported. A settled
     ztunnel with a non-empty stagedServices is reported even without an
     istiod view.
@@ -28,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from analyzer.drift import Kind, comparable, compare, skew_note
-from analyzer.model import Bundle, Input
+from analyzer.model import Bundle, Input, Ztunnel
 from rules import Hit, Rule, Severity
 
 RULE = Rule(
@@ -48,8 +49,11 @@ RULE = Rule(
 )
 
 
-def _young_endpoints(bundle: Bundle, uids: set[str]) -> bool:
-    """True when some differing endpoint belongs to a pod too young (or going) to judge (guard 2)."""
+def _explained(bundle: Bundle, ztunnel: Ztunnel, uids: set[str]) -> bool:
+    """Endpoint differences that follow from elsewhere: on-demand subsets (guard 6), workloads the
+    ztunnel lacks (ZT401 reports those), or pods too young or going to judge (guard 2)."""
+    if ztunnel.config.xds_on_demand or all(u not in ztunnel.workloads for u in uids):
+        return True
     for uid in uids:
         _, sep, rest = uid.partition("//Pod/")
         if not sep:
@@ -79,7 +83,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
                     and all(line.startswith("['endpoints']") for line in lines)
                 ):
                     moved = {u for u, _ in want.endpoints} ^ {u for u, _ in have.endpoints}
-                    if _young_endpoints(bundle, moved):
+                    if _explained(bundle, ztunnel, moved):
                         continue
                 changed.append((key, lines))
             drift = replace(drift, changed=tuple(changed))

@@ -12,7 +12,7 @@ from tests.fakecluster import FakeCluster, Fault, Scenario, scenarios
 
 @pytest.fixture
 def fake_cluster() -> Iterator[Callable[..., FakeCluster]]:
-    """Factory: `fake_cluster(scenario=None, faults=(), latency_ms=0)` starts a cluster, stopped at teardown."""
+    """Factory `fake_cluster(scenario=None, faults=(), latency_ms=0)`; clusters stop at teardown."""
     started: list[FakeCluster] = []
 
     def start(scenario: Scenario | None = None, faults: Iterable[Fault] = (), **kwargs: Any) -> FakeCluster:

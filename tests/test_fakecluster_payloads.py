@@ -59,7 +59,9 @@ def test_config_dump_shape_matches_ztunnel(bookinfo: Scenario) -> None:
     assert reviews["vips"][0].startswith("/10.96.") and reviews["ports"] == {"9080": 9080}
     assert len(reviews["endpoints"]) == 3
     assert all(e["status"] == "Healthy" for e in reviews["endpoints"].values())
-    assert dump["policies"][0]["rules"][0][0][0]["principals"] == [{"Exact": "cluster.local/ns/default/sa/curl"}]
+    assert dump["policies"][0]["rules"][0][0][0]["principals"] == [
+        {"Exact": "cluster.local/ns/default/sa/curl"}
+    ]
     config = dump["config"]
     assert config["localNode"] == N1 and config["xdsOnDemand"] is False
     assert all(isinstance(pair, list) and len(pair) == 2 for pair in config["xdsHeaders"])
@@ -104,7 +106,8 @@ def test_istiod_per_proxy_dump_empty_from_125_but_wads_populated(bookinfo: Scena
     wads = payloads.istiod_config_dump(bookinfo, N1, "WADS")["configs"]
     assert wads[0]["@type"] == payloads.AUTHZ_TYPE and wads[0]["scope"] == "WORKLOAD_SELECTOR"
     assert wads[0]["groups"][0]["rules"][0]["matches"][0]["principals"] == [
-        {"exact": "cluster.local/ns/default/sa/curl"}]
+        {"exact": "cluster.local/ns/default/sa/curl"}
+    ]
     assert "action" not in wads[0]  # ALLOW is the zero enum: omitted
 
 
@@ -144,11 +147,15 @@ def test_broken_workload_drift_in_ztunnel(broken: Scenario) -> None:
 
 def test_broken_certificates(broken: Scenario) -> None:
     now = broken.now
-    by_id = {c["identity"].rsplit("/", 1)[1]: c for c in payloads.ztunnel_config_dump(broken, N1)["certificates"]}
+    by_id = {
+        c["identity"].rsplit("/", 1)[1]: c for c in payloads.ztunnel_config_dump(broken, N1)["certificates"]
+    }
     assert by_id["bookinfo-productpage"]["state"].startswith("Unavailable: signing gRPC error")
     assert by_id["bookinfo-productpage"]["certChain"] == []
     assert when(by_id["bookinfo-reviews"]["certChain"][0]["expirationTime"]) < now  # expired
-    by_id2 = {c["identity"].rsplit("/", 1)[1]: c for c in payloads.ztunnel_config_dump(broken, N2)["certificates"]}
+    by_id2 = {
+        c["identity"].rsplit("/", 1)[1]: c for c in payloads.ztunnel_config_dump(broken, N2)["certificates"]
+    }
     assert when(by_id2["bookinfo-details"]["certChain"][0]["validFrom"]) > now  # not yet valid
     assert now < when(by_id2["curl"]["certChain"][0]["expirationTime"]) < now + timedelta(hours=1)
     assert by_id2["bookinfo-reviews"]["state"] == "Initializing"
@@ -205,24 +212,44 @@ def test_json_log_format(bookinfo: Scenario) -> None:
 def test_istiod_drift_overrides_are_independent(bookinfo: Scenario) -> None:
     details = ref_of(bookinfo, "details")
     old = replace(scenarios.bookinfo(istio_version="1.24.3"))
-    scn = old.with_overrides(istiod={N1: replace(old.istiod_override(N1), drift=Drift(
-        missing_workloads=frozenset({details}), workload_protocol={ref_of(old, "ratings"): "TCP"}))})
-    names = {c["workload"]["name"].rsplit("-", 2)[0] for c in payloads.istiod_config_dump(scn, N1, None)["configs"]
-             if "workload" in c}
+    scn = old.with_overrides(
+        istiod={
+            N1: replace(
+                old.istiod_override(N1),
+                drift=Drift(
+                    missing_workloads=frozenset({details}), workload_protocol={ref_of(old, "ratings"): "TCP"}
+                ),
+            )
+        }
+    )
+    names = {
+        c["workload"]["name"].rsplit("-", 2)[0]
+        for c in payloads.istiod_config_dump(scn, N1, None)["configs"]
+        if "workload" in c
+    }
     assert "details-v1" not in names and "ratings-v1" in names
-    assert payloads.ztunnel_config_dump(scn, N1)["workloads"] == payloads.ztunnel_config_dump(old, N1)["workloads"]
+    assert (
+        payloads.ztunnel_config_dump(scn, N1)["workloads"]
+        == payloads.ztunnel_config_dump(old, N1)["workloads"]
+    )
 
 
 def test_scenario_from_dict() -> None:
-    scn = Scenario.from_dict({
-        "name": "mini", "nodes": ["n1", "n2"], "istio_version": "1.25.0",
-        "namespaces": [{"name": "shop", "labels": {"istio.io/dataplane-mode": "ambient"}}],
-        "pods": [{"namespace": "shop", "workload": "cart", "node": "n1"}],
-        "services": [{"namespace": "shop", "name": "cart", "selector": {"app": "cart"}}],
-        "ztunnels": {"n1": {"certificates": {"shop/shop-cart": {"state": "Initializing"}}, "restarts": 2}},
-        "istiod": {"n2": {"connected": False}},
-        "rbac": [{"verb": "list", "resource": "pods"}],
-    })
+    scn = Scenario.from_dict(
+        {
+            "name": "mini",
+            "nodes": ["n1", "n2"],
+            "istio_version": "1.25.0",
+            "namespaces": [{"name": "shop", "labels": {"istio.io/dataplane-mode": "ambient"}}],
+            "pods": [{"namespace": "shop", "workload": "cart", "node": "n1"}],
+            "services": [{"namespace": "shop", "name": "cart", "selector": {"app": "cart"}}],
+            "ztunnels": {
+                "n1": {"certificates": {"shop/shop-cart": {"state": "Initializing"}}, "restarts": 2}
+            },
+            "istiod": {"n2": {"connected": False}},
+            "rbac": [{"verb": "list", "resource": "pods"}],
+        }
+    )
     dump = payloads.ztunnel_config_dump(scn, "n1")
     assert [c["state"] for c in dump["certificates"]] == ["Initializing"]
     assert any(w["name"].startswith("cart-") and w["protocol"] == "HBONE" for w in dump["workloads"])

@@ -32,8 +32,12 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copyfile(cluster.kubeconfig, args.kubeconfig)
             path = args.kubeconfig
         print(path, flush=True)
-        print(f"context {cluster.context} ({len(scn.pods)} pods on {len(scn.nodes)} nodes) at {cluster.url}; "
-              "Ctrl-C to stop", file=sys.stderr, flush=True)
+        print(
+            f"context {cluster.context} ({len(scn.pods)} pods on {len(scn.nodes)} nodes) at {cluster.url}; "
+            "Ctrl-C to stop",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

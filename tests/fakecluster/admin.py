@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tests.fakecluster import payloads
 from tests.fakecluster.faults import Fault, FaultKind
+from tests.fakecluster.logs import ztunnel_metrics
 from tests.fakecluster.scenario import Phase, Pod, Role, Scenario
 
 JSON = "application/json"
@@ -46,12 +47,17 @@ def _ztunnel(scn: Scenario, pod: Pod, port: int, path: str) -> Response | None:
         return Response(404, b"")  # ztunnel's admin answers unknown paths with an empty 404
     if port == 15020:
         if path in ("/metrics", "/stats/prometheus"):
-            return Response(200, payloads.ztunnel_metrics(scn, node),
-                            "application/openmetrics-text;charset=utf-8;version=1.0.0")
+            return Response(
+                200,
+                ztunnel_metrics(scn, node),
+                "application/openmetrics-text;charset=utf-8;version=1.0.0",
+            )
         return Response(404, b"")
     if port == 15021:
         ready = scn.ztunnel_override(node).ready
-        return Response(200, b"ready\n", TEXT) if ready else Response(500, b"not ready, pending: proxy\n", TEXT)
+        return (
+            Response(200, b"ready\n", TEXT) if ready else Response(500, b"not ready, pending: proxy\n", TEXT)
+        )
     return None
 
 
@@ -65,7 +71,7 @@ def _istiod(scn: Scenario, pod: Pod, port: int, path: str, query: dict[str, list
         node = payloads.proxy_attached(scn, pod, proxy)
         if node is None:
             return Response(404, NOT_CONNECTED.encode(), TEXT)
-        types = (query.get("types") or [None])[0]
+        types = query["types"][0] if query.get("types") else None
         return _json(payloads.istiod_config_dump(scn, node, types), indent=4 if "pretty" in query else None)
     if path == "/debug/ambientz":
         return _json(payloads.ambientz(scn), indent=4 if "pretty" in query else None)
@@ -76,8 +82,15 @@ def _istiod(scn: Scenario, pod: Pod, port: int, path: str, query: dict[str, list
     if path == "/version":
         return Response(200, payloads.istiod_version(scn), TEXT)
     if path == "/metrics":
-        return Response(200, b"# TYPE pilot_xds gauge\npilot_xds{version=\"" + scn.istio_version.encode()
-                        + b"\"} " + str(len(scn.pods_by_role(Role.ZTUNNEL))).encode() + b"\n", TEXT)
+        return Response(
+            200,
+            b'# TYPE pilot_xds gauge\npilot_xds{version="'
+            + scn.istio_version.encode()
+            + b'"} '
+            + str(len(scn.pods_by_role(Role.ZTUNNEL))).encode()
+            + b"\n",
+            TEXT,
+        )
     return Response(404, b"404 page not found\n", TEXT)
 
 
@@ -135,8 +148,14 @@ def _padded(body: bytes, size_mb: float) -> Iterator[bytes]:
             yield piece
 
 
-def deliver(write: Callable[[bytes], None], resp: Response, faults: Iterable[Fault],
-            stop: threading.Event, *, extra_headers: Iterable[tuple[str, str]] = ()) -> None:
+def deliver(
+    write: Callable[[bytes], None],
+    resp: Response,
+    faults: Iterable[Fault],
+    stop: threading.Event,
+    *,
+    extra_headers: Iterable[tuple[str, str]] = (),
+) -> None:
     """Write `resp` as HTTP/1.1 through `write`, applying faults; raise Closed to drop the connection."""
     faults = list(faults)
     for f in faults:

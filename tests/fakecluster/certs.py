@@ -40,7 +40,9 @@ def tls_material(now: datetime) -> TlsMaterial:
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
@@ -101,8 +103,9 @@ def root_cert(root: str, not_before: datetime) -> x509.Certificate:
 
 
 @lru_cache(maxsize=4096)
-def leaf_cert(identity: str, root: str, not_before: datetime, not_after: datetime, root_from: datetime
-              ) -> x509.Certificate:
+def leaf_cert(
+    identity: str, root: str, not_before: datetime, not_after: datetime, root_from: datetime
+) -> x509.Certificate:
     """A workload certificate for a SPIFFE identity, signed by the named root."""
     issuer = root_cert(root, root_from)
     return (

@@ -18,18 +18,21 @@ import yaml
 
 from tests.fakecluster import certs, k8s
 from tests.fakecluster.faults import Fault, FaultKind
-from tests.fakecluster.scenario import Scenario
-from tests.fakecluster.server import ApiError, RequestRecord, _Server, Handler
+from tests.fakecluster.scenario import Scenario, stable_int
+from tests.fakecluster.server import ApiError, Handler, RequestRecord, _Server
 
 BAD_TOKEN = "this-token-is-not-valid"
 
 
-def _forbidden_message(user: str, verb: str, resource: str, sub: str, namespace: str | None,
-                       name: str | None, group: str) -> str:
+def _forbidden_message(
+    user: str, verb: str, resource: str, sub: str, namespace: str | None, name: str | None, group: str
+) -> str:
     full = f"{resource}/{sub}" if sub else resource
     what = f'{resource} "{name}"' if name else (f"{resource}.{group}" if group else resource)
     scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-    return f'{what} is forbidden: User "{user}" cannot {verb} resource "{full}" in API group "{group}" {scope}'
+    return (
+        f'{what} is forbidden: User "{user}" cannot {verb} resource "{full}" in API group "{group}" {scope}'
+    )
 
 
 class FakeCluster:
@@ -38,8 +41,14 @@ class FakeCluster:
     `faults` is a plain list: tests may append or remove faults while the cluster runs.
     """
 
-    def __init__(self, scenario: Scenario, faults: Iterable[Fault] = (), *, latency_ms: float = 0,
-                 kubeconfig: Path | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        faults: Iterable[Fault] = (),
+        *,
+        latency_ms: float = 0,
+        kubeconfig: Path | None = None,
+    ) -> None:
         self.scenario = scenario
         self.faults: list[Fault] = list(faults)
         if latency_ms:
@@ -49,7 +58,7 @@ class FakeCluster:
         self.bad_context = f"fake-{scenario.name}-badtoken"
         self.requests: list[RequestRecord] = []
         self.stopping = threading.Event()
-        self.list_rv = str(100_000 + k8s.stable_int("list", scenario.name) % 100_000)
+        self.list_rv = str(100_000 + stable_int("list", scenario.name) % 100_000)
         self._lock = threading.Lock()
         self._kubeconfig_arg = kubeconfig
         self._tmp: Path | None = None
@@ -64,8 +73,9 @@ class FakeCluster:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def start(self) -> None:
@@ -81,8 +91,12 @@ class FakeCluster:
         self.url = f"https://127.0.0.1:{server.server_address[1]}"
         self.kubeconfig = self._kubeconfig_arg or self._tmp / "kubeconfig"
         self.kubeconfig.write_text(self._kubeconfig_text(tls.ca_pem))
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"fakecluster-{self.scenario.name}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"fakecluster-{self.scenario.name}",
+            daemon=True,
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -99,14 +113,23 @@ class FakeCluster:
         ca = base64.b64encode(ca_pem).decode()
         cluster_name = f"fake-{self.scenario.name}"
         doc: dict[str, Any] = {
-            "apiVersion": "v1", "kind": "Config", "preferences": {}, "current-context": self.context,
-            "clusters": [{"name": cluster_name, "cluster": {"server": self.url, "certificate-authority-data": ca}}],
-            "users": [{"name": "ztbundle", "user": {"token": self.token}},
-                      {"name": "intruder", "user": {"token": BAD_TOKEN}}],
-            "contexts": [{"name": self.context, "context": {"cluster": cluster_name, "user": "ztbundle"}},
-                         {"name": self.bad_context, "context": {"cluster": cluster_name, "user": "intruder"}}],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": {},
+            "current-context": self.context,
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": self.url, "certificate-authority-data": ca}}
+            ],
+            "users": [
+                {"name": "ztbundle", "user": {"token": self.token}},
+                {"name": "intruder", "user": {"token": BAD_TOKEN}},
+            ],
+            "contexts": [
+                {"name": self.context, "context": {"cluster": cluster_name, "user": "ztbundle"}},
+                {"name": self.bad_context, "context": {"cluster": cluster_name, "user": "intruder"}},
+            ],
         }
-        return yaml.safe_dump(doc, sort_keys=False)
+        return str(yaml.safe_dump(doc, sort_keys=False))
 
     # --- request log ----------------------------------------------------------------------------------
 
@@ -135,8 +158,9 @@ class FakeCluster:
             return True
         return any(r.allows(verb, resource, subresource, namespace) for r in rules)
 
-    def authorize(self, verb: str, resource: str, sub: str, namespace: str | None, name: str | None,
-                  group: str) -> None:
+    def authorize(
+        self, verb: str, resource: str, sub: str, namespace: str | None, name: str | None, group: str
+    ) -> None:
         if not self.allowed(verb, resource, sub, namespace or ""):
             msg = _forbidden_message(self.scenario.user, verb, resource, sub, namespace, name, group)
             details: dict[str, Any] = {"kind": resource}
@@ -151,34 +175,72 @@ class FakeCluster:
     def discovery(self, path: str) -> dict[str, Any] | None:
         path = path.rstrip("/")
         if path == "/api":
-            return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-                {"clientCIDR": "0.0.0.0/0", "serverAddress": self.url.removeprefix("https://")}]}
-        groups = sorted({(r.group, r.version) for r in k8s.RESOURCES.values() if r.group} |
-                        {("authorization.k8s.io", "v1")})
+            return {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [
+                    {"clientCIDR": "0.0.0.0/0", "serverAddress": self.url.removeprefix("https://")}
+                ],
+            }
+        groups = sorted(
+            {(r.group, r.version) for r in k8s.RESOURCES.values() if r.group}
+            | {("authorization.k8s.io", "v1")}
+        )
         if path == "/apis":
-            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-                {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
-                 "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v}} for g, v in groups]}
+            return {
+                "kind": "APIGroupList",
+                "apiVersion": "v1",
+                "groups": [
+                    {
+                        "name": g,
+                        "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
+                        "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v},
+                    }
+                    for g, v in groups
+                ],
+            }
         for group, version in [("", "v1"), *groups]:
             gv = f"{group}/{version}" if group else version
             if path == ("/api/v1" if not group else f"/apis/{gv}"):
-                return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv,
-                        "resources": self._resource_list(group)}
+                return {
+                    "kind": "APIResourceList",
+                    "apiVersion": "v1",
+                    "groupVersion": gv,
+                    "resources": self._resource_list(group),
+                }
         return None
 
     def _resource_list(self, group: str) -> list[dict[str, Any]]:
         if group == "authorization.k8s.io":
-            return [{"name": "selfsubjectaccessreviews", "singularName": "selfsubjectaccessreview",
-                     "namespaced": False, "kind": "SelfSubjectAccessReview", "verbs": ["create"]}]
+            return [
+                {
+                    "name": "selfsubjectaccessreviews",
+                    "singularName": "selfsubjectaccessreview",
+                    "namespaced": False,
+                    "kind": "SelfSubjectAccessReview",
+                    "verbs": ["create"],
+                }
+            ]
         out: list[dict[str, Any]] = []
         for r in k8s.RESOURCES.values():
             if r.group != group:
                 continue
-            out.append({"name": r.name, "singularName": r.kind.lower(), "namespaced": r.namespaced,
-                        "kind": r.kind, "verbs": ["get", "list", "watch"]})
+            out.append(
+                {
+                    "name": r.name,
+                    "singularName": r.kind.lower(),
+                    "namespaced": r.namespaced,
+                    "kind": r.kind,
+                    "verbs": ["get", "list", "watch"],
+                }
+            )
             if r.name == "pods":
-                out += [{"name": f"pods/{s}", "singularName": "", "namespaced": True, "kind": k, "verbs": v}
-                        for s, k, v in (("log", "Pod", ["get"]), ("portforward", "PodPortForwardOptions",
-                                                                  ["create", "get"]),
-                                        ("proxy", "PodProxyOptions", ["get"]))]
+                out += [
+                    {"name": f"pods/{s}", "singularName": "", "namespaced": True, "kind": k, "verbs": v}
+                    for s, k, v in (
+                        ("log", "Pod", ["get"]),
+                        ("portforward", "PodPortForwardOptions", ["create", "get"]),
+                        ("proxy", "PodProxyOptions", ["get"]),
+                    )
+                ]
         return out

@@ -40,37 +40,65 @@ class Fault:
     # --- constructors ------------------------------------------------------------------------
 
     @classmethod
-    def latency(cls, seconds: float, pod: str | None = None, port: int | None = None,
-                path: str | None = None, resource: str | None = None) -> Fault:
+    def latency(
+        cls,
+        seconds: float,
+        pod: str | None = None,
+        port: int | None = None,
+        path: str | None = None,
+        resource: str | None = None,
+    ) -> Fault:
         """Delay matching responses; with no target, every request (API and admin) is delayed."""
         return cls(FaultKind.LATENCY, pod=pod, port=port, path=path, resource=resource, seconds=seconds)
 
     @classmethod
-    def http_500(cls, pod: str | None = None, port: int | None = None, path: str | None = None,
-                 resource: str | None = None) -> Fault:
+    def http_500(
+        cls,
+        pod: str | None = None,
+        port: int | None = None,
+        path: str | None = None,
+        resource: str | None = None,
+    ) -> Fault:
         return cls(FaultKind.HTTP_500, pod=pod, port=port, path=path, resource=resource)
 
     @classmethod
-    def hang(cls, seconds: float = 30.0, pod: str | None = None, port: int | None = None,
-             path: str | None = None, resource: str | None = None) -> Fault:
+    def hang(
+        cls,
+        seconds: float = 30.0,
+        pod: str | None = None,
+        port: int | None = None,
+        path: str | None = None,
+        resource: str | None = None,
+    ) -> Fault:
         """Send nothing for up to `seconds` (bounded, and cut short at shutdown), then close."""
         return cls(FaultKind.HANG, pod=pod, port=port, path=path, resource=resource, seconds=seconds)
 
     @classmethod
-    def close_mid_body(cls, pod: str | None = None, port: int | None = None, path: str | None = None,
-                       resource: str | None = None) -> Fault:
+    def close_mid_body(
+        cls,
+        pod: str | None = None,
+        port: int | None = None,
+        path: str | None = None,
+        resource: str | None = None,
+    ) -> Fault:
         """Announce the full Content-Length, send half the body, then drop the connection."""
         return cls(FaultKind.CLOSE_MID_BODY, pod=pod, port=port, path=path, resource=resource)
 
     @classmethod
-    def truncated_json(cls, pod: str | None = None, port: int | None = None, path: str | None = None,
-                       resource: str | None = None) -> Fault:
+    def truncated_json(
+        cls,
+        pod: str | None = None,
+        port: int | None = None,
+        path: str | None = None,
+        resource: str | None = None,
+    ) -> Fault:
         """A well-formed HTTP response whose JSON body is cut in half."""
         return cls(FaultKind.TRUNCATED_JSON, pod=pod, port=port, path=path, resource=resource)
 
     @classmethod
-    def huge_body(cls, size_mb: float, pod: str | None = None, port: int | None = None,
-                  path: str | None = None) -> Fault:
+    def huge_body(
+        cls, size_mb: float, pod: str | None = None, port: int | None = None, path: str | None = None
+    ) -> Fault:
         """Pad the (still valid JSON) body to about `size_mb` MB, sent chunked."""
         return cls(FaultKind.HUGE_BODY, pod=pod, port=port, path=path, size_mb=size_mb)
 

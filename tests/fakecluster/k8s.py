@@ -14,7 +14,17 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from tests.fakecluster.scenario import Node, Phase, Pod, Role, Scenario, Service, k8s_suffix, stable_int, stable_uid
+from tests.fakecluster.scenario import (
+    Node,
+    Phase,
+    Pod,
+    Role,
+    Scenario,
+    Service,
+    k8s_suffix,
+    stable_int,
+    stable_uid,
+)
 
 Obj = dict[str, Any]
 
@@ -27,13 +37,17 @@ def rv(*parts: str) -> str:
     return str(10_000 + stable_int("rv", *parts) % 900_000)
 
 
-def meta(scn: Scenario, kind: str, name: str, namespace: str | None, created: datetime | None = None,
-         **extra: Any) -> Obj:
+def meta(
+    scn: Scenario, kind: str, name: str, namespace: str | None, created: datetime | None = None, **extra: Any
+) -> Obj:
     out: Obj = {"name": name}
     if namespace is not None:
         out["namespace"] = namespace
-    out |= {"uid": stable_uid(kind, namespace or "", name), "resourceVersion": rv(kind, namespace or "", name),
-            "creationTimestamp": ts(created or scn.now - timedelta(days=3))}
+    out |= {
+        "uid": stable_uid(kind, namespace or "", name),
+        "resourceVersion": rv(kind, namespace or "", name),
+        "creationTimestamp": ts(created or scn.now - timedelta(days=3)),
+    }
     return out | {k: v for k, v in extra.items() if v}
 
 
@@ -43,8 +57,11 @@ def meta(scn: Scenario, kind: str, name: str, namespace: str | None, created: da
 def _effective(scn: Scenario, pod: Pod) -> tuple[int, bool, Phase]:
     if pod.role is Role.ZTUNNEL and pod.node:
         zo = scn.ztunnel_override(pod.node)
-        return max(pod.restarts, zo.restarts), pod.ready and zo.ready, \
-            zo.phase if zo.phase is not Phase.RUNNING else pod.phase
+        return (
+            max(pod.restarts, zo.restarts),
+            pod.ready and zo.ready,
+            zo.phase if zo.phase is not Phase.RUNNING else pod.phase,
+        )
     return pod.restarts, pod.ready, pod.phase
 
 
@@ -59,70 +76,123 @@ def _owner(pod: Pod) -> list[Obj]:
         kind, name = "ReplicaSet", f"{pod.workload}-{pod.labels.get('pod-template-hash', 'x')}"
     else:
         kind, name = pod.workload_kind, pod.workload
-    return [{"apiVersion": "apps/v1", "kind": kind, "name": name, "uid": stable_uid(kind, pod.namespace, name),
-             "controller": True, "blockOwnerDeletion": True}]
+    return [
+        {
+            "apiVersion": "apps/v1",
+            "kind": kind,
+            "name": name,
+            "uid": stable_uid(kind, pod.namespace, name),
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
 
 
 def _container_status(scn: Scenario, pod: Pod, name: str, first: bool) -> Obj:
     restarts, ready, phase = _effective(scn, pod)
     restarts, ready = (restarts, ready) if first else (0, True)
     started = (pod.created or scn.now) + timedelta(seconds=5)
-    status: Obj = {"name": name, "image": pod.image or f"docker.io/library/{name}:latest",
-                   "imageID": f"docker.io/library/{name}@sha256:{stable_uid('img', name).replace('-', '')}",
-                   "containerID": f"containerd://{stable_uid('ctr', pod.name, name).replace('-', '')}",
-                   "ready": ready and phase is Phase.RUNNING, "restartCount": restarts,
-                   "started": phase is Phase.RUNNING, "lastState": {}}
+    status: Obj = {
+        "name": name,
+        "image": pod.image or f"docker.io/library/{name}:latest",
+        "imageID": f"docker.io/library/{name}@sha256:{stable_uid('img', name).replace('-', '')}",
+        "containerID": f"containerd://{stable_uid('ctr', pod.name, name).replace('-', '')}",
+        "ready": ready and phase is Phase.RUNNING,
+        "restartCount": restarts,
+        "started": phase is Phase.RUNNING,
+        "lastState": {},
+    }
     if phase is Phase.PENDING:
         status["state"] = {"waiting": {"reason": "ContainerCreating"}}
         status["imageID"], status["containerID"] = "", None
         status.pop("containerID")
     elif restarts and not ready:
-        status["state"] = {"waiting": {"reason": "CrashLoopBackOff",
-                                       "message": f"back-off 5m0s restarting failed container={name} pod={pod.name}"}}
+        status["state"] = {
+            "waiting": {
+                "reason": "CrashLoopBackOff",
+                "message": f"back-off 5m0s restarting failed container={name} pod={pod.name}",
+            }
+        }
     else:
-        status["state"] = {"running": {"startedAt": ts(scn.now - timedelta(minutes=2) if restarts else started)}}
+        status["state"] = {
+            "running": {"startedAt": ts(scn.now - timedelta(minutes=2) if restarts else started)}
+        }
     if restarts:
-        status["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error",
-                                              "startedAt": ts(scn.now - timedelta(minutes=4)),
-                                              "finishedAt": ts(scn.now - timedelta(minutes=3)),
-                                              "containerID": status.get("containerID", "")}}
+        status["lastState"] = {
+            "terminated": {
+                "exitCode": 1,
+                "reason": "Error",
+                "startedAt": ts(scn.now - timedelta(minutes=4)),
+                "finishedAt": ts(scn.now - timedelta(minutes=3)),
+                "containerID": status.get("containerID", ""),
+            }
+        }
     return status
 
 
 def pod_object(scn: Scenario, pod: Pod) -> Obj:
     restarts, ready, phase = _effective(scn, pod)
     node = next((n for n in scn.nodes if n.name == pod.node), None)
-    m = meta(scn, "pod", pod.name, pod.namespace, pod.created, labels=dict(pod.labels),
-             annotations=dict(pod.annotations), ownerReferences=_owner(pod),
-             generateName=pod.name.rsplit("-", 1)[0] + "-" if pod.workload else None)
+    m = meta(
+        scn,
+        "pod",
+        pod.name,
+        pod.namespace,
+        pod.created,
+        labels=dict(pod.labels),
+        annotations=dict(pod.annotations),
+        ownerReferences=_owner(pod),
+        generateName=pod.name.rsplit("-", 1)[0] + "-" if pod.workload else None,
+    )
     m["uid"] = pod.uid
     if pod.deleted:
         m |= {"deletionTimestamp": ts(pod.deleted), "deletionGracePeriodSeconds": 30}
-    containers = [{"name": c, "image": pod.image or f"docker.io/library/{c}:latest",
-                   "ports": [{"containerPort": p, "protocol": "TCP"} for p in pod.ports] if i == 0 else [],
-                   "resources": {}, "terminationMessagePath": "/dev/termination-log",
-                   "terminationMessagePolicy": "File", "imagePullPolicy": "IfNotPresent"}
-                  for i, c in enumerate(pod.containers)]
-    spec: Obj = {"containers": containers, "serviceAccountName": pod.service_account,
-                 "serviceAccount": pod.service_account, "restartPolicy": "Always", "dnsPolicy": "ClusterFirst",
-                 "schedulerName": "default-scheduler", "terminationGracePeriodSeconds": 30}
+    containers = [
+        {
+            "name": c,
+            "image": pod.image or f"docker.io/library/{c}:latest",
+            "ports": [{"containerPort": p, "protocol": "TCP"} for p in pod.ports] if i == 0 else [],
+            "resources": {},
+            "terminationMessagePath": "/dev/termination-log",
+            "terminationMessagePolicy": "File",
+            "imagePullPolicy": "IfNotPresent",
+        }
+        for i, c in enumerate(pod.containers)
+    ]
+    spec: Obj = {
+        "containers": containers,
+        "serviceAccountName": pod.service_account,
+        "serviceAccount": pod.service_account,
+        "restartPolicy": "Always",
+        "dnsPolicy": "ClusterFirst",
+        "schedulerName": "default-scheduler",
+        "terminationGracePeriodSeconds": 30,
+    }
     if pod.node:
         spec["nodeName"] = pod.node
     if pod.host_network:
         spec["hostNetwork"] = True
     all_ready = ready and phase is Phase.RUNNING
     cond_t = ts((pod.created or scn.now) + timedelta(seconds=8))
-    conditions = [{"type": t, "status": s, "lastProbeTime": None, "lastTransitionTime": cond_t}
-                  for t, s in (("PodReadyToStartContainers", "True"), ("Initialized", "True"),
-                               ("Ready", str(all_ready)), ("ContainersReady", str(all_ready)),
-                               ("PodScheduled", "True"))]
+    conditions = [
+        {"type": t, "status": s, "lastProbeTime": None, "lastTransitionTime": cond_t}
+        for t, s in (
+            ("PodReadyToStartContainers", "True"),
+            ("Initialized", "True"),
+            ("Ready", str(all_ready)),
+            ("ContainersReady", str(all_ready)),
+            ("PodScheduled", "True"),
+        )
+    ]
     status: Obj = {"phase": str(phase), "conditions": conditions, "qosClass": "BestEffort"}
     if node:
         status |= {"hostIP": node.ip, "hostIPs": [{"ip": node.ip}]}
     if pod.ip:
         status |= {"podIP": pod.ip, "podIPs": [{"ip": pod.ip}]}
     status["startTime"] = ts(pod.created or scn.now)
-    status["containerStatuses"] = [_container_status(scn, pod, c, i == 0) for i, c in enumerate(pod.containers)]
+    status["containerStatuses"] = [
+        _container_status(scn, pod, c, i == 0) for i, c in enumerate(pod.containers)
+    ]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": m, "spec": spec, "status": status}
 
 
@@ -130,58 +200,116 @@ def pod_object(scn: Scenario, pod: Pod) -> Obj:
 
 
 def node_object(scn: Scenario, node: Node) -> Obj:
-    labels = {"kubernetes.io/hostname": node.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-              "topology.kubernetes.io/zone": node.zone}
+    labels = {
+        "kubernetes.io/hostname": node.name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "topology.kubernetes.io/zone": node.zone,
+    }
     ready_t = ts(scn.now - timedelta(days=3))
     return {
-        "apiVersion": "v1", "kind": "Node", "metadata": meta(scn, "node", node.name, None, labels=labels),
-        "spec": {"podCIDR": node.pod_cidr, "podCIDRs": [node.pod_cidr], "providerID": f"kind://docker/{node.name}"},
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": meta(scn, "node", node.name, None, labels=labels),
+        "spec": {
+            "podCIDR": node.pod_cidr,
+            "podCIDRs": [node.pod_cidr],
+            "providerID": f"kind://docker/{node.name}",
+        },
         "status": {
-            "addresses": [{"address": node.ip, "type": "InternalIP"}, {"address": node.name, "type": "Hostname"}],
-            "conditions": [{"type": "Ready", "status": str(node.ready), "reason": "KubeletReady",
-                            "message": "kubelet is posting ready status", "lastHeartbeatTime": ts(scn.now),
-                            "lastTransitionTime": ready_t}],
-            "nodeInfo": {"architecture": "amd64", "bootID": stable_uid("boot", node.name),
-                         "containerRuntimeVersion": "containerd://1.7.18", "kernelVersion": "6.8.0-45-generic",
-                         "kubeProxyVersion": "", "kubeletVersion": "v1.31.2", "machineID": node.uid.replace("-", ""),
-                         "operatingSystem": "linux", "osImage": "Debian GNU/Linux 12 (bookworm)",
-                         "systemUUID": node.uid},
+            "addresses": [
+                {"address": node.ip, "type": "InternalIP"},
+                {"address": node.name, "type": "Hostname"},
+            ],
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": str(node.ready),
+                    "reason": "KubeletReady",
+                    "message": "kubelet is posting ready status",
+                    "lastHeartbeatTime": ts(scn.now),
+                    "lastTransitionTime": ready_t,
+                }
+            ],
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": stable_uid("boot", node.name),
+                "containerRuntimeVersion": "containerd://1.7.18",
+                "kernelVersion": "6.8.0-45-generic",
+                "kubeProxyVersion": "",
+                "kubeletVersion": "v1.31.2",
+                "machineID": node.uid.replace("-", ""),
+                "operatingSystem": "linux",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+                "systemUUID": node.uid,
+            },
         },
     }
 
 
 def namespace_object(scn: Scenario, name: str, labels: dict[str, str]) -> Obj:
     labels = {"kubernetes.io/metadata.name": name, **labels}
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta(scn, "namespace", name, None, labels=labels),
-            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": meta(scn, "namespace", name, None, labels=labels),
+        "spec": {"finalizers": ["kubernetes"]},
+        "status": {"phase": "Active"},
+    }
 
 
 def service_object(scn: Scenario, svc: Service) -> Obj:
-    spec: Obj = {"type": "ClusterIP", "clusterIP": svc.cluster_ip, "clusterIPs": [svc.cluster_ip],
-                 "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "sessionAffinity": "None",
-                 "internalTrafficPolicy": "Cluster",
-                 "ports": [{"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol}
-                           for p in svc.ports]}
+    spec: Obj = {
+        "type": "ClusterIP",
+        "clusterIP": svc.cluster_ip,
+        "clusterIPs": [svc.cluster_ip],
+        "ipFamilies": ["IPv4"],
+        "ipFamilyPolicy": "SingleStack",
+        "sessionAffinity": "None",
+        "internalTrafficPolicy": "Cluster",
+        "ports": [
+            {"name": p.name, "port": p.port, "targetPort": p.target_port, "protocol": p.protocol}
+            for p in svc.ports
+        ],
+    }
     if svc.selector:
         spec["selector"] = dict(svc.selector)
-    return {"apiVersion": "v1", "kind": "Service",
-            "metadata": meta(scn, "service", svc.name, svc.namespace, labels=dict(svc.labels)),
-            "spec": spec, "status": {"loadBalancer": {}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta(scn, "service", svc.name, svc.namespace, labels=dict(svc.labels)),
+        "spec": spec,
+        "status": {"loadBalancer": {}},
+    }
 
 
 def endpointslice_object(scn: Scenario, svc: Service) -> Obj:
     pods = [p for p in scn.pods_of(svc) if p.ip]
     name = f"{svc.name}-{k8s_suffix('eps', svc.namespace, svc.name)}"
-    labels = {"kubernetes.io/service-name": svc.name, "endpointslice.kubernetes.io/managed-by":
-              "endpointslice-controller.k8s.io"}
+    labels = {
+        "kubernetes.io/service-name": svc.name,
+        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+    }
     return {
-        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
-        "metadata": meta(scn, "endpointslice", name, svc.namespace, labels=labels, generateName=f"{svc.name}-"),
-        "endpoints": [{"addresses": [p.ip], "conditions": {"ready": p.ready and p.phase is Phase.RUNNING,
-                                                           "serving": p.phase is Phase.RUNNING,
-                                                           "terminating": p.deleted is not None},
-                       "nodeName": p.node, "targetRef": {"kind": "Pod", "name": p.name, "namespace": p.namespace,
-                                                         "uid": p.uid}} for p in pods],
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "addressType": "IPv4",
+        "metadata": meta(
+            scn, "endpointslice", name, svc.namespace, labels=labels, generateName=f"{svc.name}-"
+        ),
+        "endpoints": [
+            {
+                "addresses": [p.ip],
+                "conditions": {
+                    "ready": p.ready and p.phase is Phase.RUNNING,
+                    "serving": p.phase is Phase.RUNNING,
+                    "terminating": p.deleted is not None,
+                },
+                "nodeName": p.node,
+                "targetRef": {"kind": "Pod", "name": p.name, "namespace": p.namespace, "uid": p.uid},
+            }
+            for p in pods
+        ],
         "ports": [{"name": p.name, "port": p.target_port, "protocol": p.protocol} for p in svc.ports],
     }
 
@@ -192,22 +320,42 @@ def _template(labels: dict[str, str], container: str, image: str) -> Obj:
 
 def daemonset_objects(scn: Scenario) -> list[Obj]:
     out = []
-    for name, role, sel, container in (("ztunnel", Role.ZTUNNEL, {"app": "ztunnel"}, "istio-proxy"),
-                                       ("istio-cni-node", Role.CNI, {"k8s-app": "istio-cni-node"}, "install-cni")):
+    for name, role, sel, container in (
+        ("ztunnel", Role.ZTUNNEL, {"app": "ztunnel"}, "istio-proxy"),
+        ("istio-cni-node", Role.CNI, {"k8s-app": "istio-cni-node"}, "install-cni"),
+    ):
         pods = scn.pods_by_role(role)
         ready = sum(1 for p in pods if _effective(scn, p)[1])
         image = pods[0].image if pods else f"docker.io/istio/{name}:{scn.istio_version}"
-        out.append({
-            "apiVersion": "apps/v1", "kind": "DaemonSet",
-            "metadata": meta(scn, "daemonset", name, scn.istio_namespace, generation=1,
-                             labels={"app.kubernetes.io/version": scn.istio_version}),
-            "spec": {"selector": {"matchLabels": sel}, "template": _template(sel, container, image),
-                     "updateStrategy": {"type": "RollingUpdate"}},
-            "status": {"currentNumberScheduled": len(pods), "desiredNumberScheduled": len(scn.nodes),
-                       "numberAvailable": ready, "numberMisscheduled": 0, "numberReady": ready,
-                       "updatedNumberScheduled": len(pods), "observedGeneration": 1,
-                       **({"numberUnavailable": len(scn.nodes) - ready} if ready < len(scn.nodes) else {})},
-        })
+        out.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "DaemonSet",
+                "metadata": meta(
+                    scn,
+                    "daemonset",
+                    name,
+                    scn.istio_namespace,
+                    generation=1,
+                    labels={"app.kubernetes.io/version": scn.istio_version},
+                ),
+                "spec": {
+                    "selector": {"matchLabels": sel},
+                    "template": _template(sel, container, image),
+                    "updateStrategy": {"type": "RollingUpdate"},
+                },
+                "status": {
+                    "currentNumberScheduled": len(pods),
+                    "desiredNumberScheduled": len(scn.nodes),
+                    "numberAvailable": ready,
+                    "numberMisscheduled": 0,
+                    "numberReady": ready,
+                    "updatedNumberScheduled": len(pods),
+                    "observedGeneration": 1,
+                    **({"numberUnavailable": len(scn.nodes) - ready} if ready < len(scn.nodes) else {}),
+                },
+            }
+        )
     return out
 
 
@@ -218,31 +366,59 @@ def deployment_objects(scn: Scenario, namespace: str | None = None) -> list[Obj]
             groups.setdefault((p.namespace, p.workload), []).append(p)
     out = []
     for (ns, name), pods in sorted(groups.items()):
-        sel = {k: v for k, v in pods[0].labels.items() if k in ("app", "version", "istio",
-                                                                "gateway.networking.k8s.io/gateway-name")}
+        sel = {
+            k: v
+            for k, v in pods[0].labels.items()
+            if k in ("app", "version", "istio", "gateway.networking.k8s.io/gateway-name")
+        }
         ready = sum(1 for p in pods if _effective(scn, p)[1])
-        out.append({
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(scn, "deployment", name, ns, generation=1),
-            "spec": {"replicas": len(pods), "selector": {"matchLabels": sel},
-                     "template": _template(sel, pods[0].containers[0], pods[0].image or "x")},
-            "status": {"replicas": len(pods), "readyReplicas": ready, "availableReplicas": ready,
-                       "updatedReplicas": len(pods), "observedGeneration": 1},
-        })
+        out.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": meta(scn, "deployment", name, ns, generation=1),
+                "spec": {
+                    "replicas": len(pods),
+                    "selector": {"matchLabels": sel},
+                    "template": _template(sel, pods[0].containers[0], pods[0].image or "x"),
+                },
+                "status": {
+                    "replicas": len(pods),
+                    "readyReplicas": ready,
+                    "availableReplicas": ready,
+                    "updatedReplicas": len(pods),
+                    "observedGeneration": 1,
+                },
+            }
+        )
     return out
 
 
 def configmap_objects(scn: Scenario) -> list[Obj]:
-    mesh = ("defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n"
-            "defaultProviders:\n  metrics:\n  - prometheus\nenablePrometheusMerge: true\n"
-            f"rootNamespace: {scn.istio_namespace}\ntrustDomain: {scn.trust_domain}\n")
+    mesh = (
+        "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n"
+        "defaultProviders:\n  metrics:\n  - prometheus\nenablePrometheusMerge: true\n"
+        f"rootNamespace: {scn.istio_namespace}\ntrustDomain: {scn.trust_domain}\n"
+    )
     return [
-        {"apiVersion": "v1", "kind": "ConfigMap",
-         "metadata": meta(scn, "configmap", "istio", scn.istio_namespace,
-                          labels={"app.kubernetes.io/name": "istiod", "istio.io/rev": "default"}),
-         "data": {"mesh": mesh, "meshNetworks": "networks: {}"}},
-        {"apiVersion": "v1", "kind": "ConfigMap",
-         "metadata": meta(scn, "configmap", "istio-ca-root-cert", scn.istio_namespace),
-         "data": {"root-cert.pem": "-----BEGIN CERTIFICATE-----\n(fake)\n-----END CERTIFICATE-----\n"}},
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": meta(
+                scn,
+                "configmap",
+                "istio",
+                scn.istio_namespace,
+                labels={"app.kubernetes.io/name": "istiod", "istio.io/rev": "default"},
+            ),
+            "data": {"mesh": mesh, "meshNetworks": "networks: {}"},
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": meta(scn, "configmap", "istio-ca-root-cert", scn.istio_namespace),
+            "data": {"root-cert.pem": "-----BEGIN CERTIFICATE-----\n(fake)\n-----END CERTIFICATE-----\n"},
+        },
     ]
 
 
@@ -254,22 +430,44 @@ def event_objects(scn: Scenario) -> list[Obj]:
             continue
         name = f"{pod.name}.{stable_int('ev', pod.name) % 16**16:016x}"
         t = ts(scn.now - timedelta(minutes=1))
-        out.append({
-            "apiVersion": "v1", "kind": "Event", "metadata": meta(scn, "event", name, pod.namespace),
-            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod.name, "namespace": pod.namespace,
-                               "uid": pod.uid, "fieldPath": f"spec.containers{{{pod.containers[0]}}}"},
-            "reason": "BackOff", "message": f"Back-off restarting failed container {pod.containers[0]} in pod "
-                                            f"{pod.name}_{pod.namespace}({pod.uid})",
-            "type": "Warning", "count": restarts, "firstTimestamp": t, "lastTimestamp": t,
-            "source": {"component": "kubelet", "host": pod.node}, "reportingComponent": "kubelet",
-            "reportingInstance": pod.node or ""})
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": meta(scn, "event", name, pod.namespace),
+                "involvedObject": {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "name": pod.name,
+                    "namespace": pod.namespace,
+                    "uid": pod.uid,
+                    "fieldPath": f"spec.containers{{{pod.containers[0]}}}",
+                },
+                "reason": "BackOff",
+                "message": f"Back-off restarting failed container {pod.containers[0]} in pod "
+                f"{pod.name}_{pod.namespace}({pod.uid})",
+                "type": "Warning",
+                "count": restarts,
+                "firstTimestamp": t,
+                "lastTimestamp": t,
+                "source": {"component": "kubelet", "host": pod.node},
+                "reportingComponent": "kubelet",
+                "reportingInstance": pod.node or "",
+            }
+        )
     return out
 
 
 def secret_objects(scn: Scenario) -> list[Obj]:
-    return [{"apiVersion": "v1", "kind": "Secret", "type": "istio.io/ca-root",
-             "metadata": meta(scn, "secret", "istio-ca-secret", scn.istio_namespace),
-             "data": {"ca-key.pem": "c2VjcmV0LWtleS1tdXN0LW5ldmVyLWJlLXJlYWQ="}}]
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": "istio.io/ca-root",
+            "metadata": meta(scn, "secret", "istio-ca-secret", scn.istio_namespace),
+            "data": {"ca-key.pem": "c2VjcmV0LWtleS1tdXN0LW5ldmVyLWJlLXJlYWQ="},
+        }
+    ]
 
 
 # --- resource table -------------------------------------------------------------------------------
@@ -294,14 +492,26 @@ RESOURCES: dict[tuple[str, str], Resource] = {
     for r in (
         Resource("pods", "", "v1", "Pod", True, lambda s: [pod_object(s, p) for p in s.pods]),
         Resource("nodes", "", "v1", "Node", False, lambda s: [node_object(s, n) for n in s.nodes]),
-        Resource("namespaces", "", "v1", "Namespace", False,
-                 lambda s: [namespace_object(s, n.name, dict(n.labels)) for n in s.namespaces]),
+        Resource(
+            "namespaces",
+            "",
+            "v1",
+            "Namespace",
+            False,
+            lambda s: [namespace_object(s, n.name, dict(n.labels)) for n in s.namespaces],
+        ),
         Resource("services", "", "v1", "Service", True, lambda s: [service_object(s, x) for x in s.services]),
         Resource("configmaps", "", "v1", "ConfigMap", True, configmap_objects),
         Resource("events", "", "v1", "Event", True, event_objects),
         Resource("secrets", "", "v1", "Secret", True, secret_objects),
-        Resource("endpointslices", "discovery.k8s.io", "v1", "EndpointSlice", True,
-                 lambda s: [endpointslice_object(s, x) for x in s.services]),
+        Resource(
+            "endpointslices",
+            "discovery.k8s.io",
+            "v1",
+            "EndpointSlice",
+            True,
+            lambda s: [endpointslice_object(s, x) for x in s.services],
+        ),
         Resource("daemonsets", "apps", "v1", "DaemonSet", True, daemonset_objects),
         Resource("deployments", "apps", "v1", "Deployment", True, lambda s: deployment_objects(s)),
     )
@@ -338,30 +548,34 @@ class SelectorError(ValueError):
     pass
 
 
-def label_matcher(expr: str) -> Callable[[dict[str, str]], bool]:
+LabelPred = Callable[[dict[str, str]], bool]
+
+
+def _label_term(term: str) -> LabelPred:
+    """One requirement of a labelSelector as a predicate over a label map."""
+    m = _SET_RE.match(term)
+    if m:
+        key, values = m.group(1), {v.strip() for v in m.group(3).split(",") if v.strip()}
+        if m.group(2) == "in":
+            return lambda lb: lb.get(key) in values
+        return lambda lb: lb.get(key) not in values
+    if "!=" in term:
+        key, value = (x.strip() for x in term.split("!=", 1))
+        return lambda lb: lb.get(key) != value
+    if "=" in term:
+        key, value = (x.strip() for x in term.replace("==", "=").split("=", 1))
+        return lambda lb: lb.get(key) == value
+    if term.startswith("!"):
+        absent = term[1:].strip()
+        return lambda lb: absent not in lb
+    if re.match(r"^[A-Za-z0-9./_-]+$", term):
+        return lambda lb: term in lb
+    raise SelectorError(f"unable to parse requirement: {term!r}")
+
+
+def label_matcher(expr: str) -> LabelPred:
     """Compile a labelSelector (=, ==, !=, in, notin, exists, !exists) into a predicate."""
-    checks: list[Callable[[dict[str, str]], bool]] = []
-    for raw in _split_selector(expr or ""):
-        term = raw.strip()
-        m = _SET_RE.match(term)
-        if m:
-            key, op, values = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",") if v.strip()}
-            if op == "in":
-                checks.append(lambda lb, k=key, vs=values: lb.get(k) in vs)
-            else:
-                checks.append(lambda lb, k=key, vs=values: lb.get(k) not in vs)
-        elif "!=" in term:
-            key, value = (x.strip() for x in term.split("!=", 1))
-            checks.append(lambda lb, k=key, v=value: lb.get(k) != v)
-        elif "=" in term:
-            key, value = (x.strip() for x in term.replace("==", "=").split("=", 1))
-            checks.append(lambda lb, k=key, v=value: lb.get(k) == v)
-        elif term.startswith("!"):
-            checks.append(lambda lb, k=term[1:].strip(): k not in lb)
-        elif re.match(r"^[A-Za-z0-9./_-]+$", term):
-            checks.append(lambda lb, k=term: k in lb)
-        else:
-            raise SelectorError(f"unable to parse requirement: {term!r}")
+    checks = [_label_term(raw.strip()) for raw in _split_selector(expr or "")]
     return lambda labels: all(c(labels) for c in checks)
 
 
@@ -376,6 +590,10 @@ FIELDS: dict[str, Callable[[Obj], str]] = {
 }
 
 
+def _field_term(get: Callable[[Obj], str], value: str, negate: bool) -> Callable[[Obj], bool]:
+    return lambda o: (get(o) != value) if negate else (get(o) == value)
+
+
 def field_matcher(expr: str, kind: str) -> Callable[[Obj], bool]:
     checks: list[Callable[[Obj], bool]] = []
     for raw in _split_selector(expr or ""):
@@ -383,14 +601,19 @@ def field_matcher(expr: str, kind: str) -> Callable[[Obj], bool]:
         neg = "!=" in term
         key, value = (x.strip() for x in term.replace("==", "=").replace("!=", "=").split("=", 1))
         if key not in FIELDS:
-            raise SelectorError(f'field label not supported: {key}')
-        get = FIELDS[key]
-        checks.append((lambda o, g=get, v=value: g(o) != v) if neg else (lambda o, g=get, v=value: g(o) == v))
+            raise SelectorError(f"field label not supported: {key}")
+        checks.append(_field_term(FIELDS[key], value, neg))
     return lambda obj: all(c(obj) for c in checks)
 
 
-def select(objs: Iterable[Obj], namespace: str | None, label_selector: str, field_selector: str,
-           kind: str) -> list[Obj]:
+def select(
+    objs: Iterable[Obj], namespace: str | None, label_selector: str, field_selector: str, kind: str
+) -> list[Obj]:
     lm, fm = label_matcher(label_selector), field_matcher(field_selector, kind)
-    return [o for o in objs if (namespace is None or o["metadata"].get("namespace") == namespace)
-            and lm(o["metadata"].get("labels", {})) and fm(o)]
+    return [
+        o
+        for o in objs
+        if (namespace is None or o["metadata"].get("namespace") == namespace)
+        and lm(o["metadata"].get("labels", {}))
+        and fm(o)
+    ]

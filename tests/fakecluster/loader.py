@@ -36,7 +36,11 @@ def _convert(tp: Any, value: Any) -> Any:
     if tp is timedelta:
         return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
     if tp is datetime:
-        return value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return (
+            value
+            if isinstance(value, datetime)
+            else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        )
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return tuple(_convert(args[0], v) for v in value)
@@ -86,7 +90,14 @@ def scenario_from_dict(data: Mapping[str, Any]) -> sc.Scenario:
     rbac = d.pop("rbac", None)
     if "now" in d:
         d["now"] = _convert(datetime, d["now"])
-    scn = sc.build(d.pop("name", "custom"), nodes=d.pop("nodes", 1), namespaces=namespaces, pods=pods,
-                   services=services, policies=policies, **d)
+    scn = sc.build(
+        d.pop("name", "custom"),
+        nodes=d.pop("nodes", 1),
+        namespaces=namespaces,
+        pods=pods,
+        services=services,
+        policies=policies,
+        **d,
+    )
     rules = tuple(_dataclass(sc.RbacRule, r) for r in rbac) if rbac is not None else None
     return scn.with_overrides(ztunnels=ztunnels, istiod=istiod, rbac=rules)

@@ -18,8 +18,12 @@ from tests.fakecluster.mesh import version_tuple
 from tests.fakecluster.scenario import LogEvent, Phase, Pod, Role, Scenario, Service, stable_int
 
 Line = tuple[datetime, str]
-BOOKINFO_CALLS = (("productpage", "details"), ("productpage", "reviews"), ("reviews", "ratings"),
-                  ("curl", "productpage"))
+BOOKINFO_CALLS = (
+    ("productpage", "details"),
+    ("productpage", "reviews"),
+    ("reviews", "ratings"),
+    ("curl", "productpage"),
+)
 BARE_FIELDS = {"src.addr", "dst.addr", "dst.hbone_addr", "type", "bytes_sent", "bytes_recv", "uid"}
 STEP = timedelta(seconds=15)
 WINDOW = 40  # access-log steps before `now`
@@ -48,8 +52,11 @@ def flows(scn: Scenario) -> tuple[Flow, ...]:
     for src_app, svc_name in BOOKINFO_CALLS:
         for src in (p for p in apps if p.labels.get("app") == src_app):
             svc = next((s for s in scn.services if s.name == svc_name and s.namespace == src.namespace), None)
-            targets = tuple(p for p in scn.pods_of(svc) if p.role is Role.APP and p.phase is Phase.RUNNING and p.ip) \
-                if svc else ()
+            targets = (
+                tuple(p for p in scn.pods_of(svc) if p.role is Role.APP and p.phase is Phase.RUNNING and p.ip)
+                if svc
+                else ()
+            )
             if svc and targets:
                 out.append(Flow(src, svc, targets))
     if out or not scn.traffic:
@@ -71,8 +78,15 @@ def _fields_plain(fields: tuple[tuple[str, str | int], ...]) -> str:
     return " ".join(parts)
 
 
-def ztunnel_line(t: datetime, level: str, target: str, message: str,
-                 fields: tuple[tuple[str, str | int], ...] = (), *, fmt: str = "plain") -> str:
+def ztunnel_line(
+    t: datetime,
+    level: str,
+    target: str,
+    message: str,
+    fields: tuple[tuple[str, str | int], ...] = (),
+    *,
+    fmt: str = "plain",
+) -> str:
     """Render one ztunnel event; plain strips `ztunnel::` (already absent from `target`)."""
     if fmt == "json":
         scope = target if target in ("access", "ztunnel") else "ztunnel::" + target.split(":")[0]
@@ -82,7 +96,9 @@ def ztunnel_line(t: datetime, level: str, target: str, message: str,
     return f"{ts_ztunnel(t)}\t{level}\t{target}\t{message}\t{_fields_plain(fields)}"
 
 
-def _access_events(scn: Scenario, node: str) -> Iterator[tuple[datetime, str, tuple[tuple[str, str | int], ...]]]:
+def _access_events(
+    scn: Scenario, node: str
+) -> Iterator[tuple[datetime, str, tuple[tuple[str, str | int], ...]]]:
     for step in range(WINDOW, 0, -1):
         t0 = scn.now - STEP * step
         for i, flow in enumerate(flows(scn)):
@@ -94,22 +110,35 @@ def _access_events(scn: Scenario, node: str) -> Iterator[tuple[datetime, str, tu
             t = t0 + timedelta(milliseconds=37 * i + 3)
             hbone = scn.is_enrolled(dst)
             src_f: tuple[tuple[str, str | int], ...] = (
-                ("src.addr", f"{flow.src.ip}:{sport}"), ("src.workload", flow.src.name),
-                ("src.namespace", flow.src.namespace), ("src.identity", _identity(scn, flow.src)))
+                ("src.addr", f"{flow.src.ip}:{sport}"),
+                ("src.workload", flow.src.name),
+                ("src.namespace", flow.src.namespace),
+                ("src.identity", _identity(scn, flow.src)),
+            )
             dst_f: tuple[tuple[str, str | int], ...] = (
                 ("dst.addr", f"{dst.ip}:15008" if hbone else f"{dst.ip}:{port}"),
                 *((("dst.hbone_addr", f"{dst.ip}:{port}"),) if hbone else ()),
-                ("dst.service", flow.svc.hostname), ("dst.workload", dst.name),
+                ("dst.service", flow.svc.hostname),
+                ("dst.workload", dst.name),
                 ("dst.namespace", dst.namespace),
-                *((("dst.identity", _identity(scn, dst)),) if hbone else ()))
+                *((("dst.identity", _identity(scn, dst)),) if hbone else ()),
+            )
             sent, recv = 180 + (stable_int(dst.name, str(step)) % 400), 1200 + (stable_int(str(step)) % 4000)
             stats = (("bytes_sent", sent), ("bytes_recv", recv), ("duration", f"{3 + step % 17}ms"))
             if flow.src.node == node:
                 yield t, "access", src_f + dst_f + (("direction", "outbound"),) + stats
             if dst.node == node and hbone:
-                yield t + timedelta(microseconds=850), "access", (
-                    src_f + dst_f + (("direction", "inbound"),) + (("bytes_sent", recv), ("bytes_recv", sent))
-                    + stats[2:])
+                yield (
+                    t + timedelta(microseconds=850),
+                    "access",
+                    (
+                        src_f
+                        + dst_f
+                        + (("direction", "inbound"),)
+                        + (("bytes_sent", recv), ("bytes_recv", sent))
+                        + stats[2:]
+                    ),
+                )
 
 
 def _startup(scn: Scenario, zt: Pod, start: datetime, fmt: str) -> list[Line]:
@@ -119,20 +148,36 @@ def _startup(scn: Scenario, zt: Pod, start: datetime, fmt: str) -> list[Line]:
     ver = ztunnel_version(scn, node)
     t = start + timedelta(milliseconds=120)
     crypto = ', CryptoProvider:"tls-aws-lc"' if version_tuple(ver) >= (1, 27) else ""
-    build = (f'version.BuildInfo{{Version:"{ver}", GitRevision:"4f7e3c2a9b1d", RustVersion:"1.85.0", '
-             f'BuildProfile:"release", BuildStatus:"Clean", GitTag:"{ver}", IstioVersion:"{ver}"{crypto}}}')
-    config_yaml = (f"running with config: proxy: true\ndnsProxy: true\nlocalNode: {node}\n"
-                   f"clusterId: Kubernetes\nxdsOnDemand: {str(scn.ztunnel_override(node).xds_on_demand).lower()}\n"
-                   f"inpodEnabled: true\nproxyMode: Shared")
-    lines = [ztunnel_line(t, "info", "ztunnel", f"version: {build}", fmt=fmt),
-             ztunnel_line(t, "info", "ztunnel", config_yaml, fmt=fmt),
-             ztunnel_line(t + timedelta(milliseconds=40), "info", "app", "in-pod mode enabled", fmt=fmt),
-             ztunnel_line(t + timedelta(milliseconds=300), "info", "xds::client:xds{id=1}", "Stream established",
-                          fmt=fmt)]
+    build = (
+        f'version.BuildInfo{{Version:"{ver}", GitRevision:"4f7e3c2a9b1d", RustVersion:"1.85.0", '
+        f'BuildProfile:"release", BuildStatus:"Clean", GitTag:"{ver}", IstioVersion:"{ver}"{crypto}}}'
+    )
+    config_yaml = (
+        f"running with config: proxy: true\ndnsProxy: true\nlocalNode: {node}\n"
+        f"clusterId: Kubernetes\nxdsOnDemand: {str(scn.ztunnel_override(node).xds_on_demand).lower()}\n"
+        f"inpodEnabled: true\nproxyMode: Shared"
+    )
+    lines = [
+        ztunnel_line(t, "info", "ztunnel", f"version: {build}", fmt=fmt),
+        ztunnel_line(t, "info", "ztunnel", config_yaml, fmt=fmt),
+        ztunnel_line(t + timedelta(milliseconds=40), "info", "app", "in-pod mode enabled", fmt=fmt),
+        ztunnel_line(
+            t + timedelta(milliseconds=300), "info", "xds::client:xds{id=1}", "Stream established", fmt=fmt
+        ),
+    ]
     out = [(t, line) for line in lines]
-    out.append((t + timedelta(milliseconds=900), ztunnel_line(
-        t + timedelta(milliseconds=900), "info", "readiness", "Task 'proxy' complete (1.083s), marking server ready",
-        fmt=fmt)))
+    out.append(
+        (
+            t + timedelta(milliseconds=900),
+            ztunnel_line(
+                t + timedelta(milliseconds=900),
+                "info",
+                "readiness",
+                "Task 'proxy' complete (1.083s), marking server ready",
+                fmt=fmt,
+            ),
+        )
+    )
     return out
 
 
@@ -145,9 +190,18 @@ def _ztunnel_log(scn: Scenario, zt: Pod, previous: bool) -> list[Line]:
         start = scn.now - timedelta(minutes=4)
         lines = _startup(scn, zt, start, fmt)
         t = start + timedelta(seconds=2)
-        lines.append((t, ztunnel_line(
-            t, "error", "ztunnel", "failed to start: failed to bind to address [::]:15008: Address in use "
-            "(os error 98)", fmt=fmt)))
+        lines.append(
+            (
+                t,
+                ztunnel_line(
+                    t,
+                    "error",
+                    "ztunnel",
+                    "failed to start: failed to bind to address [::]:15008: Address in use (os error 98)",
+                    fmt=fmt,
+                ),
+            )
+        )
         lines += _extra(scn, zo.logs, fmt, previous=True)
         return sorted(lines, key=lambda x: x[0])
     start = scn.now - timedelta(minutes=2) if zo.restarts else created
@@ -156,20 +210,62 @@ def _ztunnel_log(scn: Scenario, zt: Pod, previous: bool) -> list[Line]:
     for pod in (p for p in scn.pods if p.node == node and scn.is_ambient(p) and p.phase is Phase.RUNNING):
         state = zo.workload_state.get(pod.ref, "Up")
         if state == "Pending":
-            fields: tuple[tuple[str, str | int], ...] = (("uid", pod.uid), ("name", pod.name),
-                                                         ("namespace", pod.namespace))
-            lines.append((t, ztunnel_line(t, "error", "inpod::statemanager", "failed to start proxy",
-                                          fields + (("error", "failed to enter netns: No such file"),), fmt=fmt)))
-            lines.append((t, ztunnel_line(t, "info", "inpod::statemanager", "scheduling retry", fields, fmt=fmt)))
+            fields: tuple[tuple[str, str | int], ...] = (
+                ("uid", pod.uid),
+                ("name", pod.name),
+                ("namespace", pod.namespace),
+            )
+            lines.append(
+                (
+                    t,
+                    ztunnel_line(
+                        t,
+                        "error",
+                        "inpod::statemanager",
+                        "failed to start proxy",
+                        fields + (("error", "failed to enter netns: No such file"),),
+                        fmt=fmt,
+                    ),
+                )
+            )
+            lines.append(
+                (t, ztunnel_line(t, "info", "inpod::statemanager", "scheduling retry", fields, fmt=fmt))
+            )
         elif state == "Up" and scn.is_enrolled(pod):
-            lines.append((t, ztunnel_line(t, "info", "inpod::statemanager", "pod received, starting proxy",
-                                          (("name", pod.name), ("namespace", pod.namespace)), fmt=fmt)))
+            lines.append(
+                (
+                    t,
+                    ztunnel_line(
+                        t,
+                        "info",
+                        "inpod::statemanager",
+                        "pod received, starting proxy",
+                        (("name", pod.name), ("namespace", pod.namespace)),
+                        fmt=fmt,
+                    ),
+                )
+            )
     nack = scn.istiod_override(node).nack
     if nack:
         t = scn.now - timedelta(minutes=5)
-        lines.append((t, ztunnel_line(t, "error", "xds::client:xds{id=1}", "sending response", (
-            ("type_url", "type.googleapis.com/istio.workload.Address"), ("nonce", "a8f3c1"), ("type", "Nack"),
-            ("error", nack)), fmt=fmt)))
+        lines.append(
+            (
+                t,
+                ztunnel_line(
+                    t,
+                    "error",
+                    "xds::client:xds{id=1}",
+                    "sending response",
+                    (
+                        ("type_url", "type.googleapis.com/istio.workload.Address"),
+                        ("nonce", "a8f3c1"),
+                        ("type", "Nack"),
+                        ("error", nack),
+                    ),
+                    fmt=fmt,
+                ),
+            )
+        )
     for t, target, fields in _access_events(scn, node):
         lines.append((t, ztunnel_line(t, "info", target, "connection complete", fields, fmt=fmt)))
     lines += _extra(scn, zo.logs, fmt, previous=False)
@@ -194,9 +290,14 @@ def go_line(t: datetime, level: str, scope: str, message: str, labels: str = "")
 
 def _go_extra(scn: Scenario, events: tuple[LogEvent, ...], previous: bool) -> list[Line]:
     return [
-        (scn.now - ev.ago, go_line(scn.now - ev.ago, ev.level, ev.target, ev.message,
-                                   " ".join(f"{k}={v}" for k, v in ev.fields)))
-        for ev in events if ev.previous == previous
+        (
+            scn.now - ev.ago,
+            go_line(
+                scn.now - ev.ago, ev.level, ev.target, ev.message, " ".join(f"{k}={v}" for k, v in ev.fields)
+            ),
+        )
+        for ev in events
+        if ev.previous == previous
     ]
 
 
@@ -204,25 +305,46 @@ def _istiod_log(scn: Scenario, istiod: Pod, previous: bool) -> list[Line]:
     from tests.fakecluster import payloads
 
     start = istiod.created or scn.now - timedelta(days=1)
-    lines = [(start, go_line(start, "info", "default", 'FLAG: --monitoringAddr=":15014"')),
-             (start, go_line(start, "info", "default", f"Version {payloads.istiod_version(scn).decode()}"))]
-    for i, client in enumerate(payloads.connections(scn, istiod)["clients"]):
+    lines = [
+        (start, go_line(start, "info", "default", 'FLAG: --monitoringAddr=":15014"')),
+        (start, go_line(start, "info", "default", f"Version {payloads.istiod_version(scn).decode()}")),
+    ]
+    for client in payloads.connections(scn, istiod)["clients"]:
         t = datetime.fromisoformat(client["connectedAt"].replace("Z", "+00:00"))
         conn, proxy = client["connectionId"], client["connectionId"].rsplit("-", 1)[0]
         lines.append((t, go_line(t, "info", "delta", f"ADS: new delta connection for node:{conn}")))
         t2 = t + timedelta(milliseconds=12)
-        lines.append((t2, go_line(t2, "info", "delta",
-                                  f"WDS: PUSH request for node:{proxy} resources:{len(scn.pods)} removed:0 "
-                                  f"size:{len(scn.pods) * 412 // 1024}kB")))
-        lines.append((t2, go_line(t2, "info", "delta",
-                                  f"WADS: PUSH request for node:{proxy} resources:{len(scn.policies)} removed:0 "
-                                  "size:0B")))
+        lines.append(
+            (
+                t2,
+                go_line(
+                    t2,
+                    "info",
+                    "delta",
+                    f"WDS: PUSH request for node:{proxy} resources:{len(scn.pods)} removed:0 "
+                    f"size:{len(scn.pods) * 412 // 1024}kB",
+                ),
+            )
+        )
+        lines.append(
+            (
+                t2,
+                go_line(
+                    t2,
+                    "info",
+                    "delta",
+                    f"WADS: PUSH request for node:{proxy} resources:{len(scn.policies)} removed:0 size:0B",
+                ),
+            )
+        )
     for node in sorted(n.name for n in scn.nodes):
         nack, zt = scn.istiod_override(node).nack, scn.ztunnel_on(node)
         owner = scn.istiod_for(node)
         if nack and zt and owner and owner.name == istiod.name:
             t = scn.now - timedelta(minutes=5)
-            lines.append((t, go_line(t, "warn", "delta", f"ADS:WDS: ACK ERROR {zt.name}.{zt.namespace}-1 OK:{nack}")))
+            lines.append(
+                (t, go_line(t, "warn", "delta", f"ADS:WDS: ACK ERROR {zt.name}.{zt.namespace}-1 OK:{nack}"))
+            )
     lines += _go_extra(scn, scn.istiod_logs, previous)
     return sorted(lines, key=lambda x: x[0])
 
@@ -240,17 +362,31 @@ def _cni_log(scn: Scenario, cni: Pod, previous: bool) -> list[Line]:
         lines.append((t, go_line(t, "info", "cni-agent", "adding pod to the mesh", labels)))
         if scn.is_enrolled(pod) and scn.ztunnel_override(node).workload_state.get(pod.ref, "Up") == "Up":
             continue
-        lines.append((t, go_line(t, "error", "cni-agent",
-                                 "failed to add pod to ztunnel: pod partially added, annotating with pending status",
-                                 labels)))
+        lines.append(
+            (
+                t,
+                go_line(
+                    t,
+                    "error",
+                    "cni-agent",
+                    "failed to add pod to ztunnel: pod partially added, annotating with pending status",
+                    labels,
+                ),
+            )
+        )
     lines += _go_extra(scn, scn.cni_logs.get(node, ()), previous)
     return sorted(lines, key=lambda x: x[0])
 
 
 def _generic_log(scn: Scenario, pod: Pod, previous: bool) -> list[Line]:
     t = pod.created or scn.now - timedelta(hours=1)
-    return [(t, f"{pod.name} started"), (scn.now - timedelta(seconds=10), f"{pod.name} serving on :{pod.ports[0]}"
-                                         if pod.ports else f"{pod.name} running")]
+    return [
+        (t, f"{pod.name} started"),
+        (
+            scn.now - timedelta(seconds=10),
+            f"{pod.name} serving on :{pod.ports[0]}" if pod.ports else f"{pod.name} running",
+        ),
+    ]
 
 
 @lru_cache(maxsize=256)
@@ -259,7 +395,9 @@ def component_log(scn: Scenario, namespace: str, name: str, previous: bool) -> t
     pod = scn.pod(namespace, name)
     if pod is None:
         return ()
-    gen = {Role.ZTUNNEL: _ztunnel_log, Role.ISTIOD: _istiod_log, Role.CNI: _cni_log}.get(pod.role, _generic_log)
+    gen = {Role.ZTUNNEL: _ztunnel_log, Role.ISTIOD: _istiod_log, Role.CNI: _cni_log}.get(
+        pod.role, _generic_log
+    )
     events = gen(scn, pod, previous)
     # A multi-line event is several physical lines sharing one timestamp, as the container runtime records.
     return tuple((t, part) for t, text in events for part in text.split("\n"))
@@ -269,27 +407,41 @@ def component_log(scn: Scenario, namespace: str, name: str, previous: bool) -> t
 
 _TCP_METRICS = (
     ("istio_tcp_sent_bytes", "The size of total bytes sent during response in case of a TCP connection."),
-    ("istio_tcp_received_bytes", "The size of total bytes received during request in case of a TCP connection."),
+    (
+        "istio_tcp_received_bytes",
+        "The size of total bytes received during request in case of a TCP connection.",
+    ),
     ("istio_tcp_connections_opened", "The total number of TCP connections opened."),
     ("istio_tcp_connections_closed", "The total number of TCP connections closed."),
 )
 
 
 def _labels(scn: Scenario, reporter: str, flow: Flow, dst: Pod) -> str:
-    pairs = [("reporter", reporter), ("source_workload", flow.src.workload or flow.src.name),
-             ("source_canonical_service", flow.src.canonical_name),
-             ("source_canonical_revision", flow.src.canonical_revision),
-             ("source_workload_namespace", flow.src.namespace),
-             ("source_principal", _identity(scn, flow.src)), ("source_app", flow.src.canonical_name),
-             ("source_version", flow.src.canonical_revision), ("source_cluster", "Kubernetes"),
-             ("destination_service", flow.svc.hostname), ("destination_service_namespace", flow.svc.namespace),
-             ("destination_service_name", flow.svc.name), ("destination_workload", dst.workload or dst.name),
-             ("destination_canonical_service", dst.canonical_name),
-             ("destination_canonical_revision", dst.canonical_revision),
-             ("destination_workload_namespace", dst.namespace), ("destination_principal", _identity(scn, dst)),
-             ("destination_app", dst.canonical_name), ("destination_version", dst.canonical_revision),
-             ("destination_cluster", "Kubernetes"), ("request_protocol", "tcp"), ("response_flags", "-"),
-             ("connection_security_policy", "mutual_tls")]
+    pairs = [
+        ("reporter", reporter),
+        ("source_workload", flow.src.workload or flow.src.name),
+        ("source_canonical_service", flow.src.canonical_name),
+        ("source_canonical_revision", flow.src.canonical_revision),
+        ("source_workload_namespace", flow.src.namespace),
+        ("source_principal", _identity(scn, flow.src)),
+        ("source_app", flow.src.canonical_name),
+        ("source_version", flow.src.canonical_revision),
+        ("source_cluster", "Kubernetes"),
+        ("destination_service", flow.svc.hostname),
+        ("destination_service_namespace", flow.svc.namespace),
+        ("destination_service_name", flow.svc.name),
+        ("destination_workload", dst.workload or dst.name),
+        ("destination_canonical_service", dst.canonical_name),
+        ("destination_canonical_revision", dst.canonical_revision),
+        ("destination_workload_namespace", dst.namespace),
+        ("destination_principal", _identity(scn, dst)),
+        ("destination_app", dst.canonical_name),
+        ("destination_version", dst.canonical_revision),
+        ("destination_cluster", "Kubernetes"),
+        ("request_protocol", "tcp"),
+        ("response_flags", "-"),
+        ("connection_security_policy", "mutual_tls"),
+    ]
     return ",".join(f'{k}="{v}"' for k, v in pairs)
 
 
@@ -313,8 +465,13 @@ def ztunnel_metrics(scn: Scenario, node: str) -> bytes:
     for metric, help_text in _TCP_METRICS:
         out += [f"# HELP {metric} {help_text}", f"# TYPE {metric} counter", *series[metric]]
     active = sum(1 for p in scn.pods if p.node == node and scn.is_enrolled(p))
-    out += ["# HELP workload_manager_active_proxy_count The total number current workloads with active proxies.",
-            "# TYPE workload_manager_active_proxy_count gauge", f"workload_manager_active_proxy_count {active}",
-            "# HELP istio_build Istio component build info.", "# TYPE istio_build gauge",
-            f'istio_build{{component="ztunnel",tag="{ztunnel_version(scn, node)}"}} 1', "# EOF"]
+    out += [
+        "# HELP workload_manager_active_proxy_count The total number current workloads with active proxies.",
+        "# TYPE workload_manager_active_proxy_count gauge",
+        f"workload_manager_active_proxy_count {active}",
+        "# HELP istio_build Istio component build info.",
+        "# TYPE istio_build gauge",
+        f'istio_build{{component="ztunnel",tag="{ztunnel_version(scn, node)}"}} 1',
+        "# EOF",
+    ]
     return ("\n".join(out) + "\n").encode()

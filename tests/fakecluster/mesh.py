@@ -92,7 +92,8 @@ def _service_rec(scn: Scenario, svc: Service) -> ServiceRec:
         svc.hostname,
         svc.cluster_ip or "",
         {p.port: p.target_port for p in svc.ports},
-        waypoint=_waypoint_vip(scn, svc.namespace) if svc.labels.get("gateway.istio.io/managed") is None
+        waypoint=_waypoint_vip(scn, svc.namespace)
+        if svc.labels.get("gateway.istio.io/managed") is None
         else None,
     )
 
@@ -107,7 +108,8 @@ def _workload_rec(scn: Scenario, pod: Pod) -> WorkloadRec:
         name=pod.name,
         namespace=pod.namespace,
         ips=(pod.ip,) if pod.ip else (),
-        protocol="HBONE" if scn.is_enrolled(pod) else "TCP",
+        # Waypoints speak HBONE natively (label networking.istio.io/tunnel=http) without being captured.
+        protocol="HBONE" if scn.is_enrolled(pod) or pod.role is Role.WAYPOINT else "TCP",
         service_account=pod.service_account,
         node=pod.node or "",
         workload_name=pod.workload or pod.name,
@@ -126,7 +128,9 @@ def truth(scn: Scenario) -> Mesh:
     """What istiod would send to a wildcard ztunnel: every pod with an IP, every service, every policy."""
     pods = [p for p in scn.pods if p.ip and p.phase in (Phase.RUNNING, Phase.PENDING)]
     workloads = tuple(sorted((_workload_rec(scn, p) for p in pods), key=lambda w: w.uid))
-    services = tuple(sorted((_service_rec(scn, s) for s in scn.services), key=lambda s: (s.hostname, s.namespace)))
+    services = tuple(
+        sorted((_service_rec(scn, s) for s in scn.services), key=lambda s: (s.hostname, s.namespace))
+    )
     policies = tuple(sorted(scn.policies, key=lambda p: p.ref))
     return Mesh(workloads, services, policies)
 

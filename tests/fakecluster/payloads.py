@@ -27,7 +27,7 @@ from tests.fakecluster.mesh import (
     version_tuple,
     ztunnel_view,
 )
-from tests.fakecluster.scenario import CertOverride, CertState, Phase, Policy, Pod, Role, Scenario
+from tests.fakecluster.scenario import CertOverride, CertState, Phase, Pod, Policy, Role, Scenario
 
 JsonObj = dict[str, Any]
 ADDRESS_TYPE = "type.googleapis.com/istio.workload.Address"
@@ -52,10 +52,17 @@ def _zt_workload(w: WorkloadRec, ver: tuple[int, int]) -> JsonObj:
     out["protocol"] = w.protocol
     if ver >= (1, 24):
         out["networkMode"] = "HostNetwork" if w.host_network else "Standard"
-    out |= {"uid": w.uid, "name": w.name, "namespace": w.namespace, "trustDomain": "cluster.local",
-            "serviceAccount": w.service_account or "default", "workloadName": w.workload_name,
-            "workloadType": w.workload_type, "canonicalName": w.canonical_name,
-            "canonicalRevision": w.canonical_revision}
+    out |= {
+        "uid": w.uid,
+        "name": w.name,
+        "namespace": w.namespace,
+        "trustDomain": "cluster.local",
+        "serviceAccount": w.service_account or "default",
+        "workloadName": w.workload_name,
+        "workloadType": w.workload_type,
+        "canonicalName": w.canonical_name,
+        "canonicalRevision": w.canonical_revision,
+    }
     if w.node:
         out["node"] = w.node
     if w.native_tunnel:
@@ -75,8 +82,12 @@ def _zt_service(mesh: Mesh, s: ServiceRec, ver: tuple[int, int]) -> JsonObj:
         for w, ports in endpoints(mesh, s)
     }
     out: JsonObj = {
-        "name": s.name, "namespace": s.namespace, "hostname": s.hostname, "vips": [f"/{s.vip}"],
-        "ports": {str(k): v for k, v in sorted(s.ports.items())}, "endpoints": dict(sorted(eps.items())),
+        "name": s.name,
+        "namespace": s.namespace,
+        "hostname": s.hostname,
+        "vips": [f"/{s.vip}"],
+        "ports": {str(k): v for k, v in sorted(s.ports.items())},
+        "endpoints": dict(sorted(eps.items())),
         "subjectAltNames": [],
     }
     if s.waypoint:
@@ -92,8 +103,13 @@ def _zt_policy(p: Policy, ver: tuple[int, int]) -> JsonObj:
         clauses.append([{"principals": [{"Exact": x} for x in p.principals]}])
     if p.ports:
         clauses.append([{"destinationPorts": list(p.ports)}])
-    out: JsonObj = {"name": p.name, "namespace": p.namespace, "scope": p.scope, "action": p.action,
-                    "rules": [clauses] if clauses else []}
+    out: JsonObj = {
+        "name": p.name,
+        "namespace": p.namespace,
+        "scope": p.scope,
+        "action": p.action,
+        "rules": [clauses] if clauses else [],
+    }
     if ver >= (1, 29):
         out["dryRun"] = False
     return dict(sorted(out.items()))
@@ -111,8 +127,10 @@ def _workload_state(scn: Scenario, node: str) -> JsonObj:
         state = override.get(pod.ref, "Up" if annotation == "enabled" else "Pending" if annotation else None)
         if pod.ref in override and override[pod.ref] is None or state is None:
             continue
-        entry: JsonObj = {"info": {"name": pod.name, "namespace": pod.namespace,
-                                   "serviceAccount": pod.service_account}, "state": state}
+        entry: JsonObj = {
+            "info": {"name": pod.name, "namespace": pod.namespace, "serviceAccount": pod.service_account},
+            "state": state,
+        }
         if state == "Up":
             entry["connections"] = {"inbound": [], "outbound": []}
         out[pod.uid] = dict(sorted(entry.items()))
@@ -185,8 +203,14 @@ def _config(scn: Scenario, node: str, zt: Pod) -> JsonObj:
 
 
 def _build_info(version: str, ver: tuple[int, int]) -> JsonObj:
-    out = {"buildProfile": "release", "buildStatus": "Clean", "gitRevision": "4f7e3c2a9b1d",
-           "istioVersion": version, "rustVersion": "1.85.0", "version": version}
+    out = {
+        "buildProfile": "release",
+        "buildStatus": "Clean",
+        "gitRevision": "4f7e3c2a9b1d",
+        "istioVersion": version,
+        "rustVersion": "1.85.0",
+        "version": version,
+    }
     if ver >= (1, 27):
         out["cryptoProvider"] = "tls-aws-lc"
     return dict(sorted(out.items()))
@@ -203,8 +227,11 @@ def ztunnel_config_dump(scn: Scenario, node: str) -> JsonObj:
     staged: JsonObj = {}
     if scn.ztunnel_override(node).staged_services and mesh.workloads:
         w = mesh.workloads[-1]
-        staged = {f"{w.namespace}/ghost.{w.namespace}.svc.cluster.local": {
-            w.uid: {"port": {"80": 8080}, "status": "Healthy", "workloadUid": w.uid}}}
+        staged = {
+            f"{w.namespace}/ghost.{w.namespace}.svc.cluster.local": {
+                w.uid: {"port": {"80": 8080}, "status": "Healthy", "workloadUid": w.uid}
+            }
+        }
     workloads, services, policies = _rendered(mesh, ver)
     return {
         "certificates": _certificates(scn, node, ver),
@@ -222,8 +249,11 @@ def ztunnel_config_dump(scn: Scenario, node: str) -> JsonObj:
 @lru_cache(maxsize=64)
 def _rendered(mesh: Mesh, ver: tuple[int, int]) -> tuple[list[JsonObj], list[JsonObj], list[JsonObj]]:
     """The mesh lists in ztunnel's shape, shared by every ztunnel holding the same view (do not mutate)."""
-    return ([_zt_workload(w, ver) for w in mesh.workloads], [_zt_service(mesh, s, ver) for s in mesh.services],
-            [_zt_policy(p, ver) for p in mesh.policies])
+    return (
+        [_zt_workload(w, ver) for w in mesh.workloads],
+        [_zt_service(mesh, s, ver) for s in mesh.services],
+        [_zt_policy(p, ver) for p in mesh.policies],
+    )
 
 
 @lru_cache(maxsize=192)
@@ -248,13 +278,17 @@ def _view_for(scn: Scenario, node: str) -> Mesh:
 
 def ztunnel_config_dump_122(scn: Scenario, node: str) -> JsonObj:
     """The 1.22 map shape: workloads keyed `net/ip`, services `net/vip`, policies `ns/name`."""
-    current = json.loads(json.dumps(ztunnel_config_dump(scn, node)))  # deep copy: the lists are shared
+    current: JsonObj = json.loads(json.dumps(ztunnel_config_dump(scn, node)))  # deep copy: lists are shared
     workloads = {f"/{ip}": w for w in current["workloads"] for ip in w["workloadIps"]}
     services = {vip: s for s in current["services"] for vip in s["vips"]}
     for s in services.values():
         s["endpoints"] = {
-            f"{uid}:/{ip}": {"workloadUid": uid, "service": f"{s['namespace']}/{s['hostname']}",
-                             "address": f"/{ip}", "port": ep["port"]}
+            f"{uid}:/{ip}": {
+                "workloadUid": uid,
+                "service": f"{s['namespace']}/{s['hostname']}",
+                "address": f"/{ip}",
+                "port": ep["port"],
+            }
             for uid, ep in s["endpoints"].items()
             for ip in _ips_of(current, uid)
         }
@@ -267,8 +301,11 @@ def ztunnel_config_dump_122(scn: Scenario, node: str) -> JsonObj:
     for st in current["workloadState"].values():
         st["info"]["trustDomain"] = ""
     current["version"].pop("cryptoProvider", None)
-    current |= {"workloads": workloads, "services": services,
-                "policies": {f"{p['namespace']}/{p['name']}": p for p in current["policies"]}}
+    current |= {
+        "workloads": workloads,
+        "services": services,
+        "policies": {f"{p['namespace']}/{p['name']}": p for p in current["policies"]},
+    }
     return current
 
 
@@ -290,7 +327,9 @@ def ztunnel_config_dump_bytes(scn: Scenario, node: str) -> bytes:
     shared = {"workloads": 0, "services": 1, "policies": 2}
     parts = []
     for key in sorted(dump):
-        text = _fragment(mesh, ver, shared[key]) if key in shared else _nested(json.dumps(dump[key], indent=2))
+        text = (
+            _fragment(mesh, ver, shared[key]) if key in shared else _nested(json.dumps(dump[key], indent=2))
+        )
         parts.append(f"  {json.dumps(key)}: {text}")
     return ("{\n" + ",\n".join(parts) + "\n}").encode()
 
@@ -313,8 +352,12 @@ def _pb_gateway(dest: str, ascii_text: bool) -> JsonObj:
 
 def pb_workload(w: WorkloadRec, *, ascii_ips: bool = False) -> JsonObj:
     """A workload in istio.workload.Workload proto JSON (zero values omitted)."""
-    out: JsonObj = {"uid": w.uid, "name": w.name, "namespace": w.namespace,
-                    "addresses": [_b64_ip(ip, ascii_text=ascii_ips) for ip in w.ips]}
+    out: JsonObj = {
+        "uid": w.uid,
+        "name": w.name,
+        "namespace": w.namespace,
+        "addresses": [_b64_ip(ip, ascii_text=ascii_ips) for ip in w.ips],
+    }
     if w.protocol == "HBONE":
         out["tunnelProtocol"] = "HBONE"
     if w.service_account:
@@ -343,9 +386,13 @@ def pb_workload(w: WorkloadRec, *, ascii_ips: bool = False) -> JsonObj:
 
 
 def pb_service(s: ServiceRec, *, ascii_ips: bool = False) -> JsonObj:
-    out: JsonObj = {"name": s.name, "namespace": s.namespace, "hostname": s.hostname,
-                    "addresses": [{"address": _b64_ip(s.vip, ascii_text=ascii_ips)}],
-                    "ports": [{"servicePort": p, "targetPort": t} for p, t in sorted(s.ports.items())]}
+    out: JsonObj = {
+        "name": s.name,
+        "namespace": s.namespace,
+        "hostname": s.hostname,
+        "addresses": [{"address": _b64_ip(s.vip, ascii_text=ascii_ips)}],
+        "ports": [{"servicePort": p, "targetPort": t} for p, t in sorted(s.ports.items())],
+    }
     if s.waypoint:
         out["waypoint"] = _pb_gateway(s.waypoint, ascii_ips)
     return out
@@ -376,10 +423,9 @@ def istiod_config_dump(scn: Scenario, node: str, types: str | None) -> JsonObj:
     mesh = istiod_view(scn, node)
     wanted = {t.strip().upper() for t in (types or "").split(",") if t.strip()}
     configs: list[JsonObj] = []
-    if not wanted or "WDS" in wanted:
-        if version_tuple(scn.istio_version) < (1, 25):
-            configs += [{"@type": ADDRESS_TYPE, "workload": pb_workload(w)} for w in mesh.workloads]
-            configs += [{"@type": ADDRESS_TYPE, "service": pb_service(s)} for s in mesh.services]
+    if (not wanted or "WDS" in wanted) and version_tuple(scn.istio_version) < (1, 25):
+        configs += [{"@type": ADDRESS_TYPE, "workload": pb_workload(w)} for w in mesh.workloads]
+        configs += [{"@type": ADDRESS_TYPE, "service": pb_service(s)} for s in mesh.services]
     if "WADS" in wanted:
         configs += [{"@type": AUTHZ_TYPE} | pb_policy(p) for p in mesh.policies]
     return {"configs": configs} if configs else {}
@@ -433,18 +479,29 @@ def syncz(scn: Scenario, istiod: Pod) -> list[JsonObj]:
                 entry["acked"] = _nonce(scn, zt.name, type_url, "old")
                 entry["lastError"] = nack
             resources[type_url] = entry
-        out.append({"cluster_id": "Kubernetes", "proxy": f"{zt.name}.{zt.namespace}", "proxy_type": "ztunnel",
-                    "istio_version": ztunnel_version(scn, node), "resources": resources})
+        out.append(
+            {
+                "cluster_id": "Kubernetes",
+                "proxy": f"{zt.name}.{zt.namespace}",
+                "proxy_type": "ztunnel",
+                "istio_version": ztunnel_version(scn, node),
+                "resources": resources,
+            }
+        )
     return out
 
 
 def connections(scn: Scenario, istiod: Pod) -> JsonObj:
     clients = []
-    for i, (node, zt) in enumerate(_attached(scn, istiod)):
+    for i, (_node, zt) in enumerate(_attached(scn, istiod)):
         connected = (zt.created or scn.now) + timedelta(seconds=7)
-        clients.append({"connectionId": f"{zt.name}.{zt.namespace}-{i + 1}",
-                        "connectedAt": connected.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                        "address": f"{zt.ip}:{40000 + i}"})
+        clients.append(
+            {
+                "connectionId": f"{zt.name}.{zt.namespace}-{i + 1}",
+                "connectedAt": connected.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "address": f"{zt.ip}:{40000 + i}",
+            }
+        )
     return {"totalClients": len(clients), "clients": clients}
 
 

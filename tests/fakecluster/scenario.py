@@ -225,7 +225,7 @@ class CertState(StrEnum):
 
 UNAVAILABLE_SIGNING = (
     "Unavailable: signing gRPC error (The service is currently unavailable): "
-    'transport error: dns error: failed to lookup address information: Name or service not known'
+    "transport error: dns error: failed to lookup address information: Name or service not known"
 )
 
 
@@ -415,8 +415,12 @@ def index(scn: Scenario) -> Index:
         pods_by_service[(svc.namespace, svc.name)] = matched
         for p in matched:
             services_by_pod.setdefault((p.namespace, p.name), []).append(svc)
-    return Index({n.name: n for n in scn.namespaces}, {(p.namespace, p.name): p for p in scn.pods},
-                 services_by_pod, pods_by_service)
+    return Index(
+        {n.name: n for n in scn.namespaces},
+        {(p.namespace, p.name): p for p in scn.pods},
+        services_by_pod,
+        pods_by_service,
+    )
 
 
 # --- building -----------------------------------------------------------------------------
@@ -447,8 +451,13 @@ def component_pods(
                 ns,
                 f"istiod-{suffix}-{k8s_suffix('istiod', str(i))}",
                 node=nodes[i % len(nodes)].name,
-                labels={"app": "istiod", "istio": "pilot", "istio.io/rev": "default",
-                        "istio.io/dataplane-mode": "none", "pod-template-hash": suffix},
+                labels={
+                    "app": "istiod",
+                    "istio": "pilot",
+                    "istio.io/rev": "default",
+                    "istio.io/dataplane-mode": "none",
+                    "pod-template-hash": suffix,
+                },
                 service_account="istiod",
                 containers=("discovery",),
                 created=created,
@@ -466,8 +475,12 @@ def component_pods(
                     ns,
                     f"ztunnel-{tag}",
                     node=node.name,
-                    labels={"app": "ztunnel", "app.kubernetes.io/name": "ztunnel",
-                            "istio.io/dataplane-mode": "none", "sidecar.istio.io/inject": "false"},
+                    labels={
+                        "app": "ztunnel",
+                        "app.kubernetes.io/name": "ztunnel",
+                        "istio.io/dataplane-mode": "none",
+                        "sidecar.istio.io/inject": "false",
+                    },
                     annotations={"istio.io/rev": "default"},
                     service_account="ztunnel",
                     containers=("istio-proxy",),
@@ -485,8 +498,11 @@ def component_pods(
                     ns,
                     f"istio-cni-node-{k8s_suffix('cni', node.name)}",
                     node=node.name,
-                    labels={"k8s-app": "istio-cni-node", "app.kubernetes.io/name": "istio-cni",
-                            "istio.io/dataplane-mode": "none"},
+                    labels={
+                        "k8s-app": "istio-cni-node",
+                        "app.kubernetes.io/name": "istio-cni",
+                        "istio.io/dataplane-mode": "none",
+                    },
                     service_account="istio-cni",
                     containers=("install-cni",),
                     created=created,
@@ -505,8 +521,12 @@ def waypoint_pod(namespace: str, node: str, name: str = "waypoint", version: str
         namespace,
         f"{name}-{k8s_suffix('wp', namespace, name, length=10)}-{k8s_suffix('wpod', namespace, name)}",
         node=node,
-        labels={WAYPOINT_MANAGED: WAYPOINT_CONTROLLER, "gateway.networking.k8s.io/gateway-name": name,
-                "istio.io/dataplane-mode": "none", "networking.istio.io/tunnel": "http"},
+        labels={
+            WAYPOINT_MANAGED: WAYPOINT_CONTROLLER,
+            "gateway.networking.k8s.io/gateway-name": name,
+            "istio.io/dataplane-mode": "none",
+            "networking.istio.io/tunnel": "http",
+        },
         service_account=name,
         containers=("istio-proxy",),
         workload=name,
@@ -541,11 +561,25 @@ def build(
     for base in ("default", "kube-system"):
         if not any(n.name == base for n in ns_objs):
             ns_objs.append(Namespace(base))
-    draft = Scenario(name, node_objs, tuple(ns_objs), (), istio_version=istio_version,
-                     istio_namespace=istio_namespace, istiod_replicas=istiod_replicas, now=now)
-    all_pods = component_pods(node_objs, istio_namespace=istio_namespace, version=istio_version,
-                              istiod_replicas=istiod_replicas, now=now,
-                              without_ztunnel=without_ztunnel, without_cni=without_cni)
+    draft = Scenario(
+        name,
+        node_objs,
+        tuple(ns_objs),
+        (),
+        istio_version=istio_version,
+        istio_namespace=istio_namespace,
+        istiod_replicas=istiod_replicas,
+        now=now,
+    )
+    all_pods = component_pods(
+        node_objs,
+        istio_namespace=istio_namespace,
+        version=istio_version,
+        istiod_replicas=istiod_replicas,
+        now=now,
+        without_ztunnel=without_ztunnel,
+        without_cni=without_cni,
+    )
     all_pods += list(pods)
     next_ip = _ip_allocator(node_objs)
     by_node = {n.name: n for n in node_objs}

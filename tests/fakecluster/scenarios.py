@@ -13,8 +13,8 @@ from tests.fakecluster.scenario import (
     LogEvent,
     Namespace,
     Phase,
-    Policy,
     Pod,
+    Policy,
     Role,
     Scenario,
     Service,
@@ -33,31 +33,69 @@ AMBIENT_NS = {"istio.io/dataplane-mode": "ambient"}
 def _bookinfo_pods() -> list[Pod]:
     n1, n2, n3 = NODES
     return [
-        app_pod("default", "productpage-v1", app="productpage", version="v1", node=n1,
-                service_account="bookinfo-productpage"),
-        app_pod("default", "details-v1", app="details", version="v1", node=n2, service_account="bookinfo-details"),
-        app_pod("default", "ratings-v1", app="ratings", version="v1", node=n3, service_account="bookinfo-ratings"),
-        app_pod("default", "reviews-v1", app="reviews", version="v1", node=n1, service_account="bookinfo-reviews"),
-        app_pod("default", "reviews-v2", app="reviews", version="v2", node=n2, service_account="bookinfo-reviews"),
-        app_pod("default", "reviews-v3", app="reviews", version="v3", node=n3, service_account="bookinfo-reviews"),
+        app_pod(
+            "default",
+            "productpage-v1",
+            app="productpage",
+            version="v1",
+            node=n1,
+            service_account="bookinfo-productpage",
+        ),
+        app_pod(
+            "default", "details-v1", app="details", version="v1", node=n2, service_account="bookinfo-details"
+        ),
+        app_pod(
+            "default", "ratings-v1", app="ratings", version="v1", node=n3, service_account="bookinfo-ratings"
+        ),
+        app_pod(
+            "default", "reviews-v1", app="reviews", version="v1", node=n1, service_account="bookinfo-reviews"
+        ),
+        app_pod(
+            "default", "reviews-v2", app="reviews", version="v2", node=n2, service_account="bookinfo-reviews"
+        ),
+        app_pod(
+            "default", "reviews-v3", app="reviews", version="v3", node=n3, service_account="bookinfo-reviews"
+        ),
         app_pod("default", "curl", node=n2, service_account="curl", port=80),
-        app_pod("istio-ingress", "istio-ingressgateway", app="istio-ingressgateway", node=n1,
-                service_account="istio-ingressgateway", port=8080, containers=("istio-proxy",),
-                role=Role.GATEWAY),
+        app_pod(
+            "istio-ingress",
+            "istio-ingressgateway",
+            app="istio-ingressgateway",
+            node=n1,
+            service_account="istio-ingressgateway",
+            port=8080,
+            containers=("istio-proxy",),
+            role=Role.GATEWAY,
+        ),
         app_pod("kube-system", "coredns", app="kube-dns", node=n1, service_account="coredns", port=53),
     ]
 
 
 def _bookinfo_services() -> list[Service]:
     def svc(name: str, port: int = 9080, target: int = 9080, ns: str = "default") -> Service:
-        return Service(ns, name, selector={"app": name}, ports=(ServicePort(port, target),), labels={"app": name})
+        return Service(
+            ns, name, selector={"app": name}, ports=(ServicePort(port, target),), labels={"app": name}
+        )
 
     return [
-        svc("productpage"), svc("details"), svc("ratings"), svc("reviews"), svc("curl", 80, 80),
-        Service("istio-ingress", "istio-ingressgateway", selector={"app": "istio-ingressgateway"},
-                ports=(ServicePort(80, 8080, "http2"), ServicePort(443, 8443, "https"))),
-        Service("kube-system", "kube-dns", selector={"app": "kube-dns"}, cluster_ip="10.96.0.10",
-                ports=(ServicePort(53, 53, "dns", "UDP"), ServicePort(53, 53, "dns-tcp"))),
+        svc("productpage"),
+        svc("details"),
+        svc("ratings"),
+        svc("reviews"),
+        svc("curl", 80, 80),
+        Service(
+            "istio-ingress",
+            "istio-ingressgateway",
+            selector={"app": "istio-ingressgateway"},
+            ports=(ServicePort(80, 8080, "http2"), ServicePort(443, 8443, "https")),
+        ),
+        Service(
+            "kube-system",
+            "kube-dns",
+            selector={"app": "kube-dns"},
+            cluster_ip="10.96.0.10",
+            ports=(ServicePort(53, 53, "dns", "UDP"), ServicePort(53, 53, "dns-tcp")),
+        ),
         Service("default", "kubernetes", ports=(ServicePort(443, 6443, "https"),), cluster_ip="10.96.0.1"),
     ]
 
@@ -70,8 +108,14 @@ def bookinfo(*, istio_version: str = "1.26.2", istiod_replicas: int = 1) -> Scen
         namespaces=[Namespace("default", AMBIENT_NS), Namespace("istio-ingress"), Namespace("kube-system")],
         pods=_bookinfo_pods(),
         services=_bookinfo_services(),
-        policies=[Policy("default", "productpage-viewer", principals=("cluster.local/ns/default/sa/curl",),
-                         ports=(9080,))],
+        policies=[
+            Policy(
+                "default",
+                "productpage-viewer",
+                principals=("cluster.local/ns/default/sa/curl",),
+                ports=(9080,),
+            )
+        ],
         istio_version=istio_version,
         istiod_replicas=istiod_replicas,
     )
@@ -84,57 +128,109 @@ def with_waypoint(scn: Scenario, namespace: str = "default", node: str = NODES[2
     from tests.fakecluster.scenario import _with_vip
 
     pod = waypoint_pod(namespace, node, version=scn.istio_version)
-    svc = _with_vip(Service(namespace, "waypoint", selector={"gateway.networking.k8s.io/gateway-name": "waypoint"},
-                            ports=(ServicePort(15008, 15008, "mesh"), ServicePort(15021, 15021, "status")),
-                            labels={"gateway.istio.io/managed": "istio.io-mesh-controller"}))
+    svc = _with_vip(
+        Service(
+            namespace,
+            "waypoint",
+            selector={"gateway.networking.k8s.io/gateway-name": "waypoint"},
+            ports=(ServicePort(15008, 15008, "mesh"), ServicePort(15021, 15021, "status")),
+            labels={"gateway.istio.io/managed": "istio.io-mesh-controller"},
+        )
+    )
     namespaces = tuple(
         replace(ns, labels={**ns.labels, "istio.io/use-waypoint": "waypoint"}) if ns.name == namespace else ns
         for ns in scn.namespaces
     )
     ip = f"10.244.{next(n.index for n in scn.nodes if n.name == node)}.200"
-    return replace(scn, pods=scn.pods + (replace(pod, ip=ip, created=scn.now - timedelta(hours=3)),),
-                   services=scn.services + (svc,), namespaces=namespaces)
+    return replace(
+        scn,
+        pods=scn.pods + (replace(pod, ip=ip, created=scn.now - timedelta(hours=3)),),
+        services=scn.services + (svc,),
+        namespaces=namespaces,
+    )
 
 
 # --- log helpers for overrides -------------------------------------------------------------------
 
 
 def access_error(src_ip: str, dst_ip: str, error: str, *, ago: timedelta = timedelta(seconds=40)) -> LogEvent:
-    return LogEvent("error", "access", "connection complete", (
-        ("src.addr", f"{src_ip}:43110"), ("dst.addr", f"{dst_ip}:15008"), ("dst.hbone_addr", f"{dst_ip}:9080"),
-        ("direction", "outbound"), ("bytes_sent", 0), ("bytes_recv", 0), ("duration", "10001ms"),
-        ("error", error)), ago=ago)
+    return LogEvent(
+        "error",
+        "access",
+        "connection complete",
+        (
+            ("src.addr", f"{src_ip}:43110"),
+            ("dst.addr", f"{dst_ip}:15008"),
+            ("dst.hbone_addr", f"{dst_ip}:9080"),
+            ("direction", "outbound"),
+            ("bytes_sent", 0),
+            ("bytes_recv", 0),
+            ("duration", "10001ms"),
+            ("error", error),
+        ),
+        ago=ago,
+    )
 
 
 def hbone_timeout(src_ip: str, dst_ip: str) -> LogEvent:
-    return access_error(src_ip, dst_ip, "connection timed out, maybe a NetworkPolicy is blocking HBONE port "
-                        "15008: deadline has elapsed")
+    return access_error(
+        src_ip,
+        dst_ip,
+        "connection timed out, maybe a NetworkPolicy is blocking HBONE port 15008: deadline has elapsed",
+    )
 
 
 def authz_denial(src_ip: str, dst_ip: str) -> LogEvent:
-    return LogEvent("error", "access", "connection complete", (
-        ("src.addr", f"{src_ip}:51234"), ("src.workload", "curl"), ("src.namespace", "default"),
-        ("src.identity", "spiffe://cluster.local/ns/default/sa/curl"), ("dst.addr", f"{dst_ip}:15008"),
-        ("dst.hbone_addr", f"{dst_ip}:9080"), ("direction", "inbound"), ("bytes_sent", 0), ("bytes_recv", 0),
-        ("duration", "1ms"),
-        ("error", "connection closed due to policy rejection: allow policies exist, but none allowed")))
+    return LogEvent(
+        "error",
+        "access",
+        "connection complete",
+        (
+            ("src.addr", f"{src_ip}:51234"),
+            ("src.workload", "curl"),
+            ("src.namespace", "default"),
+            ("src.identity", "spiffe://cluster.local/ns/default/sa/curl"),
+            ("dst.addr", f"{dst_ip}:15008"),
+            ("dst.hbone_addr", f"{dst_ip}:9080"),
+            ("direction", "inbound"),
+            ("bytes_sent", 0),
+            ("bytes_recv", 0),
+            ("duration", "1ms"),
+            ("error", "connection closed due to policy rejection: allow policies exist, but none allowed"),
+        ),
+    )
 
 
 def dns_failure(hostname: str) -> LogEvent:
-    return LogEvent("warn", "dns::server", "dns lookup failed", (
-        ("hostname", hostname), ("err", "no records found for Query { name: Name(\"" + hostname + ".\") }")))
+    return LogEvent(
+        "warn",
+        "dns::server",
+        "dns lookup failed",
+        (("hostname", hostname), ("err", 'no records found for Query { name: Name("' + hostname + '.") }')),
+    )
 
 
 def nack_line(reason: str) -> LogEvent:
-    return LogEvent("error", "xds::client:xds{id=1}", "sending response", (
-        ("type_url", "type.googleapis.com/istio.workload.Address"), ("nonce", "e2c1f0"), ("type", "Nack"),
-        ("error", reason)))
+    return LogEvent(
+        "error",
+        "xds::client:xds{id=1}",
+        "sending response",
+        (
+            ("type_url", "type.googleapis.com/istio.workload.Address"),
+            ("nonce", "e2c1f0"),
+            ("type", "Nack"),
+            ("error", reason),
+        ),
+    )
 
 
 def cni_error(pod_ns: str, pod_name: str) -> LogEvent:
-    return LogEvent("error", "cni-agent",
-                    f"failed to update POD inpod: {pod_ns}/{pod_name} failed to open netns: no such file",
-                    (("ns", pod_ns), ("name", pod_name)))
+    return LogEvent(
+        "error",
+        "cni-agent",
+        f"failed to update POD inpod: {pod_ns}/{pod_name} failed to open netns: no such file",
+        (("ns", pod_ns), ("name", pod_name)),
+    )
 
 
 # --- the broken cluster -------------------------------------------------------------------------
@@ -155,27 +251,40 @@ def broken() -> Scenario:
         # node 1: misses a local workload, knows a stale pod, ratings as TCP, one pod Pending,
         # a cert failing to sign, an expired cert, and crashlooping with previous logs.
         n1: ZtunnelOverride(
-            drift=Drift(missing_workloads=frozenset({pp.ref}),
-                        extra_workloads=(StaleWorkload("default", "reviews-v1-7d9c8b5f4-gone1", "10.244.0.99",
-                                                       n1, "bookinfo-reviews"),),
-                        workload_protocol={ratings.ref: "TCP"}),
+            drift=Drift(
+                missing_workloads=frozenset({pp.ref}),
+                extra_workloads=(
+                    StaleWorkload(
+                        "default", "reviews-v1-7d9c8b5f4-gone1", "10.244.0.99", n1, "bookinfo-reviews"
+                    ),
+                ),
+                workload_protocol={ratings.ref: "TCP"},
+            ),
             workload_state={pp.ref: "Pending"},
-            certificates={"default/bookinfo-productpage": CertOverride(UNAVAILABLE_SIGNING),
-                          "default/bookinfo-reviews": CertOverride(valid_from=timedelta(hours=-30),
-                                                                   valid_for=timedelta(hours=24))},
+            certificates={
+                "default/bookinfo-productpage": CertOverride(UNAVAILABLE_SIGNING),
+                "default/bookinfo-reviews": CertOverride(
+                    valid_from=timedelta(hours=-30), valid_for=timedelta(hours=24)
+                ),
+            },
             restarts=7,
             ready=False,
-            logs=(hbone_timeout(pp.ip or "", details.ip or ""), dns_failure("reviews.default.svc.cluster.local"),
-                  nack_line(nack),
-                  LogEvent("error", "ztunnel", "panicked: connection to CA lost", previous=True)),
+            logs=(
+                hbone_timeout(pp.ip or "", details.ip or ""),
+                dns_failure("reviews.default.svc.cluster.local"),
+                nack_line(nack),
+                LogEvent("error", "ztunnel", "panicked: connection to CA lost", previous=True),
+            ),
         ),
         # node 2: different root of trust, not-yet-valid and soon-expiring certs, version skew,
         # a workload with no workloadState entry, authz denials.
         n2: ZtunnelOverride(
             root="rogue-root",
-            certificates={"default/bookinfo-details": CertOverride(valid_from=timedelta(hours=2)),
-                          "default/curl": CertOverride(valid_from=timedelta(hours=-23, minutes=-50)),
-                          "default/bookinfo-reviews": CertOverride(CertState.INITIALIZING)},
+            certificates={
+                "default/bookinfo-details": CertOverride(valid_from=timedelta(hours=2)),
+                "default/curl": CertOverride(valid_from=timedelta(hours=-23, minutes=-50)),
+                "default/bookinfo-reviews": CertOverride(CertState.INITIALIZING),
+            },
             workload_state={reviews2.ref: None},
             version="1.25.1",
             logs=(authz_denial(curl.ip or "", details.ip or ""),),
@@ -184,10 +293,19 @@ def broken() -> Scenario:
         n3: ZtunnelOverride(xds_on_demand=True),
     }
     istiod = {
-        n1: IstiodOverride(drift=Drift(workload_waypoint={details.ref: "/10.96.200.1"},
-                                       missing_policies=frozenset({"default/productpage-viewer"})), nack=nack),
-        n2: IstiodOverride(drift=Drift(extra_services=(Service("default", "legacy", selector={"app": "legacy"}),),
-                                       service_ports={"default/reviews": {9080: 9090}})),
+        n1: IstiodOverride(
+            drift=Drift(
+                workload_waypoint={details.ref: "/10.96.200.1"},
+                missing_policies=frozenset({"default/productpage-viewer"}),
+            ),
+            nack=nack,
+        ),
+        n2: IstiodOverride(
+            drift=Drift(
+                extra_services=(Service("default", "legacy", selector={"app": "legacy"}),),
+                service_ports={"default/reviews": {9080: 9090}},
+            )
+        ),
         n3: IstiodOverride(connected=False),
     }
     cni = {n1: (cni_error("default", pp.name),)}
@@ -198,23 +316,44 @@ def broken() -> Scenario:
     from tests.fakecluster.scenario import Node
 
     lonely_node = Node("ambient-worker4", 3)
-    lonely = app_pod("default", "lonely-v1", app="lonely", node=lonely_node.name, ip="10.244.3.10",
-                     created=now - timedelta(hours=1), annotations={"ambient.istio.io/redirection": "pending"})
+    lonely = app_pod(
+        "default",
+        "lonely-v1",
+        app="lonely",
+        node=lonely_node.name,
+        ip="10.244.3.10",
+        created=now - timedelta(hours=1),
+        annotations={"ambient.istio.io/redirection": "pending"},
+    )
     terminating = replace(
         next(p for p in base.pods if p.labels.get("app") == "details"),
-        name="details-v1-5f4d8c7b9-old42", ip="10.244.1.77", deleted=now - timedelta(minutes=3),
+        name="details-v1-5f4d8c7b9-old42",
+        ip="10.244.1.77",
+        deleted=now - timedelta(minutes=3),
     )
-    pending = app_pod("default", "ratings-v2", app="ratings", version="v2", node=n3, phase=Phase.PENDING,
-                      created=now - timedelta(minutes=1), ready=False)
+    pending = app_pod(
+        "default",
+        "ratings-v2",
+        app="ratings",
+        version="v2",
+        node=n3,
+        phase=Phase.PENDING,
+        created=now - timedelta(minutes=1),
+        ready=False,
+    )
     return replace(scn, nodes=scn.nodes + (lonely_node,), pods=scn.pods + (lonely, terminating, pending))
 
 
 # --- synthetic clusters for benchmarks ----------------------------------------------------------
 
 
-def synthetic(nodes: int = 10, pods_per_node: int = 20, seed: int = 0, *, istiod_replicas: int = 2) -> Scenario:
+def synthetic(
+    nodes: int = 10, pods_per_node: int = 20, seed: int = 0, *, istiod_replicas: int = 2
+) -> Scenario:
     """N nodes × M app pods over a few ambient namespaces; payloads are shared across ztunnels."""
-    namespaces = [Namespace(f"app-{i}", AMBIENT_NS) for i in range(max(1, min(10, nodes * pods_per_node // 50)))]
+    namespaces = [
+        Namespace(f"app-{i}", AMBIENT_NS) for i in range(max(1, min(10, nodes * pods_per_node // 50)))
+    ]
     pods, services = [], []
     node_names = [f"node-{i + 1:03d}" for i in range(nodes)]
     for n, node in enumerate(node_names):
@@ -224,11 +363,28 @@ def synthetic(nodes: int = 10, pods_per_node: int = 20, seed: int = 0, *, istiod
             pods.append(app_pod(ns, f"{app}-{j % 3}", app=app, node=node, port=8080))
             if j % 3 == 0:
                 services.append(Service(ns, app, selector={"app": app}, ports=(ServicePort(80, 8080),)))
-    return build(f"synthetic-{nodes}x{pods_per_node}", nodes=node_names, namespaces=namespaces, pods=pods,
-                 services=services, istiod_replicas=istiod_replicas)
+    return build(
+        f"synthetic-{nodes}x{pods_per_node}",
+        nodes=node_names,
+        namespaces=namespaces,
+        pods=pods,
+        services=services,
+        istiod_replicas=istiod_replicas,
+    )
 
 
 SCENARIOS = {"bookinfo": bookinfo, "broken": broken, "synthetic": synthetic}
 
-__all__ = ["SCENARIOS", "bookinfo", "broken", "synthetic", "with_waypoint", "access_error", "hbone_timeout",
-           "authz_denial", "dns_failure", "nack_line", "cni_error"]
+__all__ = [
+    "SCENARIOS",
+    "bookinfo",
+    "broken",
+    "synthetic",
+    "with_waypoint",
+    "access_error",
+    "hbone_timeout",
+    "authz_denial",
+    "dns_failure",
+    "nack_line",
+    "cni_error",
+]

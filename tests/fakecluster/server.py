@@ -8,6 +8,7 @@ the same `ApiException`s it would against a live cluster.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import ssl
@@ -23,16 +24,23 @@ from tests.fakecluster import k8s, wsframes
 from tests.fakecluster.admin import Closed, Response, admin_response, deliver
 from tests.fakecluster.faults import Fault, FaultKind
 from tests.fakecluster.logs import component_log
-from tests.fakecluster.scenario import Phase, Pod, Role
+from tests.fakecluster.scenario import Phase, Pod, Role, stable_uid
 
 if TYPE_CHECKING:
     from tests.fakecluster.cluster import FakeCluster
 
 JSON = "application/json"
-KUBE_VERSION = {"major": "1", "minor": "31", "gitVersion": "v1.31.2",
-                "gitCommit": "5864a4677267e6adeae276ad85882a8714d69d9d", "gitTreeState": "clean",
-                "buildDate": "2024-10-22T20:28:14Z", "goVersion": "go1.22.8", "compiler": "gc",
-                "platform": "linux/amd64"}
+KUBE_VERSION = {
+    "major": "1",
+    "minor": "31",
+    "gitVersion": "v1.31.2",
+    "gitCommit": "5864a4677267e6adeae276ad85882a8714d69d9d",
+    "gitTreeState": "clean",
+    "buildDate": "2024-10-22T20:28:14Z",
+    "goVersion": "go1.22.8",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 PF_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")  # what the kubelet's websocket handler accepts
 FRAME = 32 * 1024
 
@@ -57,8 +65,14 @@ class RequestRecord:
 
 
 def status_obj(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                           "message": message, "reason": reason}
+    out: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+    }
     if details:
         out["details"] = details
     out["code"] = code
@@ -74,8 +88,12 @@ class ApiError(Exception):
 
 def not_found(resource: str, name: str, group: str = "") -> ApiError:
     kind = resource if not group else f"{resource}.{group}"
-    return ApiError(404, "NotFound", f'{kind} "{name}" not found', {"name": name, "kind": resource}
-                    | ({"group": group} if group else {}))
+    return ApiError(
+        404,
+        "NotFound",
+        f'{kind} "{name}" not found',
+        {"name": name, "kind": resource} | ({"group": group} if group else {}),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +150,19 @@ class Handler(BaseHTTPRequestHandler):
             resp = Response(500, json.dumps(body).encode(), JSON)
             faults = [f for f in faults if f.kind is not FaultKind.HTTP_500]
         record.status = resp.status
-        headers = [("Cache-Control", "no-cache, private"), ("Audit-Id", k8s.stable_uid("audit", str(id(record))))]
+        headers = [
+            ("Cache-Control", "no-cache, private"),
+            ("Audit-Id", stable_uid("audit", str(id(record)))),
+        ]
         try:
-            deliver(self.wfile.write, resp, faults, self.cluster.stopping, extra_headers=headers)
+            deliver(self._write, resp, faults, self.cluster.stopping, extra_headers=headers)
         except Closed:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+
+    def _write(self, data: bytes) -> None:
+        self.wfile.write(data)
 
     def _json(self, obj: Any, status: int, faults: list[Fault], record: RequestRecord) -> None:
         self._send(Response(status, json.dumps(obj).encode(), JSON), faults, record)
@@ -186,8 +208,15 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- routing -----------------------------------------------------------------------------------
 
-    def _route(self, method: str, path: str, query: dict[str, str], body: bytes, record: RequestRecord,
-               faults: list[Fault]) -> None:
+    def _route(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        body: bytes,
+        record: RequestRecord,
+        faults: list[Fault],
+    ) -> None:
         scn = self.cluster.scenario
         if method == "GET" and path in ("/version", "/version/"):
             return self._json(KUBE_VERSION, 200, faults, record)
@@ -201,8 +230,12 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         res = k8s.RESOURCES[(route.group, route.resource)]
         if method != "GET":
-            raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested "
-                                                     f"resource ({method} {route.resource})")
+            raise ApiError(
+                405,
+                "MethodNotAllowed",
+                f"the server does not allow this method on the requested "
+                f"resource ({method} {route.resource})",
+            )
         is_upgrade = self.headers.get("Upgrade", "").lower() == "websocket"
         verb = "list" if route.name is None else "get"
         if route.name is None and query.get("watch") in ("true", "1"):
@@ -212,10 +245,15 @@ class Handler(BaseHTTPRequestHandler):
         if route.resource == "namespaces" and route.namespace is None and route.name:
             route = Route(route.group, route.version, "namespaces", None, route.name, route.subresource)
         ns_for_rbac = route.namespace or (route.name if route.resource == "namespaces" else "") or ""
-        self.cluster.authorize(verb, route.resource, route.subresource, route.namespace, route.name, route.group)
+        self.cluster.authorize(
+            verb, route.resource, route.subresource, route.namespace, route.name, route.group
+        )
         record.target = f"{route.namespace}/{route.name}" if route.subresource and route.namespace else None
-        faults = faults + [f for f in self.cluster.faults if f.matches_api(
-            route.resource, route.subresource, verb, ns_for_rbac, route.name or "")]
+        faults = faults + [
+            f
+            for f in self.cluster.faults
+            if f.matches_api(route.resource, route.subresource, verb, ns_for_rbac, route.name or "")
+        ]
         if route.resource == "pods" and route.name:
             pod = self._pod(route)
             if route.subresource == "log":
@@ -232,8 +270,15 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         objs = k8s.objects(scn, route.group, route.resource)
         if route.name is not None:
-            found = next((o for o in objs if o["metadata"]["name"] == route.name
-                          and o["metadata"].get("namespace") == route.namespace), None)
+            found = next(
+                (
+                    o
+                    for o in objs
+                    if o["metadata"]["name"] == route.name
+                    and o["metadata"].get("namespace") == route.namespace
+                ),
+                None,
+            )
             if found is None:
                 raise not_found(route.resource, route.name, route.group)
             return self._json(found, 200, faults, record)
@@ -248,11 +293,17 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- lists --------------------------------------------------------------------------------------
 
-    def _list(self, res: k8s.Resource, namespace: str | None, objs: tuple[dict[str, Any], ...],
-              query: dict[str, str]) -> dict[str, Any]:
+    def _list(
+        self,
+        res: k8s.Resource,
+        namespace: str | None,
+        objs: tuple[dict[str, Any], ...],
+        query: dict[str, str],
+    ) -> dict[str, Any]:
         try:
-            items = k8s.select(objs, namespace, query.get("labelSelector", ""), query.get("fieldSelector", ""),
-                               res.kind)
+            items = k8s.select(
+                objs, namespace, query.get("labelSelector", ""), query.get("fieldSelector", ""), res.kind
+            )
         except k8s.SelectorError as err:
             raise ApiError(400, "BadRequest", str(err)) from err
         list_rv = self.cluster.list_rv
@@ -264,7 +315,7 @@ class Handler(BaseHTTPRequestHandler):
             except (ValueError, KeyError, TypeError) as err:
                 raise ApiError(400, "BadRequest", f"continue key is not valid: {err}") from err
         limit = int(query.get("limit") or 0)
-        page = items[start:start + limit] if limit > 0 else items[start:]
+        page = items[start : start + limit] if limit > 0 else items[start:]
         meta: dict[str, Any] = {"resourceVersion": list_rv}
         if limit > 0 and start + limit < len(items):
             token = {"v": "meta.k8s.io/v1", "rv": int(list_rv), "start": start + limit}
@@ -272,7 +323,12 @@ class Handler(BaseHTTPRequestHandler):
             meta["remainingItemCount"] = len(items) - start - limit
         # Items in a typed list carry no apiVersion/kind, as the real apiserver sends them.
         stripped = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in page]
-        return {"kind": f"{res.kind}List", "apiVersion": res.group_version, "metadata": meta, "items": stripped}
+        return {
+            "kind": f"{res.kind}List",
+            "apiVersion": res.group_version,
+            "metadata": meta,
+            "items": stripped,
+        }
 
     # --- authorization review -----------------------------------------------------------------------
 
@@ -284,14 +340,23 @@ class Handler(BaseHTTPRequestHandler):
         attrs = review.get("spec", {}).get("resourceAttributes")
         allowed, reason = True, ""
         if attrs:
-            allowed = self.cluster.allowed(attrs.get("verb", ""), attrs.get("resource", ""),
-                                           attrs.get("subresource", ""), attrs.get("namespace", ""))
+            allowed = self.cluster.allowed(
+                attrs.get("verb", ""),
+                attrs.get("resource", ""),
+                attrs.get("subresource", ""),
+                attrs.get("namespace", ""),
+            )
             reason = "" if allowed else "no RBAC policy matched"
         status: dict[str, Any] = {"allowed": allowed}
         if reason:
             status["reason"] = reason
-        out = {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
-               "metadata": {"creationTimestamp": None}, "spec": review.get("spec", {}), "status": status}
+        out = {
+            "kind": "SelfSubjectAccessReview",
+            "apiVersion": "authorization.k8s.io/v1",
+            "metadata": {"creationTimestamp": None},
+            "spec": review.get("spec", {}),
+            "status": status,
+        }
         self._json(out, 201, faults, record)
 
     # --- logs ----------------------------------------------------------------------------------------
@@ -300,8 +365,12 @@ class Handler(BaseHTTPRequestHandler):
         container = query.get("container")
         if container is None:
             if len(pod.containers) > 1:
-                raise ApiError(400, "BadRequest", f"a container name must be specified for pod {pod.name}, "
-                                                  f"choose one of: [{' '.join(pod.containers)}]")
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f"a container name must be specified for pod {pod.name}, "
+                    f"choose one of: [{' '.join(pod.containers)}]",
+                )
             container = pod.containers[0]
         if container not in pod.containers:
             raise ApiError(400, "BadRequest", f"container {container} is not valid for pod {pod.name}")
@@ -309,36 +378,53 @@ class Handler(BaseHTTPRequestHandler):
         previous = query.get("previous") in ("true", "1")
         restarts = k8s.restarts_of(scn, pod) if container == pod.containers[0] else 0
         if previous and restarts == 0:
-            raise ApiError(400, "BadRequest",
-                           f'previous terminated container "{container}" in pod "{pod.name}" not found')
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'previous terminated container "{container}" in pod "{pod.name}" not found',
+            )
         if pod.phase is Phase.PENDING:
-            raise ApiError(400, "BadRequest",
-                           f'container "{container}" in pod "{pod.name}" is waiting to start: ContainerCreating')
-        lines = list(component_log(scn, pod.namespace, pod.name, previous)) if container == pod.containers[0] \
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'container "{container}" in pod "{pod.name}" is waiting to start: ContainerCreating',
+            )
+        lines = (
+            list(component_log(scn, pod.namespace, pod.name, previous))
+            if container == pod.containers[0]
             else [(pod.created or scn.now, f"{container} started")]
+        )
         lines = _filter_logs(lines, query, scn.now)
         stamp = query.get("timestamps") in ("true", "1")
-        text = "".join((t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z " if stamp else "") + line + "\n"
-                       for t, line in lines).encode()
+        text = "".join(
+            (t.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z " if stamp else "") + line + "\n" for t, line in lines
+        ).encode()
         if query.get("limitBytes"):
             text = text[: int(query["limitBytes"])]
         self._send(Response(200, text, "text/plain"), faults, record)
 
     # --- pod proxy -----------------------------------------------------------------------------------
 
-    def _pod_proxy(self, pod: Pod, route: Route, query: dict[str, str], record: RequestRecord,
-                   faults: list[Fault]) -> None:
+    def _pod_proxy(
+        self, pod: Pod, route: Route, query: dict[str, str], record: RequestRecord, faults: list[Fault]
+    ) -> None:
         port = route.port or (pod.ports[0] if pod.ports else 80)
         record.port, record.target = port, f"{pod.namespace}/{pod.name}"
         qs = "&".join(f"{k}={v}" for k, v in query.items())
         target = route.rest + (f"?{qs}" if qs else "")
         record.http_path = target
         # ztunnel's admin port is bound to localhost inside the pod: the apiserver's dial to the pod IP fails.
-        resp = None if (pod.role is Role.ZTUNNEL and port == 15000) else \
-            admin_response(self.cluster.scenario, pod, port, target)
+        resp = (
+            None
+            if (pod.role is Role.ZTUNNEL and port == 15000)
+            else admin_response(self.cluster.scenario, pod, port, target)
+        )
         if resp is None:
-            raise ApiError(503, "ServiceUnavailable", f"error trying to reach service: dial tcp {pod.ip}:{port}: "
-                                                      "connect: connection refused")
+            raise ApiError(
+                503,
+                "ServiceUnavailable",
+                f"error trying to reach service: dial tcp {pod.ip}:{port}: connect: connection refused",
+            )
         faults = faults + [f for f in self.cluster.faults if f.matches_admin(pod.name, port, route.rest)]
         self._send(resp, faults, record)
 
@@ -357,16 +443,20 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", "at least one port must be specified")
         record.target, record.port, record.status = f"{pod.namespace}/{pod.name}", ports[0], 101
         key = self.headers.get("Sec-WebSocket-Key", "")
-        self.wfile.write((
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Accept: {wsframes.accept_key(key)}\r\nSec-WebSocket-Protocol: {protocol}\r\n\r\n"
-        ).encode())
+        self.wfile.write(
+            (
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Accept: {wsframes.accept_key(key)}\r\n"
+                f"Sec-WebSocket-Protocol: {protocol}\r\n\r\n"
+            ).encode()
+        )
         self.close_connection = True
         PortForwardSession(self, pod, ports, record).run()
 
 
-def _filter_logs(lines: list[tuple[datetime, str]], query: dict[str, str], now: datetime
-                 ) -> list[tuple[datetime, str]]:
+def _filter_logs(
+    lines: list[tuple[datetime, str]], query: dict[str, str], now: datetime
+) -> list[tuple[datetime, str]]:
     from datetime import timedelta
 
     if query.get("sinceSeconds"):
@@ -397,7 +487,7 @@ class PortForwardSession:
 
     def send_channel(self, channel: int, data: bytes) -> None:
         for i in range(0, max(len(data), 1), FRAME):
-            self.send(wsframes.OP_BINARY, bytes([channel]) + data[i:i + FRAME])
+            self.send(wsframes.OP_BINARY, bytes([channel]) + data[i : i + FRAME])
 
     def run(self) -> None:
         self.h.connection.settimeout(30)
@@ -426,8 +516,14 @@ class PortForwardSession:
             return
 
     def _precheck(self, port: int) -> str:
-        fault = next((f for f in self.cluster.faults if f.kind is FaultKind.PORTFORWARD_ERROR
-                      and f.pod == self.pod.name and f.port in (None, port)), None)
+        fault = next(
+            (
+                f
+                for f in self.cluster.faults
+                if f.kind is FaultKind.PORTFORWARD_ERROR and f.pod == self.pod.name and f.port in (None, port)
+            ),
+            None,
+        )
         if fault:
             return fault.message or self._refused(port)
         if admin_response(self.cluster.scenario, self.pod, port, "/") is None:
@@ -436,10 +532,12 @@ class PortForwardSession:
 
     def _refused(self, port: int) -> str:
         netns = f"/var/run/netns/cni-{self.pod.uid}"
-        return (f"error forwarding port {port} to pod {self.pod.uid.replace('-', '')[:12]}..., uid : failed to "
-                f'execute portforward in network namespace "{netns}": failed to connect to localhost:{port} '
-                f'inside namespace "{netns}", IPv4: dial tcp4 127.0.0.1:{port}: connect: connection refused '
-                f"IPv6 dial tcp6 [::1]:{port}: connect: connection refused ")
+        return (
+            f"error forwarding port {port} to pod {self.pod.uid.replace('-', '')[:12]}..., uid : failed to "
+            f'execute portforward in network namespace "{netns}": failed to connect to localhost:{port} '
+            f'inside namespace "{netns}", IPv4: dial tcp4 127.0.0.1:{port}: connect: connection refused '
+            f"IPv6 dial tcp6 [::1]:{port}: connect: connection refused "
+        )
 
     def _data(self, index: int, data: bytes) -> None:
         if index not in self.buffers or index in self.done:
@@ -459,15 +557,15 @@ class PortForwardSession:
             resp = Response(404, b"")
         if parts[0] != "GET" and resp.status < 400:
             resp = Response(405, b"Method Not Allowed\n", "text/plain")
-        faults = [f for f in self.cluster.faults if f.matches_admin(self.pod.name, port, target.split("?")[0])]
+        faults = [
+            f for f in self.cluster.faults if f.matches_admin(self.pod.name, port, target.split("?")[0])
+        ]
         faults += [f for f in self.cluster.faults if f.pod is None and f.resource is None]
         self.done.add(index)
-        try:
+        # If the pod drops its TCP connection (Closed), the kubelet sees an ordinary end of stream,
+        # so the client gets a normal WebSocket close after whatever bytes were sent.
+        with contextlib.suppress(Closed):
             deliver(lambda b: self.send_channel(2 * index, b), resp, faults, self.cluster.stopping)
-        except Closed:
-            # The pod dropped its TCP connection. To the kubelet that is an ordinary end of stream,
-            # so the client sees a normal WebSocket close after whatever bytes were sent.
-            pass
 
     def _close(self, *, reply: bool) -> None:
         """Closing handshake: send close, then wait briefly for the client's close before dropping TCP."""
@@ -501,10 +599,8 @@ class _Server(ThreadingHTTPServer):
         try:
             super().finish_request(tls, client_address)
         finally:
-            try:
+            with contextlib.suppress(OSError):
                 tls.close()
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients that vanish mid-response are normal under faults; the request log has the story

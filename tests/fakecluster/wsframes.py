@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-from typing import BinaryIO
+from typing import Protocol
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -31,7 +31,11 @@ def frame(opcode: int, payload: bytes) -> bytes:
     return head + payload
 
 
-def _read_exact(stream: BinaryIO, n: int) -> bytes:
+class Reader(Protocol):
+    def read(self, n: int, /) -> bytes: ...
+
+
+def _read_exact(stream: Reader, n: int) -> bytes:
     data = b""
     while len(data) < n:
         chunk = stream.read(n - len(data))
@@ -41,7 +45,7 @@ def _read_exact(stream: BinaryIO, n: int) -> bytes:
     return data
 
 
-def read_frame(stream: BinaryIO) -> tuple[int, bytes]:
+def read_frame(stream: Reader) -> tuple[int, bytes]:
     """Read one (possibly fragmented) message; returns (opcode, payload)."""
     opcode, payload = -1, b""
     while True:

@@ -264,3 +264,14 @@ def test_synthetic_scales_and_shares_payloads() -> None:
     a, b = (json.loads(payloads.ztunnel_config_dump_bytes(scn, n.name)) for n in scn.nodes[:2])
     assert a["workloads"] == b["workloads"] and len(a["workloads"]) >= 200
     assert a["config"]["localNode"] != b["config"]["localNode"]
+
+
+def test_without_component_and_waypoint(bookinfo: Scenario) -> None:
+    scn = scenarios.without_component(scenarios.with_waypoint(bookinfo), Role.CNI, N2)
+    assert scn.ztunnel_on(N2) and not [p for p in scn.pods_by_role(Role.CNI) if p.node == N2]
+    dump = payloads.ztunnel_config_dump(scn, N1)
+    waypoint_vip = next(s["vips"][0] for s in dump["services"] if s["name"] == "waypoint")
+    reviews = next(s for s in dump["services"] if s["name"] == "reviews")
+    assert reviews["waypoint"] == {"destination": waypoint_vip, "hboneMtlsPort": 15008}
+    wp = next(w for w in dump["workloads"] if w["name"].startswith("waypoint-"))
+    assert wp["nativeTunnel"] is True and wp["protocol"] == "HBONE"

@@ -150,6 +150,14 @@ def with_waypoint(scn: Scenario, namespace: str = "default", node: str = NODES[2
     )
 
 
+def without_component(scn: Scenario, role: Role, node: str) -> Scenario:
+    """Remove a node's ztunnel or istio-cni pod (a node the DaemonSet never reached)."""
+    from dataclasses import replace
+
+    pods = tuple(p for p in scn.pods if not (p.role is role and p.node == node))
+    return replace(scn, pods=pods)
+
+
 # --- log helpers for overrides -------------------------------------------------------------------
 
 

@@ -140,6 +140,7 @@ class Container:
     state: str  # running | waiting | terminated | unknown
     reason: str | None = None
     image: str | None = None
+    last_reason: str | None = None  # lastState.terminated.reason: why the previous run ended (OOMKilled)
 
 
 @dataclass(frozen=True, slots=True)

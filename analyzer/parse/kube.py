@@ -35,6 +35,7 @@ def _container(status: Mapping[str, Any]) -> Container:
         state=str(kind),
         reason=detail.get("reason"),
         image=status.get("image"),
+        last_reason=as_map(as_map(status.get("lastState")).get("terminated")).get("reason"),
     )
 
 

@@ -5,9 +5,9 @@ its node, and while it is down new ambient pods there cannot start.
 
 Evidence:
     A non-terminating pod labelled app=ztunnel has a container waiting in
-    CrashLoopBackOff, a container terminated with OOMKilled or Error, or
-    three or more restarts in the pod list. A single restart (a planned
-    rollout) is not reported.
+    CrashLoopBackOff, a container terminated (now, or in its last run per
+    lastState) with OOMKilled or Error, or three or more restarts in the pod
+    list. A single restart that ended cleanly is not reported.
 
 Fix:
     Read why it died: `kubectl describe pod -n istio-system <ztunnel-pod>`
@@ -46,6 +46,8 @@ def check(bundle: Bundle) -> Iterator[Hit]:
                 )
             elif c.state == "terminated" and c.reason in CRASH_REASONS:
                 facts.append(f"container {c.name} terminated with {c.reason} ({c.restarts} restart(s))")
+            elif c.restarts > 0 and c.last_reason in CRASH_REASONS:
+                facts.append(f"container {c.name} restarted {c.restarts} time(s), last exit {c.last_reason}")
             elif c.restarts >= MIN_RESTARTS:
                 facts.append(f"container {c.name} restarted {c.restarts} times")
         if facts:

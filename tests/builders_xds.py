@@ -4,7 +4,7 @@
 log-signature rules (ZT4xx-ZT6xx) need. Everything is optional. Keys:
 
     ztunnels:  [{..., services?: [svc], policies?: [pol], version?, dns_proxy?, xds_address?,
-                 staged_services?}]
+                 staged_services?, state?, reason?, last_reason?, image?}]   (container extras)
     istiods:   [{name?, version?, ready?, pod?: false,
                  ambientz?: {workloads?, services?, policies?},
                  views?: {<ztunnel name>: {workloads?, services?, policies?, available?,
@@ -125,7 +125,7 @@ def _fields(obj: Any) -> dict[str, Any]:
 
 
 _ZT_KEYS = ("services", "policies", "version", "dns_proxy", "xds_address", "staged_services", "workloads")
-_POD_KEYS = ("reason", "state", "image")
+_POD_KEYS = ("reason", "state", "image", "last_reason")
 
 
 def _retouch_pod(pod: Pod, spec: Mapping[str, Any]) -> Pod:
@@ -136,6 +136,7 @@ def _retouch_pod(pod: Pod, spec: Mapping[str, Any]) -> Pod:
             state=str(spec.get("state", c.state)),
             reason=spec.get("reason", c.reason),
             image=spec.get("image", c.image),
+            last_reason=spec.get("last_reason", c.last_reason),
         )
         for c in pod.containers
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -125,11 +126,25 @@ class _Loader:
 
     # -- cluster lists -----------------------------------------------------------
 
+    @contextmanager
+    def guard(self, path: str) -> Iterator[None]:
+        """Well-formed JSON of the wrong shape (a list where an object belongs…) → one-line BundleError."""
+        try:
+            yield
+        except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+            raise BundleError(
+                self.files.path, path, f"unexpected content ({type(exc).__name__}: {exc})"
+            ) from None
+
     def cluster(self) -> tuple[tuple[Pod, ...], dict[str, Any], tuple[Any, ...], tuple[Any, ...]]:
-        pods = tuple(kube.pod(i) for i in kube.items(self.doc(layout.PODS)))
-        namespaces = {n.name: n for n in map(kube.namespace, kube.items(self.doc(layout.NAMESPACES)))}
-        nodes = tuple(kube.node(i) for i in kube.items(self.doc(layout.NODES)))
-        services = tuple(kube.service(i) for i in kube.items(self.doc(layout.SERVICES)))
+        with self.guard(layout.PODS):
+            pods = tuple(kube.pod(i) for i in kube.items(self.doc(layout.PODS)))
+        with self.guard(layout.NAMESPACES):
+            namespaces = {n.name: n for n in map(kube.namespace, kube.items(self.doc(layout.NAMESPACES)))}
+        with self.guard(layout.NODES):
+            nodes = tuple(kube.node(i) for i in kube.items(self.doc(layout.NODES)))
+        with self.guard(layout.SERVICES):
+            services = tuple(kube.service(i) for i in kube.items(self.doc(layout.SERVICES)))
         return pods, namespaces, nodes, services
 
     # -- ztunnels ---------------------------------------------------------------
@@ -142,11 +157,12 @@ class _Loader:
             node = pod.node if pod else None
             return Ztunnel(name, namespace, pod, node, path, False, reason, _reads=self.reads)
         try:
-            dump = config_dump.parse_config_dump_text(
-                self.files.text(path),
-                self.intern,
-                lambda t: parse_json(self.files.path, path, t, self.files.limits.max_json_depth),
-            )
+            with self.guard(path):
+                dump = config_dump.parse_config_dump_text(
+                    self.files.text(path),
+                    self.intern,
+                    lambda t: parse_json(self.files.path, path, t, self.files.limits.max_json_depth),
+                )
         except config_dump.UnsupportedDump as exc:
             raise BundleError(self.files.path, path, str(exc)) from None
         return Ztunnel(
@@ -180,14 +196,16 @@ class _Loader:
         state, addresses, _ = (XdsState(), 0, 0)
         reason = None
         if self.usable(path):
-            state, addresses, _ = istiod.parse_proxy_config(self.files.json(path), self.intern)
+            with self.guard(path):
+                state, addresses, _ = istiod.parse_proxy_config(self.files.json(path), self.intern)
             if addresses == 0:
                 reason = "empty per-proxy WDS dump (expected on Istio 1.25+)"
         else:
             reason = self.unavailable_reason(path)
         pol_ok = self.usable(wads) is not None
         if pol_ok:
-            pol_state, _, _ = istiod.parse_proxy_config(self.files.json(wads), self.intern)
+            with self.guard(wads):
+                pol_state, _, _ = istiod.parse_proxy_config(self.files.json(wads), self.intern)
             state = XdsState(
                 state.workloads,
                 state.services,
@@ -205,18 +223,26 @@ class _Loader:
                 views[zt] = self.view(name, zt)
         amb_path = layout.istiod_ambientz(name)
         amb = self.doc(amb_path)
+        with self.guard(amb_path):
+            ambientz = istiod.parse_ambientz(amb, self.intern) if amb is not None else None
         sync_doc = self.doc(layout.istiod_syncz(name))
+        with self.guard(layout.istiod_syncz(name)):
+            sync = syncz.parse_syncz(sync_doc) if sync_doc is not None else None
         conn_doc = self.doc(layout.istiod_connections(name))
+        with self.guard(layout.istiod_connections(name)):
+            conns = connections.parse_connections(conn_doc) if conn_doc is not None else None
+        with self.guard(layout.istiod_version(name)):
+            version = self.istiod_version(name)
         return Istiod(
             name=name,
             namespace=pod.namespace if pod else "istio-system",
             pod=pod,
-            version=self.istiod_version(name),
+            version=version,
             views=views,
-            ambientz=istiod.parse_ambientz(amb, self.intern) if amb is not None else None,
+            ambientz=ambientz,
             ambientz_path=amb_path if amb is not None else None,
-            syncz=syncz.parse_syncz(sync_doc) if sync_doc is not None else None,
-            connections=connections.parse_connections(conn_doc) if conn_doc is not None else None,
+            syncz=sync,
+            connections=conns,
             _reads=self.reads,
         )
 

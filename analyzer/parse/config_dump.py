@@ -18,7 +18,7 @@ from analyzer.parse import as_list, as_map, parse_time
 T = TypeVar("T")
 
 
-class UnsupportedDump(ValueError):
+class UnsupportedDump(Exception):
     """The dump's key set is not one we can map; the loader turns this into a BundleError."""
 
 

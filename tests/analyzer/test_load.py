@@ -153,3 +153,35 @@ def test_rollout_picks_the_non_terminating_newest_ztunnel(tmp_path: Path) -> Non
     assert bundle.inputs_read == set()  # choosing does not count as reading an input
     _ = chosen.workloads
     assert bundle.inputs_read == {Input.ZTUNNEL_CONFIG}
+
+
+@pytest.mark.parametrize(
+    ("member", "body", "fatal"),
+    [
+        (layout.PODS, b'{"items": [{"metadata": {"name": "a"}, "spec": "x", "status": {}}]}', True),
+        ("ztunnel/{zt}/config_dump.json", b'{"workloads": [{"uid": "u", "capacity": "lots"}]}', True),
+        (layout.NODES, b'{"items": [{"metadata": {}, "status": {"conditions": [1, 2]}}]}', False),
+        (
+            "istiod/{istiod}/syncz.json",
+            b'[{"proxy": "p", "resources": {"t": 5}}, 7, {"resources": []}]',
+            False,
+        ),
+    ],
+)
+def test_wrong_shaped_members_are_one_line_bundle_errors_or_tolerated(
+    tmp_path: Path, member: str, body: bytes, fatal: bool
+) -> None:
+    scn = scenarios.bookinfo()
+    members = _members(scn)
+    path = member.format(
+        zt=scn.pods_by_role(Role.ZTUNNEL)[0].name, istiod=scn.pods_by_role(Role.ISTIOD)[0].name
+    )
+    members[path] = body
+    files = open_bundle(write_bundle(tmp_path / "b.tar.gz", members, at=at(scn)))
+    if not fatal:
+        load_bundle(files)  # junk entries are skipped, nothing escapes
+        return
+    with pytest.raises(BundleError) as caught:
+        load_bundle(files)
+    assert caught.value.member == path and "unexpected content" in caught.value.problem
+    assert "\n" not in str(caught.value)

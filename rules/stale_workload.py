@@ -10,7 +10,10 @@ Evidence:
     Pods being deleted or younger than the capture window, HostNetwork
     workloads and non-pod workloads (WorkloadEntry, ServiceEntry, remote
     clusters) are ignored. One finding per workload lists every ztunnel that
-    still holds it.
+    still holds it. Also: an in-pod proxy (workloadState entry, keyed by pod
+    UID) for a pod UID that no longer exists, when no pod of that name is
+    younger than the capture window (its replacement may still be draining
+    the old one).
 
 Fix:
     Compare with istiod's view (ZT401). If istiod no longer lists the workload,
@@ -20,7 +23,7 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.model import Bundle, Input, Workload, Ztunnel
+from analyzer.model import Bundle, Input, ObjectRef, Workload, Ztunnel
 from rules import Hit, Rule, Severity
 
 RULE = Rule(
@@ -49,6 +52,25 @@ def _problem(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> str | None
     return None
 
 
+def _leaked_proxies(bundle: Bundle, ztunnel: Ztunnel) -> Iterator[Hit]:
+    for uid, state in (ztunnel.workload_state or {}).items():
+        if bundle.pod_by_uid(uid) is not None or not state.name:
+            continue
+        successor = bundle.pod_by_name(state.namespace, state.name)
+        if successor is not None and not bundle.settled(successor.created_at):
+            continue  # a recreated pod (StatefulSet) while the old proxy drains: guard 2
+        yield Hit(
+            subject=ObjectRef("Pod", state.namespace, state.name),
+            message=(
+                f"{ztunnel.ref} still runs an in-pod proxy ({state.state}) for pod UID {uid}, "
+                "which no longer exists"
+            ),
+            evidence=(ztunnel.config_dump_path,),
+            node=ztunnel.node,
+            ztunnel=ztunnel.name,
+        )
+
+
 def check(bundle: Bundle) -> Iterator[Hit]:
     found: dict[str, tuple[Workload, str, list[Ztunnel]]] = {}
     for ztunnel in bundle.ztunnels:
@@ -61,6 +83,9 @@ def check(bundle: Bundle) -> Iterator[Hit]:
             problem = _problem(bundle, ztunnel, workload)
             if problem:
                 found[uid] = (workload, problem, [ztunnel])
+    for ztunnel in bundle.ztunnels:
+        if ztunnel.available:
+            yield from _leaked_proxies(bundle, ztunnel)
     for workload, problem, holders in found.values():
         names = ", ".join(z.name for z in holders)
         yield Hit(

@@ -13,7 +13,7 @@ from cryptography import x509
 
 from tests.fakecluster import payloads, scenarios
 from tests.fakecluster.logs import component_log
-from tests.fakecluster.scenario import Drift, Role, Scenario, ZtunnelOverride
+from tests.fakecluster.scenario import DEFAULT_NOW, Drift, Role, Scenario, ZtunnelOverride
 
 N1, N2, N3 = scenarios.NODES
 
@@ -84,7 +84,7 @@ def test_certificates_are_real_x509(bookinfo: Scenario) -> None:
 
 
 def test_payloads_are_deterministic() -> None:
-    a, b = scenarios.bookinfo(), scenarios.bookinfo()
+    a, b = scenarios.bookinfo(now=DEFAULT_NOW), scenarios.bookinfo(now=DEFAULT_NOW)
     assert payloads.ztunnel_config_dump_bytes(a, N2) == payloads.ztunnel_config_dump_bytes(b, N2)
     assert payloads.ambientz(a) == payloads.ambientz(b)
 

@@ -18,7 +18,7 @@ import yaml
 
 from tests.fakecluster import certs, k8s
 from tests.fakecluster.faults import Fault, FaultKind
-from tests.fakecluster.scenario import Scenario, stable_int
+from tests.fakecluster.scenario import Scenario, stable_int, wall_clock
 from tests.fakecluster.server import ApiError, Handler, RequestRecord, _Server
 
 BAD_TOKEN = "this-token-is-not-valid"
@@ -48,8 +48,11 @@ class FakeCluster:
         *,
         latency_ms: float = 0,
         kubeconfig: Path | None = None,
+        now: datetime | None = None,
     ) -> None:
+        """`now` pins the cluster's clock; by default an unpinned scenario runs at the start time."""
         self.scenario = scenario
+        self._now = now
         self.faults: list[Fault] = list(faults)
         if latency_ms:
             self.faults.append(Fault.latency(latency_ms / 1000))
@@ -79,6 +82,12 @@ class FakeCluster:
         self.stop()
 
     def start(self) -> None:
+        # The collector stamps bundles with the real clock, so the served certificates, pod times
+        # and logs must live in real time too, or every certificate would look expired.
+        if self._now is not None:
+            self.scenario = self.scenario.pinned_at(self._now)
+        elif not self.scenario.pinned:
+            self.scenario = self.scenario.rebased(wall_clock())
         self._tmp = Path(tempfile.mkdtemp(prefix="fakecluster-"))
         tls = certs.tls_material(datetime.now(UTC))  # the TLS cert lives in real time, not scenario time
         (self._tmp / "tls.crt").write_bytes(tls.cert_pem)

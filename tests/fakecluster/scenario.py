@@ -4,6 +4,11 @@ A `Scenario` is what the fake API server serves and what every payload is derive
 with `build(...)` (which adds the Istio component pods and assigns deterministic UIDs and IPs) or
 load it from a plain dict with `Scenario.from_dict`. Overrides (`ZtunnelOverride`, `IstiodOverride`,
 `Drift`) express the failures the analyzer's rules look for; each is independently usable.
+
+Time: every timestamp a scenario serves is relative to `Scenario.now`. Unless a caller pins it
+(`build(now=...)`, `scenario.pinned_at(...)`), `now` is the wall clock (UTC, whole seconds) and
+`FakeCluster.start()` moves the scenario to the wall clock of that moment, because the real
+collector stamps bundles with real time and the analyzer judges certificates against it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-DEFAULT_NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
+DEFAULT_NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)  # a fixed clock for byte-exact payload tests
 ISTIO_NS = "istio-system"
 AMBIENT = "ambient"
 REDIRECTION = "ambient.istio.io/redirection"
@@ -42,6 +47,11 @@ class Role(StrEnum):
     CNI = "cni"
     WAYPOINT = "waypoint"
     GATEWAY = "gateway"
+
+
+def wall_clock() -> datetime:
+    """The current UTC time truncated to the second (the resolution of Kubernetes timestamps)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 def stable_uid(*parts: str) -> str:
@@ -308,7 +318,7 @@ class Scenario:
     istio_version: str = "1.26.2"
     istio_namespace: str = ISTIO_NS
     istiod_replicas: int = 1
-    now: datetime = DEFAULT_NOW
+    now: datetime = field(default_factory=wall_clock)
     trust_domain: str = "cluster.local"
     ztunnels: Mapping[str, ZtunnelOverride] = field(default_factory=dict)  # key: node name
     istiod: Mapping[str, IstiodOverride] = field(default_factory=dict)  # key: node name
@@ -317,6 +327,31 @@ class Scenario:
     istiod_logs: tuple[LogEvent, ...] = ()
     cni_logs: Mapping[str, tuple[LogEvent, ...]] = field(default_factory=dict)  # key: node
     traffic: bool = True
+    pinned: bool = False  # True: `now` was chosen by the caller, so FakeCluster keeps it
+
+    # --- time -----------------------------------------------------------------------------
+
+    def rebased(self, now: datetime) -> Scenario:
+        """Return a copy living at `now`: the clock and every absolute pod time move together.
+
+        Everything else (certificates, logs, restarts, syncz) is derived from `now` when served.
+        """
+        delta = now - self.now
+        if not delta:
+            return self
+        pods = tuple(
+            replace(
+                p,
+                created=p.created + delta if p.created else None,
+                deleted=p.deleted + delta if p.deleted else None,
+            )
+            for p in self.pods
+        )
+        return replace(self, now=now, pods=pods)
+
+    def pinned_at(self, now: datetime) -> Scenario:
+        """Return a copy fixed at `now` that FakeCluster will not move (for byte-exact tests)."""
+        return replace(self.rebased(now), pinned=True)
 
     # --- lookups -----------------------------------------------------------------------
 
@@ -547,12 +582,18 @@ def build(
     istio_version: str = "1.26.2",
     istio_namespace: str = ISTIO_NS,
     istiod_replicas: int = 1,
-    now: datetime = DEFAULT_NOW,
+    now: datetime | None = None,
     without_ztunnel: Iterable[str] = (),
     without_cni: Iterable[str] = (),
     **extra: Any,
 ) -> Scenario:
-    """Assemble a scenario: add Istio components, assign IPs/VIPs/timestamps and enrollment."""
+    """Assemble a scenario: add Istio components, assign IPs/VIPs/timestamps and enrollment.
+
+    `now=None` means the wall clock, unpinned (FakeCluster moves it to its start time); an explicit
+    `now` pins the scenario there.
+    """
+    pinned = now is not None
+    now = now if now is not None else wall_clock()
     node_names = [f"node-{i + 1}" for i in range(nodes)] if isinstance(nodes, int) else list(nodes)
     node_objs = tuple(Node(n, i) for i, n in enumerate(node_names))
     ns_objs = list(namespaces)
@@ -570,6 +611,7 @@ def build(
         istio_namespace=istio_namespace,
         istiod_replicas=istiod_replicas,
         now=now,
+        pinned=pinned,
     )
     all_pods = component_pods(
         node_objs,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from tests.fakecluster.scenario import (
     UNAVAILABLE_SIGNING,
@@ -100,8 +100,10 @@ def _bookinfo_services() -> list[Service]:
     ]
 
 
-def bookinfo(*, istio_version: str = "1.26.2", istiod_replicas: int = 1) -> Scenario:
-    """The healthy 3-node cluster of istio.io's ztunnel troubleshooting page."""
+def bookinfo(
+    *, istio_version: str = "1.26.2", istiod_replicas: int = 1, now: datetime | None = None
+) -> Scenario:
+    """The healthy 3-node cluster of istio.io's ztunnel troubleshooting page (`now`: see `build`)."""
     return build(
         "bookinfo",
         nodes=NODES,
@@ -118,6 +120,7 @@ def bookinfo(*, istio_version: str = "1.26.2", istiod_replicas: int = 1) -> Scen
         ],
         istio_version=istio_version,
         istiod_replicas=istiod_replicas,
+        now=now,
     )
 
 
@@ -244,9 +247,9 @@ def cni_error(pod_ns: str, pod_name: str) -> LogEvent:
 # --- the broken cluster -------------------------------------------------------------------------
 
 
-def broken() -> Scenario:
+def broken(*, now: datetime | None = None) -> Scenario:
     """Bookinfo with many failures at once; each override is independent of the others."""
-    base = bookinfo(istiod_replicas=2)
+    base = bookinfo(istiod_replicas=2, now=now)
     n1, n2, n3 = NODES
     pp = next(p for p in base.pods if p.labels.get("app") == "productpage")
     details = next(p for p in base.pods if p.labels.get("app") == "details")
@@ -356,7 +359,12 @@ def broken() -> Scenario:
 
 
 def synthetic(
-    nodes: int = 10, pods_per_node: int = 20, seed: int = 0, *, istiod_replicas: int = 2
+    nodes: int = 10,
+    pods_per_node: int = 20,
+    seed: int = 0,
+    *,
+    istiod_replicas: int = 2,
+    now: datetime | None = None,
 ) -> Scenario:
     """N nodes × M app pods over a few ambient namespaces; payloads are shared across ztunnels."""
     namespaces = [
@@ -378,6 +386,7 @@ def synthetic(
         pods=pods,
         services=services,
         istiod_replicas=istiod_replicas,
+        now=now,
     )
 
 

@@ -13,7 +13,11 @@ from ztbundle.exits import EXIT_HELP, Exit
 
 # Each module exposes register(subparsers) and run(args) -> Exit. Imported lazily by name so
 # `ztbundle analyze` never pays for importing the kubernetes client.
-COMMANDS: tuple[str, ...] = ("collect", "analyze")
+COMMANDS: tuple[str, ...] = (
+    "collect",
+    "analyze",
+    "ztunnel-config",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

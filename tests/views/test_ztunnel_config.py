@@ -1,0 +1,163 @@
+"""`ztbundle ztunnel-config`: istioctl's tables byte for byte, ztunnel choice, raw JSON, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from _pytest.capture import CaptureFixture
+
+from analyzer.views import zconfig
+from analyzer.views.table import Table, tabwrite
+from tests.views.conftest import NOW_ARG
+from ztbundle.cli import main
+from ztbundle.exits import Exit
+
+SAMPLES = Path("/work/shared/reference/samples")
+
+
+def test_tabwrite_pads_all_but_the_last_cell_like_go() -> None:
+    text = tabwrite([("A", "BB", "C"), ("aaaa", "", "last cell is never padded")], padding=1)
+    assert text == "A    BB C\naaaa    last cell is never padded\n"
+    assert Table(("X", "Y"), (("1", "2"),), padding=5).render() == "X     Y\n1     2\n"
+
+
+def test_hex_serial_matches_go_big_int_formatting() -> None:
+    assert zconfig.hex_serial("255") == "ff"
+    assert zconfig.hex_serial("-255") == "-ff"
+    assert zconfig.hex_serial("not-a-number") == "<nil>"
+    assert zconfig.hex_serial(None) == "<nil>"
+
+
+def test_cert_validity_is_judged_at_the_given_time() -> None:
+    cert = {"validFrom": "2025-06-01T11:00:00Z", "expirationTime": "2025-06-02T11:00:00Z"}
+    assert zconfig.valid_at(cert, datetime(2025, 6, 1, 12, tzinfo=UTC))
+    assert not zconfig.valid_at(cert, datetime(2025, 6, 3, tzinfo=UTC))
+    assert not zconfig.valid_at({}, datetime(2025, 6, 1, 12, tzinfo=UTC))
+
+
+def test_legacy_chain_marks_last_element_root_and_empty_chain_is_na() -> None:
+    at = datetime(2025, 6, 1, 12, tzinfo=UTC)
+    leaf = {
+        "serialNumber": "16",
+        "validFrom": "2025-06-01T11:00:00Z",
+        "expirationTime": "2025-06-02T11:00:00Z",
+    }
+    dump = zconfig.raw_dump(
+        {
+            "workloads": [],
+            "certificates": [
+                {"identity": "spiffe://a", "state": "Available", "certChain": [leaf, leaf, leaf]},
+                {"identity": "spiffe://b", "state": "Unavailable: signing gRPC error", "certChain": []},
+            ],
+        }
+    )
+    rows = zconfig.certificates(dump, at).rows
+    assert [r[1] for r in rows] == ["Leaf", "Intermediate", "Root", "NA"]
+    assert rows[0][3:5] == ("true", "10") and rows[3][2:] == ("Unavailable", "false", "NA", "NA", "NA")
+
+
+def test_waypoint_column_names_the_waypoint_service_or_none() -> None:
+    dump = zconfig.raw_dump(
+        {
+            "workloads": {
+                "/10.0.0.1": {
+                    "name": "a",
+                    "namespace": "ns",
+                    "workloadIps": ["10.0.0.1"],
+                    "protocol": "HBONE",
+                    "waypoint": {"destination": "/10.96.0.9"},
+                },
+                "/10.0.0.2": {"name": "b", "namespace": "ns", "hostname": "b.example", "protocol": "TCP"},
+            },
+            "services": {
+                "ns/wp": {"name": "wp", "namespace": "ns", "hostname": "wp.ns", "vips": ["/10.96.0.9"]}
+            },
+        }
+    )
+    rows = zconfig.workloads(dump).rows
+    assert rows == (("ns", "a", "10.0.0.1", "", "wp", "HBONE"), ("ns", "b", "b.example", "", "None", "TCP"))
+
+
+@pytest.mark.skipif(not SAMPLES.exists(), reason="istioctl's reference tables are not on this machine")
+@pytest.mark.parametrize(
+    "name", ["workloadsummary", "workloadsummary_default", "secretsummary", "policies", "allsummary"]
+)
+def test_parity_with_istioctl_reference_tables(name: str) -> None:
+    """Our renderer on istioctl's own test dump prints istioctl's expected output exactly (read in place)."""
+    dump = zconfig.raw_dump(json.loads((SAMPLES / "istioctl-testdata-ztunnel-dump.json").read_text()))
+    at = datetime.now(UTC)  # istioctl judges validity at "now"; its test certs are far from the edge
+    ns = "default" if name.endswith("_default") else None
+    section = {
+        "workloadsummary": "workloads",
+        "workloadsummary_default": "workloads",
+        "secretsummary": "certificates",
+        "policies": "policies",
+        "allsummary": "all",
+    }[name]
+    text = zconfig.render(zconfig.Section(section), dump, at, zconfig.Filter(namespace=ns))
+    assert text == (SAMPLES / f"istioctl-testdata-{name}.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    "section", ["workloads", "services", "policies", "certificates", "connections", "all"]
+)
+def test_golden_tables_from_collected_bundle(
+    bookinfo_bundle: Path, section: str, golden: Callable[[str, str], None], capsys: CaptureFixture[str]
+) -> None:
+    args = ["ztunnel-config", str(bookinfo_bundle), section, "--node", "ambient-worker", "--now", NOW_ARG]
+    assert main(args) == Exit.OK
+    out = capsys.readouterr()
+    golden(f"ztunnel-config-{section}.txt", out.out)
+    assert out.err.startswith("ztbundle: showing ztunnel ztunnel-") and "on node ambient-worker" in out.err
+
+
+def test_default_choice_is_first_ready_ztunnel_by_name(
+    bookinfo_bundle: Path, capsys: CaptureFixture[str]
+) -> None:
+    assert main(["ztunnel-config", str(bookinfo_bundle), "workloads"]) == Exit.OK
+    err = capsys.readouterr().err
+    with tarfile.open(bookinfo_bundle) as tar:
+        first = sorted(m.name.split("/")[1] for m in tar if m.name.endswith("/config_dump.json"))[0]
+    assert err.startswith(f"ztbundle: showing ztunnel {first} on node ")
+    assert err.endswith(" (first ready of 3 by name)\n")
+
+
+def test_all_json_is_the_raw_dump_byte_for_byte(
+    bookinfo_bundle: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    assert (
+        main(["ztunnel-config", str(bookinfo_bundle), "all", "--node", "ambient-worker2", "-o", "json"])
+        == Exit.OK
+    )
+    out = capsysbinary.readouterr().out
+    with tarfile.open(bookinfo_bundle) as tar:
+        dumps = {m.name: tar.extractfile(m).read() for m in tar if m.name.endswith("config_dump.json")}  # type: ignore[union-attr]
+    assert out in dumps.values() and json.loads(out)["workloads"]
+
+
+def test_workloads_json_is_filtered_by_namespace(bookinfo_bundle: Path, capsys: CaptureFixture[str]) -> None:
+    assert (
+        main(
+            ["ztunnel-config", str(bookinfo_bundle), "workload", "--namespace", "istio-system", "-o", "json"]
+        )
+        == 0
+    )
+    entries = json.loads(capsys.readouterr().out)
+    assert entries and {e["namespace"] for e in entries} == {"istio-system"}
+
+
+def test_unknown_ztunnel_is_a_one_line_error(bookinfo_bundle: Path, capsys: CaptureFixture[str]) -> None:
+    assert (
+        main(["ztunnel-config", str(bookinfo_bundle), "workloads", "--ztunnel", "ztunnel-nope"])
+        == Exit.BAD_INPUT
+    )
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"ztbundle: error: {bookinfo_bundle}: no ztunnel named 'ztunnel-nope'")
+        and err.count("\n") == 1
+    )

@@ -102,6 +102,16 @@ def test_fail_on_levels(broken_bundle: Path, tmp_path: Path) -> None:
     assert "collection errors:" in text
 
 
+def test_text_format_prints_every_finding_to_stdout(
+    broken_bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(broken_bundle), "--format", "text"]) == Exit.FINDINGS
+    stdout = capsys.readouterr().out
+    assert "ERROR   ZT103 node-missing-ztunnel-or-cni: Node ambient-worker4" in stdout
+    assert "… and" not in stdout  # the whole list, not the short summary
+    assert not broken_bundle.with_name(f"{broken_bundle.name}.report.text").exists()
+
+
 def test_disable_and_now(broken_bundle: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     args = ["analyze", str(broken_bundle), "--format", "json", "-o", str(out)]

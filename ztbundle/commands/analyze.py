@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="analyse a bundle written by `ztbundle collect`, offline",
     )
     p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
-    p.add_argument("-o", "--out", help="report path, or - for stdout (default: <bundle>.report.<format>)")
+    p.add_argument("-o", "--out", help="report path, or - for stdout (default: <bundle>.report.<format>; text prints to stdout)")
     p.add_argument("--format", choices=["html", "json", "text"], default="html", help="report format")
     p.add_argument(
         "--fail-on",
@@ -107,7 +107,9 @@ def run(args: argparse.Namespace) -> Exit:
     result = dataclasses.replace(result, bundle_path=str(files.path))
     fmt = Format(args.format)
     text = html.render(result, model) if fmt is Format.HTML else render(result, fmt)
-    if args.out == "-":
+    if fmt is Format.TEXT and args.out is None:
+        sys.stdout.write(text)  # text is for reading: it goes to the terminal unless -o names a file
+    elif args.out == "-":
         sys.stdout.write(text)
         print(_summary(result, None), file=sys.stderr)
     else:

@@ -275,3 +275,56 @@ def test_without_component_and_waypoint(bookinfo: Scenario) -> None:
     assert reviews["waypoint"] == {"destination": waypoint_vip, "hboneMtlsPort": 15008}
     wp = next(w for w in dump["workloads"] if w["name"].startswith("waypoint-"))
     assert wp["nativeTunnel"] is True and wp["protocol"] == "HBONE"
+
+
+# --- workloadState connections --------------------------------------------------------------------
+
+
+def _states(scn: Scenario) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Every ztunnel's workloadState entries, keyed by pod name."""
+    out = {}
+    for node in scn.nodes:
+        if scn.ztunnel_on(node.name):
+            for entry in payloads.ztunnel_config_dump(scn, node.name)["workloadState"].values():
+                out[entry["info"]["name"]] = entry
+    return out
+
+
+def test_connections_follow_the_traffic_in_both_directions(bookinfo: Scenario) -> None:
+    states = _states(bookinfo)
+    ip_of = {p.ip: p for p in bookinfo.pods}
+    outbound = [(name, c) for name, e in states.items() for c in e["connections"]["outbound"]]
+    inbound = {c["src"]: (name, c) for name, e in states.items() for c in e["connections"]["inbound"]}
+    # productpage→details, productpage→reviews, reviews×3→ratings, curl→productpage
+    assert len(outbound) == 6 and len(inbound) == 6
+    vips = {f"{s.cluster_ip}:{s.ports[0].port}": s for s in bookinfo.services}
+    for name, conn in outbound:
+        assert set(conn) == {"src", "originalDst", "actualDst", "protocol"} and conn["protocol"] == "HBONE"
+        dst_ip, dst_port = conn["actualDst"].rsplit(":", 1)
+        assert dst_port == "15008" and conn["originalDst"] in vips
+        svc = vips[conn["originalDst"]]
+        assert ip_of[dst_ip] in bookinfo.pods_of(svc)  # a backend of the service the client dialled
+        peer_name, seen = inbound[conn["src"]]  # the same connection, seen by the destination's ztunnel
+        assert peer_name == ip_of[dst_ip].name and seen["originalDst"] == svc.hostname
+        assert seen["actualDst"] == f"{dst_ip}:{svc.ports[0].target_port}" and seen["protocol"] == "HBONE"
+        assert ip_of[conn["src"].rsplit(":", 1)[0]].name == name
+    ratings = next(e for n, e in states.items() if n.startswith("ratings-v1"))
+    assert len(ratings["connections"]["inbound"]) == 3  # one from each reviews version
+
+
+def test_connections_before_126_have_no_protocol_and_pending_has_none(broken: Scenario) -> None:
+    states = _states(broken)
+    n2_conns = [c for n, e in states.items() if n.startswith("details") for c in e["connections"]["inbound"]]
+    assert n2_conns and all("protocol" not in c for c in n2_conns)  # node 2 runs ztunnel 1.25
+    pp = next(e for n, e in states.items() if n.startswith("productpage"))
+    assert pp["state"] == "Pending" and "connections" not in pp
+
+
+def test_connections_go_through_the_namespace_waypoint(bookinfo: Scenario) -> None:
+    scn = scenarios.with_waypoint(bookinfo)
+    waypoint = scn.pods_by_role(Role.WAYPOINT)[0]
+    states = _states(scn)
+    out = [c for n, e in states.items() if n.startswith("productpage") for c in e["connections"]["outbound"]]
+    assert out and {c["actualDst"] for c in out} == {f"{waypoint.ip}:15008"}
+    inbound = [c for e in states.values() for c in e["connections"]["inbound"]]
+    assert inbound and all(c["src"].startswith(f"{waypoint.ip}:") for c in inbound)

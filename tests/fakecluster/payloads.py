@@ -28,6 +28,7 @@ from tests.fakecluster.mesh import (
     ztunnel_view,
 )
 from tests.fakecluster.scenario import CertOverride, CertState, Phase, Pod, Policy, Role, Scenario
+from tests.fakecluster.workload_state import workload_state
 
 JsonObj = dict[str, Any]
 ADDRESS_TYPE = "type.googleapis.com/istio.workload.Address"
@@ -117,24 +118,6 @@ def _zt_policy(p: Policy, ver: tuple[int, int]) -> JsonObj:
 
 def _local_pods(scn: Scenario, node: str) -> list[Pod]:
     return [p for p in scn.pods if p.node == node and p.phase is Phase.RUNNING and scn.is_ambient(p)]
-
-
-def _workload_state(scn: Scenario, node: str) -> JsonObj:
-    override = scn.ztunnel_override(node).workload_state
-    out: JsonObj = {}
-    for pod in _local_pods(scn, node):
-        annotation = pod.annotations.get("ambient.istio.io/redirection")
-        state = override.get(pod.ref, "Up" if annotation == "enabled" else "Pending" if annotation else None)
-        if pod.ref in override and override[pod.ref] is None or state is None:
-            continue
-        entry: JsonObj = {
-            "info": {"name": pod.name, "namespace": pod.namespace, "serviceAccount": pod.service_account},
-            "state": state,
-        }
-        if state == "Up":
-            entry["connections"] = {"inbound": [], "outbound": []}
-        out[pod.uid] = dict(sorted(entry.items()))
-    return dict(sorted(out.items()))
 
 
 def _certificates(scn: Scenario, node: str, ver: tuple[int, int]) -> list[JsonObj]:
@@ -241,7 +224,7 @@ def ztunnel_config_dump(scn: Scenario, node: str) -> JsonObj:
         "stagedServices": staged,
         "staticConfig": {"policies": [], "services": [], "workloads": []},
         "version": _build_info(version, ver),
-        "workloadState": _workload_state(scn, node),
+        "workloadState": workload_state(scn, node, ver),
         "workloads": workloads,
     }
 

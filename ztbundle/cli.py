@@ -17,6 +17,9 @@ COMMANDS: tuple[str, ...] = (
     "collect",
     "analyze",
     "ztunnel-config",
+    "logs",
+    "traffic",
+    "metrics",
 )
 
 

@@ -59,3 +59,30 @@ def golden() -> Callable[[str, str], None]:
         assert text == path.read_text(encoding="utf-8")
 
     return check
+
+
+@pytest.fixture(scope="session")
+def degraded_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Bookinfo where every ztunnel /metrics answers 500 and pod logs are forbidden by RBAC."""
+    from tests.fakecluster import Fault
+    from tests.fakecluster.faults import FaultKind
+
+    out = tmp_path_factory.mktemp("views") / "degraded.tar.gz"
+    scn = scenarios.bookinfo(now=NOW)
+    ztunnels = [p.name for p in scn.pods if p.labels.get("app") == "ztunnel"]
+    faults = (*(Fault(FaultKind.HTTP_500, pod=z, port=15020) for z in ztunnels), Fault.forbidden("pods/log"))
+    with FakeCluster(scn, faults) as fc:
+        rc = main(
+            [
+                "collect",
+                "--kubeconfig",
+                str(fc.kubeconfig),
+                "--context",
+                fc.context,
+                "-o",
+                str(out),
+                "--quiet",
+            ]
+        )
+    assert rc == Exit.INCOMPLETE and out.exists()
+    return out

@@ -1,0 +1,224 @@
+"""What traffic ztunnel carried: per workload HBONE seen or not, per service the spread over endpoints.
+
+Evidence is the access log. A connection is logged by the source ztunnel (outbound) and again
+by the destination ztunnel (inbound); both records carry the same source address, so connections
+are counted once per (source address, destination workload).
+
+Load-balancing check: ztunnel picks uniformly among a service's healthy endpoints, so with n
+connections over k endpoints each expects n/k. We run Pearson's chi-square goodness-of-fit test
+against that uniform expectation (df = k - 1) and call the spread skewed when p < 0.001. The test
+is only run when every endpoint expects at least 5 connections (n >= 5k, Cochran's rule);
+below that the verdict is "too few". The strict p keeps a mesh with dozens of services from
+flagging one by chance; all-to-one-of-three is flagged from n = 15 (p ~ 3e-7).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from analyzer.model import Bundle
+from analyzer.parse.logs import AccessRecord
+from analyzer.views.access import access_log
+from analyzer.views.table import Table
+
+P_SKEWED = 0.001
+MIN_EXPECTED = 5
+
+
+class Seen(StrEnum):
+    HBONE = "hbone"  # access records with dst.hbone_addr or peer identities: mTLS tunnel confirmed
+    PLAIN = "plaintext"  # records through ztunnel, but none shows HBONE
+    NONE = "none"  # no record at all
+
+
+class Verdict(StrEnum):
+    EVEN = "even"
+    SKEWED = "skewed"
+    TOO_FEW = "too-few"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadTraffic:
+    namespace: str
+    name: str
+    node: str | None
+    inbound: Seen
+    outbound: Seen
+    inbound_count: int
+    outbound_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Spread:
+    service: str
+    counts: tuple[tuple[str, int], ...]  # (ns/workload, connections), endpoints first in name order
+    total: int
+    chi2: float | None
+    p_value: float | None
+    verdict: Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class Traffic:
+    workloads: tuple[WorkloadTraffic, ...]
+    services: tuple[Spread, ...]
+    records: int
+
+
+# --- statistics ----------------------------------------------------------------------
+
+
+def _gamma_q(a: float, x: float) -> float:
+    """Regularized upper incomplete gamma Q(a, x): series below a+1, continued fraction above."""
+    if x <= 0:
+        return 1.0
+    ln_front = a * math.log(x) - x - math.lgamma(a)
+    if x < a + 1:
+        term = total = 1.0 / a
+        n = a
+        for _ in range(500):
+            n += 1
+            term *= x / n
+            total += term
+            if abs(term) < abs(total) * 1e-15:
+                break
+        return max(0.0, 1.0 - total * math.exp(ln_front))
+    b, c, d = x + 1 - a, 1e300, 1.0 / (x + 1 - a)
+    h = d
+    for i in range(1, 500):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = 1e-300 if abs(d) < 1e-300 else d
+        c = b + an / c
+        c = 1e-300 if abs(c) < 1e-300 else c
+        d = 1.0 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-15:
+            break
+    return math.exp(ln_front) * h
+
+
+def chi_square_uniform(counts: Iterable[int]) -> tuple[float, float]:
+    """Pearson's statistic against a uniform expectation and its p-value (df = k - 1)."""
+    obs = list(counts)
+    n, k = sum(obs), len(obs)
+    expected = n / k
+    chi2 = sum((o - expected) ** 2 / expected for o in obs)
+    return chi2, _gamma_q((k - 1) / 2, chi2 / 2)
+
+
+def spread(service: str, counts: Mapping[str, int], endpoints: Iterable[str]) -> Spread:
+    """Judge how a service's connections spread over its endpoints (extra destinations listed after)."""
+    eps = sorted(set(endpoints))
+    ordered = [(e, counts.get(e, 0)) for e in eps] + sorted((w, c) for w, c in counts.items() if w not in eps)
+    observed = [c for _, c in ordered[: len(eps)]]
+    total = sum(c for _, c in ordered)
+    if len(eps) < 2 or sum(observed) < MIN_EXPECTED * len(eps):
+        return Spread(service, tuple(ordered), total, None, None, Verdict.TOO_FEW)
+    chi2, p = chi_square_uniform(observed)
+    return Spread(service, tuple(ordered), total, chi2, p, Verdict.SKEWED if p < P_SKEWED else Verdict.EVEN)
+
+
+# --- from the bundle -------------------------------------------------------------------
+
+
+def _hbone(r: AccessRecord) -> bool:
+    return bool(r.dst_hbone_addr or r.src_identity or r.dst_identity)
+
+
+def _dst(r: AccessRecord) -> str | None:
+    return f"{r.dst_namespace}/{r.dst_workload}" if r.dst_namespace and r.dst_workload else None
+
+
+def _src(r: AccessRecord) -> str | None:
+    return f"{r.src_namespace}/{r.src_workload}" if r.src_namespace and r.src_workload else None
+
+
+def _connections(records: Iterable[AccessRecord]) -> list[AccessRecord]:
+    """One record per connection: source address + destination (outbound record preferred)."""
+    seen: dict[tuple[str | None, str | None], AccessRecord] = {}
+    for r in sorted(records, key=lambda r: r.direction != "outbound"):
+        key = (r.src_addr, _dst(r) or r.dst_hbone_addr or r.dst_addr)
+        seen.setdefault(key, r)
+    return list(seen.values())
+
+
+def _endpoints(bundle: Bundle) -> dict[str, set[str]]:
+    """Service hostname → `ns/pod` of its endpoints, from every ztunnel's view (union)."""
+    out: dict[str, set[str]] = {}
+    for z in bundle.ztunnels:
+        if not z.available:
+            continue
+        for svc in z.xds.services.values():
+            for uid, _ in svc.endpoints:
+                w = z.xds.workloads.get(uid)
+                name = f"{w.namespace}/{w.name}" if w else uid.partition("//Pod/")[2]
+                if name:
+                    out.setdefault(svc.hostname, set()).add(name)
+    return out
+
+
+def _seen(records: list[AccessRecord]) -> Seen:
+    if not records:
+        return Seen.NONE
+    return Seen.HBONE if any(_hbone(r) for r in records) else Seen.PLAIN
+
+
+def traffic(bundle: Bundle, service: str | None = None) -> Traffic:
+    """Per ambient pod: inbound/outbound seen through ztunnel; per multi-endpoint service: the spread."""
+    records = [e.record for e in access_log(bundle).entries if e.record.message == "connection complete"]
+    conns = _connections(records)
+    inbound: dict[str, list[AccessRecord]] = {}
+    outbound: dict[str, list[AccessRecord]] = {}
+    for r in records:  # every record counts as evidence, whichever side logged it
+        if (d := _dst(r)) is not None:
+            inbound.setdefault(d, []).append(r)
+        if (s := _src(r)) is not None:
+            outbound.setdefault(s, []).append(r)
+    rows = []
+    for pod in sorted(bundle.pods, key=lambda p: (p.namespace, p.name)):
+        if pod.terminal or not bundle.is_ambient(pod):
+            continue
+        key = f"{pod.namespace}/{pod.name}"
+        i, o = inbound.get(key, []), outbound.get(key, [])
+        rows.append(WorkloadTraffic(pod.namespace, pod.name, pod.node, _seen(i), _seen(o), len(i), len(o)))
+    by_service: dict[str, Counter[str]] = {}
+    for r in conns:
+        if r.dst_service and (d := _dst(r)):
+            by_service.setdefault(r.dst_service, Counter())[d] += 1
+    endpoints = _endpoints(bundle)
+    spreads = []
+    for host in sorted(set(by_service) | {h for h, e in endpoints.items() if len(e) > 1}):
+        if service and host != service and host.split(".")[0] != service:
+            continue
+        eps = endpoints.get(host, set())
+        if len(eps) < 2:
+            continue  # only services with several endpoints have a spread to judge
+        spreads.append(spread(host, by_service.get(host, Counter()), eps))
+    return Traffic(tuple(rows), tuple(spreads), len(records))
+
+
+def workload_table(t: Traffic) -> Table:
+    rows = tuple(
+        (w.namespace, w.name, w.node or "-", w.inbound.value, str(w.inbound_count), w.outbound.value,
+         str(w.outbound_count))
+        for w in t.workloads
+    )  # fmt: skip
+    headers = ("NAMESPACE", "WORKLOAD", "NODE", "INBOUND", "IN RECORDS", "OUTBOUND", "OUT RECORDS")
+    return Table(headers, rows)
+
+
+def spread_table(t: Traffic) -> Table:
+    rows = []
+    for s in t.services:
+        for endpoint, count in s.counts:
+            share = f"{100 * count / s.total:.0f}%" if s.total else "-"
+            p = "-" if s.p_value is None else f"{s.p_value:.2g}"
+            rows.append((s.service, endpoint, str(count), share, s.verdict.value, p))
+    return Table(("SERVICE", "ENDPOINT", "CONNECTIONS", "SHARE", "SPREAD", "P-VALUE"), tuple(rows))

@@ -1,0 +1,60 @@
+"""`ztbundle traffic BUNDLE`: which workloads ztunnel carried traffic for, and how services spread it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ztbundle.exits import Exit
+
+EPILOG = """examples:
+  # per workload: inbound/outbound seen through ztunnel (hbone, plaintext or none);
+  # per multi-endpoint service: connections per endpoint and whether the spread is even
+  ztbundle traffic bundle.tar.gz
+
+  # only the reviews service's spread, as JSON
+  ztbundle traffic bundle.tar.gz --service reviews -o json
+
+The spread is judged with Pearson's chi-square test against a uniform split (skewed when
+p < 0.001), and only once every endpoint expects at least 5 connections."""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "traffic",
+        help="per workload: HBONE traffic seen; per service: spread over endpoints",
+        description="summarize the traffic ztunnel's access logs show, per workload and per service",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
+    p.add_argument("--service", metavar="HOST", help="only this service (hostname or short name)")
+    p.add_argument("-o", "--output", choices=["text", "json"], default="text", help="output format")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> Exit:
+    import dataclasses
+    import json
+
+    from analyzer.model import Component, Input
+    from analyzer.views import traffic
+    from analyzer.views.source import open_source
+    from ztbundle.errors import BundleError
+
+    src = open_source(args.bundle)
+    if not src.model.logs_of(Component.ZTUNNEL):
+        why = src.model.availability(Input.ZTUNNEL_LOGS).reason or "no ztunnel log in the bundle"
+        raise BundleError(src.path, None, f"no ztunnel logs were collected: {why}")
+    t = traffic.traffic(src.model, args.service)
+    if args.output == "json":
+        sys.stdout.write(json.dumps(dataclasses.asdict(t), indent=2) + "\n")
+        return Exit.OK
+    if not args.service:
+        sys.stdout.write(traffic.workload_table(t).render() + "\n")
+    sys.stdout.write(traffic.spread_table(t).render())
+    skewed = [s.service for s in t.services if s.verdict is traffic.Verdict.SKEWED]
+    note = f"; uneven spread: {', '.join(skewed)}" if skewed else ""
+    print(f"ztbundle: {t.records} access record(s){note}", file=sys.stderr)
+    return Exit.OK

@@ -5,6 +5,7 @@ Every rejection is a `BundleError(bundle, member, problem)`; the CLI prints it a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import tarfile
@@ -67,6 +68,8 @@ def parse_json(bundle: Path | str, member: str, text: str, max_depth: int = DEFA
         ) from None
     except RecursionError:
         raise BundleError(bundle, member, "JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal over Python's 4300-digit conversion limit
+        raise BundleError(bundle, member, f"invalid JSON: {str(exc).split(';')[0][:160]}") from None
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -171,6 +174,8 @@ def _read_members(path: Path, raw: bytes, limits: Limits) -> dict[str, bytes]:
     except EOFError:
         raise BundleError(path, None, "truncated archive (unexpected end of data)") from None
     except tarfile.TarError as exc:
+        if "unexpected end of data" in str(exc):  # the gzip stream ended inside a member
+            raise BundleError(path, None, "truncated archive (unexpected end of data)") from None
         raise BundleError(path, None, f"not a valid tar archive: {exc}") from None
     return members
 
@@ -227,4 +232,30 @@ def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
     for name in members:
         if name not in listed:
             raise BundleError(path, name, "member is not listed in manifest.json")
+    _check_integrity(path, members, manifest)
     return BundleFiles(path, members, manifest, limits)
+
+
+def _check_integrity(path: Path, members: Mapping[str, bytes], manifest: Mapping[str, Any]) -> None:
+    """Every stored member must have exactly the size and sha256 the manifest recorded.
+
+    A member the manifest says was stored but the archive lacks is left to the loader, which
+    reports it as unavailable ("listed as collected but missing"), as for any failed artifact.
+    """
+    seen: set[str] = set()
+    for a in manifest["artifacts"]:
+        name = a["path"]
+        if not a["stored"]:
+            if name in members:
+                raise BundleError(path, name, "member is in the archive but manifest.json says not stored")
+            continue
+        if name in seen:
+            raise BundleError(path, name, "listed more than once in manifest.json")
+        seen.add(name)
+        data = members.get(name)
+        if data is None:
+            continue
+        if len(data) != a["bytes"]:
+            raise BundleError(path, name, f"member is {len(data)} bytes, manifest.json says {a['bytes']}")
+        if a["sha256"] != hashlib.sha256(data).hexdigest():
+            raise BundleError(path, name, "sha256 does not match manifest.json (corrupted or altered)")

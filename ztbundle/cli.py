@@ -20,6 +20,8 @@ COMMANDS: tuple[str, ...] = (
     "logs",
     "traffic",
     "metrics",
+    "xds",
+    "diff",
 )
 
 

@@ -1,0 +1,87 @@
+"""istiod's view of one ztunnel (per-proxy dump or ambientz) as tables, JSON, and a field-level diff."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from analyzer import drift
+from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
+from analyzer.views.table import Table
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    section: str  # workloads | services | policies
+    key: str  # uid, `ns/hostname`, `ns/name`
+    change: str  # missing-in-ztunnel | extra-in-ztunnel | changed
+    fields: tuple[str, ...] = ()  # `path: istiod → ztunnel` lines (deepdiff)
+
+
+def describe(b: Baseline) -> str:
+    """One line saying which istiod view is shown and why."""
+    if b.kind is BaselineKind.PROXY_CONFIG:
+        return f"istiod {b.istiod} per-proxy config_dump of {b.ztunnel} ({', '.join(b.evidence)})"
+    if b.kind is BaselineKind.AMBIENTZ:
+        why = f"; per-proxy dump not used: {b.note}" if b.note else ""
+        return f"istiod {b.istiod} /debug/ambientz (+ per-proxy WADS policies) ({', '.join(b.evidence)}){why}"
+    return f"no istiod view of {b.ztunnel}: {b.note}"
+
+
+def _waypoint(w: str | None) -> str:
+    return w or "None"
+
+
+def tables(xds: XdsState) -> tuple[Table, Table, Table]:
+    """Workloads, services and policies of a normalized state, in istioctl-like columns."""
+    wl = tuple(
+        (w.namespace, w.name, ",".join(w.ips) or w.hostname, w.node or "", _waypoint(w.waypoint), w.protocol)
+        for w in sorted(xds.workloads.values(), key=lambda w: (f"{w.namespace}.{w.name}", w.node or ""))
+    )
+    sv = tuple(
+        (s.namespace, s.name, ",".join(v.partition("/")[2] for v in s.vips), _waypoint(s.waypoint),
+         str(len(s.endpoints)))
+        for s in sorted(xds.services.values(), key=lambda s: (s.namespace, s.name, s.hostname))
+    )  # fmt: skip
+    pol = tuple(
+        (p.namespace, p.name, p.action, p.scope)
+        for p in sorted(xds.policies.values(), key=lambda p: (p.namespace, p.name))
+    )
+    return (
+        Table(("NAMESPACE", "POD NAME", "ADDRESS", "NODE", "WAYPOINT", "PROTOCOL"), wl),
+        Table(("NAMESPACE", "SERVICE NAME", "SERVICE VIP", "WAYPOINT", "ENDPOINTS"), sv),
+        Table(("NAMESPACE", "POLICY NAME", "ACTION", "SCOPE"), pol),
+    )
+
+
+def state_json(xds: XdsState) -> dict[str, Any]:
+    """The normalized entries, keyed as the model keys them (uid, `ns/host`, `ns/name`)."""
+    return {
+        "workloads": {k: dataclasses.asdict(v) for k, v in sorted(xds.workloads.items())},
+        "services": {k: dataclasses.asdict(v) for k, v in sorted(xds.services.items())},
+        "policies": {k: dataclasses.asdict(v) for k, v in sorted(xds.policies.items())},
+    }
+
+
+def changes(bundle: Bundle, ztunnel: Ztunnel) -> list[Change]:
+    """Every normalized difference between istiod's view and the ztunnel's own dump (no guards)."""
+    out: list[Change] = []
+    for kind in drift.Kind:
+        d = drift.compare(bundle, ztunnel, kind, others=())
+        if d is None:
+            continue
+        out += [Change(kind.value, k, "missing-in-ztunnel") for k in d.missing]
+        out += [Change(kind.value, k, "extra-in-ztunnel") for k in d.extra]
+        out += [Change(kind.value, k, "changed", lines) for k, lines in d.changed]
+    return out
+
+
+def changes_text(found: list[Change]) -> str:
+    if not found:
+        return "no differences: the ztunnel holds exactly what istiod sends\n"
+    lines = []
+    for c in found:
+        lines.append(f"{c.section} {c.key}: {c.change}")
+        lines += [f"    {f}" for f in c.fields]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,55 @@
+"""`ztbundle diff OLD NEW`: what changed between two bundles of the same cluster."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ztbundle.exits import Exit
+
+EPILOG = """examples:
+  # workloads, services, policies and certificates per ztunnel, and findings that appeared or cleared
+  ztbundle diff before.tar.gz after.tar.gz
+
+  # the same as JSON records (scope, section, key, change, details)
+  ztbundle diff before.tar.gz after.tar.gz -o json"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "diff",
+        help="show what changed between two bundles of the same cluster",
+        description="compare two bundles: per ztunnel (paired by node) and the analysis findings",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("old", type=Path, help="the earlier bundle")
+    p.add_argument("new", type=Path, help="the later bundle")
+    p.add_argument("-o", "--output", choices=["text", "json"], default="text", help="output format")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> Exit:
+    import dataclasses
+    import json
+
+    from analyzer import analyze_bundle
+    from analyzer.views import bundlediff
+    from analyzer.views.source import open_source
+
+    old, new = open_source(args.old), open_source(args.new)
+    if old.model.manifest.context != new.model.manifest.context:
+        print(
+            f"ztbundle: note: contexts differ ({old.model.manifest.context} vs {new.model.manifest.context})",
+            file=sys.stderr,
+        )
+    changes = bundlediff.ztunnel_changes(old.model, new.model)
+    changes += bundlediff.finding_changes(
+        analyze_bundle(old.model).findings, analyze_bundle(new.model).findings
+    )
+    if args.output == "json":
+        sys.stdout.write(json.dumps([dataclasses.asdict(c) for c in changes], indent=2) + "\n")
+    else:
+        sys.stdout.write(bundlediff.text(changes))
+    return Exit.OK

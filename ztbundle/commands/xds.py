@@ -1,0 +1,65 @@
+"""`ztbundle xds BUNDLE --ztunnel POD`: istiod's view of one ztunnel, optionally diffed against its dump."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ztbundle.exits import Exit
+
+EPILOG = """examples:
+  # what istiod sends ztunnel-x7k2p (per-proxy dump, or ambientz on Istio 1.25+)
+  ztbundle xds bundle.tar.gz --ztunnel ztunnel-x7k2p
+
+  # field-level differences between istiod's view and the ztunnel's own config_dump
+  ztbundle xds bundle.tar.gz --ztunnel ztunnel-x7k2p --diff -o json"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "xds",
+        help="show istiod's view of a ztunnel, or its difference from the ztunnel's dump",
+        description="show what istiod would send one ztunnel, from the bundle",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
+    p.add_argument("--ztunnel", metavar="POD", required=True, help="the ztunnel pod")
+    p.add_argument("--diff", action="store_true", help="differences against the ztunnel's own dump")
+    p.add_argument("-o", "--output", choices=["short", "json"], default="short", help="output format")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> Exit:
+    import dataclasses
+    import json
+
+    from analyzer.model import BaselineKind
+    from analyzer.views import xds
+    from analyzer.views.source import open_source
+    from ztbundle.errors import BundleError
+
+    src = open_source(args.bundle)
+    zt, _ = src.ztunnel(args.ztunnel)
+    baseline = src.model.baseline_for(zt)
+    if baseline.kind is BaselineKind.NONE or baseline.xds is None:
+        raise BundleError(src.path, None, f"no istiod view of {zt.name} was collected: {baseline.note}")
+    print(f"ztbundle: {xds.describe(baseline)}", file=sys.stderr)
+    if args.diff:
+        if not zt.available:
+            raise BundleError(
+                src.path, zt.config_dump_path, f"no config_dump for {zt.name}: {zt.unavailable_reason}"
+            )
+        found = xds.changes(src.model, zt)
+        if args.output == "json":
+            sys.stdout.write(json.dumps([dataclasses.asdict(c) for c in found], indent=2) + "\n")
+        else:
+            sys.stdout.write(xds.changes_text(found))
+        return Exit.OK
+    if args.output == "json":
+        doc = {"source": xds.describe(baseline), "kind": baseline.kind.value, **xds.state_json(baseline.xds)}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        sys.stdout.write("\n".join(t.render() for t in xds.tables(baseline.xds)))
+    return Exit.OK

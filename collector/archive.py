@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
+from collector.body import Body
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import Exit
 
@@ -43,16 +44,16 @@ class BundleWriter:
         )
         self._names: set[str] = set()
 
-    def add(self, name: str, data: bytes) -> None:
+    def add(self, name: str, data: bytes | Body) -> None:
         """Append one member; names are unique because every path comes from `ztbundle.layout`."""
         if name in self._names:
             raise ValueError(f"duplicate bundle member {name}")
         info = tarfile.TarInfo(name)
-        info.size = len(data)
+        info.size = data.size if isinstance(data, Body) else len(data)
         info.mtime = int(time.time())
         info.mode = 0o600
         try:
-            self._tar.addfile(info, io.BytesIO(data))
+            self._tar.addfile(info, data.rewound() if isinstance(data, Body) else io.BytesIO(data))
         except OSError as exc:
             raise ArchiveError(f"{self.partial}: cannot write {name}: {exc.strerror or exc}") from None
         self._names.add(name)

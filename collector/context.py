@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from collector.body import Body
 from collector.discovery import Plan, list_pages
 from collector.failures import StepFailed, status_message
 from collector.kube import ClientPool, api_get, port_forward_get
@@ -35,13 +36,13 @@ class StepContext:
     def api(self) -> ApiClient:
         return self.clients.get()
 
-    def api_get(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> bytes:
+    def api_get(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> Body:
         """GET an API path; the body is returned exactly as the server sent it."""
         return api_get(
             self.api(), path, query, timeout_s=self.timeout_s, max_bytes=self.plan.options.max_bytes
         )
 
-    def list_merged(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> bytes:
+    def list_merged(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> Body:
         """Fetch every page of a List and return one List holding all items (no `continue`).
 
         Each page is re-serialised as soon as it is parsed, so only one page of objects is alive at
@@ -67,9 +68,9 @@ class StepContext:
         head["items"] = []
         prefix = json.dumps(head, separators=(",", ":")).encode("utf-8")
         assert prefix.endswith(b"[]}")
-        return prefix[:-3] + b"[" + b",".join(pieces) + b"]}"
+        return Body.of(prefix[:-3] + b"[" + b",".join(pieces) + b"]}")
 
-    def pod_log(self, pod: PodRef, container: str, *, previous: bool) -> bytes:
+    def pod_log(self, pod: PodRef, container: str, *, previous: bool) -> Body:
         """Read a container log (since `--since` when given) as raw bytes."""
         query: list[tuple[str, str]] = [("container", container)]
         if previous:
@@ -86,7 +87,7 @@ class StepContext:
             accept="text/plain, */*",
         )
 
-    def admin_get(self, pod: PodRef, port: int, path: str) -> bytes:
+    def admin_get(self, pod: PodRef, port: int, path: str) -> Body:
         """GET an admin endpoint over a port-forward; a non-2xx reply raises with its body kept."""
         reply = port_forward_get(
             self.api(),
@@ -98,7 +99,7 @@ class StepContext:
             max_bytes=self.plan.options.max_bytes,
         )
         if not 200 <= reply.status <= 299:
-            detail = status_message(reply.body)
+            detail = status_message(reply.body.read_bytes())
             message = f"HTTP {reply.status} {reply.reason}" + (f": {detail}" if detail else "")
             raise StepFailed(Status.ERROR, message, reply.body)
         return reply.body

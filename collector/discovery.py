@@ -125,7 +125,7 @@ def _root(exc: BaseException) -> str:
 
 def _probe(api: ApiClient, options: Options, host: str) -> str | None:
     try:
-        body = api_get(api, "/version", timeout_s=options.timeout_s, max_bytes=1 << 20)
+        body = api_get(api, "/version", timeout_s=options.timeout_s, max_bytes=1 << 20).read_bytes()
     except (StepFailed, Truncated) as exc:
         raise ClusterError(f"{host}: /version: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - every cause becomes one line naming it
@@ -145,7 +145,7 @@ def list_pages(
     token: str | None = None
     while True:
         q = [*query, ("limit", str(PAGE))] + ([("continue", token)] if token else [])
-        body = api_get(api, path, q, timeout_s=timeout_s, max_bytes=max_bytes)
+        body = api_get(api, path, q, timeout_s=timeout_s, max_bytes=max_bytes).read_bytes()
         page = json.loads(body)
         if not isinstance(page, dict):
             raise ValueError(f"{path}: expected a List object")

@@ -12,6 +12,7 @@ import socket
 import ssl
 from dataclasses import dataclass
 
+from collector.body import Body
 from ztbundle.layout import Status
 
 _HANDSHAKE = re.compile(r"Handshake status (\d{3})(?: ([^-]*))?")
@@ -20,7 +21,7 @@ _HANDSHAKE = re.compile(r"Handshake status (\d{3})(?: ([^-]*))?")
 class StepFailed(Exception):
     """A fetch that failed in a known way; `body` keeps whatever bytes did arrive."""
 
-    def __init__(self, status: Status, message: str, body: bytes | None = None) -> None:
+    def __init__(self, status: Status, message: str, body: Body | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -39,7 +40,7 @@ class Trim:
 class Truncated(Exception):
     """A body that stopped early (connection closed, size cap); the partial bytes are kept."""
 
-    def __init__(self, message: str, body: bytes, trim: Trim | None = None) -> None:
+    def __init__(self, message: str, body: Body, trim: Trim | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.body = body
@@ -63,8 +64,11 @@ def status_message(body: bytes | None) -> str | None:
 def _http_failure(code: int, reason: str, body: bytes | None, action: str) -> StepFailed:
     detail = status_message(body) or reason or ""
     if code == 403:
-        return StepFailed(Status.FORBIDDEN, f"403 Forbidden: cannot {action}: {detail}".rstrip(": "), body)
-    return StepFailed(Status.ERROR, f"HTTP {code} {reason}: {detail}".strip().rstrip(":"), body)
+        kept = Body.of(body) if body else None
+        return StepFailed(Status.FORBIDDEN, f"403 Forbidden: cannot {action}: {detail}".rstrip(": "), kept)
+    return StepFailed(
+        Status.ERROR, f"HTTP {code} {reason}: {detail}".strip().rstrip(":"), Body.of(body) if body else None
+    )
 
 
 def classify(exc: BaseException, action: str, timeout_s: float) -> StepFailed:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from collector.body import Body
 from collector.failures import Trim, Truncated
 from ztbundle.errors import ClusterError
 
@@ -105,32 +106,36 @@ class ClientPool:
                 api.rest_client.close()
 
 
-def read_capped(read: Any, *, max_bytes: int, budget_s: float, what: str) -> bytes:
+class Cut(Exception):
+    """Raised by a chunk reader when the connection ended early; `read_capped` keeps what arrived."""
+
+
+def read_capped(read: Any, *, max_bytes: int, budget_s: float, what: str) -> Body:
     """Read a body in chunks, stopping at `max_bytes` (kept, flagged) or when `budget_s` runs out."""
     started = time.monotonic()
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        chunk = read(CHUNK)
-        if not chunk:
-            return b"".join(parts)
-        if total + len(chunk) > max_bytes:
-            keep = max_bytes - total
-            parts.append(chunk[:keep])
-            dropped = len(chunk) - keep + _drain(read, budget_s - (time.monotonic() - started))
-            body = b"".join(parts)
-            raise Truncated(
-                f"{what}: body larger than the {max_bytes}-byte cap; kept the first {max_bytes} bytes",
-                body,
-                Trim(bytes_kept=max_bytes, bytes_dropped=dropped, rule="max-artifact-bytes"),
-            )
-        parts.append(chunk)
-        total += len(chunk)
-        if time.monotonic() - started > budget_s:
-            raise Truncated(
-                f"{what}: body still arriving after {budget_s:g}s; kept the {total} bytes received",
-                b"".join(parts),
-            )
+    body = Body()
+    try:
+        while True:
+            chunk = read(CHUNK)
+            if not chunk:
+                return body
+            if body.size + len(chunk) > max_bytes:
+                keep = max_bytes - body.size
+                body.write(chunk[:keep])
+                dropped = len(chunk) - keep + _drain(read, budget_s - (time.monotonic() - started))
+                raise Truncated(
+                    f"{what}: body larger than the {max_bytes}-byte cap; kept the first {max_bytes} bytes",
+                    body,
+                    Trim(bytes_kept=max_bytes, bytes_dropped=dropped, rule="max-artifact-bytes"),
+                )
+            body.write(chunk)
+            if time.monotonic() - started > budget_s:
+                raise Truncated(
+                    f"{what}: body still arriving after {budget_s:g}s; kept the {body.size} bytes received",
+                    body,
+                )
+    except Cut as cut:
+        raise Truncated(f"{what}: connection closed mid-body after {body.size} bytes{cut}", body) from None
 
 
 def _drain(read: Any, budget_s: float) -> int:
@@ -156,7 +161,7 @@ def api_get(
     timeout_s: float,
     max_bytes: int,
     accept: str = "application/json",
-) -> bytes:
+) -> Body:
     """GET an API path with the real client and return the body bytes exactly as sent.
 
     Raises ApiException (with the body) on non-2xx, `Truncated` when the body stops early.
@@ -173,19 +178,14 @@ def api_get(
     raw = resp.response
     try:
         if not 200 <= resp.status <= 299:
-            data = read_capped(raw.read, max_bytes=64 * 1024, budget_s=timeout_s, what=path)
+            data = read_capped(raw.read, max_bytes=64 * 1024, budget_s=timeout_s, what=path).read_bytes()
             raise ApiException(status=resp.status, reason=resp.reason, body=data.decode("utf-8", "replace"))
-        parts: list[bytes] = []
 
         def read(n: int) -> bytes:
             try:
                 chunk: bytes = raw.read(n)
             except ProtocolError as exc:
-                raise Truncated(
-                    f"{path}: connection closed mid-body after {sum(map(len, parts))} bytes ({exc})",
-                    b"".join(parts),
-                ) from None
-            parts.append(chunk)
+                raise Cut(f" ({exc})") from None
             return chunk
 
         return read_capped(read, max_bytes=max_bytes, budget_s=timeout_s * 3, what=path)
@@ -229,7 +229,7 @@ class HttpReply:
 
     status: int
     reason: str
-    body: bytes
+    body: Body
 
 
 def port_forward_get(
@@ -286,26 +286,16 @@ def _forward_error(pf: Any, port: int, where: str, exc: Exception | None = None)
     return ConnectionError(f"port-forward to {where}: connection closed before any response{detail}")
 
 
-def _read_reply(resp: Any, *, max_bytes: int, timeout_s: float, what: str) -> bytes:
+def _read_reply(resp: Any, *, max_bytes: int, timeout_s: float, what: str) -> Body:
     import http.client
-
-    parts: list[bytes] = []
 
     def read(n: int) -> bytes:
         try:
             chunk: bytes = resp.read1(n)  # read1 hands over partial chunks too, so nothing received is lost
-        except http.client.IncompleteRead as exc:
-            parts.append(exc.partial)
-            raise Truncated(
-                f"{what}: connection closed mid-body after {sum(map(len, parts))} bytes", b"".join(parts)
-            ) from None
-        parts.append(chunk)
+        except http.client.IncompleteRead:
+            raise Cut("") from None
         if not chunk and resp.length:
-            raise Truncated(
-                f"{what}: connection closed mid-body after {sum(map(len, parts))} bytes "
-                f"({resp.length} bytes short of Content-Length)",
-                b"".join(parts),
-            )
+            raise Cut(f" ({resp.length} bytes short of Content-Length)")
         return chunk
 
     return read_capped(read, max_bytes=max_bytes, budget_s=timeout_s * 3, what=what)

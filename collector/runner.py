@@ -8,7 +8,6 @@ regardless of cluster size. Failure is data: every item ends as exactly one mani
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import signal
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.archive import BundleWriter
+from collector.body import Body
 from collector.context import StepContext
 from collector.failures import Trim, Truncated, classify
 from collector.manifest import Artifact, Manifest, utc_now
@@ -50,7 +50,7 @@ ProgressCallback = Callable[[ProgressEvent], None]
 class Fetched:
     """What a worker hands back: the body (if any) and its verdict, computed off the writer thread."""
 
-    body: bytes | None
+    body: Body | None
     status: Status
     error: str | None
     sha256: str | None
@@ -71,11 +71,14 @@ class RunState:
 _PARSE_LOCK = threading.Lock()
 
 
-def _judge_json(body: bytes, version_of: Callable[[Any], str | None] | None) -> tuple[str | None, str | None]:
+def _judge_json(
+    body: Body | bytes, version_of: Callable[[Any], str | None] | None
+) -> tuple[str | None, str | None]:
     """Parse once: return (where the body stops being valid JSON, in bytes, or None; the version seen)."""
-    with _PARSE_LOCK:
+    with _PARSE_LOCK:  # also the only time a spooled body is fully in memory
+        data = body.read_bytes() if isinstance(body, Body) else body
         try:
-            text = body.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             return f"not UTF-8 at byte {exc.start}", None
         try:
@@ -83,7 +86,7 @@ def _judge_json(body: bytes, version_of: Callable[[Any], str | None] | None) -> 
         except json.JSONDecodeError as exc:
             offset = len(text[: exc.pos].encode("utf-8"))
             return f"invalid JSON at byte {offset} (line {exc.lineno} column {exc.colno}): {exc.msg}", None
-        del text
+        del text, data
         return None, _version(version_of, doc)
 
 
@@ -105,7 +108,7 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
     """Worker body: fetch, then judge the bytes. Never raises; every outcome is a `Fetched`."""
     running[item.path] = time.monotonic()
     started = utc_now()
-    body: bytes | None
+    body: Body | None
     trim: Trim | None = None
     try:
         body = step.fetch(ctx, item)
@@ -125,12 +128,12 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
             if problem is not None:
                 status, error = Status.TRUNCATED, problem
         else:
-            version = _version(version_of, body)
+            version = _version(version_of, body.read_bytes()) if version_of else None
     return Fetched(
         body=body,
         status=status,
         error=error,
-        sha256=hashlib.sha256(body).hexdigest() if body is not None else None,
+        sha256=body.sha256 if body is not None else None,
         version=version,
         started_at=started,
         finished_at=utc_now(),
@@ -234,15 +237,17 @@ class Runner:
 
     def _land(self, item: Item, result: Fetched) -> None:
         stored = result.body is not None
-        if stored:
-            assert result.body is not None
-            self.writer.add(item.path, result.body)
+        if result.body is not None:
+            try:
+                self.writer.add(item.path, result.body)
+            finally:
+                result.body.close()
         artifact = Artifact(
             item=item,
             status=result.status,
             error=result.error,
             stored=stored,
-            bytes=len(result.body) if result.body is not None else 0,
+            bytes=result.body.size if result.body is not None else 0,
             sha256=result.sha256,
             started_at=result.started_at,
             finished_at=result.finished_at,

@@ -16,6 +16,7 @@ from collector.targets import PodRef
 from ztbundle.layout import Input
 
 if TYPE_CHECKING:
+    from collector.body import Body
     from collector.context import StepContext
     from collector.discovery import Plan
 
@@ -73,7 +74,7 @@ class Step:
 
     name: str
     items: Callable[[Plan], Iterable[Item]]
-    fetch: Callable[[StepContext, Item], bytes]
+    fetch: Callable[[StepContext, Item], Body]
     version_of: Callable[[Item, Any], str | None] | None = None
 
 

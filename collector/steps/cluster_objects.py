@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from collector.body import Body
 from collector.context import StepContext
 from collector.discovery import Plan
 from collector.steps import Item, Source, SourceKind, Step
@@ -70,7 +71,7 @@ def items(plan: Plan) -> Iterator[Item]:
     )
 
 
-def fetch(ctx: StepContext, item: Item) -> bytes:
+def fetch(ctx: StepContext, item: Item) -> Body:
     """A single object is stored as received; a List is every page merged into one List."""
     if item.query:
         return ctx.list_merged(item.target)

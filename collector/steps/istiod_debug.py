@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from collector.body import Body
 from collector.context import StepContext
 from collector.discovery import Plan
 from collector.steps import Item, Source, SourceKind, Step, forward_action
@@ -42,7 +43,7 @@ def items(plan: Plan) -> Iterator[Item]:
             )
 
 
-def fetch(ctx: StepContext, item: Item) -> bytes:
+def fetch(ctx: StepContext, item: Item) -> Body:
     assert item.pod is not None
     return ctx.admin_get(item.pod, PORT, item.target)
 

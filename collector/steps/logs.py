@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from collector.body import Body
 from collector.context import StepContext
 from collector.discovery import Plan
 from collector.steps import Item, Source, SourceKind, Step
@@ -46,7 +47,7 @@ def items(plan: Plan) -> Iterator[Item]:
                 )
 
 
-def fetch(ctx: StepContext, item: Item) -> bytes:
+def fetch(ctx: StepContext, item: Item) -> Body:
     assert item.pod is not None and item.container is not None
     return ctx.pod_log(item.pod, item.container, previous=item.previous)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from collector.body import Body
 from collector.context import StepContext
 from collector.discovery import Plan
 from collector.steps import Item, Source, SourceKind, Step, forward_action
@@ -29,7 +30,7 @@ def items(plan: Plan) -> Iterator[Item]:
         )
 
 
-def fetch(ctx: StepContext, item: Item) -> bytes:
+def fetch(ctx: StepContext, item: Item) -> Body:
     assert item.pod is not None
     return ctx.admin_get(item.pod, PORT, item.target)
 

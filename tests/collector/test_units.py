@@ -41,7 +41,7 @@ def _reply(raw: bytes, *, max_bytes: int = 1 << 20) -> tuple[int, bytes]:
     resp = http.client.HTTPResponse(a)
     resp.begin()
     try:
-        return resp.status, _read_reply(resp, max_bytes=max_bytes, timeout_s=2, what="t")
+        return resp.status, _read_reply(resp, max_bytes=max_bytes, timeout_s=2, what="t").read_bytes()
     finally:
         t.join()
         a.close()
@@ -56,7 +56,7 @@ def test_reply_flags_connection_closed_before_content_length() -> None:
     raw = b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"workloads": ['
     with pytest.raises(Truncated) as err:
         _reply(raw)
-    assert err.value.body == b'{"workloads": ['
+    assert err.value.body.read_bytes() == b'{"workloads": ['
     assert "closed mid-body" in err.value.message and "85 bytes short" in err.value.message
 
 
@@ -64,7 +64,7 @@ def test_reply_flags_chunked_body_cut_mid_chunk() -> None:
     raw = b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"abc"'
     with pytest.raises(Truncated) as err:
         _reply(raw)
-    assert err.value.body.startswith(b'{"abc"')
+    assert err.value.body.read_bytes().startswith(b'{"abc"')
 
 
 def test_reply_over_cap_keeps_head_and_records_trim() -> None:
@@ -72,7 +72,7 @@ def test_reply_over_cap_keeps_head_and_records_trim() -> None:
     raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + body
     with pytest.raises(Truncated) as err:
         _reply(raw, max_bytes=1000)
-    assert err.value.body == b"x" * 1000
+    assert err.value.body.read_bytes() == b"x" * 1000
     assert err.value.trim is not None and err.value.trim.bytes_dropped == 4000
 
 
@@ -168,3 +168,18 @@ def test_bundle_writer_streams_to_partial_then_renames_0600(tmp_path: Path) -> N
         assert tar.getnames() == ["cluster/nodes.json", layout.MANIFEST]
         member = tar.extractfile("cluster/nodes.json")
         assert member is not None and io.BytesIO(member.read()).getvalue() == b"{}"
+
+
+def test_large_body_spills_to_disk_with_digest_computed_on_the_way() -> None:
+    import hashlib
+
+    from collector.body import SPOOL_BYTES, Body
+
+    body = Body()
+    data = b"z" * (SPOOL_BYTES + 10)
+    for i in range(0, len(data), 4096):
+        body.write(data[i : i + 4096])
+    assert body.size == len(data) and body.sha256 == hashlib.sha256(data).hexdigest()
+    assert body._file._rolled  # type: ignore[attr-defined]  # on disk, not in memory
+    assert body.read_bytes() == data
+    body.close()

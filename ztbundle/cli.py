@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "metrics",
     "xds",
     "diff",
+    "extract",
 )
 
 

@@ -56,6 +56,9 @@ class Attack:
     build: Callable[[], bytes]
     limits: Limits | None = None  # None: the reader's defaults
     doc: str = ""
+    # True when the archive is sound and only a member's content is hostile: `analyze` rejects
+    # it when parsing, while `extract` writes the bytes as stored (that is how one inspects them).
+    content: bool = False
 
     def line(self, bundle: Path) -> str:
         """The regex for the whole stderr line `ztbundle: error: <bundle>:<member>: <problem>`."""
@@ -262,6 +265,7 @@ ATTACKS: tuple[Attack, ...] = (
         PODS,
         r"JSON nested deeper than 64 levels",
         lambda: bundle(dict(BASE, **{PODS: b"[" * 100_000 + b"]" * 100_000})),
+        content=True,
     ),
     Attack(
         "huge-number",
@@ -269,18 +273,21 @@ ATTACKS: tuple[Attack, ...] = (
         r"invalid JSON: Exceeds the limit \(4300 digits\) for integer string conversion: "
         r"value has 5000 digits",
         lambda: bundle(dict(BASE, **{PODS: b'{"kind": "PodList", "items": [], "n": ' + b"9" * 5000 + b"}"})),
+        content=True,
     ),
     Attack(
         "invalid-utf8-json",
         NODES,
         r"invalid UTF-8 at byte 32",
         lambda: bundle(dict(BASE, **{NODES: b'{"kind": "NodeList", "items": ["\xff"]}'})),
+        content=True,
     ),
     Attack(
         "invalid-utf8-log",
         LOG,
         r"invalid UTF-8 at byte 27",
         lambda: bundle(dict(BASE, **{LOG: b"2026-01-01T11:59:00.000000Z\xc3\x28 info\n"})),
+        content=True,
     ),
     Attack(
         "schema-invalid-manifest",

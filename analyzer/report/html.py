@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from analyzer import AnalysisResult
     from analyzer.engine import Finding, Skipped
     from analyzer.model import Baseline, Bundle, Ztunnel
+    from analyzer.views.metrics import L4Metrics
     from rules import Rule
 
 __all__ = ["WORKLOAD_ROWS", "render", "script_hash"]
@@ -390,6 +391,60 @@ def _ztunnels(result: AnalysisResult, model: Bundle | None) -> tuple[ZtunnelView
     return tuple(out)
 
 
+# --- traffic and L4 metrics (views, analyzer/views) -------------------------------------------
+
+BAR_WIDTH = 240
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    label: str
+    count: int
+    width: int  # px of BAR_WIDTH, proportional to the service's busiest endpoint
+    y: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceChart:
+    service: str
+    verdict: str
+    p_value: str
+    total: int
+    bars: tuple[Bar, ...]
+    height: int
+
+
+def _traffic(model: Bundle | None) -> Any:
+    """Per-workload HBONE evidence and per-service bar charts from the access logs (None: no logs)."""
+    from analyzer.model import Component
+    from analyzer.views import traffic
+
+    if model is None or not model.logs_of(Component.ZTUNNEL):
+        return None
+    t = traffic.traffic(model)
+    charts = []
+    for s in t.services:
+        top = max((c for _, c in s.counts), default=0) or 1
+        bars = tuple(
+            Bar(label, count, round(BAR_WIDTH * count / top), 4 + 22 * i)
+            for i, (label, count) in enumerate(s.counts)
+        )
+        p = "-" if s.p_value is None else f"{s.p_value:.2g}"
+        charts.append(ServiceChart(s.service, s.verdict.value, p, s.total, bars, 8 + 22 * len(bars)))
+    return {"workloads": t.workloads, "services": tuple(charts), "records": t.records}
+
+
+def view_link(f: Finding) -> tuple[str, str] | None:
+    """(anchor, label) of the report section that shows a finding's evidence, if any."""
+    if f.code.startswith("ZT6"):
+        return ("#traffic", "traffic")
+    if f.ztunnel and f.code.startswith("ZT2"):
+        return (f"#ztunnel-{f.ztunnel}", "certificates")
+    if f.ztunnel and f.code[:3] in ("ZT1", "ZT4", "ZT5"):
+        return (f"#ztunnel-{f.ztunnel}", "ztunnel tables")
+    return None
+
+
 # --- page -----------------------------------------------------------------------------------
 
 
@@ -422,8 +477,11 @@ def script_hash(script: str) -> str:
     return base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
 
 
-def render(result: AnalysisResult, model: Bundle | None = None) -> str:
-    """Render the report page; pass the model to fill the node grid and ztunnel tables."""
+def render(result: AnalysisResult, model: Bundle | None = None, metrics: L4Metrics | None = None) -> str:
+    """Render the report page; pass the model to fill the node grid and ztunnel tables.
+
+    `metrics` (from `analyzer.views.metrics.l4_metrics`) adds the L4 metrics table.
+    """
     from markupsafe import Markup
 
     from rules import Severity
@@ -449,6 +507,10 @@ def render(result: AnalysisResult, model: Bundle | None = None) -> str:
             docs=docs,
             trimmed=sorted(result.manifest.trimmed),
             when=_when,
+            traffic=_traffic(model),
+            metrics=metrics,
+            view_link=view_link,
+            bar_width=BAR_WIDTH,
             csp_script=script_hash(script),
             # Our own static asset, never bundle data; its hash is what the CSP allows.
             script=Markup(script),

@@ -158,19 +158,28 @@ class FakeCluster:
 
     # --- RBAC -----------------------------------------------------------------------------------------
 
-    def allowed(self, verb: str, resource: str, subresource: str, namespace: str) -> bool:
+    def allowed(
+        self,
+        verb: str,
+        resource: str,
+        subresource: str,
+        namespace: str,
+        name: str = "",
+        group: str | None = None,
+    ) -> bool:
+        """Whether the scenario's RBAC (and no FORBIDDEN fault) lets the user make this request."""
         for f in self.faults:
             if f.kind is FaultKind.FORBIDDEN and f.matches_api(resource, subresource, verb, namespace, ""):
                 return False
         rules = self.scenario.rbac
         if rules is None:
             return True
-        return any(r.allows(verb, resource, subresource, namespace) for r in rules)
+        return any(r.allows(verb, resource, subresource, namespace, name, group) for r in rules)
 
     def authorize(
         self, verb: str, resource: str, sub: str, namespace: str | None, name: str | None, group: str
     ) -> None:
-        if not self.allowed(verb, resource, sub, namespace or ""):
+        if not self.allowed(verb, resource, sub, namespace or "", name or "", group):
             msg = _forbidden_message(self.scenario.user, verb, resource, sub, namespace, name, group)
             details: dict[str, Any] = {"kind": resource}
             if name:

@@ -152,6 +152,7 @@ def pod_object(scn: Scenario, pod: Pod) -> Obj:
             "name": c,
             "image": pod.image or f"docker.io/library/{c}:latest",
             "ports": [{"containerPort": p, "protocol": "TCP"} for p in pod.ports] if i == 0 else [],
+            **({"env": [{"name": k, "value": v} for k, v in pod.env.items()]} if i == 0 and pod.env else {}),
             "resources": {},
             "terminationMessagePath": "/dev/termination-log",
             "terminationMessagePolicy": "File",

@@ -442,7 +442,12 @@ def _labels(scn: Scenario, reporter: str, flow: Flow, dst: Pod) -> str:
         ("response_flags", "-"),
         ("connection_security_policy", "mutual_tls"),
     ]
-    return ",".join(f'{k}="{v}"' for k, v in pairs)
+    return ",".join(f'{k}="{_escape_label(v)}"' for k, v in pairs)
+
+
+def _escape_label(value: str) -> str:
+    """Escape a label value as the text exposition format requires (backslash, quote, newline)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 @lru_cache(maxsize=256)

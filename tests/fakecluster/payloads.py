@@ -154,7 +154,7 @@ def _config(scn: Scenario, node: str, zt: Pod) -> JsonObj:
     return {
         "adminAddr": {"Localhost": [False, 15000]},
         "caAddress": istiod,
-        "caHeaders": [],
+        "caHeaders": [list(h) for h in scn.ca_headers],
         "clusterDomain": "cluster.local",
         "clusterId": "Kubernetes",
         "dnsProxy": True,
@@ -178,7 +178,7 @@ def _config(scn: Scenario, node: str, zt: Pod) -> JsonObj:
         "selfTerminationDeadline": {"nanos": 0, "secs": 5},
         "statsAddr": {"SocketAddr": "[::]:15020"},
         "xdsAddress": istiod,
-        "xdsHeaders": [["authorization", "Bearer fake-xds-token-must-be-redacted"]],
+        "xdsHeaders": [list(h) for h in scn.xds_headers],
         "xdsOnDemand": zo.xds_on_demand,
         "ztunnelIdentity": f"spiffe://{scn.trust_domain}/ns/{zt.namespace}/sa/{zt.service_account}",
         "ztunnelWorkload": {"name": zt.name, "namespace": zt.namespace, "serviceAccount": zt.service_account},

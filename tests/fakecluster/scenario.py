@@ -132,6 +132,7 @@ class Pod:
     role: Role = Role.APP
     ports: tuple[int, ...] = ()
     image: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)  # the first container's env values
 
     @property
     def ref(self) -> str:
@@ -291,17 +292,36 @@ class IstiodOverride:
 
 @dataclass(frozen=True, slots=True)
 class RbacRule:
+    """One allowed (verb, resource[/subresource]) in a namespace; "*" matches anything.
+
+    As in RBAC, a rule naming an object (`name`, i.e. resourceNames) never matches a request
+    without a name (a list), and `subresource=""` keeps "pods" from covering "pods/log".
+    """
+
     verb: str = "*"
     resource: str = "*"
     subresource: str = "*"
     namespace: str = "*"
+    group: str = "*"  # API group ("" is core)
+    name: str = "*"
 
-    def allows(self, verb: str, resource: str, subresource: str, namespace: str) -> bool:
+    def allows(
+        self,
+        verb: str,
+        resource: str,
+        subresource: str,
+        namespace: str,
+        name: str = "",
+        group: str | None = None,
+    ) -> bool:
+        """Whether this rule grants the request; `group=None` skips the group check."""
         return (
             self.verb in ("*", verb)
             and self.resource in ("*", resource)
             and self.subresource in ("*", subresource)
             and self.namespace in ("*", namespace)
+            and (group is None or self.group in ("*", group))
+            and self.name in ("*", name)
         )
 
 
@@ -327,6 +347,9 @@ class Scenario:
     istiod_logs: tuple[LogEvent, ...] = ()
     cni_logs: Mapping[str, tuple[LogEvent, ...]] = field(default_factory=dict)  # key: node
     traffic: bool = True
+    xds_headers: tuple[tuple[str, str], ...] = (("authorization", "Bearer fake-xds-token-must-be-redacted"),)
+    ca_headers: tuple[tuple[str, str], ...] = ()
+    planted_secrets: tuple[str, ...] = ()  # values hidden in the served data that must never reach a bundle
     pinned: bool = False  # True: `now` was chosen by the caller, so FakeCluster keeps it
 
     # --- time -----------------------------------------------------------------------------
@@ -643,6 +666,25 @@ def build(
         finished.append(replace(pod, node=node, ip=ip, annotations=annotations, created=created))
     svc_objs = tuple(_with_vip(s) for s in services)
     return replace(draft, pods=tuple(finished), services=svc_objs, policies=tuple(policies), **extra)
+
+
+def add_pod(scn: Scenario, pod: Pod) -> Scenario:
+    """Return `scn` with `pod` added and finished as `build` would (node, free IP, created, enrollment)."""
+    node = pod.node or scn.nodes[0].name
+    idx = next((n.index for n in scn.nodes if n.name == node), 250)
+    ip = pod.ip
+    if ip is None and pod.phase is not Phase.PENDING:
+        used = {p.ip for p in scn.pods}
+        ip = next(f"10.244.{idx}.{i}" for i in range(10, 255) if f"10.244.{idx}.{i}" not in used)
+    pod = replace(
+        pod,
+        node=node,
+        ip=ip,
+        created=pod.created or scn.now - timedelta(hours=6, minutes=stable_int(pod.name) % 60),
+    )
+    if scn.is_ambient(pod) and pod.phase is Phase.RUNNING and REDIRECTION not in pod.annotations:
+        pod = replace(pod, annotations={**pod.annotations, REDIRECTION: "enabled"})
+    return replace(scn, pods=scn.pods + (pod,))
 
 
 def _with_vip(svc: Service) -> Service:

@@ -15,6 +15,7 @@ from tests.fakecluster.scenario import (
     Phase,
     Pod,
     Policy,
+    RbacRule,
     Role,
     Scenario,
     Service,
@@ -390,12 +391,54 @@ def synthetic(
     )
 
 
-SCENARIOS = {"bookinfo": bookinfo, "broken": broken, "synthetic": synthetic}
+# --- security (issue 6) ---------------------------------------------------------------------------
+
+
+def hostile(*, now: datetime | None = None) -> Scenario:
+    """Healthy bookinfo plus injection strings and planted secrets (see `tests.fakecluster.hostile`).
+
+    `scenario.planted_secrets` lists every secret value; none may survive into a bundle.
+    """
+    from dataclasses import replace
+
+    from tests.fakecluster.hostile import with_hostile_text, with_planted_secrets
+
+    return replace(with_planted_secrets(with_hostile_text(bookinfo(now=now))), name="hostile")
+
+
+def least_privilege_rbac(istio_namespace: str = "istio-system") -> tuple[RbacRule, ...]:
+    """Exactly what `ztbundle collect` needs: reads, pod logs, port-forward, Istio's config and workloads."""
+    core_reads = ("pods", "namespaces", "nodes", "services", "events")
+    rules = [RbacRule(verb, resource, "", group="") for resource in core_reads for verb in ("get", "list")]
+    rules += [RbacRule(verb, "endpointslices", "", group="discovery.k8s.io") for verb in ("get", "list")]
+    rules += [
+        RbacRule("get", "pods", "log", group=""),
+        RbacRule("create", "pods", "portforward", group=""),
+        RbacRule("get", "configmaps", "", istio_namespace, group="", name="istio"),
+    ]
+    rules += [
+        RbacRule(verb, resource, "", istio_namespace, group="apps")
+        for resource in ("daemonsets", "deployments")
+        for verb in ("get", "list")
+    ]
+    rules.append(RbacRule("create", "selfsubjectaccessreviews", "", group="authorization.k8s.io"))
+    return tuple(rules)
+
+
+def with_least_privilege(scn: Scenario) -> Scenario:
+    """`scn` served to a user holding only `least_privilege_rbac()`."""
+    return scn.with_overrides(rbac=least_privilege_rbac(scn.istio_namespace))
+
+
+SCENARIOS = {"bookinfo": bookinfo, "broken": broken, "hostile": hostile, "synthetic": synthetic}
 
 __all__ = [
     "SCENARIOS",
     "bookinfo",
     "broken",
+    "hostile",
+    "least_privilege_rbac",
+    "with_least_privilege",
     "synthetic",
     "with_waypoint",
     "access_error",

@@ -337,6 +337,7 @@ class Handler(BaseHTTPRequestHandler):
             review = json.loads(body or b"{}")
         except ValueError as err:
             raise ApiError(400, "BadRequest", f"error decoding body: {err}") from err
+        # Not itself authorized: system:basic-user lets every authenticated user create reviews.
         attrs = review.get("spec", {}).get("resourceAttributes")
         allowed, reason = True, ""
         if attrs:
@@ -345,6 +346,8 @@ class Handler(BaseHTTPRequestHandler):
                 attrs.get("resource", ""),
                 attrs.get("subresource", ""),
                 attrs.get("namespace", ""),
+                attrs.get("name", ""),
+                attrs.get("group", ""),
             )
             reason = "" if allowed else "no RBAC policy matched"
         status: dict[str, Any] = {"allowed": allowed}

@@ -157,6 +157,14 @@ def test_default_html_report_next_to_bundle_escapes_content(
     assert f"report: {report}" in capsys.readouterr().out
 
 
+def test_html_report_shows_l4_metrics_from_collected_ztunnels(broken_bundle: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    main(["analyze", str(broken_bundle), "-o", str(out), "--fail-on", "never"])
+    section = out.read_text().split('<section id="metrics">', 1)[1].split("</section>", 1)[0]
+    assert "Not included" not in section
+    assert "productpage-v1" in section  # a bookinfo workload's counters, read from ztunnel /metrics
+
+
 def test_rules_dir_adds_a_rule_and_a_crash_is_reported(clean_bundle: Path, tmp_path: Path) -> None:
     rules_dir = tmp_path / "extra"
     rules_dir.mkdir()

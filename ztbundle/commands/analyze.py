@@ -7,9 +7,15 @@ import dataclasses
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
+
+if TYPE_CHECKING:
+    from analyzer.bundle import BundleFiles
+    from analyzer.model import Bundle
+    from analyzer.views.metrics import L4Metrics
 
 _FAIL_ON = ("error", "warning", "info", "never")
 
@@ -42,7 +48,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="analyse a bundle written by `ztbundle collect`, offline",
     )
     p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
-    p.add_argument("-o", "--out", help="report path, or - for stdout (default: <bundle>.report.<format>; text prints to stdout)")
+    p.add_argument(
+        "-o",
+        "--out",
+        help="report path, or - for stdout (default: <bundle>.report.<format>; text prints to stdout)",
+    )
     p.add_argument("--format", choices=["html", "json", "text"], default="html", help="report format")
     p.add_argument(
         "--fail-on",
@@ -92,6 +102,19 @@ def _summary(result: object, out: str | None) -> str:
     return "\n".join(lines)
 
 
+def _l4_metrics(files: BundleFiles, model: Bundle) -> L4Metrics | None:
+    """The report's L4 table from every ztunnel whose /metrics was collected; None when none was."""
+    from analyzer.views.metrics import l4_metrics
+    from ztbundle import layout
+
+    texts = {}
+    for zt in model.ztunnels:
+        member = layout.ztunnel_metrics(zt.name)
+        if files.has(member):
+            texts[zt.name] = files.text(member)
+    return l4_metrics(texts) if texts else None
+
+
 def run(args: argparse.Namespace) -> Exit:
     from analyzer import analyze_bundle
     from analyzer.bundle import open_bundle
@@ -106,7 +129,10 @@ def run(args: argparse.Namespace) -> Exit:
     result = analyze_bundle(model, now=args.now, disabled=args.disable, extra_rules_dir=args.rules_dir)
     result = dataclasses.replace(result, bundle_path=str(files.path))
     fmt = Format(args.format)
-    text = html.render(result, model) if fmt is Format.HTML else render(result, fmt)
+    if fmt is Format.HTML:
+        text = html.render(result, model, _l4_metrics(files, model))
+    else:
+        text = render(result, fmt)
     if fmt is Format.TEXT and args.out is None:
         sys.stdout.write(text)  # text is for reading: it goes to the terminal unless -o names a file
     elif args.out == "-":

@@ -5,6 +5,9 @@
         cluster.kubeconfig, cluster.context, cluster.requests, cluster.scenario
 
 The real `kubernetes` client talks to it over HTTPS and WebSocket; nothing in the client is mocked.
+Unless pinned (`scenarios.bookinfo(now=...)`, `FakeCluster(..., now=...)`), a scenario's clock is
+the wall clock at `start()`, so bundles from the real collector need no `--now`.
+Security content: `scenarios.hostile()`, `tests.fakecluster.hostile`, `scenarios.least_privilege_rbac()`.
 """
 
 from tests.fakecluster import payloads, scenarios

@@ -460,12 +460,24 @@ def verdict(result: AnalysisResult) -> tuple[str, Tone]:
     return text, Tone.UNKNOWN if result.skipped or not result.manifest.complete else Tone.OK
 
 
+def _visible(value: object) -> object:
+    """Show control and bidi-override characters of bundle text as escapes (our own Markup passes)."""
+    from markupsafe import Markup
+
+    from ztbundle.display import printable
+
+    if isinstance(value, Markup) or value is None or isinstance(value, int | float):
+        return value
+    return printable(str(value))  # objects such as a finding's subject print via __str__
+
+
 def _environment() -> Any:
     import jinja2
 
     return jinja2.Environment(
         loader=jinja2.PackageLoader("analyzer", "report/templates"),
         autoescape=True,
+        finalize=_visible,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

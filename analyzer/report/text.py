@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ztbundle.display import printable_line
+
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
 
@@ -17,14 +19,16 @@ def render(result: AnalysisResult) -> str:
     ]
     for f in result.findings:
         where = f" [node {f.node}]" if f.node else ""
-        lines.append(f"{f.severity.value.upper():7} {f.code} {f.rule}: {f.subject}{where}: {f.message}")
-        lines.extend(f"          evidence: {e}" for e in f.evidence)
+        line = f"{f.severity.value.upper():7} {f.code} {f.rule}: {f.subject}{where}: {f.message}"
+        lines.append(printable_line(line))
+        lines.extend(printable_line(f"          evidence: {e}") for e in f.evidence)
     if result.skipped:
         lines += ["", "skipped rules:"]
         lines += [f"  {s.code} {s.rule}: {s.reason}" for s in result.skipped]
     if result.collection_errors:
         lines += ["", "collection errors:"]
         lines += [
-            f"  {e.path or '(run)'}: {e.status}: {e.error or ''}".rstrip() for e in result.collection_errors
+            printable_line(f"  {e.path or '(run)'}: {e.status}: {e.error or ''}".rstrip())
+            for e in result.collection_errors
         ]
     return "\n".join(lines) + "\n"

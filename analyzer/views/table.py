@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from ztbundle.display import printable_line
+
 
 @dataclass(frozen=True, slots=True)
 class Table:
@@ -28,7 +30,7 @@ class Table:
 
 def tabwrite(lines: Iterable[Sequence[str]], padding: int = 1) -> str:
     """Lay out cells like tabwriter: a column block is a run of lines that all have that column."""
-    cells = [list(line) for line in lines]
+    cells = [[printable_line(cell) for cell in line] for line in lines]
     widths: list[list[int]] = [[0] * max(len(c) - 1, 0) for c in cells]
     _widths(cells, widths, 0, 0, len(cells), padding)
     out = []

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ztbundle.display import printable_line
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
@@ -94,7 +95,8 @@ def _summary(result: object, out: str | None) -> str:
 
     assert isinstance(result, AnalysisResult)
     lines = [result.summary_line()]
-    lines += [f"  {f.severity.value:7} {f.code} {f.subject}: {f.message}" for f in result.findings[:5]]
+    top = result.findings[:5]
+    lines += [printable_line(f"  {f.severity.value:7} {f.code} {f.subject}: {f.message}") for f in top]
     if len(result.findings) > 5:
         lines.append(f"  … and {len(result.findings) - 5} more")
     if out:

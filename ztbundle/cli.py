@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from ztbundle import __version__
+from ztbundle.display import printable_line
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import EXIT_HELP, Exit
 
@@ -52,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZtbundleError as err:
         if args.debug:
             raise
-        print(f"ztbundle: error: {err}", file=sys.stderr)
+        # Messages quote bundle text (member names, manifest keys): escape it so the error stays one
+        # line and cannot carry terminal escapes or bidi overrides.
+        print(f"ztbundle: error: {printable_line(str(err))}", file=sys.stderr)
         return int(err.exit_code)
     except KeyboardInterrupt:
         print("ztbundle: interrupted", file=sys.stderr)

@@ -197,6 +197,12 @@ ATTACKS: tuple[Attack, ...] = (
         lambda: bundle(extra=[_reg("/etc/cron.d/ztbundle", b"* * * * * root id\n")]),
     ),
     Attack(
+        "control-chars-in-name",
+        "cluster/\\u001b[2J\\nfake.json",  # shown escaped: the error stays one harmless line
+        r"unsafe member name \(unexpected characters\)",
+        lambda: bundle(extra=[_reg("cluster/\x1b[2J\nfake.json", b"{}")]),
+    ),
+    Attack(
         "dotdot",
         "ztunnel/../../../tmp/evil.json",
         r"unsafe member name \('\.\.', '\.' or empty path segment\)",

@@ -255,6 +255,8 @@ class _Loader:
             doc = json.loads(text)
         except json.JSONDecodeError:
             return text.split("-", 1)[0] or None  # `BuildInfo.String()`: `<ver>-<sha>-<status>`
+        except RecursionError:  # hostile nesting: the reader's depth check names member and limit
+            doc = parse_json(self.files.path, path, text, self.files.limits.max_json_depth)
         if isinstance(doc, Mapping):
             info = as_map(doc.get("info")) or doc
             v = info.get("version") or info.get("Version")

@@ -88,7 +88,7 @@ def _strip_kubectl_ts(line: str) -> str:
 def _json_event(line: str, no: int) -> LogEvent | None:
     try:
         obj = json.loads(line)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, or hostile JSON (deep nesting, 5000-digit ints)
         return None
     if not isinstance(obj, dict):
         return None

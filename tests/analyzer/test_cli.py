@@ -86,6 +86,7 @@ def test_end_to_end_broken_scenario(broken_bundle: Path, tmp_path: Path, capsys:
     assert doc["collection_errors"] and doc["bundle"]["complete"] is False
     stdout = capsys.readouterr().out
     assert "ZT101" in stdout and f"report: {out}" in stdout
+    assert f"bundle incomplete: {len(doc['collection_errors'])} artifact(s) not collected" in stdout
 
 
 def test_fail_on_levels(broken_bundle: Path, tmp_path: Path) -> None:

@@ -328,3 +328,15 @@ def test_connections_go_through_the_namespace_waypoint(bookinfo: Scenario) -> No
     assert out and {c["actualDst"] for c in out} == {f"{waypoint.ip}:15008"}
     inbound = [c for e in states.values() for c in e["connections"]["inbound"]]
     assert inbound and all(c["src"].startswith(f"{waypoint.ip}:") for c in inbound)
+
+
+@pytest.mark.parametrize(("nodes", "per_node"), [(5, 10), (7, 4), (3, 20), (2, 5)])
+def test_synthetic_pod_and_service_names_are_unique(nodes: int, per_node: int) -> None:
+    # 5 × 10 once gave three duplicate pods (false ZT102): the replica suffix restarted per node.
+    scn = scenarios.synthetic(nodes=nodes, pods_per_node=per_node)
+    apps = [p for p in scn.pods if p.name.startswith("svc-")]
+    assert len(apps) == nodes * per_node
+    assert len({(p.namespace, p.name) for p in apps}) == len(apps)
+    assert len({p.name for p in apps}) == len(apps)
+    refs = [(s.namespace, s.name) for s in scn.services if s.name.startswith("svc-")]
+    assert len(refs) == len(set(refs)) == -(-nodes * per_node // 3)

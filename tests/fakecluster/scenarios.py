@@ -375,10 +375,13 @@ def synthetic(
     node_names = [f"node-{i + 1:03d}" for i in range(nodes)]
     for n, node in enumerate(node_names):
         for j in range(pods_per_node):
-            ns = namespaces[(n * pods_per_node + j + seed) % len(namespaces)].name
-            app = f"svc-{(n * pods_per_node + j) // 3:04d}"
-            pods.append(app_pod(ns, f"{app}-{j % 3}", app=app, node=node, port=8080))
-            if j % 3 == 0:
+            # Number pods cluster-wide: an app's three replicas may span two nodes, and a per-node
+            # suffix (j % 3) would then repeat a name whenever pods_per_node is not a multiple of 3.
+            g = n * pods_per_node + j
+            ns = namespaces[(g + seed) % len(namespaces)].name
+            app = f"svc-{g // 3:04d}"
+            pods.append(app_pod(ns, f"{app}-{g % 3}", app=app, node=node, port=8080))
+            if g % 3 == 0:
                 services.append(Service(ns, app, selector={"app": app}, ports=(ServicePort(80, 8080),)))
     return build(
         f"synthetic-{nodes}x{pods_per_node}",

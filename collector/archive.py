@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO
 
+from collector import leakscan
 from collector.body import Body
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import Exit
@@ -65,6 +66,7 @@ class BundleWriter:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
+        leakscan.check_archive(self.partial, self.out)  # fails closed: a leak is never renamed into place
         os.replace(self.partial, self.out)
         return self.out
 

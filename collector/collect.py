@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from collector import redact
 from collector.archive import BundleWriter
 from collector.context import StepContext
 from collector.discovery import Options, Plan, discover
@@ -146,6 +147,8 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
 
 def _add_tool_log(writer: BundleWriter, manifest: Manifest, data: bytes) -> None:
     now = utc_now()
+    data, redactions = redact.redact_bytes(layout.TOOL_LOG, data)
+    manifest.redactions.extend(redactions)
     writer.add(layout.TOOL_LOG, data)
     manifest.record(
         Artifact(

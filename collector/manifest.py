@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.failures import Trim
+from collector.redact import Redaction
 from collector.steps import Item
 from ztbundle import __version__, layout
 from ztbundle.layout import Input, Status
@@ -63,6 +64,7 @@ class Manifest:
     deadline_exceeded: bool = False
     errors: list[str] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
+    redactions: list[Redaction] = field(default_factory=list)
 
     def record(self, artifact: Artifact) -> None:
         self.artifacts.append(artifact)
@@ -115,7 +117,7 @@ class Manifest:
             "options": self.options,
             "errors": self.errors,
             "artifacts": [a.to_json() for a in self.artifacts],
-            "redactions": [],
+            "redactions": [r.to_json() for r in self.redactions],
             "trims": [
                 {
                     "artifact": a.item.path,

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from collector import redact
 from collector.archive import BundleWriter
 from collector.body import Body
 from collector.context import StepContext
@@ -58,6 +59,7 @@ class Fetched:
     started_at: str
     finished_at: str
     trim: Trim | None = None
+    redactions: tuple[redact.Redaction, ...] = ()
 
 
 @dataclass(slots=True)
@@ -129,6 +131,8 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
                 status, error = Status.TRUNCATED, problem
         else:
             version = _version(version_of, body.read_bytes()) if version_of else None
+    # Secrets never reach the writer (issue 6): redacted here, so sha256 and size describe what is stored.
+    body, redactions, error = redact.apply(item.path, body, error, is_json=item.expect_json)
     return Fetched(
         body=body,
         status=status,
@@ -138,6 +142,7 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
         started_at=started,
         finished_at=utc_now(),
         trim=trim,
+        redactions=redactions,
     )
 
 
@@ -253,6 +258,7 @@ class Runner:
             finished_at=result.finished_at,
             trim=result.trim,
         )
+        self.manifest.redactions.extend(result.redactions)
         self.manifest.record(artifact)
         if result.version:
             self.manifest.istio_versions.add(result.version)

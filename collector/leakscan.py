@@ -1,0 +1,107 @@
+"""The last line of defence: scan every member of a written archive for credentials, and fail closed.
+
+Runs on the finished `.partial` (after the manifest, before the rename), reading the archive back,
+so it sees exactly what would ship: every collected member, the tool log and the manifest. On any hit
+the `.partial` is deleted (a file holding a secret must not linger next to real bundles, nor be
+renamed and shared by hand) and `LeakFound` names each member, rule and line, never the value.
+
+The patterns are the redactor's, some stricter (a bearer token needs 16 characters here, 8 there), so
+a hit means a place the redactor does not look, not a disagreement about shape. Certificates are
+public: `-----BEGIN CERTIFICATE-----` never matches, only PRIVATE KEY blocks do, also when
+base64-wrapped (config_dump carries PEM as base64 in `pem` fields, and a key there would be just as
+readable by anyone who decodes it).
+"""
+
+from __future__ import annotations
+
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from collector.redact import B64_PRIVATE_KEY, Rule
+from ztbundle.errors import ZtbundleError
+from ztbundle.exits import Exit
+
+CHUNK = 1 << 20
+OVERLAP = 4096  # longer than any pattern's minimum match, so a secret split across chunks is still seen
+
+LEAK_PATTERNS: tuple[tuple[Rule, re.Pattern[bytes]], ...] = (
+    (Rule.PRIVATE_KEY, re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")),
+    (Rule.PRIVATE_KEY_BASE64, re.compile(b"|".join(re.escape(m.encode()) for m in B64_PRIVATE_KEY))),
+    (Rule.JWT, re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
+    (Rule.BEARER, re.compile(rb"(?i:bearer)\s+[A-Za-z0-9._~+/-]{16,}")),
+    (Rule.AWS_KEY_ID, re.compile(rb"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
+    (Rule.AWS_SECRET, re.compile(rb"(?i:secret_access_key)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+=]{40}")),
+)
+_ANY = re.compile(b"|".join(b"(?:" + p.pattern + b")" for _, p in LEAK_PATTERNS))
+
+
+@dataclass(frozen=True, slots=True)
+class Leak:
+    """Where a credential-shaped value was found: member, rule and 1-based line (never the value)."""
+
+    member: str
+    rule: Rule
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.member}:{self.line}: {self.rule.value}"
+
+
+class LeakFound(ZtbundleError):
+    """The archive would have shipped a credential; it was not finalized."""
+
+    exit_code = Exit.NOTHING_COLLECTED
+
+    def __init__(self, bundle: Path, leaks: list[Leak]) -> None:
+        self.bundle = bundle
+        self.leaks = leaks
+        more = f" (and {len(leaks) - 3} more)" if len(leaks) > 3 else ""
+        where = "; ".join(str(leak) for leak in leaks[:3])
+        super().__init__(
+            f"{bundle}: leak scan found {where}{more}; bundle not finalized and the .partial was deleted "
+            "(please report which artifact kind was not redacted)"
+        )
+
+
+def _which(hit: bytes) -> Rule:
+    return next(rule for rule, pattern in LEAK_PATTERNS if pattern.fullmatch(hit) or pattern.search(hit))
+
+
+def scan_stream(f: IO[bytes]) -> tuple[Rule, int] | None:
+    """First credential-shaped hit in a byte stream, as (rule, line), or None."""
+    carry, lines_before = b"", 0
+    while chunk := f.read(CHUNK):
+        window = carry + chunk
+        m = _ANY.search(window)
+        if m:
+            return _which(m.group(0)), lines_before + window.count(b"\n", 0, m.start()) + 1
+        carry = window[-OVERLAP:]
+        lines_before += window.count(b"\n", 0, len(window) - len(carry))
+    return None
+
+
+def scan_archive(path: Path) -> list[Leak]:
+    """Every member's first hit, in archive order."""
+    leaks: list[Leak] = []
+    with tarfile.open(path, "r:gz") as tar:
+        for info in tar:
+            if not info.isfile():
+                continue
+            f = tar.extractfile(info)
+            if f is None:
+                continue
+            hit = scan_stream(f)
+            if hit is not None:
+                leaks.append(Leak(info.name, *hit))
+    return leaks
+
+
+def check_archive(partial: Path, bundle: Path) -> None:
+    """Raise LeakFound (after deleting `partial`) if any member holds a credential-shaped value."""
+    leaks = scan_archive(partial)
+    if leaks:
+        partial.unlink(missing_ok=True)
+        raise LeakFound(bundle, leaks)

@@ -1,0 +1,389 @@
+"""Redact credentials from a fetched body before the writer sees it: by field in JSON, by pattern in text.
+
+JSON (ztunnel config_dump, Kubernetes lists, the mesh ConfigMap): `xdsHeaders`/`caHeaders` values,
+credential-named `proxyMetadata` keys and container `env` values, ConfigMap `data` keys, and the
+`kubectl.kubernetes.io/last-applied-configuration` annotation (it repeats env values verbatim). Every
+other string goes through the text patterns. A body is re-serialised, in its original style, only when
+something was redacted; otherwise its bytes stay exactly as received.
+
+Text (logs, metrics, our own log): bearer tokens, JWTs, PEM private-key blocks (across lines, and
+base64-wrapped), AWS access key ids and secret keys become `[REDACTED:<rule>]`, streamed line by line.
+
+A JSON body that does not parse (truncated) but shows a field that needs structural redaction is
+withheld: we cannot tell which bytes are the secret, and a secret must never enter a bundle.
+Certificates are public and stay.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from collector.body import Body
+
+PREFILTER_CHUNK = 1 << 20
+_OVERLAP = 4096
+
+
+class Rule(StrEnum):
+    """Why a value was redacted; recorded in the manifest and shown in the placeholder."""
+
+    XDS_HEADERS = "xds-headers"
+    CA_HEADERS = "ca-headers"
+    PROXY_METADATA = "proxy-metadata-credential"
+    ENV = "env-credential"
+    CONFIGMAP = "configmap-credential"
+    LAST_APPLIED = "last-applied-configuration"
+    BEARER = "bearer-token"
+    JWT = "jwt"
+    PRIVATE_KEY = "pem-private-key"
+    PRIVATE_KEY_BASE64 = "pem-private-key-base64"
+    AWS_KEY_ID = "aws-access-key-id"
+    AWS_SECRET = "aws-secret-access-key"
+    WITHHELD = "withheld-unparseable"
+
+
+def placeholder(rule: Rule) -> str:
+    return f"[REDACTED:{rule.value}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """One manifest record: which artifact, which field (or None for text), how many, and why."""
+
+    artifact: str
+    rule: Rule
+    field: str | None
+    count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"artifact": self.artifact, "rule": self.rule.value, "field": self.field, "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The body to store (None when withheld), what was redacted, and why a body was withheld."""
+
+    body: Body | None
+    redactions: tuple[Redaction, ...]
+    withheld: str | None = None
+
+
+# --- names that suggest a credential ------------------------------------------------------------
+
+_CRED_NAME = re.compile(
+    r"(?i)(token|passw(or)?d|pwd|secret|credential|api_?key|access_?key|private_?key|auth(?!or)|bearer|"
+    r"cookie|session|(^|[_.-])key($|[_.-]))"
+)
+_NOT_SECRET = frozenset({"", "true", "false"})  # a flag named like a credential is not one
+
+
+def credential_name(name: str) -> bool:
+    """Whether an env var, header or data key name suggests its value is a credential."""
+    return bool(_CRED_NAME.search(name))
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+# --- text patterns --------------------------------------------------------------------------------
+
+
+def _b64_markers(text: bytes) -> list[str]:
+    """Base64 of `text` at each of the three alignments, trimmed to the characters that never vary."""
+    out = []
+    for pad in range(3):
+        enc = base64.b64encode(b"\0" * pad + text).decode()
+        # The first group mixes in unknown preceding bytes; a padded last group, unknown following ones.
+        start = 4 if pad else 0
+        end = len(enc) - (4 if (pad + len(text)) % 3 else 0)
+        out.append(enc[start:end])
+    return out
+
+
+B64_PRIVATE_KEY = tuple(_b64_markers(b"PRIVATE KEY-----"))
+
+# (rule, lower-case literals one of which must be present for the pattern to be tried, the pattern);
+# a pattern's group `keep` is context that stays.
+PATTERNS: tuple[tuple[Rule, tuple[str, ...], re.Pattern[str]], ...] = (
+    # A whole base64 run that hides a PEM private key (e.g. a Secret-like `tls.key` value).
+    (
+        Rule.PRIVATE_KEY_BASE64,
+        tuple(m.lower() for m in B64_PRIVATE_KEY),
+        re.compile(r"[A-Za-z0-9+/]*(?:" + "|".join(map(re.escape, B64_PRIVATE_KEY)) + r")[A-Za-z0-9+/]*=*"),
+    ),
+    (
+        Rule.PRIVATE_KEY,
+        ("private key-----",),
+        re.compile(
+            r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?:(?!-----END).)*?(?:-----END \1PRIVATE KEY-----|$)",
+            re.DOTALL,
+        ),
+    ),
+    (Rule.JWT, ("eyj",), re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
+    (Rule.BEARER, ("bearer",), re.compile(r"(?i)(?P<keep>\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*")),
+    (Rule.AWS_KEY_ID, ("akia", "asia"), re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
+    (
+        Rule.AWS_SECRET,
+        ("secret_access_key",),
+        re.compile(
+            r"(?i)(?P<keep>secret_access_key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
+        ),
+    ),
+)
+_TRIGGER_TEXT = r"eyJ|(?i:bearer\s)|PRIVATE KEY|AKIA|ASIA|(?i:secret_access_key)|" + "|".join(B64_PRIVATE_KEY)
+_TRIGGER = re.compile(_TRIGGER_TEXT)
+_TRIGGER_BYTES = re.compile(_TRIGGER_TEXT.encode())
+
+
+def redact_text(text: str) -> tuple[str, Counter[Rule]]:
+    """Replace every pattern hit in one piece of text; return the new text and hits per rule."""
+    counts: Counter[Rule] = Counter()
+    if not _TRIGGER.search(text):
+        return text, counts
+    lowered = text.lower()
+    for rule, literals, pattern in PATTERNS:
+        if not any(lit in lowered for lit in literals):
+            continue
+
+        def sub(m: re.Match[str], rule: Rule = rule) -> str:
+            counts[rule] += 1
+            return (m.groupdict().get("keep") or "") + placeholder(rule)
+
+        text = pattern.sub(sub, text)
+    return text, counts
+
+
+def mask(text: str | None) -> str | None:
+    """Pattern-redact a short message (an error string) for the manifest or a log line."""
+    return None if text is None else redact_text(text)[0]
+
+
+# --- the line stream (logs) ------------------------------------------------------------------------
+
+_PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----")
+_PEM_BODY_LINE = re.compile(r"^\s*(?:[A-Za-z0-9+/=]{1,128}|Proc-Type:.*|DEK-Info:.*)?\s*$")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
+
+
+def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Rule]]]:
+    """Redact a log line by line; a PEM block spanning lines is removed from BEGIN to END.
+
+    Inside a block, lines that look like PEM body (base64, headers) are dropped; the first line that
+    does not (or the END marker) closes it, so a truncated key never swallows the rest of the log.
+    """
+    in_block = False
+    for raw in lines:
+        text = raw.decode("utf-8", "surrogateescape")
+        counts: Counter[Rule] = Counter()
+        if in_block:
+            end = _PEM_END.search(text)
+            if end:
+                in_block, text = False, text[end.end() :]
+                if not text.strip():
+                    continue
+            elif _PEM_BODY_LINE.match(text):
+                continue
+            else:
+                in_block = False
+        begin = _PEM_BEGIN.search(text)
+        if begin and not _PEM_END.search(text, begin.end()):
+            in_block = True
+            counts[Rule.PRIVATE_KEY] += 1
+            newline = "\n" if text.endswith("\n") else ""
+            text = text[: begin.start()] + placeholder(Rule.PRIVATE_KEY) + newline
+        text, more = redact_text(text)
+        counts.update(more)
+        yield text.encode("utf-8", "surrogateescape"), counts
+
+
+def _has_trigger(body: Body, extra: re.Pattern[bytes] | None = None) -> bool:
+    """Scan the body in chunks (overlapping, so no trigger is split) for any pattern's literal."""
+    f = body.rewound()
+    tail = b""
+    while chunk := f.read(PREFILTER_CHUNK):
+        window = tail + chunk
+        if _TRIGGER_BYTES.search(window) or (extra is not None and extra.search(window)):
+            return True
+        tail = window[-_OVERLAP:]
+    return False
+
+
+def _redact_stream(path: str, body: Body) -> Outcome:
+    counts: Counter[Rule] = Counter()
+    out = Body()
+    for line, hits in redact_lines(iter(body.rewound().readline, b"")):
+        out.write(line)
+        counts.update(hits)
+    if not counts:
+        out.close()
+        return Outcome(body, ())
+    body.close()
+    return Outcome(out, tuple(Redaction(path, r, None, n) for r, n in sorted(counts.items())))
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+
+_CRED_BYTES = rb"[^\"\\]{0,200}?(?i:token|passw|pwd|secret|credential|key|auth|bearer|cookie|session)"
+_STRUCTURAL = re.compile(
+    rb"\"(?:xdsHeaders|caHeaders)\"\s*:\s*(?:\[\s*[\[\"{]|\{\s*\")"
+    rb"|kubectl\.kubernetes\.io/last-applied-configuration"
+    rb"|\"name\"\s*:\s*\"" + _CRED_BYTES + rb"[^\"\\]{0,200}\"\s*,\s*\"value\"\s*:\s*\"[^\"]"
+    rb"|\"value\"\s*:\s*\"[^\"]*\"\s*,\s*\"name\"\s*:\s*\"" + _CRED_BYTES
+    + rb"|\"proxyMetadata\"\s*:\s*\{[^}]*?\"" + _CRED_BYTES
+    + rb"|\"kind\"\s*:\s*\"ConfigMap\""
+)
+
+
+class _Walker:
+    """Walk a parsed document, redacting in place and counting per (rule, field)."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[tuple[Rule, str | None]] = Counter()
+
+    def hit(self, rule: Rule, field: str, n: int = 1) -> str:
+        self.counts[(rule, field)] += n
+        return placeholder(rule)
+
+    def walk(self, node: Any, path: str) -> Any:
+        if isinstance(node, str):
+            text, counts = redact_text(node)
+            for rule, n in counts.items():
+                self.counts[(rule, path)] += n
+            return text
+        if isinstance(node, list):
+            return [self.walk(v, f"{path}[]") for v in node]
+        if not isinstance(node, dict):
+            return node
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else key
+            node[key] = self.special(node, key, value, here)
+        return node
+
+    def special(self, parent: dict[str, Any], key: str, value: Any, here: str) -> Any:
+        if key in ("xdsHeaders", "caHeaders"):
+            return self.headers(Rule.XDS_HEADERS if key == "xdsHeaders" else Rule.CA_HEADERS, value, here)
+        if key == "proxyMetadata" and isinstance(value, dict):
+            return self.named_values(Rule.PROXY_METADATA, value, here)
+        if key == "data" and isinstance(value, dict) and parent.get("kind") == "ConfigMap":
+            return self.named_values(Rule.CONFIGMAP, value, here)
+        if key == "env" and isinstance(value, list):
+            return [self.env(e, f"{here}[]") for e in value]
+        if key == "annotations" and isinstance(value, dict) and LAST_APPLIED in value:
+            value[LAST_APPLIED] = self.hit(Rule.LAST_APPLIED, f"{here}.{LAST_APPLIED}")
+        return self.walk(value, here)
+
+    def headers(self, rule: Rule, value: Any, here: str) -> Any:
+        if isinstance(value, dict):  # a map form, should a version serialise it so
+            return {k: self.hit(rule, here) for k in value}
+        if not isinstance(value, list):
+            return self.walk(value, here)
+        out = []
+        for pair in value:
+            if isinstance(pair, list) and len(pair) == 2:
+                out.append([pair[0], self.hit(rule, here)])
+            else:
+                out.append(self.hit(rule, here))
+        return out
+
+    def named_values(self, rule: Rule, value: dict[str, Any], here: str) -> dict[str, Any]:
+        for k, v in value.items():
+            if credential_name(k) and not (isinstance(v, str) and v.lower() in _NOT_SECRET):
+                value[k] = self.hit(rule, f"{here}.{k}")
+            else:
+                value[k] = self.walk(v, f"{here}.{k}")
+        return value
+
+    def env(self, entry: Any, here: str) -> Any:
+        if not isinstance(entry, dict):
+            return self.walk(entry, here)
+        name, value = entry.get("name"), entry.get("value")
+        if isinstance(name, str) and isinstance(value, str) and credential_name(name):
+            if value.lower() not in _NOT_SECRET:
+                entry["value"] = self.hit(Rule.ENV, f"{here.removesuffix('[]')}[{name}]")
+                return entry
+        return self.walk(entry, here)
+
+
+def redact_document(doc: Any) -> tuple[Any, Counter[tuple[Rule, str | None]]]:
+    """Redact a parsed JSON document in place; return it and the hits per (rule, field path)."""
+    walker = _Walker()
+    return walker.walk(doc, ""), walker.counts
+
+
+def _serialise_like(doc: Any, original_head: bytes, trailing_newline: bool) -> bytes:
+    """Re-serialise in the style received: ztunnel pretty-prints (2 spaces), our merged lists are compact."""
+    pretty = original_head.lstrip()[:2] in (b"{\n", b"[\n", b"{\r")
+    text = (
+        json.dumps(doc, indent=2, ensure_ascii=False)
+        if pretty
+        else json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    )
+    return text.encode("utf-8") + (b"\n" if trailing_newline else b"")
+
+
+def _redact_json(path: str, body: Body) -> Outcome:
+    data = body.read_bytes()
+    try:
+        doc = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        if _STRUCTURAL.search(data):
+            del data
+            body.close()
+            why = "withheld: not valid JSON, so fields that may hold credentials cannot be redacted"
+            return Outcome(None, (Redaction(path, Rule.WITHHELD, None, 1),), why)
+        del data
+        return _redact_stream(path, body)  # still text: the patterns apply
+    doc, counts = redact_document(doc)
+    if not counts:
+        return Outcome(body, ())
+    new = Body.of(_serialise_like(doc, data[:8], data.endswith(b"\n")))
+    body.close()
+    records = tuple(
+        Redaction(path, rule, field or None, n) for (rule, field), n in sorted(counts.items(), key=_order)
+    )
+    return Outcome(new, records)
+
+
+def _order(kv: tuple[tuple[Rule, str | None], int]) -> tuple[str, str]:
+    (rule, field), _ = kv
+    return rule.value, field or ""
+
+
+def redact_body(path: str, body: Body, *, is_json: bool) -> Outcome:
+    """Redact one fetched body for member `path`; cheap when nothing needs it (a byte prefilter)."""
+    if is_json:
+        if not _has_trigger(body, _STRUCTURAL):
+            return Outcome(body, ())
+        return _redact_json(path, body)
+    if not _has_trigger(body):
+        return Outcome(body, ())
+    return _redact_stream(path, body)
+
+
+def apply(
+    path: str, body: Body | None, error: str | None, *, is_json: bool
+) -> tuple[Body | None, tuple[Redaction, ...], str | None]:
+    """The runner's hook: redact a fetched body and its error message before the writer sees them."""
+    error = mask(error)
+    if body is None:
+        return None, (), error
+    outcome = redact_body(path, body, is_json=is_json)
+    if outcome.withheld:
+        error = f"{error}; {outcome.withheld}" if error else outcome.withheld
+    return outcome.body, outcome.redactions, error
+
+
+def redact_bytes(path: str, data: bytes) -> tuple[bytes, tuple[Redaction, ...]]:
+    """Pattern-redact an in-memory text member (our own log)."""
+    if not _TRIGGER_BYTES.search(data):
+        return data, ()
+    outcome = _redact_stream(path, Body.of(data))
+    assert outcome.body is not None
+    return outcome.body.read_bytes(), outcome.redactions

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.limits import DEFAULT, Limits
+from analyzer.store import logical_members
 from ztbundle import layout
 from ztbundle.errors import BundleError
 
@@ -129,13 +130,21 @@ def _check_type(bundle: Path, info: tarfile.TarInfo) -> None:
         raise BundleError(bundle, info.name, "only regular files are allowed")
 
 
-def _read_members(path: Path, raw: bytes, limits: Limits) -> dict[str, bytes]:
+def _open_stream(path: Path, raw: bytes) -> tarfile.TarFile:
     import io
+
+    try:
+        return tarfile.open(fileobj=io.BytesIO(raw), mode="r|gz")
+    except TypeError:  # Python's gzip-header parser on a header cut short calls ord(b"")
+        raise BundleError(path, None, "not a gzip-compressed tar archive (or truncated)") from None
+
+
+def _read_members(path: Path, raw: bytes, limits: Limits) -> dict[str, bytes]:
 
     members: dict[str, bytes] = {}
     total = 0
     try:
-        with tarfile.open(fileobj=io.BytesIO(raw), mode="r|gz") as tar:
+        with _open_stream(path, raw) as tar:
             for count, info in enumerate(tar, start=1):
                 if count > limits.max_members:
                     raise BundleError(path, None, f"more than {limits.max_members} members")
@@ -228,6 +237,7 @@ def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
         raise BundleError(path, None, "not a gzip-compressed tar archive")
     members = _read_members(path, raw, limits)
     manifest = _manifest(path, members, limits)
+    members = logical_members(path, members, manifest, limits)  # format 2: shared objects → logical paths
     listed = {a["path"] for a in manifest["artifacts"]} | {layout.MANIFEST}
     for name in members:
         if name not in listed:
@@ -245,6 +255,8 @@ def _check_integrity(path: Path, members: Mapping[str, bytes], manifest: Mapping
     seen: set[str] = set()
     for a in manifest["artifacts"]:
         name = a["path"]
+        if a.get("storage") == layout.Storage.RECIPE:
+            continue  # analyzer.store checked its objects' digests and the rebuilt size
         if not a["stored"]:
             if name in members:
                 raise BundleError(path, name, "member is in the archive but manifest.json says not stored")

@@ -58,8 +58,11 @@ class Base:
     ztunnels: tuple[str, ...]
     nodes: tuple[str, ...]
 
-    def __repr__(self) -> str:  # hypothesis prints the arguments of a failing example
+    def __repr__(self) -> str:
         return f"Base({len(self.members)} members, ztunnels={self.ztunnels})"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # hypothesis prints failing arguments
+        printer.text(repr(self))
 
 
 @pytest.fixture(scope="session")

@@ -47,3 +47,18 @@ def test_hostile_json_log_line_is_an_unparsed_line_not_a_crash(
     assert code in (Exit.OK, Exit.FINDINGS), err
     report = json.loads(tmp_path.joinpath("b.tar.json").read_text())
     assert [f for f in report["findings"] if f["code"] == "ZT901"] == []  # no rule crashed on it
+
+
+@pytest.mark.parametrize("keep", [3, 4, 9, 12])
+def test_gzip_header_cut_short_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], keep: int
+) -> None:
+    """Was: TypeError from tarfile's gzip-header parser (ord of an empty read) for a 3-byte file."""
+    whole = write_bundle(tmp_path / "whole.tar.gz", PODS).read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(
+        whole[:keep] if keep != 12 else whole[:3] + bytes([whole[3] | 4]) + whole[4:11]
+    )  # FEXTRA cut
+    code, err = _analyze(cut, capsys)
+    assert code == Exit.BAD_INPUT and err.count("\n") == 1, err
+    assert err.startswith(f"ztbundle: error: {cut}: "), err

@@ -2,6 +2,9 @@
 
 A rule module defines exactly `RULE` (a `Rule`) and `check(bundle) -> Iterator[Hit]`. Modules in
 this package are discovered with pkgutil; `--rules-dir` adds modules from another folder.
+
+A module whose name starts with `_` (`rules/_certs.py`) is never a rule: discovery skips it, here
+and in `--rules-dir`, so a family of rules can share helpers without copying them.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from analyzer.model import Input, ObjectRef
 from ztbundle.errors import UsageError
 
 if TYPE_CHECKING:
-    from analyzer.model import Bundle
+    from analyzer.model import Bundle, Ztunnel
 
 __all__ = ["Hit", "Rule", "RuleError", "Severity", "Subject", "all_rules", "by_code", "load_dir"]
 
@@ -112,6 +115,24 @@ class Hit:
     node: str | None = None
     ztunnel: str | None = None
 
+    @classmethod
+    def on(
+        cls,
+        ztunnel: Ztunnel,
+        message: str,
+        *,
+        subject: ObjectRef | None = None,
+        evidence: tuple[str, ...] | None = None,
+    ) -> Hit:
+        """A hit seen in one ztunnel: about it unless `subject` says otherwise; evidence its dump."""
+        return cls(
+            subject=subject or ztunnel.ref,
+            message=message,
+            evidence=(ztunnel.config_dump_path,) if evidence is None else evidence,
+            node=ztunnel.node,
+            ztunnel=ztunnel.name,
+        )
+
 
 def _from_module(mod: ModuleType) -> Rule:
     rule = getattr(mod, "RULE", None)
@@ -139,8 +160,8 @@ def _unique(rules: Iterable[Rule]) -> tuple[Rule, ...]:
 @cache
 def all_rules() -> tuple[Rule, ...]:
     """Every rule in this package, sorted by code."""
-    mods = (importlib.import_module(f"{__name__}.{m.name}") for m in pkgutil.iter_modules(__path__))
-    return _unique(_from_module(m) for m in mods)
+    names = (m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    return _unique(_from_module(importlib.import_module(f"{__name__}.{n}")) for n in names)
 
 
 def by_code(code: str) -> Rule:

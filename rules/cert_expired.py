@@ -25,10 +25,11 @@ Fix:
 """
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from analyzer.model import Bundle, Certificate, CertInfo, CertState, Input, ObjectRef, Ztunnel
+from analyzer.model import Bundle, Certificate, CertInfo, Input, Ztunnel
 from rules import Hit, Rule, Severity
+from rules._certs import CaUse, chain_hits, describe, span, ts
 
 RULE = Rule(
     code="ZT203",
@@ -39,80 +40,34 @@ RULE = Rule(
 )
 
 
-def _identity_ref(identity: str) -> ObjectRef:
-    """`spiffe://td/ns/<ns>/sa/<sa>` → `ServiceAccount ns/sa` (else the raw identity)."""
-    parts = identity.removeprefix("spiffe://").split("/")
-    if len(parts) == 5 and parts[1] == "ns" and parts[3] == "sa":
-        return ObjectRef("ServiceAccount", parts[2], parts[4])
-    return ObjectRef("Identity", "", identity)
-
-
-def _span(delta: timedelta) -> str:
-    minutes = int(abs(delta).total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    return f"{days}d{rest // 60}h" if days else f"{rest // 60}h{rest % 60:02d}m"
-
-
-def _describe(info: CertInfo) -> str:
-    return f"serial {info.serial:x}" if info.serial is not None else f"fingerprint {info.fingerprint[:12]}"
-
-
-def _ts(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _current(bundle: Bundle) -> Iterator[Ztunnel]:
-    """Each node's current ztunnel (guard 7) whose dump parsed."""
-    for ztunnel in bundle.ztunnels:
-        if bundle.ztunnel_on(ztunnel.node) is ztunnel and ztunnel.available:
-            yield ztunnel
-
-
 def _expired(info: CertInfo, now: datetime) -> bool:
     return info.expires is not None and info.expires <= now
 
 
-def _ca_certs(cert: Certificate) -> Iterator[tuple[str, CertInfo]]:
-    for info in cert.chain[1:]:
-        yield "intermediate", info
-    for info in cert.roots:
-        yield "root", info
+def _leaf_text(ztunnel: Ztunnel, cert: Certificate, now: datetime) -> str | None:
+    leaf = cert.leaf
+    if leaf is None or leaf.expires is None or leaf.expires > now:
+        return None
+    return (
+        f"{ztunnel.ref} serves leaf certificate for {cert.identity} ({describe(leaf)}) "
+        f"that expired at {ts(leaf.expires)}, {span(now - leaf.expires)} before the "
+        f"bundle time {ts(now)}; its state is still Available"
+    )
+
+
+def _ca_text(ca: CaUse, now: datetime) -> str:
+    assert ca.info.expires is not None
+    return (
+        f"an expired {ca.role} certificate ({describe(ca.info)}, expired {ts(ca.info.expires)}, "
+        f"{span(now - ca.info.expires)} before the bundle time) {ca.chains}"
+    )
 
 
 def check(bundle: Bundle) -> Iterator[Hit]:
     now = bundle.now
-    for ztunnel in _current(bundle):
-        ca_holders: dict[str, tuple[str, CertInfo, list[str]]] = {}
-        for cert in ztunnel.certificates:
-            if cert.state is not CertState.AVAILABLE:
-                continue  # an empty chain is ZT202's business
-            leaf = cert.leaf
-            if leaf is not None and leaf.expires is not None and _expired(leaf, now):
-                yield Hit(
-                    subject=_identity_ref(cert.identity),
-                    message=(
-                        f"{ztunnel.ref} serves leaf certificate for {cert.identity} ({_describe(leaf)}) "
-                        f"that expired at {_ts(leaf.expires)}, {_span(now - leaf.expires)} before the "
-                        f"bundle time {_ts(now)}; its state is still Available"
-                    ),
-                    evidence=(ztunnel.config_dump_path,),
-                    node=ztunnel.node,
-                    ztunnel=ztunnel.name,
-                )
-            for role, info in _ca_certs(cert):
-                if _expired(info, now):
-                    ca_holders.setdefault(info.fingerprint, (role, info, []))[2].append(cert.identity)
-        for role, info, identities in ca_holders.values():
-            assert info.expires is not None
-            yield Hit(
-                subject=ztunnel.ref,
-                message=(
-                    f"{ztunnel.ref} holds an expired {role} certificate ({_describe(info)}, expired "
-                    f"{_ts(info.expires)}, {_span(now - info.expires)} before the bundle time) "
-                    f"in the chain of {len(identities)} identit{'y' if len(identities) == 1 else 'ies'}, "
-                    f"e.g. {identities[0]}"
-                ),
-                evidence=(ztunnel.config_dump_path,),
-                node=ztunnel.node,
-                ztunnel=ztunnel.name,
-            )
+    yield from chain_hits(
+        bundle,
+        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now),
+        lambda info: _expired(info, now),
+        lambda ca: _ca_text(ca, now),
+    )

@@ -28,8 +28,9 @@ Fix:
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from analyzer.model import Bundle, Certificate, CertInfo, CertState, Input, ObjectRef, Ztunnel
+from analyzer.model import Bundle, Certificate, CertInfo, Input, Ztunnel
 from rules import Hit, Rule, Severity
+from rules._certs import CaUse, chain_hits, describe, span, ts
 
 RULE = Rule(
     code="ZT205",
@@ -44,37 +45,8 @@ MIN_OVERDUE = timedelta(minutes=5)  # > backoff cap (150 s) plus the capture win
 CA_HORIZON = timedelta(days=30)
 
 
-def _identity_ref(identity: str) -> ObjectRef:
-    """`spiffe://td/ns/<ns>/sa/<sa>` → `ServiceAccount ns/sa` (else the raw identity)."""
-    parts = identity.removeprefix("spiffe://").split("/")
-    if len(parts) == 5 and parts[1] == "ns" and parts[3] == "sa":
-        return ObjectRef("ServiceAccount", parts[2], parts[4])
-    return ObjectRef("Identity", "", identity)
-
-
-def _span(delta: timedelta) -> str:
-    minutes = int(abs(delta).total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    return f"{days}d{rest // 60}h" if days else f"{rest // 60}h{rest % 60:02d}m"
-
-
-def _ts(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _describe(info: CertInfo) -> str:
-    return f"serial {info.serial:x}" if info.serial is not None else f"fingerprint {info.fingerprint[:12]}"
-
-
-def _current(bundle: Bundle) -> Iterator[Ztunnel]:
-    """Each node's current ztunnel (guard 7) whose dump parsed."""
-    for ztunnel in bundle.ztunnels:
-        if bundle.ztunnel_on(ztunnel.node) is ztunnel and ztunnel.available:
-            yield ztunnel
-
-
-def _overdue_leaf(cert: Certificate, now: datetime) -> str | None:
-    """Why the leaf's renewal is overdue, or None."""
+def _leaf_text(ztunnel: Ztunnel, cert: Certificate, now: datetime) -> str | None:
+    """The message for a leaf whose renewal is overdue, or None."""
     leaf = cert.leaf
     if leaf is None or leaf.valid_from is None or leaf.expires is None:
         return None
@@ -85,42 +57,29 @@ def _overdue_leaf(cert: Certificate, now: datetime) -> str | None:
     if left >= lifetime * LEFT_FRACTION or now - due < MIN_OVERDUE:
         return None
     return (
-        f"has {_span(left)} left ({left / lifetime:.0%} of its {_span(lifetime)} lifetime, expires "
-        f"{_ts(leaf.expires)}); renewal was due at {_ts(due)}, {_span(now - due)} before the bundle time"
+        f"{ztunnel.ref}: leaf for {cert.identity} ({describe(leaf)}) "
+        f"has {span(left)} left ({left / lifetime:.0%} of its {span(lifetime)} lifetime, expires "
+        f"{ts(leaf.expires)}); renewal was due at {ts(due)}, {span(now - due)} before the bundle time"
+    )
+
+
+def _ca_soon(info: CertInfo, now: datetime) -> bool:
+    return info.expires is not None and now < info.expires <= now + CA_HORIZON
+
+
+def _ca_text(ca: CaUse, now: datetime) -> str:
+    assert ca.info.expires is not None
+    return (
+        f"a {ca.role} certificate ({describe(ca.info)}) that expires {ts(ca.info.expires)}, "
+        f"{span(ca.info.expires - now)} after the bundle time, {ca.chains}"
     )
 
 
 def check(bundle: Bundle) -> Iterator[Hit]:
     now = bundle.now
-    for ztunnel in _current(bundle):
-        ca_certs: dict[str, tuple[str, CertInfo, list[str]]] = {}
-        for cert in ztunnel.certificates:
-            if cert.state is not CertState.AVAILABLE:
-                continue
-            why = _overdue_leaf(cert, now)
-            if why and cert.leaf is not None:
-                yield Hit(
-                    subject=_identity_ref(cert.identity),
-                    message=f"{ztunnel.ref}: leaf for {cert.identity} ({_describe(cert.leaf)}) {why}",
-                    evidence=(ztunnel.config_dump_path,),
-                    node=ztunnel.node,
-                    ztunnel=ztunnel.name,
-                )
-            parts = [("intermediate", i) for i in cert.chain[1:]] + [("root", r) for r in cert.roots]
-            for role, info in parts:
-                if info.expires is not None and now < info.expires <= now + CA_HORIZON:
-                    ca_certs.setdefault(info.fingerprint, (role, info, []))[2].append(cert.identity)
-        for role, info, identities in ca_certs.values():
-            assert info.expires is not None
-            yield Hit(
-                subject=ztunnel.ref,
-                message=(
-                    f"{ztunnel.ref} holds a {role} certificate ({_describe(info)}) that expires "
-                    f"{_ts(info.expires)}, {_span(info.expires - now)} after the bundle time, in the "
-                    f"chain of {len(identities)} identit{'y' if len(identities) == 1 else 'ies'}, "
-                    f"e.g. {identities[0]}"
-                ),
-                evidence=(ztunnel.config_dump_path,),
-                node=ztunnel.node,
-                ztunnel=ztunnel.name,
-            )
+    yield from chain_hits(
+        bundle,
+        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now),
+        lambda info: _ca_soon(info, now),
+        lambda ca: _ca_text(ca, now),
+    )

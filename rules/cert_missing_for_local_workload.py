@@ -28,6 +28,7 @@ from collections.abc import Iterator
 
 from analyzer.model import Bundle, Input, ObjectRef, Workload, Ztunnel
 from rules import Hit, Rule, Severity
+from rules._certs import current_ztunnels, identity_ref
 
 RULE = Rule(
     code="ZT201",
@@ -45,9 +46,9 @@ def _identity_keys(ztunnel: Ztunnel) -> tuple[set[str], set[tuple[str, str]]]:
     exact, pairs = set(), set()
     for cert in ztunnel.certificates:
         exact.add(cert.identity)
-        parts = cert.identity.removeprefix("spiffe://").split("/")
-        if len(parts) == 5 and parts[1] == "ns" and parts[3] == "sa":
-            pairs.add((parts[2], parts[4]))
+        ref = identity_ref(cert.identity)
+        if ref.kind == "ServiceAccount":
+            pairs.add((ref.namespace, ref.name))
     return exact, pairs
 
 
@@ -65,9 +66,7 @@ def _judged(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> bool:
 
 
 def check(bundle: Bundle) -> Iterator[Hit]:
-    for ztunnel in bundle.ztunnels:
-        if bundle.ztunnel_on(ztunnel.node) is not ztunnel or not ztunnel.available:
-            continue  # guard 7; an unparsed dump is a skipped input
+    for ztunnel in current_ztunnels(bundle):  # an unparsed dump is a skipped input
         if ztunnel.config.proxy_mode == "Dedicated":
             continue  # a dedicated (sidecar-style) ztunnel serves a single identity on demand
         exact, pairs = _identity_keys(ztunnel)
@@ -87,13 +86,9 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         for identity, workloads in sorted(missing.items()):
             first = workloads[0]
             names = ", ".join(sorted(w.name for w in workloads)[:5])
-            yield Hit(
+            yield Hit.on(
+                ztunnel,
+                f"{ztunnel.ref} on node {ztunnel.node} has no certificate entry for {identity}, "
+                f"used by {len(workloads)} local HBONE workload(s) in {first.namespace}: {names}",
                 subject=ObjectRef("ServiceAccount", first.namespace, first.service_account),
-                message=(
-                    f"{ztunnel.ref} on node {ztunnel.node} has no certificate entry for {identity}, "
-                    f"used by {len(workloads)} local HBONE workload(s) in {first.namespace}: {names}"
-                ),
-                evidence=(ztunnel.config_dump_path,),
-                node=ztunnel.node,
-                ztunnel=ztunnel.name,
             )

@@ -22,8 +22,9 @@ Fix:
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from analyzer.model import Bundle, CertInfo, CertState, Input, ObjectRef, Ztunnel
+from analyzer.model import Bundle, Certificate, CertInfo, Input, Ztunnel
 from rules import Hit, Rule, Severity
+from rules._certs import CaUse, chain_hits, describe, span, ts
 
 RULE = Rule(
     code="ZT204",
@@ -36,74 +37,34 @@ RULE = Rule(
 TOLERANCE = timedelta(minutes=5)  # capture clock vs. node clock (failure-modes §2.13)
 
 
-def _identity_ref(identity: str) -> ObjectRef:
-    """`spiffe://td/ns/<ns>/sa/<sa>` → `ServiceAccount ns/sa` (else the raw identity)."""
-    parts = identity.removeprefix("spiffe://").split("/")
-    if len(parts) == 5 and parts[1] == "ns" and parts[3] == "sa":
-        return ObjectRef("ServiceAccount", parts[2], parts[4])
-    return ObjectRef("Identity", "", identity)
-
-
-def _span(delta: timedelta) -> str:
-    minutes = int(abs(delta).total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    return f"{days}d{rest // 60}h" if days else f"{rest // 60}h{rest % 60:02d}m"
-
-
-def _ts(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _describe(info: CertInfo) -> str:
-    return f"serial {info.serial:x}" if info.serial is not None else f"fingerprint {info.fingerprint[:12]}"
-
-
-def _current(bundle: Bundle) -> Iterator[Ztunnel]:
-    """Each node's current ztunnel (guard 7) whose dump parsed."""
-    for ztunnel in bundle.ztunnels:
-        if bundle.ztunnel_on(ztunnel.node) is ztunnel and ztunnel.available:
-            yield ztunnel
-
-
 def _early(info: CertInfo, now: datetime) -> bool:
     return info.valid_from is not None and info.valid_from > now + TOLERANCE
 
 
+def _leaf_text(ztunnel: Ztunnel, cert: Certificate, now: datetime) -> str | None:
+    leaf = cert.leaf
+    if leaf is None or leaf.valid_from is None or not _early(leaf, now):
+        return None
+    return (
+        f"{ztunnel.ref} on node {ztunnel.node} serves leaf certificate for {cert.identity} "
+        f"({describe(leaf)}) valid only from {ts(leaf.valid_from)}, "
+        f"{span(leaf.valid_from - now)} after the bundle time {ts(now)}"
+    )
+
+
+def _ca_text(ca: CaUse, now: datetime) -> str:
+    assert ca.info.valid_from is not None
+    return (
+        f"a {ca.role} certificate ({describe(ca.info)}) valid only from {ts(ca.info.valid_from)}, "
+        f"{span(ca.info.valid_from - now)} after the bundle time, {ca.chains}"
+    )
+
+
 def check(bundle: Bundle) -> Iterator[Hit]:
     now = bundle.now
-    for ztunnel in _current(bundle):
-        ca_certs: dict[str, tuple[str, CertInfo, list[str]]] = {}
-        for cert in ztunnel.certificates:
-            if cert.state is not CertState.AVAILABLE:
-                continue
-            leaf = cert.leaf
-            if leaf is not None and leaf.valid_from is not None and _early(leaf, now):
-                yield Hit(
-                    subject=_identity_ref(cert.identity),
-                    message=(
-                        f"{ztunnel.ref} on node {ztunnel.node} serves leaf certificate for {cert.identity} "
-                        f"({_describe(leaf)}) valid only from {_ts(leaf.valid_from)}, "
-                        f"{_span(leaf.valid_from - now)} after the bundle time {_ts(now)}"
-                    ),
-                    evidence=(ztunnel.config_dump_path,),
-                    node=ztunnel.node,
-                    ztunnel=ztunnel.name,
-                )
-            parts = [("intermediate", i) for i in cert.chain[1:]] + [("root", r) for r in cert.roots]
-            for role, info in parts:
-                if _early(info, now):
-                    ca_certs.setdefault(info.fingerprint, (role, info, []))[2].append(cert.identity)
-        for role, info, identities in ca_certs.values():
-            assert info.valid_from is not None
-            yield Hit(
-                subject=ztunnel.ref,
-                message=(
-                    f"{ztunnel.ref} holds a {role} certificate ({_describe(info)}) valid only from "
-                    f"{_ts(info.valid_from)}, {_span(info.valid_from - now)} after the bundle time, in the "
-                    f"chain of {len(identities)} identit{'y' if len(identities) == 1 else 'ies'}, "
-                    f"e.g. {identities[0]}"
-                ),
-                evidence=(ztunnel.config_dump_path,),
-                node=ztunnel.node,
-                ztunnel=ztunnel.name,
-            )
+    yield from chain_hits(
+        bundle,
+        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now),
+        lambda info: _early(info, now),
+        lambda ca: _ca_text(ca, now),
+    )

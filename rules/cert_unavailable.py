@@ -33,8 +33,9 @@ Fix:
 from collections.abc import Iterator
 from datetime import datetime
 
-from analyzer.model import Bundle, Certificate, CertState, Input, ObjectRef, Workload, Ztunnel
+from analyzer.model import Bundle, Certificate, CertState, Input, Workload, Ztunnel
 from rules import Hit, Rule, Severity
+from rules._certs import current_ztunnels, identity_ref
 
 RULE = Rule(
     code="ZT202",
@@ -79,14 +80,6 @@ _GRPC_CODES = (
 )
 
 
-def _identity_ref(identity: str) -> ObjectRef:
-    """`spiffe://td/ns/<ns>/sa/<sa>` → `ServiceAccount ns/sa` (else the raw identity)."""
-    parts = identity.removeprefix("spiffe://").split("/")
-    if len(parts) == 5 and parts[1] == "ns" and parts[3] == "sa":
-        return ObjectRef("ServiceAccount", parts[2], parts[4])
-    return ObjectRef("Identity", "", identity)
-
-
 def _grpc_code(text: str) -> str | None:
     start = text.find("signing grpc error (")
     if start < 0:
@@ -112,7 +105,7 @@ def classify(error: str | None) -> str:
 
 
 def _local_workloads(ztunnel: Ztunnel, cert: Certificate) -> list[Workload]:
-    ref = _identity_ref(cert.identity)
+    ref = identity_ref(cert.identity)
     node = ztunnel.config.local_node or ztunnel.node
     return [
         w
@@ -152,17 +145,13 @@ def _problem(bundle: Bundle, ztunnel: Ztunnel, cert: Certificate) -> str | None:
 
 
 def check(bundle: Bundle) -> Iterator[Hit]:
-    for ztunnel in bundle.ztunnels:
-        if bundle.ztunnel_on(ztunnel.node) is not ztunnel or not ztunnel.available:
-            continue  # guard 7; an unparsed dump is a skipped input, not a finding
+    for ztunnel in current_ztunnels(bundle):  # an unparsed dump is a skipped input, not a finding
         for cert in ztunnel.certificates:
             problem = _problem(bundle, ztunnel, cert)
             if problem is None:
                 continue
-            yield Hit(
-                subject=_identity_ref(cert.identity),
-                message=f"{ztunnel.ref} on node {ztunnel.node}: certificate for {cert.identity} {problem}",
-                evidence=(ztunnel.config_dump_path,),
-                node=ztunnel.node,
-                ztunnel=ztunnel.name,
+            yield Hit.on(
+                ztunnel,
+                f"{ztunnel.ref} on node {ztunnel.node}: certificate for {cert.identity} {problem}",
+                subject=identity_ref(cert.identity),
             )

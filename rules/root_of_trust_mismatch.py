@@ -27,8 +27,9 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.model import Bundle, CertInfo, CertState, Input, Ztunnel
+from analyzer.model import Bundle, CertInfo, Input, Ztunnel
 from rules import Hit, Rule, Severity
+from rules._certs import available, current_ztunnels, describe
 
 RULE = Rule(
     code="ZT206",
@@ -41,19 +42,14 @@ RULE = Rule(
 
 def _roots(ztunnel: Ztunnel) -> dict[str, CertInfo]:
     """Root fingerprint → root, over the ztunnel's Available entries."""
-    return {
-        root.fingerprint: root
-        for cert in ztunnel.certificates
-        if cert.state is CertState.AVAILABLE
-        for root in cert.roots
-    }
+    return {root.fingerprint: root for cert in available(ztunnel) for root in cert.roots}
 
 
 def _describe(roots: dict[str, CertInfo], fingerprints: frozenset[str]) -> str:
     out = []
     for fp in sorted(fingerprints):
         info = roots[fp]
-        name = f"serial {info.serial:x}" if info.serial is not None else f"fingerprint {fp[:12]}"
+        name = describe(info)
         out.append(f"{name} (expires {info.expires:%Y-%m-%d})" if info.expires else name)
     return ", ".join(out)
 
@@ -62,9 +58,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
     sets: dict[str, frozenset[str]] = {}
     known: dict[str, CertInfo] = {}
     current: list[Ztunnel] = []
-    for ztunnel in bundle.ztunnels:
-        if bundle.ztunnel_on(ztunnel.node) is not ztunnel or not ztunnel.available:
-            continue  # guard 7 and unparsed dumps
+    for ztunnel in current_ztunnels(bundle):
         roots = _roots(ztunnel)
         if roots:
             known.update(roots)
@@ -91,14 +85,10 @@ def check(bundle: Bundle) -> Iterator[Hit]:
                 continue
             theirs = strangers[0]
             against = f"{groups[theirs][0].name} (no root set is held by a majority) trusts"
-        yield Hit(
-            subject=ztunnel.ref,
-            message=(
-                f"{ztunnel.ref} on node {ztunnel.node} trusts root(s) {_describe(known, mine)} but "
-                f"{against} {_describe(known, theirs)}; they share no root, so HBONE between them "
-                "fails certificate verification"
-            ),
+        yield Hit.on(
+            ztunnel,
+            f"{ztunnel.ref} on node {ztunnel.node} trusts root(s) {_describe(known, mine)} but "
+            f"{against} {_describe(known, theirs)}; they share no root, so HBONE between them "
+            "fails certificate verification",
             evidence=(ztunnel.config_dump_path, groups[theirs][0].config_dump_path),
-            node=ztunnel.node,
-            ztunnel=ztunnel.name,
         )

@@ -1,7 +1,12 @@
-"""Meta-tests over the rule registry: well-formed, unique, documented, tested, honest about inputs."""
+"""Meta-tests over the rule registry: well-formed, unique, documented, tested, honest about inputs.
+
+Modules named `_*.py` (in `rules/` and in a `--rules-dir`) hold helpers shared by a family of rules
+and are never discovered as rules; every other module must be one.
+"""
 
 from __future__ import annotations
 
+import pkgutil
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -28,6 +33,13 @@ def test_codes_and_names_are_unique_and_well_formed() -> None:
         assert re.fullmatch(r"ZT\d{3}", r.code) and re.fullmatch(r"[a-z0-9-]+", r.name)
         assert r.module == f"rules.{r.name.replace('-', '_')}"
         assert r.check is not None
+
+
+def test_underscore_modules_are_helpers_and_every_other_module_is_a_rule() -> None:
+    names = {m.name for m in pkgutil.iter_modules(rules.__path__)}
+    helpers = {n for n in names if n.startswith("_")}
+    assert "_certs" in helpers, "the certificate family's helpers moved or were renamed"
+    assert {r.module for r in rules.all_rules()} == {f"rules.{n}" for n in names - helpers}
 
 
 def test_no_retired_code_comes_back() -> None:
@@ -112,6 +124,7 @@ def test_load_dir_adds_rules_and_rejects_bad_modules(tmp_path: Path) -> None:
         "            needs=frozenset({Input.PODS}), doc=__doc__)\n"
         "def check(bundle):\n    return iter(())\n"
     )
+    (tmp_path / "_shared.py").write_text("HELPER = 1\n")  # not a rule: skipped, not rejected
     extra = rules.load_dir(tmp_path)
     assert [r.code for r in extra] == ["ZT950"]
     assert [r.code for r in rules.combined(extra)][-1] == "ZT950"

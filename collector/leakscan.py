@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from collector.redact import B64_PRIVATE_KEY, Rule
+from collector.redact import B64_PRIVATE_KEY, GITHUB_TOKEN, LAST_APPLIED, Rule, credential_name
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import Exit
 
@@ -32,10 +32,39 @@ LEAK_PATTERNS: tuple[tuple[Rule, re.Pattern[bytes]], ...] = (
     (Rule.PRIVATE_KEY_BASE64, re.compile(b"|".join(re.escape(m.encode()) for m in B64_PRIVATE_KEY))),
     (Rule.JWT, re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
     (Rule.BEARER, re.compile(rb"(?i:bearer)\s+[A-Za-z0-9._~+/-]{16,}")),
+    (Rule.GITHUB_TOKEN, re.compile(GITHUB_TOKEN.encode())),
     (Rule.AWS_KEY_ID, re.compile(rb"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
     (Rule.AWS_SECRET, re.compile(rb"(?i:secret_access_key)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+=]{40}")),
 )
-_ANY = re.compile(b"|".join(b"(?:" + p.pattern + b")" for _, p in LEAK_PATTERNS))
+# Structural leftovers in JSON: a credential-named env value, header value or last-applied annotation
+# that is not a placeholder. Names are checked in Python with the redactor's own `credential_name`.
+_NAME = rb'"((?:[^"\\]|\\.){1,256})"'
+_VALUE = rb'"((?:[^"\\]|\\.){0,64})'  # a prefix is enough to tell a placeholder from a value
+STRUCTURAL: tuple[tuple[Rule, re.Pattern[bytes]], ...] = (
+    (Rule.ENV, re.compile(rb'"name"\s*:\s*' + _NAME + rb'\s*,\s*"value"\s*:\s*' + _VALUE)),
+    (Rule.XDS_HEADERS, re.compile(rb'"(?:xds|ca)Headers"\s*:\s*\[\s*\[\s*' + _NAME + rb"\s*,\s*" + _VALUE)),
+    (Rule.LAST_APPLIED, re.compile(re.escape(LAST_APPLIED.encode()) + rb'"\s*:\s*' + _VALUE)),
+)
+_ANY = re.compile(b"|".join(b"(?:" + p.pattern + b")" for _, p in (*LEAK_PATTERNS, *STRUCTURAL)))
+
+
+def _leak(hit: bytes) -> Rule | None:
+    """Which rule a candidate breaks, or None when it is a redacted or harmless structural match."""
+    for rule, pattern in LEAK_PATTERNS:
+        if pattern.search(hit):
+            return rule
+    for rule, pattern in STRUCTURAL:
+        m = pattern.match(hit)
+        if m is None:
+            continue
+        groups = [g.decode("utf-8", "replace") for g in m.groups() if g is not None]
+        name, value = ("", groups[-1]) if rule is Rule.LAST_APPLIED else (groups[-2], groups[-1])
+        if value.startswith("[REDACTED:") or value.lower() in ("", "true", "false"):
+            return None
+        if rule is Rule.ENV and not credential_name(name):
+            return None
+        return rule
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +95,15 @@ class LeakFound(ZtbundleError):
         )
 
 
-def _which(hit: bytes) -> Rule:
-    return next(rule for rule, pattern in LEAK_PATTERNS if pattern.fullmatch(hit) or pattern.search(hit))
-
-
 def scan_stream(f: IO[bytes]) -> tuple[Rule, int] | None:
     """First credential-shaped hit in a byte stream, as (rule, line), or None."""
     carry, lines_before = b"", 0
     while chunk := f.read(CHUNK):
         window = carry + chunk
-        m = _ANY.search(window)
-        if m:
-            return _which(m.group(0)), lines_before + window.count(b"\n", 0, m.start()) + 1
+        for m in _ANY.finditer(window):
+            rule = _leak(m.group(0))
+            if rule is not None:
+                return rule, lines_before + window.count(b"\n", 0, m.start()) + 1
         carry = window[-OVERLAP:]
         lines_before += window.count(b"\n", 0, len(window) - len(carry))
     return None

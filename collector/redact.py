@@ -46,6 +46,7 @@ class Rule(StrEnum):
     PRIVATE_KEY_BASE64 = "pem-private-key-base64"
     AWS_KEY_ID = "aws-access-key-id"
     AWS_SECRET = "aws-secret-access-key"
+    GITHUB_TOKEN = "github-token"
     WITHHELD = "withheld-unparseable"
 
 
@@ -108,6 +109,7 @@ def _b64_markers(text: bytes) -> list[str]:
 
 
 B64_PRIVATE_KEY = tuple(_b64_markers(b"PRIVATE KEY-----"))
+GITHUB_TOKEN = r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})\b"
 
 # (rule, lower-case literals one of which must be present for the pattern to be tried, the pattern);
 # a pattern's group `keep` is context that stays.
@@ -128,6 +130,7 @@ PATTERNS: tuple[tuple[Rule, tuple[str, ...], re.Pattern[str]], ...] = (
     ),
     (Rule.JWT, ("eyj",), re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
     (Rule.BEARER, ("bearer",), re.compile(r"(?i)(?P<keep>\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*")),
+    (Rule.GITHUB_TOKEN, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), re.compile(GITHUB_TOKEN)),
     (Rule.AWS_KEY_ID, ("akia", "asia"), re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
     (
         Rule.AWS_SECRET,
@@ -137,7 +140,10 @@ PATTERNS: tuple[tuple[Rule, tuple[str, ...], re.Pattern[str]], ...] = (
         ),
     ),
 )
-_TRIGGER_TEXT = r"eyJ|(?i:bearer\s)|PRIVATE KEY|AKIA|ASIA|(?i:secret_access_key)|" + "|".join(B64_PRIVATE_KEY)
+_TRIGGER_TEXT = (
+    r"eyJ|(?i:bearer\s)|PRIVATE KEY|AKIA|ASIA|(?i:secret_access_key)|gh[pousr]_|github_pat_|"
+    + "|".join(B64_PRIVATE_KEY)
+)
 _TRIGGER = re.compile(_TRIGGER_TEXT)
 _TRIGGER_BYTES = re.compile(_TRIGGER_TEXT.encode())
 
@@ -235,8 +241,10 @@ _STRUCTURAL = re.compile(
     rb"\"(?:xdsHeaders|caHeaders)\"\s*:\s*(?:\[\s*[\[\"{]|\{\s*\")"
     rb"|kubectl\.kubernetes\.io/last-applied-configuration"
     rb"|\"name\"\s*:\s*\"" + _CRED_BYTES + rb"[^\"\\]{0,200}\"\s*,\s*\"value\"\s*:\s*\"[^\"]"
-    rb"|\"value\"\s*:\s*\"[^\"]*\"\s*,\s*\"name\"\s*:\s*\"" + _CRED_BYTES
-    + rb"|\"proxyMetadata\"\s*:\s*\{[^}]*?\"" + _CRED_BYTES
+    rb"|\"value\"\s*:\s*\"[^\"]*\"\s*,\s*\"name\"\s*:\s*\""
+    + _CRED_BYTES
+    + rb"|\"proxyMetadata\"\s*:\s*\{[^}]*?\""
+    + _CRED_BYTES
     + rb"|\"kind\"\s*:\s*\"ConfigMap\""
 )
 
@@ -284,7 +292,7 @@ class _Walker:
             return {k: self.hit(rule, here) for k in value}
         if not isinstance(value, list):
             return self.walk(value, here)
-        out = []
+        out: list[Any] = []
         for pair in value:
             if isinstance(pair, list) and len(pair) == 2:
                 out.append([pair[0], self.hit(rule, here)])
@@ -304,10 +312,10 @@ class _Walker:
         if not isinstance(entry, dict):
             return self.walk(entry, here)
         name, value = entry.get("name"), entry.get("value")
-        if isinstance(name, str) and isinstance(value, str) and credential_name(name):
-            if value.lower() not in _NOT_SECRET:
-                entry["value"] = self.hit(Rule.ENV, f"{here.removesuffix('[]')}[{name}]")
-                return entry
+        secret = isinstance(value, str) and value.lower() not in _NOT_SECRET
+        if isinstance(name, str) and secret and credential_name(name):
+            entry["value"] = self.hit(Rule.ENV, f"{here.removesuffix('[]')}[{name}]")
+            return entry
         return self.walk(entry, here)
 
 

@@ -235,7 +235,7 @@ def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
         raise BundleError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if raw[:2] != b"\x1f\x8b":
         raise BundleError(path, None, "not a gzip-compressed tar archive")
-    members = _read_members(path, raw, limits)
+    members: Mapping[str, bytes] = _read_members(path, raw, limits)
     manifest = _manifest(path, members, limits)
     members = logical_members(path, members, manifest, limits)  # format 2: shared objects → logical paths
     listed = {a["path"] for a in manifest["artifacts"]} | {layout.MANIFEST}

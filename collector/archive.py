@@ -2,21 +2,42 @@
 
 Only the runner's main thread writes (workers hand over bytes), so no lock is needed and no member
 is ever held back: memory stays flat in cluster size. The manifest is always the last member.
+
+Format 2 (see `ztbundle.layout`): bodies of `layout.DEDUP_INPUTS` are cut before each top-level
+key and each piece is stored once as `objects/<sha256>`; the caller records the returned piece
+list as the artifact's recipe. Log bodies can be deferred (`defer`) to a spool directory and
+written at the end by `collector.budget`, once the dumps have shown how much room is left.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import re
 import tarfile
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from collector import leakscan
 from collector.body import Body
+from ztbundle import layout
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import Exit
+
+# A top-level key of a 2-space pretty-printed object (serde's to_string_pretty, json.dumps indent=2).
+# Cutting before the newline keeps each value's trailing comma with it, so a section's bytes are the
+# same in every ztunnel's dump. Compact JSON has no match and stays one piece (whole-body dedup).
+_TOP_KEY = re.compile(rb'\n  "(?:[^"\\\n]|\\.)*": ')
+_MIN_PIECE = 256  # smaller sections ride along with the next one: an object costs a tar header
+_CACHE_MIN = 64 << 10  # pieces below this are cheaper to hash than to keep around for comparison
+_CACHE_ENTRIES = 32
+
+
+_LOG_INPUTS = frozenset(layout.LOG_INPUTS.values())
 
 
 class ArchiveError(ZtbundleError):
@@ -25,11 +46,35 @@ class ArchiveError(ZtbundleError):
     exit_code = Exit.NOTHING_COLLECTED
 
 
+@dataclass(frozen=True, slots=True)
+class Spooled:
+    """A deferred body on disk: where it waits and what it was when it arrived."""
+
+    path: str
+    file: Path
+    size: int
+    sha256: str
+
+
+def cut_points(data: bytes) -> list[int]:
+    """Offsets where pieces start (always 0 first): before each top-level key, small pieces merged."""
+    points = [0]
+    for m in _TOP_KEY.finditer(data):
+        if m.start() - points[-1] >= _MIN_PIECE:
+            points.append(m.start())
+    if len(points) > 1 and len(data) - points[-1] < _MIN_PIECE:
+        points.pop()
+    return points
+
+
 class BundleWriter:
     """A gzip tar opened for streaming writes; `finish()` adds the manifest and renames into place."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, *, dedupe: bool = True, defer_logs: bool = False) -> None:
         self.out = out
+        self.dedupe = dedupe
+        self.defer_logs = defer_logs
+        self.format_version = layout.FORMAT_VERSION if dedupe else layout.RAW_FORMAT_VERSION
         self.partial = out.with_name(out.name + ".partial")
         try:
             fd = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -44,13 +89,27 @@ class BundleWriter:
             fileobj=self._file, mode="w:gz", format=tarfile.PAX_FORMAT, compresslevel=6
         )
         self._names: set[str] = set()
+        self._objects: set[str] = set()
+        # The last piece seen at each offset-0 key text: most pieces repeat the previous ztunnel's,
+        # and comparing bytes (memcmp) is ~1000x cheaper than hashing them again.
+        self._last: dict[bytes, tuple[bytes, str]] = {}
+        self._spool: tempfile.TemporaryDirectory[str] | None = None
+        self.spooled: list[Spooled] = []
+        self.raw_bytes = 0  # bytes of every artifact as collected, before dedup
+        self.stored_bytes = 0  # uncompressed bytes of the members actually written
+
+    @property
+    def compressed_bytes(self) -> int:
+        """Archive bytes on disk so far (the compressor's buffer, < 64 KiB, is not yet counted)."""
+        return self._file.tell()
 
     def add(self, name: str, data: bytes | Body) -> None:
         """Append one member; names are unique because every path comes from `ztbundle.layout`."""
         if name in self._names:
             raise ValueError(f"duplicate bundle member {name}")
+        size = data.size if isinstance(data, Body) else len(data)
         info = tarfile.TarInfo(name)
-        info.size = data.size if isinstance(data, Body) else len(data)
+        info.size = size
         info.mtime = int(time.time())
         info.mode = 0o600
         try:
@@ -58,6 +117,56 @@ class BundleWriter:
         except OSError as exc:
             raise ArchiveError(f"{self.partial}: cannot write {name}: {exc.strerror or exc}") from None
         self._names.add(name)
+        self.stored_bytes += size
+
+    def put(self, name: str, body: Body, input_: layout.Input) -> tuple[str, ...] | None:
+        """Store one artifact body by kind; return its recipe (piece digests), else None.
+
+        Logs are deferred when a size budget is set (`defer_logs`); `DEDUP_INPUTS` become recipes
+        in format 2; everything else is a raw member.
+        """
+        if self.defer_logs and input_ in _LOG_INPUTS:
+            self.defer(name, body)
+            return None
+        self.raw_bytes += body.size
+        if not (self.dedupe and input_ in layout.DEDUP_INPUTS):
+            self.add(name, body)
+            return None
+        data = body.read_bytes()
+        points = cut_points(data)
+        pieces = [data[a:b] for a, b in zip(points, [*points[1:], len(data)], strict=True)]
+        if b"".join(pieces) != data:  # cannot happen by construction; never risk a lossy bundle
+            self.add(name, body)
+            return None
+        return tuple(self._store_piece(p) for p in pieces)
+
+    def _store_piece(self, piece: bytes) -> str:
+        key = piece[:80] if len(piece) >= _CACHE_MIN else b""
+        last = self._last.get(key) if key else None
+        if last is not None and last[0] == piece:
+            return last[1]
+        digest = hashlib.sha256(piece).hexdigest()
+        if key:
+            if len(self._last) >= _CACHE_ENTRIES:
+                self._last.clear()  # bounded: node-specific big pieces must not accumulate
+            self._last[key] = (piece, digest)
+        if digest not in self._objects:
+            self.add(layout.object_member(digest), piece)
+            self._objects.add(digest)
+        return digest
+
+    def defer(self, name: str, body: Body) -> None:
+        """Move a body to the spool directory; `collector.budget` writes it when the run ends."""
+        if self._spool is None:
+            self._spool = tempfile.TemporaryDirectory(prefix="ztbundle-spool-")
+        file = Path(self._spool.name) / f"{len(self.spooled):06d}"
+        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            src = body.rewound()
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+        self.raw_bytes += body.size
+        self.spooled.append(Spooled(name, file, body.size, body.sha256))
 
     def finish(self, manifest_name: str, manifest: bytes) -> Path:
         """Write the manifest last, close the gzip stream, fsync and rename `.partial` to the target."""
@@ -68,6 +177,7 @@ class BundleWriter:
         self._file.close()
         leakscan.check_archive(self.partial, self.out)  # fails closed: a leak is never renamed into place
         os.replace(self.partial, self.out)
+        self._drop_spool()
         return self.out
 
     def abort(self) -> None:
@@ -76,3 +186,9 @@ class BundleWriter:
             self._tar.close()
         finally:
             self._file.close()
+            self._drop_spool()
+
+    def _drop_spool(self) -> None:
+        if self._spool is not None:
+            self._spool.cleanup()
+            self._spool = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 from collector import redact
 from collector.archive import BundleWriter
+from collector.budget import write_logs
 from collector.context import StepContext
 from collector.discovery import Options, Plan, discover
 from collector.kube import ClientPool, load_cluster_config
@@ -36,6 +38,9 @@ class CollectRequest:
     concurrency: int = 16
     deadline_s: float = 600.0
     argv: tuple[str, ...] = ()
+    max_size: int = 25_000_000  # logs are trimmed to keep the bundle under this (dumps always go in)
+    dedupe: bool = True  # format 2 shared objects; False writes a format-1 bundle (all raw members)
+    confirm: Callable[[Plan, int], None] | None = None  # the large-cluster guard (`collector.guard`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +125,12 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             )
             for node in sorted(request.options.nodes - {p.node for p in plan.ztunnels_all if p.node}):
                 manifest.errors.append(f"--node {node}: no ztunnel pod runs on that node")
+            planned = plan_items(plan, load_steps())
+            if request.confirm is not None:
+                request.confirm(plan, len(planned))
             out = request.out or Path(layout.default_bundle_name(cluster.context or "cluster", _timestamp()))
-            writer = BundleWriter(out)
+            writer = BundleWriter(out, dedupe=request.dedupe, defer_logs=True)
+            manifest.format_version = writer.format_version
             runner = Runner(
                 StepContext(plan=plan, clients=pool),
                 writer,
@@ -130,7 +139,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
                 deadline_at=started + request.deadline_s,
                 progress=progress,
             )
-            state = runner.run(plan_items(plan, load_steps()))
+            state = runner.run(planned)
         finally:
             pool.close()
         manifest.interrupted = state.interrupted
@@ -139,6 +148,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             manifest.errors.append(f"deadline of {request.deadline_s:g}s exceeded; remaining items skipped")
         if state.interrupted:
             manifest.errors.append("interrupted; remaining items skipped")
+        write_logs(writer, manifest, request.max_size)
         LOG.info("writing manifest: %d artifacts", len(manifest.artifacts) + 1)
     _add_tool_log(writer, manifest, toollog.value())
     path = writer.finish(layout.MANIFEST, manifest.render())
@@ -169,6 +179,8 @@ def _options_json(request: CollectRequest) -> dict[str, Any]:
         "timeout_seconds": o.timeout_s,
         "deadline_seconds": request.deadline_s,
         "max_artifact_bytes": o.max_bytes,
+        "max_size_bytes": request.max_size,
+        "dedupe": request.dedupe,
         "out": str(request.out) if request.out else None,
     }
 

@@ -33,9 +33,10 @@ class Artifact:
     started_at: str | None
     finished_at: str | None
     trim: Trim | None = None
+    pieces: tuple[str, ...] | None = None  # format 2: the recipe when stored as shared objects
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, *, storage: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "path": self.item.path,
             "input": self.item.input.value,
             "source": self.item.source.to_json(),
@@ -47,6 +48,11 @@ class Artifact:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
+        if storage:  # format 2 records how the bytes are kept; format 1 has only raw members
+            out["storage"] = layout.Storage.RAW.value if self.pieces is None else layout.Storage.RECIPE.value
+            if self.pieces is not None:
+                out["pieces"] = list(self.pieces)
+        return out
 
 
 @dataclass(slots=True)
@@ -65,6 +71,7 @@ class Manifest:
     errors: list[str] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     redactions: list[Redaction] = field(default_factory=list)
+    format_version: int = layout.FORMAT_VERSION
 
     def record(self, artifact: Artifact) -> None:
         self.artifacts.append(artifact)
@@ -102,7 +109,7 @@ class Manifest:
         import jsonschema
 
         doc: dict[str, Any] = {
-            "format_version": layout.FORMAT_VERSION,
+            "format_version": self.format_version,
             "tool": {"name": "ztbundle", "version": __version__},
             "command": self.command,
             "started_at": self.started_at,
@@ -116,7 +123,7 @@ class Manifest:
             "deadline_exceeded": self.deadline_exceeded,
             "options": self.options,
             "errors": self.errors,
-            "artifacts": [a.to_json() for a in self.artifacts],
+            "artifacts": [a.to_json(storage=self.format_version >= 2) for a in self.artifacts],
             "redactions": [r.to_json() for r in self.redactions],
             "trims": [
                 {

@@ -242,9 +242,10 @@ class Runner:
 
     def _land(self, item: Item, result: Fetched) -> None:
         stored = result.body is not None
+        pieces = None
         if result.body is not None:
             try:
-                self.writer.add(item.path, result.body)
+                pieces = self.writer.put(item.path, result.body, item.input)  # raw, recipe or deferred log
             finally:
                 result.body.close()
         artifact = Artifact(
@@ -257,6 +258,7 @@ class Runner:
             started_at=result.started_at,
             finished_at=result.finished_at,
             trim=result.trim,
+            pieces=pieces,
         )
         self.manifest.redactions.extend(result.redactions)
         self.manifest.record(artifact)

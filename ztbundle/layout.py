@@ -25,6 +25,23 @@ directory), so a member name in an error message is exactly the path below:
 
 Pod names are DNS-1123 labels, so they are safe as single path components; `member()`
 still refuses anything that is not.
+
+Storage (format_version 2). The paths above are LOGICAL paths: the manifest lists every artifact
+by its logical path with the raw body's `bytes` and `sha256`, and says how it is stored:
+
+    "storage": "raw"      the member at the logical path holds the bytes as received
+    "storage": "recipe"   no member at the logical path; "pieces" lists sha256 digests, and the
+                          members objects/<sha256> concatenated in that order are the exact raw
+                          bytes (the writer checks this before it records the recipe)
+
+    objects/<sha256>      one piece of content, stored once however many artifacts use it
+
+Only the near-identical large JSON artifacts (`DEDUP_INPUTS`) are stored as recipes: the writer
+cuts a pretty-printed document before each top-level key (`\n  "key": `), so the `workloads`,
+`services` and `policies` sections shared by every ztunnel, and istiod's identical per-proxy
+bodies, are each one object. Every object is referenced by at least one recipe. Version 1
+bundles (no `storage`, no objects, every artifact raw) still load; `ztbundle collect --no-dedup`
+still writes them.
 """
 
 from __future__ import annotations
@@ -36,8 +53,11 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """Bumped whenever a path or the manifest changes shape; readers accept every older version."""
+
+RAW_FORMAT_VERSION = 1
+"""The newest version in which every artifact is a plain member (what `--no-dedup` writes)."""
 
 MANIFEST = "manifest.json"
 TOOL_LOG = "ztbundle.log"
@@ -172,6 +192,44 @@ def pod_log(component: Component, namespace: str, pod: str, container: str, *, p
     if component is Component.WAYPOINT:
         base = f"{component.value}/{_segment(namespace)}/{_segment(pod)}"
     return f"{base}/logs/{_segment(container)}{suffix}"
+
+
+# --- deduplicated storage (format_version 2) --------------------------------------------------
+
+
+class Storage(StrEnum):
+    """How one artifact's bytes are kept in the archive (manifest `storage`; absent means raw)."""
+
+    RAW = "raw"
+    RECIPE = "recipe"
+
+
+OBJECTS_DIR = "objects"
+
+DEDUP_INPUTS: frozenset[Input] = frozenset(
+    {
+        Input.ZTUNNEL_CONFIG,
+        Input.ISTIOD_PROXY_CONFIG,
+        Input.ISTIOD_PROXY_POLICIES,
+        Input.ISTIOD_AMBIENTZ,
+    }
+)
+"""Artifacts stored as recipes of shared objects: large, and near-identical across ztunnels."""
+
+_OBJECT = re.compile(rf"^{OBJECTS_DIR}/([0-9a-f]{{64}})$")
+
+
+def object_member(sha256: str) -> str:
+    """Member path of the content-addressed piece whose sha256 is `sha256`."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return f"{OBJECTS_DIR}/{sha256}"
+
+
+def parse_object_member(path: str) -> str | None:
+    """Return the sha256 named by an object member path, else None."""
+    m = _OBJECT.match(path)
+    return m.group(1) if m else None
 
 
 # --- path parsing for readers ---------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,9 @@ class Run:
     code: int
     out: Path
     manifest: dict[str, Any]
-    members: dict[str, bytes]
-    names: list[str]  # archive order
+    members: dict[str, bytes]  # by logical path: format-2 recipes rebuilt from their objects
+    names: list[str]  # archive order (format 2: including objects/<sha256>)
+    objects: dict[str, bytes] = field(default_factory=dict)  # format 2: objects/<sha256> members
 
     def artifact(self, path: str) -> dict[str, Any]:
         return next(a for a in self.manifest["artifacts"] if a["path"] == path)
@@ -46,6 +47,16 @@ def read_bundle(out: Path) -> tuple[dict[str, Any], dict[str, bytes], list[str]]
     return manifest, members, names
 
 
+def logical(manifest: dict[str, Any], members: dict[str, bytes]) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """Members by logical path (format-2 recipes rebuilt from their objects), and the objects apart."""
+    logical = {n: b for n, b in members.items() if not layout.parse_object_member(n)}
+    objects = {n: b for n, b in members.items() if layout.parse_object_member(n)}
+    for a in manifest.get("artifacts", ()):
+        if a.get("storage") == layout.Storage.RECIPE:
+            logical[a["path"]] = b"".join(objects[layout.object_member(d)] for d in a["pieces"])
+    return logical, objects
+
+
 def collect(cluster: FakeCluster, tmp: Path, *extra: str, context: str | None = None) -> Run:
     out = tmp / "bundle.tar.gz"
     code = main(
@@ -64,7 +75,8 @@ def collect(cluster: FakeCluster, tmp: Path, *extra: str, context: str | None = 
         ]
     )
     manifest, members, names = read_bundle(out) if out.exists() else ({}, {}, [])
-    return Run(code, out, manifest, members, names)
+    members, objects = logical(manifest, members)
+    return Run(code, out, manifest, members, names, objects)
 
 
 def assert_members_match_manifest(run: Run) -> None:
@@ -76,3 +88,5 @@ def assert_members_match_manifest(run: Run) -> None:
         body = run.members[path]
         assert a["bytes"] == len(body), path
         assert a["sha256"] == hashlib.sha256(body).hexdigest(), path
+    used = {layout.object_member(d) for a in stored.values() for d in a.get("pieces", ())}
+    assert set(run.objects) == used  # format 2: every object is used, none is missing

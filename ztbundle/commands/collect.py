@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import re
 import sys
 import time
@@ -14,6 +15,7 @@ from ztbundle.exits import Exit
 
 if TYPE_CHECKING:
     from collector.collect import CollectResult
+    from collector.discovery import Plan
     from collector.runner import ProgressEvent
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
@@ -90,6 +92,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="SIZE",
         help="keep at most this much of one body, flagged truncated (256Mi)",
     )
+    p.add_argument(
+        "--max-size",
+        type=size,
+        default=25_000_000,
+        metavar="SIZE",
+        help="trim logs (errors and warnings first) to keep the bundle under this; dumps always go in (25MB)",
+    )
+    p.add_argument(
+        "--no-dedup", action="store_true", help="store every dump whole (format 1) instead of shared pieces"
+    )
+    p.add_argument("-y", "--yes", action="store_true", help="skip the pause before a large unfiltered run")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run)
 
@@ -114,6 +127,9 @@ def run(args: argparse.Namespace) -> Exit:
         concurrency=args.concurrency,
         deadline_s=args.deadline,
         argv=_argv(args),
+        max_size=args.max_size,
+        dedupe=not args.no_dedup,
+        confirm=functools.partial(_large_cluster_guard, args),
     )
     tty = sys.stderr.isatty()
     display = None if args.quiet else (_RichProgress() if tty else _PlainProgress(sys.stderr))
@@ -126,6 +142,30 @@ def run(args: argparse.Namespace) -> Exit:
     if result.interrupted:
         return Exit.INTERRUPTED
     return Exit.OK if result.complete else Exit.INCOMPLETE
+
+
+def _large_cluster_guard(args: argparse.Namespace, plan: Plan, planned: int) -> None:
+    """Print the estimate for a large unfiltered run, then pause so Ctrl-C can stop it.
+
+    The pause is a timed wait, not a prompt, so it behaves the same without a TTY: CI (no stdin)
+    gets the estimate in its log and goes on after the pause; `--yes` skips it.
+    """
+    from collector import guard
+
+    if not guard.applies(plan):
+        return
+    est = guard.estimate(plan, planned, args.concurrency, args.max_size)
+    for line in est.lines():
+        print(f"ztbundle: {line}", file=sys.stderr)
+    if args.yes:
+        return
+    print(
+        f"ztbundle: starting in {guard.PAUSE_S:g} s; press Ctrl-C to abort "
+        "(limit with --node or --since, or skip this pause with --yes)",
+        file=sys.stderr,
+        flush=True,
+    )
+    time.sleep(guard.PAUSE_S)
 
 
 def _argv(args: argparse.Namespace) -> tuple[str, ...]:
@@ -141,12 +181,16 @@ def _argv(args: argparse.Namespace) -> tuple[str, ...]:
         ("--timeout", f"{args.timeout:g}"),
         ("--deadline", f"{args.deadline:g}s"),
         ("--max-artifact-size", args.max_artifact_size),
+        ("--max-size", args.max_size),
     ):
         if value is not None:
             out += [flag, str(value)]
     for node in args.nodes:
         out += ["--node", node]
-    return tuple(out + (["--quiet"] if args.quiet else []))
+    flags = [
+        f for f, on in (("--no-dedup", args.no_dedup), ("--yes", args.yes), ("--quiet", args.quiet)) if on
+    ]
+    return tuple(out + flags)
 
 
 class _PlainProgress:

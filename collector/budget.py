@@ -1,0 +1,135 @@
+"""Fit the deferred logs into what `--max-size` leaves once every dump is in the archive.
+
+Dumps always go in; logs share the rest. Each log's compressed size is estimated from a sample,
+the budget is shared by water-filling (small logs whole, big ones capped at an equal share), and a
+log over its share keeps its error and warning lines first, then its newest lines, in their
+original order. Every trimmed log keeps status `ok` and gets a manifest `trims` record, so the
+analyzer reads it as partial evidence rather than as absence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from collector.archive import BundleWriter, Spooled
+from collector.failures import Trim
+from collector.manifest import Manifest
+
+TRIM_RULE = "max-size: error and warning lines first, then newest lines"
+SAMPLE = 64 << 10
+# Room kept for what is written after the logs: the tool log, the manifest (~1/4 of its JSON once
+# compressed), the gzip trailer and the compressor's unflushed buffer.
+_FIXED_RESERVE = 192 << 10
+_PER_ARTIFACT = 110
+_PER_PIECE = 40
+# Level words as ztunnel (Rust tracing: `  WARN `), istiod (zap: `\twarn\t`) and klog (`E0102 `) write them.
+_IMPORTANT = re.compile(
+    rb"(?:^|[\s\t])(?:ERROR|WARN|error|warn|warning|fatal|FATAL|panic)(?:[\s\t:]|$)|^[EWF]\d{4} "
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogPlan:
+    """One spooled log and the compressed bytes it may take."""
+
+    log: Spooled
+    ratio: float  # raw bytes per compressed byte, from a sample
+    allowance: int  # compressed bytes granted
+
+
+def reserve(manifest: Manifest) -> int:
+    """Compressed bytes to keep free for the tool log and the manifest."""
+    pieces = sum(len(a.pieces or ()) for a in manifest.artifacts)
+    return _FIXED_RESERVE + _PER_ARTIFACT * (len(manifest.artifacts) + 1) + _PER_PIECE * pieces
+
+
+def ratio_of(data: bytes) -> float:
+    """Raw/compressed ratio of the newest `SAMPLE` bytes at the archive's gzip level."""
+    sample = data[-SAMPLE:]
+    if not sample:
+        return 1.0
+    return max(1.0, len(sample) / len(zlib.compress(sample, 6)))
+
+
+def share(costs: Sequence[int], budget: int) -> list[int]:
+    """Water-filling: each cost gets min(cost, cap), with the cap as high as the budget allows."""
+    if sum(costs) <= budget:
+        return list(costs)
+    left, out = max(0, budget), [0] * len(costs)
+    order = sorted(range(len(costs)), key=lambda i: costs[i])
+    for rank, i in enumerate(order):
+        cap = left // (len(costs) - rank)
+        out[i] = min(costs[i], cap)
+        left -= out[i]
+    return out
+
+
+def keep_lines(data: bytes, limit: int) -> bytes:
+    """At most `limit` bytes of whole lines: error/warning lines newest first, then the newest others."""
+    if len(data) <= limit:
+        return data
+    lines = data.splitlines(keepends=True)
+    chosen: set[int] = set()
+    used = 0
+    important = [i for i, line in enumerate(lines) if _IMPORTANT.search(line)]
+    rest = sorted(set(range(len(lines))) - set(important))
+    for group in (important, rest):
+        for i in reversed(group):
+            if used + len(lines[i]) > limit:
+                continue  # a shorter, older line may still fit
+            chosen.add(i)
+            used += len(lines[i])
+    return b"".join(lines[i] for i in sorted(chosen))
+
+
+def write_logs(writer: BundleWriter, manifest: Manifest, max_size: int) -> None:
+    """Write every deferred log, trimmed to fit `max_size`, and record trims in the manifest."""
+    logs = writer.spooled
+    if not logs:
+        return
+    budget = max_size - writer.compressed_bytes - reserve(manifest)
+    if budget < 0:
+        manifest.errors.append(
+            f"dumps alone take ~{writer.compressed_bytes} bytes of the {max_size}-byte --max-size; "
+            "logs were cut to nothing"
+        )
+    plans = _plan(logs, budget)
+    by_path = {a.item.path: i for i, a in enumerate(manifest.artifacts)}
+    for plan in plans:
+        data = plan.log.file.read_bytes()
+        kept = keep_lines(data, int(plan.allowance * plan.ratio)) if plan.allowance < _cost(plan) else data
+        writer.add(plan.log.path, kept)
+        if kept is data:
+            continue
+        i = by_path.get(plan.log.path)
+        if i is None:
+            continue
+        old = manifest.artifacts[i]
+        earlier = old.trim.bytes_dropped if old.trim else 0  # e.g. also cut by --max-artifact-size
+        rule = f"{old.trim.rule}; {TRIM_RULE}" if old.trim else TRIM_RULE
+        manifest.artifacts[i] = replace(
+            old,
+            bytes=len(kept),
+            sha256=hashlib.sha256(kept).hexdigest(),
+            trim=Trim(len(kept), old.bytes - len(kept) + earlier, rule),
+        )
+
+
+def _cost(plan: LogPlan) -> int:
+    return int(plan.log.size / plan.ratio) + 1
+
+
+def _plan(logs: Sequence[Spooled], budget: int) -> list[LogPlan]:
+    ratios = []
+    for log in logs:
+        with log.file.open("rb") as f:
+            if log.size > SAMPLE:
+                f.seek(log.size - SAMPLE)
+            ratios.append(ratio_of(f.read()))
+    costs = [int(log.size / r) + 1 for log, r in zip(logs, ratios, strict=True)]
+    grants = share(costs, budget)
+    return [LogPlan(log, r, g) for log, r, g in zip(logs, ratios, grants, strict=True)]

@@ -94,10 +94,4 @@ def check(bundle: Bundle) -> Iterator[Hit]:
             facts.append(logged[0])
             evidence.extend(logged[1])
         if facts:
-            yield Hit(
-                subject=ztunnel.ref,
-                message=f"{ztunnel.ref} " + "; ".join(facts),
-                evidence=tuple(evidence),
-                node=ztunnel.node,
-                ztunnel=ztunnel.name,
-            )
+            yield Hit.on(ztunnel, f"{ztunnel.ref} " + "; ".join(facts), evidence=tuple(evidence))

@@ -24,23 +24,16 @@ Fix:
 from collections.abc import Iterator
 from dataclasses import replace
 
-from analyzer.drift import Drift, Kind, comparable, compare, skew_note
-from analyzer.model import Baseline, BaselineKind, Bundle, Input, XdsState, Ztunnel
+from analyzer.drift import Drift, Kind, comparable, compare
+from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
 from rules import Hit, Rule, Severity
+from rules._xds import DRIFT_NEEDS, drift_hit
 
 RULE = Rule(
     code="ZT403",
     name="xds-drift-policies",
     severity=Severity.WARNING,
-    needs=frozenset(
-        {
-            Input.PODS,
-            Input.ZTUNNEL_CONFIG,
-            Input.ISTIOD_PROXY_CONFIG,
-            Input.ISTIOD_PROXY_POLICIES,
-            Input.ISTIOD_AMBIENTZ,
-        }
-    ),
+    needs=DRIFT_NEEDS,
     doc=__doc__,
 )
 
@@ -77,15 +70,5 @@ def check(bundle: Bundle) -> Iterator[Hit]:
             drift = compare(bundle, ztunnel, Kind.POLICIES)
         else:
             drift = _against_peers(bundle, ztunnel, peers)  # never "all missing" (§2.26)
-        if not drift:
-            continue
-        yield Hit(
-            subject=ztunnel.ref,
-            message=(
-                f"{ztunnel.ref} policies differ from {drift.source}"
-                f"{skew_note(bundle, ztunnel, drift.baseline)}: {drift.summary()}"
-            ),
-            evidence=(ztunnel.config_dump_path, *drift.baseline.evidence),
-            node=ztunnel.node,
-            ztunnel=ztunnel.name,
-        )
+        if drift:
+            yield drift_hit(bundle, ztunnel, drift, "policies")

@@ -28,23 +28,16 @@ Fix:
 from collections.abc import Iterator
 from dataclasses import replace
 
-from analyzer.drift import Kind, comparable, compare, skew_note
-from analyzer.model import Bundle, Input, Ztunnel
+from analyzer.drift import Kind, comparable, compare
+from analyzer.model import Bundle, Ztunnel
 from rules import Hit, Rule, Severity
+from rules._xds import DRIFT_NEEDS, drift_fact
 
 RULE = Rule(
     code="ZT402",
     name="xds-drift-services",
     severity=Severity.WARNING,
-    needs=frozenset(
-        {
-            Input.PODS,
-            Input.ZTUNNEL_CONFIG,
-            Input.ISTIOD_PROXY_CONFIG,
-            Input.ISTIOD_PROXY_POLICIES,
-            Input.ISTIOD_AMBIENTZ,
-        }
-    ),
+    needs=DRIFT_NEEDS,
     doc=__doc__,
 )
 
@@ -88,10 +81,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
                 changed.append((key, lines))
             drift = replace(drift, changed=tuple(changed))
             if drift:
-                facts.append(
-                    f"services differ from {drift.source}{skew_note(bundle, ztunnel, drift.baseline)}: "
-                    f"{drift.summary()}"
-                )
+                facts.append(drift_fact(bundle, ztunnel, drift, "services"))
                 evidence.extend(drift.baseline.evidence)
         if ztunnel.staged_services:
             facts.append(
@@ -99,10 +89,4 @@ def check(bundle: Bundle) -> Iterator[Hit]:
                 "(their Service never arrived)"
             )
         if facts:
-            yield Hit(
-                subject=ztunnel.ref,
-                message=f"{ztunnel.ref}: " + "; ".join(facts),
-                evidence=tuple(evidence),
-                node=ztunnel.node,
-                ztunnel=ztunnel.name,
-            )
+            yield Hit.on(ztunnel, f"{ztunnel.ref}: " + "; ".join(facts), evidence=tuple(evidence))

@@ -24,23 +24,16 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.drift import Kind, comparable, compare, skew_note
-from analyzer.model import Bundle, Input
+from analyzer.drift import Kind, comparable, compare
+from analyzer.model import Bundle
 from rules import Hit, Rule, Severity
+from rules._xds import DRIFT_NEEDS, drift_hit
 
 RULE = Rule(
     code="ZT401",
     name="xds-drift-workloads",
     severity=Severity.WARNING,
-    needs=frozenset(
-        {
-            Input.PODS,
-            Input.ZTUNNEL_CONFIG,
-            Input.ISTIOD_PROXY_CONFIG,
-            Input.ISTIOD_PROXY_POLICIES,
-            Input.ISTIOD_AMBIENTZ,
-        }
-    ),
+    needs=DRIFT_NEEDS,
     doc=__doc__,
 )
 
@@ -60,13 +53,5 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         if not comparable(bundle, ztunnel):
             continue
         drift = compare(bundle, ztunnel, Kind.WORKLOADS, settled)
-        if not drift:
-            continue
-        skew = skew_note(bundle, ztunnel, drift.baseline)
-        yield Hit(
-            subject=ztunnel.ref,
-            message=f"{ztunnel.ref} workloads differ from {drift.source}{skew}: {drift.summary()}",
-            evidence=(ztunnel.config_dump_path, *drift.baseline.evidence),
-            node=ztunnel.node,
-            ztunnel=ztunnel.name,
-        )
+        if drift:
+            yield drift_hit(bundle, ztunnel, drift, "workloads")

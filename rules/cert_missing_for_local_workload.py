@@ -12,7 +12,9 @@ Evidence:
     `certificates[]` in any state. When the workload's trust domain is the
     default `cluster.local` (possibly just omitted) any trust domain with the
     same namespace and service account counts. Skipped: pods missing,
-    terminating, finished or younger than the capture window, non-pod and
+    terminating, finished or younger than the capture window, waypoint pods
+    (`gateway.istio.io/managed=istio.io-mesh-controller`: their own proxy
+    holds their certificate and ztunnel never speaks for them), non-pod and
     remote-cluster workloads, `proxyMode: Dedicated`, terminating ztunnels
     during a rollout, and dumps that did not parse. One finding per identity.
 
@@ -39,6 +41,7 @@ RULE = Rule(
 )
 
 DEFAULT_TRUST_DOMAIN = "cluster.local"
+WAYPOINT_LABEL, WAYPOINT_CONTROLLER = "gateway.istio.io/managed", "istio.io-mesh-controller"
 
 
 def _identity_keys(ztunnel: Ztunnel) -> tuple[set[str], set[tuple[str, str]]]:
@@ -62,7 +65,12 @@ def _judged(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> bool:
     if key is None or key[0] != ztunnel.config.cluster_id:
         return False  # guard 5: non-pod and remote-cluster workloads have no local pod
     pod = bundle.pod_by_name(key[1], key[2])
-    return pod is not None and not pod.deleting and not pod.terminal and bundle.settled(pod.created_at)
+    if pod is None or pod.deleting or pod.terminal or not bundle.settled(pod.created_at):
+        return False
+    # A waypoint (dataplane-mode=none, never captured) terminates HBONE in its own Envoy with the
+    # certificate istio-agent fetched; ztunnel never sends or receives as the waypoint, so whether a
+    # nativeTunnel prefetch left an entry in ztunnel's table changes no traffic (formats.md §1.3).
+    return pod.labels.get(WAYPOINT_LABEL) != WAYPOINT_CONTROLLER
 
 
 def check(bundle: Bundle) -> Iterator[Hit]:

@@ -33,7 +33,7 @@ class Estimate:
     def lines(self) -> list[str]:
         return [
             f"large cluster: {self.nodes} nodes with ztunnel and no --node or --since given",
-            f"about to make ~{self.requests} requests (~{self.seconds:.0f} s at "
+            f"about to make ~{self.requests} requests (~{self.seconds:.1f} s at "
             f"{ASSUMED_RTT_S * 1000:.0f} ms each with this --concurrency)",
             f"dumps ~{self.dump_bytes / 1e6:.1f} MB compressed (always kept); logs trimmed to keep the "
             f"bundle under --max-size {self.max_size / 1e6:.0f} MB",

@@ -9,7 +9,10 @@ Evidence:
     list, is Succeeded/Failed, or whose workloadIps differ from the pod's IPs.
     Pods being deleted or younger than the capture window, HostNetwork
     workloads and non-pod workloads (WorkloadEntry, ServiceEntry, remote
-    clusters) are ignored. One finding per workload lists every ztunnel that
+    clusters) are ignored. A pod absent from the pod list counts as gone only
+    when some ztunnel holding it served its dump less than 1 s after the pod
+    list was started (manifest artifact times): a later dump may already show
+    a pod created after the list was read. One finding per workload lists every ztunnel that
     still holds it. Also: an in-pod proxy (workloadState entry, keyed by pod
     UID) for a pod UID that no longer exists, when no pod of that name is
     younger than the capture window (its replacement may still be draining
@@ -22,6 +25,7 @@ Fix:
 """
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from analyzer.model import Bundle, Input, ObjectRef, Workload, Ztunnel
 from rules import Hit, Rule, Severity
@@ -34,6 +38,12 @@ RULE = Rule(
     doc=__doc__,
 )
 
+NO_POD = "has no pod in the cluster"
+# The fastest a pod created after the pod list can appear in a ztunnel's table: scheduling, a
+# sandbox with a CNI-assigned IP, the status update istiod builds workloads from, and istiod's
+# 100 ms push debounce (failure-modes §1 guard 2 lists the usual, much longer delays).
+NEW_POD_FLOOR = timedelta(seconds=1)
+
 
 def _problem(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> str | None:
     key = workload.pod_key
@@ -41,7 +51,7 @@ def _problem(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> str | None
         return None  # guard 5 (non-pod / remote) and HostNetwork (shares the node IP by design)
     pod = bundle.pod_by_name(key[1], key[2])
     if pod is None:
-        return "has no pod in the cluster"
+        return NO_POD
     if pod.deleting or not bundle.settled(pod.created_at):
         return None  # changing during capture (guard 2)
     if pod.terminal:
@@ -52,6 +62,20 @@ def _problem(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> str | None
     return None
 
 
+def _absence_proven(bundle: Bundle, holders: list[Ztunnel]) -> bool:
+    """Some holder's dump predates any pod created after the pod list (unknown times: assume so)."""
+    artifacts = bundle.manifest.artifacts
+    listed = artifacts.get(bundle.list_path(Input.PODS))
+    if listed is None or listed.started_at is None:
+        return True  # a bundle without artifact times: judge as before
+    cutoff = listed.started_at + NEW_POD_FLOOR
+    for ztunnel in holders:
+        dump = artifacts.get(ztunnel.config_dump_path)
+        if dump is None or dump.finished_at is None or dump.finished_at < cutoff:
+            return True
+    return False
+
+
 def _leaked_proxies(bundle: Bundle, ztunnel: Ztunnel) -> Iterator[Hit]:
     for uid, state in (ztunnel.workload_state or {}).items():
         if bundle.pod_by_uid(uid) is not None or not state.name:
@@ -59,15 +83,11 @@ def _leaked_proxies(bundle: Bundle, ztunnel: Ztunnel) -> Iterator[Hit]:
         successor = bundle.pod_by_name(state.namespace, state.name)
         if successor is not None and not bundle.settled(successor.created_at):
             continue  # a recreated pod (StatefulSet) while the old proxy drains: guard 2
-        yield Hit(
+        yield Hit.on(
+            ztunnel,
+            f"{ztunnel.ref} still runs an in-pod proxy ({state.state}) for pod UID {uid}, "
+            "which no longer exists",
             subject=ObjectRef("Pod", state.namespace, state.name),
-            message=(
-                f"{ztunnel.ref} still runs an in-pod proxy ({state.state}) for pod UID {uid}, "
-                "which no longer exists"
-            ),
-            evidence=(ztunnel.config_dump_path,),
-            node=ztunnel.node,
-            ztunnel=ztunnel.name,
         )
 
 
@@ -87,6 +107,8 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         if ztunnel.available:
             yield from _leaked_proxies(bundle, ztunnel)
     for workload, problem, holders in found.values():
+        if problem == NO_POD and not _absence_proven(bundle, holders):
+            continue  # the pod may be newer than the pod list (guard 2)
         names = ", ".join(z.name for z in holders)
         yield Hit(
             subject=workload.ref,

@@ -14,6 +14,8 @@ Everything is optional and defaults to a healthy, old, Running object. Times are
                 workload dicts also take service_account?, trust_domain?, native_tunnel?, protocol?
     cni:        [{node, phase?, deleting?, age?}]  (istio-cni pods; default: one Running per node)
     unavailable: {<input>: <reason>}               (manifest: input not collected)
+    pod_list_age: s                                (manifest: when cluster/pods.json was listed;
+                                                    ztunnel `dump_age: s` times its config_dump)
     istiods, services, logs, ztunnel services/policies/version: see tests/builders_xds.py
 
 A CERT is {identity | sa: ns/name, trust_domain?, state?: Available|Initializing|Unavailable,
@@ -31,11 +33,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analyzer.model import (
+    Artifact,
     Availability,
     Bundle,
+    Certificate,
     CertInfo,
     CertState,
-    Certificate,
     Container,
     InpodState,
     Input,
@@ -44,6 +47,7 @@ from analyzer.model import (
     Node,
     ObjectRef,
     Pod,
+    Status,
     Workload,
     Ztunnel,
     ZtunnelConfig,
@@ -61,11 +65,38 @@ def _time(age: float | None) -> datetime:
     return COLLECTED_AT - timedelta(seconds=OLD if age is None else float(age))
 
 
-def _manifest(unavailable: Mapping[str, str]) -> Manifest:
+def _manifest(given: Mapping[str, Any]) -> Manifest:
+    unavailable: Mapping[str, str] = given.get("unavailable") or {}
     availability = {i: Availability(i, True) for i in Input}
     for name, reason in unavailable.items():
         availability[Input(name)] = Availability(Input(name), False, reason)
-    return Manifest(COLLECTED_AT, COLLECTED_AT, "test", ("1.26.0",), not unavailable, False, availability, {})
+    return Manifest(
+        COLLECTED_AT,
+        COLLECTED_AT,
+        "test",
+        ("1.26.0",),
+        not unavailable,
+        False,
+        availability,
+        _artifacts(given),
+    )
+
+
+def _artifacts(given: Mapping[str, Any]) -> dict[str, Artifact]:
+    """Timed artifacts for the cases that set `pod_list_age` or a ztunnel's `dump_age`."""
+    timed = [(layout.CLUSTER_LISTS[Input.PODS], Input.PODS, given.get("pod_list_age"))]
+    for i, spec in enumerate(given.get("ztunnels") or ()):
+        name = _ztunnel_name(spec, i)
+        timed.append((layout.ztunnel_config_dump(name), Input.ZTUNNEL_CONFIG, spec.get("dump_age")))
+    return {
+        path: Artifact(path, inp, Status.OK, None, True, _time(age), _time(age))
+        for path, inp, age in timed
+        if age is not None
+    }
+
+
+def _ztunnel_name(spec: Mapping[str, Any], index: int) -> str:
+    return str(spec.get("name") or f"ztunnel-{spec.get('node', 'n1')}-{index}")
 
 
 class _Ips:
@@ -158,7 +189,7 @@ def _ztunnel(
     spec: Mapping[str, Any], index: int, pods: Mapping[str, Pod], reads: set[Input], ips: _Ips
 ) -> tuple[Ztunnel, Pod | None]:
     node = str(spec.get("node", "n1"))
-    name = str(spec.get("name") or f"ztunnel-{node}-{index}")
+    name = _ztunnel_name(spec, index)
     pod = None
     if spec.get("pod", True):
         pod = _pod(
@@ -250,7 +281,7 @@ def build_bundle(given: Mapping[str, Any] | None) -> Bundle:
         for spec in given.get("nodes") or [{"name": n} for n in node_names]
     )
     bundle = Bundle(
-        manifest=_manifest(given.get("unavailable") or {}),
+        manifest=_manifest(given),
         pods=tuple(all_pods),
         namespaces=namespaces,
         nodes=nodes,

@@ -94,7 +94,6 @@ def test_metrics_not_collected_is_one_line_exit_3(degraded_bundle: Path, capsys:
 
 
 def _first_ztunnel(bundle: Path) -> str:
-    import tarfile
+    from analyzer.bundle import open_bundle  # logical paths: format-2 dumps are recipes, not members
 
-    with tarfile.open(bundle) as tar:
-        return sorted(m.name.split("/")[1] for m in tar if m.name.endswith("config_dump.json"))[0]
+    return sorted(n.split("/")[1] for n in open_bundle(bundle).names() if n.endswith("config_dump.json"))[0]

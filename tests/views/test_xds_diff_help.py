@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,9 @@ VIEWS = ("ztunnel-config", "xds", "logs", "traffic", "metrics", "diff")
 
 
 def _ztunnel_on_first_node(bundle: Path) -> str:
-    with tarfile.open(bundle) as tar:
-        return sorted(m.name.split("/")[1] for m in tar if m.name.endswith("config_dump.json"))[0]
+    from analyzer.bundle import open_bundle  # logical paths: format-2 dumps are recipes, not members
+
+    return sorted(n.split("/")[1] for n in open_bundle(bundle).names() if n.endswith("config_dump.json"))[0]
 
 
 @pytest.mark.parametrize("command", VIEWS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tarfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 from _pytest.capture import CaptureFixture
 
+from analyzer.bundle import open_bundle
 from analyzer.views import zconfig
 from analyzer.views.table import Table, tabwrite
 from tests.views.conftest import NOW_ARG
@@ -121,8 +121,8 @@ def test_default_choice_is_first_ready_ztunnel_by_name(
 ) -> None:
     assert main(["ztunnel-config", str(bookinfo_bundle), "workloads"]) == Exit.OK
     err = capsys.readouterr().err
-    with tarfile.open(bookinfo_bundle) as tar:
-        first = sorted(m.name.split("/")[1] for m in tar if m.name.endswith("/config_dump.json"))[0]
+    names = open_bundle(bookinfo_bundle).names()  # logical paths: format-2 dumps are recipes, not members
+    first = sorted(n.split("/")[1] for n in names if n.endswith("/config_dump.json"))[0]
     assert err.startswith(f"ztbundle: showing ztunnel {first} on node ")
     assert err.endswith(" (first ready of 3 by name)\n")
 
@@ -135,8 +135,8 @@ def test_all_json_is_the_raw_dump_byte_for_byte(
         == Exit.OK
     )
     out = capsysbinary.readouterr().out
-    with tarfile.open(bookinfo_bundle) as tar:
-        dumps = {m.name: tar.extractfile(m).read() for m in tar if m.name.endswith("config_dump.json")}  # type: ignore[union-attr]
+    files = open_bundle(bookinfo_bundle)
+    dumps = {n: files.read(n) for n in files.names() if n.endswith("config_dump.json")}
     assert out in dumps.values() and json.loads(out)["workloads"]
 
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from collector import redact
+from collector import preflight, redact
 from collector.archive import BundleWriter
 from collector.budget import write_logs
 from collector.context import StepContext
@@ -125,6 +125,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             )
             for node in sorted(request.options.nodes - {p.node for p in plan.ztunnels_all if p.node}):
                 manifest.errors.append(f"--node {node}: no ztunnel pod runs on that node")
+            manifest.errors.extend(preflight.run(pool.get(), plan))  # issue 6: what RBAC will refuse
             planned = plan_items(plan, load_steps())
             if request.confirm is not None:
                 request.confirm(plan, len(planned))

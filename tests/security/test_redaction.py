@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import shutil
 import tarfile
@@ -180,9 +181,7 @@ def test_error_messages_are_masked() -> None:
 # --- the leak scan --------------------------------------------------------------------------------
 
 
-def _stream(text: str | bytes) -> Iterator[bytes] | object:
-    import io
-
+def _stream(text: str | bytes) -> io.BytesIO:
     return io.BytesIO(text.encode() if isinstance(text, str) else text)
 
 
@@ -212,7 +211,7 @@ def test_leak_scan_finds_each_seeded_secret_in_the_unredacted_data(
             data = members[name]
             at = data.index(value.encode())
             window = data[max(0, at - 700) : at + len(value) + 64]
-            assert leakscan.scan_stream(_stream(window)) is not None, (where, name)  # type: ignore[arg-type]
+            assert leakscan.scan_stream(_stream(window)) is not None, (where, name)
 
 
 def test_leak_scan_failure_is_one_line_naming_member_and_rule(

@@ -109,6 +109,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> Exit:
     from collector.collect import CollectRequest, run_collect
+    from collector import preflight
     from collector.discovery import Options
 
     if args.out is not None and args.out.is_dir():
@@ -131,6 +132,7 @@ def run(args: argparse.Namespace) -> Exit:
         dedupe=not args.no_dedup,
         confirm=functools.partial(_large_cluster_guard, args),
     )
+    preflight.echo_to(None if args.quiet else sys.stderr)  # RBAC warnings before the run starts
     tty = sys.stderr.isatty()
     display = None if args.quiet else (_RichProgress() if tty else _PlainProgress(sys.stderr))
     try:

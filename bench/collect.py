@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,12 +21,32 @@ from tests.fakecluster import FakeCluster, Fault, scenarios  # noqa: E402
 
 
 def bench(nodes: int, latency_s: float, concurrency: int, pods_per_node: int) -> dict[str, float]:
-    scenario = scenarios.synthetic(nodes=nodes, pods_per_node=pods_per_node)
-    with (
-        FakeCluster(scenario, faults=[Fault.latency(latency_s)]) as cluster,
-        tempfile.TemporaryDirectory() as tmp,
-    ):
-        out = Path(tmp) / "bundle.tar.gz"
+    with tempfile.TemporaryDirectory() as tmp:
+        return collect_into(Path(tmp) / "bundle.tar.gz", nodes, latency_s, concurrency, pods_per_node)
+
+
+def collect_into(
+    out: Path,
+    nodes: int,
+    latency_s: float,
+    concurrency: int,
+    pods_per_node: int,
+    extra: tuple[str, ...] = (),
+    cluster: FakeCluster | None = None,
+) -> dict[str, float]:
+    """Collect into `out` (kept) and measure; `extra` flags go to `ztbundle collect`.
+
+    Peak RSS is the child's own (`os.wait4`), so several runs in one process do not blur together.
+    Pass a running `cluster` to collect it again (e.g. with and without dedup) without rebuilding it.
+    """
+    from bench.analyze import run_child
+
+    own = cluster is None
+    if cluster is None:
+        cluster = FakeCluster(scenarios.synthetic(nodes=nodes, pods_per_node=pods_per_node))
+        cluster.start()
+    cluster.faults[:] = [Fault.latency(latency_s)] if latency_s else []
+    try:
         before = len(cluster.requests)
         cmd = [
             sys.executable,
@@ -44,28 +62,30 @@ def bench(nodes: int, latency_s: float, concurrency: int, pods_per_node: int) ->
             "--concurrency",
             str(concurrency),
             "--quiet",
+            "--yes",
+            *extra,
         ]
-        started = time.monotonic()
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        wall = time.monotonic() - started
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        rss_mb = usage.ru_maxrss / 1024
-        cpu_s = usage.ru_utime + usage.ru_stime
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run = run_child(cmd)
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         requests = len(cluster.requests) - before
-        size_mb = out.stat().st_size / 1e6 if out.exists() else 0.0
-    if proc.returncode not in (0, 4):
-        sys.exit(f"collect failed with exit {proc.returncode}: {proc.stderr.strip()}")
+    finally:
+        if own:
+            cluster.stop()
+    if run.exit not in (0, 4):
+        sys.exit(f"collect failed with exit {run.exit}: {run.stderr.strip()[-600:]}")
     ideal = requests * latency_s / concurrency
     return {
         "nodes": nodes,
-        "exit": proc.returncode,
+        "exit": run.exit,
         "requests": requests,
-        "wall_s": wall,
+        "wall_s": run.wall_s,
         "ideal_s": ideal,
-        "ratio": wall / ideal if ideal else float("nan"),
-        "peak_rss_mb": rss_mb,
-        "collector_cpu_s": cpu_s,
-        "bundle_mb": size_mb,
+        "ratio": run.wall_s / ideal if ideal else float("nan"),
+        "peak_rss_mb": run.peak_rss_mib,
+        "collector_cpu_s": (cpu_after.ru_utime + cpu_after.ru_stime)
+        - (cpu_before.ru_utime + cpu_before.ru_stime),
+        "bundle_mb": out.stat().st_size / 1e6 if out.exists() else 0.0,
     }
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import re
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ztbundle.commands._args import duration, positive_int, size
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
@@ -18,6 +18,47 @@ if TYPE_CHECKING:
     from collector.collect import CollectResult
     from collector.discovery import Plan
     from collector.runner import ProgressEvent
+
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+_SIZE = re.compile(r"^(\d+)\s*([KMG]i?)?B?$", re.IGNORECASE)
+
+
+def duration(text: str) -> float:
+    """Parse `90`, `90s`, `30m`, `2h` or `1h30m` into seconds."""
+    value = text.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        m = _DURATION.match(value)
+        if not value or not m or not any(m.groups()):
+            raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use e.g. 90s, 30m, 2h)") from None
+        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+        seconds = h * 3600 + mi * 60 + s
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"duration must be positive: {text!r}")
+    return seconds
+
+
+def size(text: str) -> int:
+    """Parse `1048576`, `512Ki`, `64Mi` or `1Gi` into bytes."""
+    m = _SIZE.match(text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r} (use e.g. 64Mi)")
+    unit = (m.group(2) or "").upper().rstrip("I")
+    value = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[unit]
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"size must be positive: {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

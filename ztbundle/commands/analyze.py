@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ztbundle.commands._args import add_bundle, add_limit_scale, rfc3339
 from ztbundle.display import printable_line
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
@@ -21,34 +21,13 @@ if TYPE_CHECKING:
 _FAIL_ON = ("error", "warning", "info", "never")
 
 
-def _now(value: str) -> datetime:
-    text = value.strip().replace("Z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"RFC 3339 time needs a zone (Z or +hh:mm): {value!r}")
-    return parsed
-
-
-def _scale(value: str) -> float:
-    try:
-        factor = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if factor < 1:
-        raise argparse.ArgumentTypeError("limit scale must be at least 1")
-    return factor
-
-
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "analyze",
         help="analyse a bundle offline and write a report",
         description="analyse a bundle written by `ztbundle collect`, offline",
     )
-    p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
+    add_bundle(p)
     p.add_argument(
         "-o",
         "--out",
@@ -69,13 +48,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="RULE",
         help="do not run this rule (code or name); repeatable",
     )
-    p.add_argument("--now", type=_now, help="analysis time for time-based rules (default: collection time)")
     p.add_argument(
-        "--limit-scale",
-        type=_scale,
-        default=1.0,
-        help="multiply the bundle reader's size limits (for very large clusters)",
+        "--now", type=rfc3339, help="analysis time for time-based rules (default: collection time)"
     )
+    add_limit_scale(p)
     p.set_defaults(run=run)
 
 

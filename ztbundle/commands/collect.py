@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
-import re
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ztbundle.commands._args import duration, positive_int, size
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
@@ -18,47 +17,6 @@ if TYPE_CHECKING:
     from collector.collect import CollectResult
     from collector.discovery import Plan
     from collector.runner import ProgressEvent
-
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
-_SIZE = re.compile(r"^(\d+)\s*([KMG]i?)?B?$", re.IGNORECASE)
-
-
-def duration(text: str) -> float:
-    """Parse `90`, `90s`, `30m`, `2h` or `1h30m` into seconds."""
-    value = text.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        m = _DURATION.match(value)
-        if not value or not m or not any(m.groups()):
-            raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use e.g. 90s, 30m, 2h)") from None
-        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-        seconds = h * 3600 + mi * 60 + s
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"duration must be positive: {text!r}")
-    return seconds
-
-
-def size(text: str) -> int:
-    """Parse `1048576`, `512Ki`, `64Mi` or `1Gi` into bytes."""
-    m = _SIZE.match(text.strip())
-    if not m:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r} (use e.g. 64Mi)")
-    unit = (m.group(2) or "").upper().rstrip("I")
-    value = int(m.group(1)) * {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}[unit]
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"size must be positive: {text!r}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -104,19 +62,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--no-dedup", action="store_true", help="store every dump whole (format 1) instead of shared pieces"
     )
     p.add_argument("-y", "--yes", action="store_true", help="skip the pause before a large unfiltered run")
-    p.add_argument(
-        "--pseudonymize",
-        action="store_true",
-        help="replace namespaces, pod and node names and IPs consistently; the mapping is written next "
-        "to the bundle (<bundle>.mapping.json), never inside it",
-    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> Exit:
-    from collector import preflight
     from collector.collect import CollectRequest, run_collect
+    from collector import preflight
     from collector.discovery import Options
 
     if args.out is not None and args.out.is_dir():
@@ -147,12 +99,6 @@ def run(args: argparse.Namespace) -> Exit:
     finally:
         if isinstance(display, _RichProgress):
             display.stop()
-    if args.pseudonymize:  # issue 6: a pass over the finished bundle, through the same leak scan
-        from collector.pseudonymize import rewrite, write_raw
-
-        mapping = rewrite(result.path, write_raw)
-        result = dataclasses.replace(result, size=result.path.stat().st_size)
-        print(f"ztbundle: pseudonymized; mapping (keep it private): {mapping}", file=sys.stderr)
     _summary(result, rich=sys.stdout.isatty())
     if result.interrupted:
         return Exit.INTERRUPTED

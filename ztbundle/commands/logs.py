@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from ztbundle.commands.ztunnel_config import rfc3339
+from ztbundle.commands._args import add_bundle, rfc3339
 from ztbundle.exits import Exit
 
 EPILOG = """examples:
@@ -25,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
+    add_bundle(p)
     p.add_argument("--ztunnel", metavar="POD", help="only this ztunnel's logs")
     p.add_argument("--direction", choices=["inbound", "outbound"], help="only this direction")
     p.add_argument(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
+from ztbundle.commands._args import add_bundle
 from ztbundle.exits import Exit
 
 EPILOG = """examples:
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
+    add_bundle(p)
     p.add_argument("--ztunnel", metavar="POD", help="only this ztunnel")
     p.add_argument("-o", "--output", choices=["text", "json"], default="text", help="output format")
     p.set_defaults(run=run)

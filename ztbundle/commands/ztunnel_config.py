@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
-from pathlib import Path
 
+from ztbundle.commands._args import add_bundle, rfc3339
 from ztbundle.exits import Exit
 
 SECTIONS = ("workloads", "services", "policies", "certificates", "connections", "all")
@@ -31,18 +30,6 @@ EPILOG = """examples:
   ztbundle ztunnel-config bundle.tar.gz all --ztunnel ztunnel-x7k2p -o json"""
 
 
-def rfc3339(value: str) -> datetime:
-    """argparse type for RFC 3339 times with a zone (shared by the view commands)."""
-    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an RFC 3339 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"RFC 3339 time needs a zone (Z or +hh:mm): {value!r}")
-    return parsed
-
-
 def _section(value: str) -> str:
     v = ALIASES.get(value, value)
     if v not in SECTIONS:
@@ -58,7 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
+    add_bundle(p)
     p.add_argument("section", type=_section, metavar="{" + ",".join(SECTIONS) + "}", help="what to show")
     who = p.add_mutually_exclusive_group()
     who.add_argument("--node", help="the ztunnel on this node")

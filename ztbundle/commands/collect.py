@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import sys
 import time
@@ -62,13 +63,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--no-dedup", action="store_true", help="store every dump whole (format 1) instead of shared pieces"
     )
     p.add_argument("-y", "--yes", action="store_true", help="skip the pause before a large unfiltered run")
+    p.add_argument(
+        "--pseudonymize",
+        action="store_true",
+        help="replace namespaces, pod and node names and IPs consistently; the mapping is written next "
+        "to the bundle (<bundle>.mapping.json), never inside it",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> Exit:
-    from collector.collect import CollectRequest, run_collect
     from collector import preflight
+    from collector.collect import CollectRequest, run_collect
     from collector.discovery import Options
 
     if args.out is not None and args.out.is_dir():
@@ -99,6 +106,12 @@ def run(args: argparse.Namespace) -> Exit:
     finally:
         if isinstance(display, _RichProgress):
             display.stop()
+    if args.pseudonymize:  # issue 6: a pass over the finished bundle, through the same leak scan
+        from collector.pseudonymize import rewrite, write_raw
+
+        mapping = rewrite(result.path, write_raw)
+        result = dataclasses.replace(result, size=result.path.stat().st_size)
+        print(f"ztbundle: pseudonymized; mapping (keep it private): {mapping}", file=sys.stderr)
     _summary(result, rich=sys.stdout.isatty())
     if result.interrupted:
         return Exit.INTERRUPTED

@@ -45,26 +45,30 @@ STRUCTURAL: tuple[tuple[Rule, re.Pattern[bytes]], ...] = (
     (Rule.XDS_HEADERS, re.compile(rb'"(?:xds|ca)Headers"\s*:\s*\[\s*\[\s*' + _NAME + rb"\s*,\s*" + _VALUE)),
     (Rule.LAST_APPLIED, re.compile(re.escape(LAST_APPLIED.encode()) + rb'"\s*:\s*' + _VALUE)),
 )
-_ANY = re.compile(b"|".join(b"(?:" + p.pattern + b")" for _, p in (*LEAK_PATTERNS, *STRUCTURAL)))
 
 
-def _leak(hit: bytes) -> Rule | None:
-    """Which rule a candidate breaks, or None when it is a redacted or harmless structural match."""
-    for rule, pattern in LEAK_PATTERNS:
-        if pattern.search(hit):
-            return rule
-    for rule, pattern in STRUCTURAL:
-        m = pattern.match(hit)
-        if m is None:
-            continue
-        groups = [g.decode("utf-8", "replace") for g in m.groups() if g is not None]
-        name, value = ("", groups[-1]) if rule is Rule.LAST_APPLIED else (groups[-2], groups[-1])
-        if value.startswith("[REDACTED:") or value.lower() in ("", "true", "false"):
-            return None
-        if rule is Rule.ENV and not credential_name(name):
-            return None
-        return rule
-    return None
+def _is_leak(rule: Rule, m: re.Match[bytes]) -> bool:
+    """A pattern hit is a leak; a structural hit only when its value is neither a placeholder nor a flag."""
+    if rule not in {r for r, _ in STRUCTURAL}:
+        return True
+    groups = [g.decode("utf-8", "replace") for g in m.groups() if g is not None]
+    name, value = ("", groups[-1]) if rule is Rule.LAST_APPLIED else (groups[-2], groups[-1])
+    if value.startswith("[REDACTED:") or value.lower() in ("", "true", "false"):
+        return False
+    return rule is not Rule.ENV or credential_name(name)
+
+
+def first_leak(window: bytes) -> tuple[Rule, int] | None:
+    """The earliest leak in `window` as (rule, offset); one pattern at a time keeps re's literal scan fast."""
+    best: tuple[Rule, int] | None = None
+    for rule, pattern in (*LEAK_PATTERNS, *STRUCTURAL):
+        for m in pattern.finditer(window):
+            if best is not None and m.start() >= best[1]:
+                break
+            if _is_leak(rule, m):
+                best = (rule, m.start())
+                break
+    return best
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +104,10 @@ def scan_stream(f: IO[bytes]) -> tuple[Rule, int] | None:
     carry, lines_before = b"", 0
     while chunk := f.read(CHUNK):
         window = carry + chunk
-        for m in _ANY.finditer(window):
-            rule = _leak(m.group(0))
-            if rule is not None:
-                return rule, lines_before + window.count(b"\n", 0, m.start()) + 1
+        hit = first_leak(window)
+        if hit is not None:
+            rule, at = hit
+            return rule, lines_before + window.count(b"\n", 0, at) + 1
         carry = window[-OVERLAP:]
         lines_before += window.count(b"\n", 0, len(window) - len(carry))
     return None

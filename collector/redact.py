@@ -140,12 +140,25 @@ PATTERNS: tuple[tuple[Rule, tuple[str, ...], re.Pattern[str]], ...] = (
         ),
     ),
 )
-_TRIGGER_TEXT = (
-    r"eyJ|(?i:bearer\s)|PRIVATE KEY|AKIA|ASIA|(?i:secret_access_key)|gh[pousr]_|github_pat_|"
-    + "|".join(B64_PRIVATE_KEY)
+_TRIGGER_PARTS = (
+    "eyJ",
+    r"(?i:bearer\s)",
+    "PRIVATE KEY",
+    "AKIA",
+    "ASIA",
+    "(?i:secret_access_key)",
+    "gh[pousr]_",
+    "github_pat_",
+    *B64_PRIVATE_KEY,
 )
-_TRIGGER = re.compile(_TRIGGER_TEXT)
-_TRIGGER_BYTES = re.compile(_TRIGGER_TEXT.encode())
+_TRIGGER = re.compile("|".join(_TRIGGER_PARTS))  # for short strings
+# For bodies: one pattern per literal, because re scans fast for a literal prefix but not for an
+# alternation (12 MB: ~0.05 s per literal instead of ~0.5 s for the alternation).
+_TRIGGERS_BYTES = tuple(re.compile(p.encode()) for p in _TRIGGER_PARTS)
+
+
+def _found(patterns: tuple[re.Pattern[bytes], ...], data: bytes) -> bool:
+    return any(p.search(data) for p in patterns)
 
 
 def redact_text(text: str) -> tuple[str, Counter[Rule]]:
@@ -209,13 +222,13 @@ def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Rule]]
         yield text.encode("utf-8", "surrogateescape"), counts
 
 
-def _has_trigger(body: Body, extra: re.Pattern[bytes] | None = None) -> bool:
+def _has_trigger(body: Body, extra: tuple[re.Pattern[bytes], ...] = ()) -> bool:
     """Scan the body in chunks (overlapping, so no trigger is split) for any pattern's literal."""
     f = body.rewound()
     tail = b""
     while chunk := f.read(PREFILTER_CHUNK):
         window = tail + chunk
-        if _TRIGGER_BYTES.search(window) or (extra is not None and extra.search(window)):
+        if _found(_TRIGGERS_BYTES, window) or _found(extra, window):
             return True
         tail = window[-_OVERLAP:]
     return False
@@ -237,15 +250,17 @@ def _redact_stream(path: str, body: Body) -> Outcome:
 # --- JSON -----------------------------------------------------------------------------------------
 
 _CRED_BYTES = rb"[^\"\\]{0,200}?(?i:token|passw|pwd|secret|credential|key|auth|bearer|cookie|session)"
-_STRUCTURAL = re.compile(
-    rb"\"(?:xdsHeaders|caHeaders)\"\s*:\s*(?:\[\s*[\[\"{]|\{\s*\")"
-    rb"|kubectl\.kubernetes\.io/last-applied-configuration"
-    rb"|\"name\"\s*:\s*\"" + _CRED_BYTES + rb"[^\"\\]{0,200}\"\s*,\s*\"value\"\s*:\s*\"[^\"]"
-    rb"|\"value\"\s*:\s*\"[^\"]*\"\s*,\s*\"name\"\s*:\s*\""
-    + _CRED_BYTES
-    + rb"|\"proxyMetadata\"\s*:\s*\{[^}]*?\""
-    + _CRED_BYTES
-    + rb"|\"kind\"\s*:\s*\"ConfigMap\""
+_STRUCTURAL = tuple(
+    re.compile(p)
+    for p in (
+        rb"\"xdsHeaders\"\s*:\s*(?:\[\s*[\[\"{]|\{\s*\")",
+        rb"\"caHeaders\"\s*:\s*(?:\[\s*[\[\"{]|\{\s*\")",
+        rb"kubectl\.kubernetes\.io/last-applied-configuration",
+        rb"\"name\"\s*:\s*\"" + _CRED_BYTES + rb"[^\"\\]{0,200}\"\s*,\s*\"value\"\s*:\s*\"[^\"]",
+        rb"\"value\"\s*:\s*\"[^\"]*\"\s*,\s*\"name\"\s*:\s*\"" + _CRED_BYTES,
+        rb"\"proxyMetadata\"\s*:\s*\{[^}]*?\"" + _CRED_BYTES,
+        rb"\"kind\"\s*:\s*\"ConfigMap\"",
+    )
 )
 
 
@@ -341,7 +356,7 @@ def _redact_json(path: str, body: Body) -> Outcome:
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        if _STRUCTURAL.search(data):
+        if _found(_STRUCTURAL, data):
             del data
             body.close()
             why = "withheld: not valid JSON, so fields that may hold credentials cannot be redacted"
@@ -390,7 +405,7 @@ def apply(
 
 def redact_bytes(path: str, data: bytes) -> tuple[bytes, tuple[Redaction, ...]]:
     """Pattern-redact an in-memory text member (our own log)."""
-    if not _TRIGGER_BYTES.search(data):
+    if not _found(_TRIGGERS_BYTES, data):
         return data, ()
     outcome = _redact_stream(path, Body.of(data))
     assert outcome.body is not None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import gzip
 import hashlib
 import io
@@ -196,8 +197,8 @@ ODD_VALUES = st.one_of(
     st.sampled_from([2**63, -(2**63) - 1, 10**30, 1e308, -0.0, float("nan"), float("inf"), HUGE]),
     st.text(max_size=12),
     st.sampled_from(["", "-1", "1.2.3.4", "::1", "2026-13-45T99:99:99Z", "\u202e<script>", "\x00"]),
-    st.just([]),
-    st.just({}),
+    st.builds(list),  # fresh objects: a shared st.just({}) would be mutated across examples
+    st.builds(dict),
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
     st.integers(40, 200).map(_deep),
@@ -228,7 +229,7 @@ def _mutate_json(data: st.DataObject, doc: Any, label: str) -> Any:
     elif op == "extra" and isinstance(target, list):
         target.append(data.draw(ODD_VALUES, label=f"{label} new item"))
     elif isinstance(parent, list):
-        parent.insert(key, target)  # duplicate an entry (same uid, same name twice)
+        parent.insert(key, copy.deepcopy(target))  # duplicate an entry (same uid, same name twice)
     return holder[0]
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,56 +10,20 @@ from typing import Any
 import pytest
 
 from analyzer.report import html
+from tests.browser import chromium, requests_made_by
 from tests.report.conftest import HOSTILE, Case
 from ztbundle.cli import main
 from ztbundle.exits import Exit
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 OUT = Path(__file__).parent / "out"
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,2400",
-)
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("ZTBUNDLE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"ZTBUNDLE_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
 def driver() -> Iterator[Any]:
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("selenium is not installed (pip install -e '.[test]')")
-    for binary in (CHROMIUM, CHROMEDRIVER):
-        if not binary.exists():
-            _unavailable(f"{binary} is missing (apt-get install chromium chromium-driver)")
-    profile = tempfile.mkdtemp(prefix="ztbundle-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    browser = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
+    with chromium() as browser:
         yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +73,7 @@ def test_report_shows_findings_and_grid_without_errors_or_requests(
     assert driver.save_screenshot(str(OUT / "report.png"))
     errors = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
     assert errors == []  # a CSP violation (blocked script or load) would be logged here
-    # Requests the report's own document made; Chromium's internal pages (a cold profile's new-tab
-    # page loading chrome://resources) are not the report's doing and not network.
-    params = [
-        json.loads(e["message"])["message"]["params"]
-        for e in driver.get_log("performance")
-        if '"Network.requestWillBeSent"' in e["message"]
-    ]
-    requests = [p["request"]["url"] for p in params if p.get("documentURL") == report.as_uri()]
+    requests = requests_made_by(driver, report)
     assert requests == [report.as_uri()], requests
 
 

@@ -11,9 +11,6 @@ records any call, so "nothing executes" is observed, not inferred from silence.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,25 +18,13 @@ from typing import Any
 
 import pytest
 
+from tests.browser import chromium, requests_made_by
 from tests.fakecluster.hostile import ATTR_BREAK, BIDI, JS_URL, SCRIPT
 from ztbundle.cli import main
 from ztbundle.exits import Exit
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1400,2400",
-)
 # Runs before any page script: a call to these is exactly what an injection would do.
 TRAP = """
 window.__xss = [];
@@ -50,35 +35,10 @@ for (const name of ['alert', 'confirm', 'prompt', 'print', 'open']) {
 EXTRA_NAMES = (f"a{ATTR_BREAK}-x1", f"{JS_URL}-x2")
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("ZTBUNDLE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"ZTBUNDLE_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def driver() -> Iterator[Any]:
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        _unavailable("selenium is not installed (pip install -e '.[test]')")
-    for binary in (CHROMIUM, CHROMEDRIVER):
-        if not binary.exists():
-            _unavailable(f"{binary} is missing (apt-get install chromium chromium-driver)")
-    profile = tempfile.mkdtemp(prefix="ztbundle-xss-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    browser = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TRAP})
-    try:
+    with chromium(before_load=TRAP) as browser:
         yield browser
-    finally:
-        browser.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _scenario() -> Any:
@@ -152,12 +112,7 @@ def test_hostile_text_is_shown_literally_and_nothing_runs(driver: Any, reports: 
 
     console = [e for e in driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
     assert console == []  # a CSP-blocked inline script or load would be reported here
-    params = [  # only the report document's requests: Chromium's own chrome:// pages don't count
-        json.loads(e["message"])["message"]["params"]
-        for e in driver.get_log("performance")
-        if '"Network.requestWillBeSent"' in e["message"]
-    ]
-    requests = [p["request"]["url"] for p in params if p.get("documentURL") == reports.html.as_uri()]
+    requests = requests_made_by(driver, reports.html)
     assert requests == [reports.html.as_uri()]
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
+from ztbundle.commands._args import add_bundle, add_limit_scale
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
@@ -37,16 +38,6 @@ class ExtractError(UsageError):
     """The target directory cannot be written safely (exit 2: the DIR argument is the problem)."""
 
 
-def _scale(value: str) -> float:
-    try:
-        factor = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not factor >= 1:  # also refuses NaN
-        raise argparse.ArgumentTypeError("limit scale must be at least 1")
-    return factor
-
-
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "extract",
@@ -55,15 +46,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("bundle", type=Path, help="a .tar.gz written by `ztbundle collect`")
+    add_bundle(p)
     p.add_argument("dir", type=Path, help="target directory (created if missing; nothing is written outside)")
     p.add_argument("--ztunnel", metavar="POD", help="only this ztunnel's files and istiod's view of it")
-    p.add_argument(
-        "--limit-scale",
-        type=_scale,
-        default=1.0,
-        help="multiply the bundle reader's size limits (for very large clusters)",
-    )
+    add_limit_scale(p)
     p.set_defaults(run=run)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from analyzer import normalize
 from analyzer.bundle import BundleFiles, parse_json
@@ -35,6 +35,8 @@ from analyzer.model import (
 from analyzer.parse import as_map, config_dump, connections, istiod, kube, parse_time, syncz
 from ztbundle import layout
 from ztbundle.errors import BundleError
+
+T = TypeVar("T")
 
 _LOG_PATH = re.compile(
     r"^(ztunnel|istiod|cni)/([^/]+)/logs/([^/]+?)(\.previous)?\.log$|^(waypoint)/([^/]+)/([^/]+)/logs/([^/]+?)(\.previous)?\.log$"
@@ -105,6 +107,15 @@ class _Loader:
         self.manifest = _manifest(files)
         self.reads: set[Input] = set()
         self.intern = normalize.Interner()
+        self.pieces = config_dump.PieceCache()
+        self.memo: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self.sha256 = {
+            a["path"]: a["sha256"]
+            for a in files.manifest["artifacts"]
+            if a.get("stored")
+            and a.get("storage", layout.Storage.RAW) == layout.Storage.RAW
+            and "sha256" in a
+        }
 
     def usable(self, path: str) -> Artifact | None:
         a = self.manifest.artifacts.get(path)
@@ -112,6 +123,29 @@ class _Loader:
 
     def doc(self, path: str) -> Any:
         return self.files.json(path) if self.usable(path) else None
+
+    def content_key(self, path: str) -> tuple[str, ...] | None:
+        """What identifies a member's bytes without reading them: its recipe, or its checked sha256.
+
+        A recipe's manifest sha256 is not re-checked on open (analyzer.store), so two recipes could
+        claim one sha256; their object digests were checked, so the recipe itself is the key.
+        """
+        pieces = getattr(self.files.members, "pieces", None)
+        recipe = pieces(path) if pieces is not None else None
+        if recipe is not None:
+            return ("recipe", *recipe)
+        sha = self.sha256.get(path)
+        return ("sha256", sha) if sha is not None else None
+
+    def parsed(self, kind: str, path: str, build: Callable[[], T]) -> T:
+        """`build()` once per distinct content: istiod sends every ztunnel the same per-proxy view."""
+        key = self.content_key(path)
+        if key is None:
+            return build()
+        if (kind, key) not in self.memo:
+            self.memo[(kind, key)] = build()
+        result: T = self.memo[(kind, key)]
+        return result
 
     def unavailable_reason(self, path: str) -> str:
         a = self.manifest.artifacts.get(path)
@@ -156,13 +190,23 @@ class _Loader:
             reason = self.unavailable_reason(path)
             node = pod.node if pod else None
             return Ztunnel(name, namespace, pod, node, path, False, reason, _reads=self.reads)
+
+        def parse(text: str) -> Any:
+            return parse_json(self.files.path, path, text, self.files.limits.max_json_depth)
+
+        piece_bytes = getattr(self.files.members, "piece_bytes", None)
+        pieces = piece_bytes(path) if piece_bytes is not None else None
         try:
             with self.guard(path):
-                dump = config_dump.parse_config_dump_text(
-                    self.files.text(path),
-                    self.intern,
-                    lambda t: parse_json(self.files.path, path, t, self.files.limits.max_json_depth),
-                )
+                dump = None
+                if pieces is not None:  # format 2: each shared section is parsed once per bundle
+                    dump = config_dump.parse_config_dump_pieces(pieces, self.intern, parse, self.pieces)
+                if dump is None:
+                    dump = self.parsed(
+                        "ztunnel",
+                        path,
+                        lambda: config_dump.parse_config_dump_text(self.files.text(path), self.intern, parse),
+                    )
         except config_dump.UnsupportedDump as exc:
             raise BundleError(self.files.path, path, str(exc)) from None
         return Ztunnel(
@@ -197,7 +241,9 @@ class _Loader:
         reason = None
         if self.usable(path):
             with self.guard(path):
-                state, addresses, _ = istiod.parse_proxy_config(self.files.json(path), self.intern)
+                state, addresses, _ = self.parsed(
+                    "proxy", path, lambda: istiod.parse_proxy_config(self.files.json(path), self.intern)
+                )
             if addresses == 0:
                 reason = "empty per-proxy WDS dump (expected on Istio 1.25+)"
         else:
@@ -205,7 +251,9 @@ class _Loader:
         pol_ok = self.usable(wads) is not None
         if pol_ok:
             with self.guard(wads):
-                pol_state, _, _ = istiod.parse_proxy_config(self.files.json(wads), self.intern)
+                pol_state, _, _ = self.parsed(
+                    "proxy", wads, lambda: istiod.parse_proxy_config(self.files.json(wads), self.intern)
+                )
             state = XdsState(
                 state.workloads,
                 state.services,
@@ -222,9 +270,17 @@ class _Loader:
             if self.manifest.artifacts.get(layout.istiod_proxy_config(name, zt)) is not None:
                 views[zt] = self.view(name, zt)
         amb_path = layout.istiod_ambientz(name)
-        amb = self.doc(amb_path)
+        amb = self.usable(amb_path) is not None
         with self.guard(amb_path):
-            ambientz = istiod.parse_ambientz(amb, self.intern) if amb is not None else None
+            ambientz = (
+                self.parsed(
+                    "ambientz",
+                    amb_path,
+                    lambda: istiod.parse_ambientz(self.files.json(amb_path), self.intern),
+                )
+                if amb
+                else None
+            )
         sync_doc = self.doc(layout.istiod_syncz(name))
         with self.guard(layout.istiod_syncz(name)):
             sync = syncz.parse_syncz(sync_doc) if sync_doc is not None else None
@@ -240,7 +296,7 @@ class _Loader:
             version=version,
             views=views,
             ambientz=ambientz,
-            ambientz_path=amb_path if amb is not None else None,
+            ambientz_path=amb_path if amb else None,
             syncz=sync,
             connections=conns,
             _reads=self.reads,

@@ -55,6 +55,11 @@ class LogicalMembers(Mapping[str, bytes]):
         """The recipe of a logical path (object digests in order), or None for a raw member."""
         return self._recipes.get(path)
 
+    def piece_bytes(self, path: str) -> tuple[tuple[str, bytes], ...] | None:
+        """The recipe of a logical path as (digest, object bytes) pairs, or None for a raw member."""
+        pieces = self._recipes.get(path)
+        return None if pieces is None else tuple((p, self._objects[p]) for p in pieces)
+
     @property
     def unique_bytes(self) -> int:
         """Bytes held in memory: raw members plus each object once."""

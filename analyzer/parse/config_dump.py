@@ -7,7 +7,7 @@ import binascii
 import dataclasses
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -216,21 +216,8 @@ class _Entries:
         return (intern(kind, e, fn) for e in self.raw)
 
 
-def parse_config_dump(
-    doc: Any, intern: normalize.Interner, fast: Mapping[str, _Entries] | None = None
-) -> ZtunnelDump:
-    """Parse a decoded `/config_dump`; raises UnsupportedDump for unknown shapes."""
-    if not isinstance(doc, Mapping):
-        raise UnsupportedDump(f"expected a JSON object, got {type(doc).__name__}")
-    shape = _shape(doc)
-    if fast is not None:
-        wl, svc, pol = fast["workloads"], fast["services"], fast["policies"]
-    elif shape == "legacy":
-        wl = _Entries(_flat(_pick(doc, "by_uid", "by_addr")))
-        svc = _Entries(_flat(_pick(doc, "by_host", "by_vip")))
-        pol = _Entries(_flat(_pick(doc, "by_key", "policies")))
-    else:
-        wl, svc, pol = (_Entries(_flat(doc.get(k))) for k in ("workloads", "services", "policies"))
+def _xds_state(wl: _Entries, svc: _Entries, pol: _Entries, intern: normalize.Interner) -> XdsState:
+    """The xDS state of a dump: a function of its three entry sections only."""
     xds = normalize.state_from(
         wl.build(intern, "w", normalize.workload_from_ztunnel),
         svc.build(intern, "s", normalize.service_from_ztunnel),
@@ -239,7 +226,33 @@ def parse_config_dump(
     if not wl.has_key("services"):
         xds = _services_from_endpoints(xds, intern)
     absent = {name for key, name in _VERSIONED_FIELDS if wl and not wl.has_key(key)}
-    xds = dataclasses.replace(xds, absent_fields=frozenset(absent))
+    return dataclasses.replace(xds, absent_fields=frozenset(absent))
+
+
+def parse_config_dump(
+    doc: Any,
+    intern: normalize.Interner,
+    fast: Mapping[str, _Entries] | None = None,
+    xds: XdsState | None = None,
+) -> ZtunnelDump:
+    """Parse a decoded `/config_dump`; raises UnsupportedDump for unknown shapes."""
+    if not isinstance(doc, Mapping):
+        raise UnsupportedDump(f"expected a JSON object, got {type(doc).__name__}")
+    shape = _shape(doc)
+    if xds is not None:
+        pass  # the pieces path built (or remembered) the xDS state from the same entry sections
+    elif fast is not None:
+        xds = _xds_state(fast["workloads"], fast["services"], fast["policies"], intern)
+    elif shape == "legacy":
+        xds = _xds_state(
+            _Entries(_flat(_pick(doc, "by_uid", "by_addr"))),
+            _Entries(_flat(_pick(doc, "by_host", "by_vip"))),
+            _Entries(_flat(_pick(doc, "by_key", "policies"))),
+            intern,
+        )
+    else:
+        wl, svc, pol = (_Entries(_flat(doc.get(k))) for k in ("workloads", "services", "policies"))
+        xds = _xds_state(wl, svc, pol, intern)
     staged = _pick(doc, "stagedServices", "staged_services")
     return ZtunnelDump(
         config=_config(doc.get("config")),
@@ -303,3 +316,98 @@ def parse_config_dump_text(text: str, intern: normalize.Interner, parse: Callabl
     doc = {k: parse(v) for k, v in sections.items() if k not in _ENTRY_SECTIONS}
     doc["workloads"] = {} if sections["workloads"].lstrip().startswith("{") else []
     return parse_config_dump(doc, intern, fast)
+
+
+# --- pieces path: a format-2 dump is assembled from its shared objects, each section parsed once ----
+#
+# The collector cuts a dump before each top-level key (`collector.archive.cut_points`): every piece
+# after the first starts with `\n  "key": `, and a section never spans two pieces. So the sections
+# of the whole text are the sections of its pieces, in order, and everything derived from a section
+# can be remembered by the piece's sha256. Anything else (a piece that does not start at a key, bad
+# UTF-8, compact JSON) returns None and the caller parses the rebuilt text as before.
+
+SectionId = tuple[str, bool, bool, int]
+"""(piece sha256, is first piece, is last piece, index of the section within the piece)."""
+
+
+def _piece_sections(data: bytes, first: bool, last: bool) -> list[tuple[str, str]] | None:
+    """`(key, value text)` of one piece, exactly as `_top_sections` cuts them out of the whole body."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # the text path reports it, naming the byte offset in the whole member
+    if first:
+        text = text.lstrip()
+        if not text.startswith('{\n  "'):
+            return None
+    if last:
+        text = text.rstrip()
+        if not text.endswith("\n}"):
+            return None
+    keys = list(_TOP_KEY.finditer(text))
+    if not first and (not keys or text[: keys[0].start()] != "\n"):
+        return None  # not cut before a key: a section might span pieces
+    stop = len(text) - 1 if last else len(text)
+    out = []
+    for i, m in enumerate(keys):
+        end = keys[i + 1].start() if i + 1 < len(keys) else stop
+        out.append((m.group(1), text[m.end() : end].rstrip().removesuffix(",")))
+    return out
+
+
+class PieceCache:
+    """What one load derived from each shared object: sections, parsed values, xDS states."""
+
+    def __init__(self) -> None:
+        self.sections: dict[tuple[str, bool, bool], list[tuple[str, str]] | None] = {}
+        self.values: dict[SectionId, Any] = {}
+        self.xds: dict[tuple[SectionId | None, ...], XdsState] = {}
+
+
+def parse_config_dump_pieces(
+    pieces: Sequence[tuple[str, bytes]],
+    intern: normalize.Interner,
+    parse: Callable[[str], Any],
+    cache: PieceCache,
+) -> ZtunnelDump | None:
+    """Like `parse_config_dump_text` on the pieces' concatenation, or None when only that can tell.
+
+    Same steps in the same order as the text path (split the entry sections, parse the others,
+    build the xDS state), so a bad dump raises the same error; each step is memoised by piece.
+    """
+    sections: dict[str, tuple[str, SectionId]] = {}
+    last = len(pieces) - 1
+    for i, (digest, data) in enumerate(pieces):
+        key = (digest, i == 0, i == last)
+        if key not in cache.sections:
+            cache.sections[key] = _piece_sections(data, i == 0, i == last)
+        found = cache.sections[key]
+        if found is None:
+            return None
+        for j, (name, value) in enumerate(found):
+            sections[name] = (value, (*key, j))
+    if "workloads" not in sections:
+        return None
+    xkey = tuple(sections[n][1] if n in sections else None for n in _ENTRY_SECTIONS)
+    xds = cache.xds.get(xkey)  # remembered: its sections split fine, no need to hash them again
+    fast: dict[str, _Entries] = {}
+    if xds is None:
+        for name in _ENTRY_SECTIONS:
+            value = sections.get(name, ("[]", None))[0]
+            texts = intern.memo("split", value, lambda v=value: _split_entries(v))  # type: ignore[misc]
+            if texts is None:
+                return None
+            fast[name] = _Entries([], texts, parse)
+    doc = {}
+    for name, (value, sid) in sections.items():
+        if name not in _ENTRY_SECTIONS:
+            if sid not in cache.values:
+                cache.values[sid] = parse(value)
+            doc[name] = cache.values[sid]
+    wl_value, wl_sid = sections["workloads"]
+    if wl_sid not in cache.values:  # the section's shape (map before 1.23), not its parse
+        cache.values[wl_sid] = {} if wl_value.lstrip().startswith("{") else []
+    doc["workloads"] = type(cache.values[wl_sid])()
+    if xds is None:
+        xds = cache.xds[xkey] = _xds_state(fast["workloads"], fast["services"], fast["policies"], intern)
+    return parse_config_dump(doc, intern, xds=xds)

@@ -265,10 +265,15 @@ _STRUCTURAL = tuple(
 
 
 class _Walker:
-    """Walk a parsed document, redacting in place and counting per (rule, field)."""
+    """Walk a parsed document, redacting in place and counting per (rule, field).
 
-    def __init__(self) -> None:
+    `texts=False` skips the text patterns: the caller saw in the raw bytes that no string can hold a
+    hit (no trigger literal, and no escape that could spell one once decoded).
+    """
+
+    def __init__(self, *, texts: bool = True) -> None:
         self.counts: Counter[tuple[Rule, str | None]] = Counter()
+        self.texts = texts
 
     def hit(self, rule: Rule, field: str, n: int = 1) -> str:
         self.counts[(rule, field)] += n
@@ -276,6 +281,9 @@ class _Walker:
 
     def walk(self, node: Any, path: str) -> Any:
         if isinstance(node, str):
+            # Most strings hold nothing; skipping the call and its Counter here is most of the walk's cost.
+            if not self.texts or not _TRIGGER.search(node):
+                return node
             text, counts = redact_text(node)
             for rule, n in counts.items():
                 self.counts[(rule, path)] += n
@@ -334,10 +342,54 @@ class _Walker:
         return self.walk(entry, here)
 
 
-def redact_document(doc: Any) -> tuple[Any, Counter[tuple[Rule, str | None]]]:
+def redact_document(doc: Any, *, texts: bool = True) -> tuple[Any, Counter[tuple[Rule, str | None]]]:
     """Redact a parsed JSON document in place; return it and the hits per (rule, field path)."""
-    walker = _Walker()
+    walker = _Walker(texts=texts)
     return walker.walk(doc, ""), walker.counts
+
+
+def _redact_members(doc: dict[str, Any], walker: _Walker) -> set[str]:
+    """`walker.walk` of a top-level object, one member at a time; return the members it changed."""
+    changed = set()
+    for key, value in doc.items():
+        before = walker.counts.total()
+        doc[key] = walker.special(doc, key, value, key)  # the path `walk` gives a top-level member
+        if walker.counts.total() != before:
+            changed.add(key)
+    return changed
+
+
+# A top-level member of a 2-space pretty-printed object (as in collector.archive): a raw newline
+# never occurs inside a JSON string, and deeper members are indented further.
+_TOP_MEMBER = re.compile(rb'\n  ("(?:[^"\\\n]|\\.)*"): ')
+
+
+def _splice(data: bytes, doc: dict[str, Any], changed: set[str]) -> bytes | None:
+    """The received bytes with only the `changed` top-level members re-serialised, or None.
+
+    Re-serialising a 12 MB dump in json's pure-Python pretty encoder costs ~1 s to redact one header
+    list; here the untouched members keep their bytes. None (re-serialise everything) unless the body
+    is a pretty-printed object whose members the scan finds exactly, in order.
+    """
+    if not data.startswith(b"{\n"):
+        return None
+    found = list(_TOP_MEMBER.finditer(data))
+    end = data.rfind(b"\n}")
+    if len(found) != len(doc) or end < 0 or data[end + 2 :].strip() or (found and found[-1].start() > end):
+        return None
+    parts = [data[: found[0].start()]] if found else [data[:end]]
+    for i, (m, key) in enumerate(zip(found, doc, strict=True)):
+        if json.loads(m.group(1)) != key:
+            return None
+        stop = found[i + 1].start() if i + 1 < len(found) else end
+        if key not in changed:
+            parts.append(data[m.start() : stop])
+            continue
+        value = json.dumps(doc[key], indent=2, ensure_ascii=False).replace("\n", "\n  ")
+        comma = "," if i + 1 < len(found) else ""
+        parts.append(f"\n  {json.dumps(key, ensure_ascii=False)}: {value}{comma}".encode())
+    parts.append(data[end:])
+    return b"".join(parts)
 
 
 def _serialise_like(doc: Any, original_head: bytes, trailing_newline: bool) -> bytes:
@@ -349,6 +401,15 @@ def _serialise_like(doc: Any, original_head: bytes, trailing_newline: bool) -> b
         else json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
     )
     return text.encode("utf-8") + (b"\n" if trailing_newline else b"")
+
+
+def _strings_may_match(data: bytes) -> bool:
+    """Whether any string of this JSON text could hold a text-pattern hit once decoded.
+
+    In ASCII JSON without escapes every decoded string is a slice of the raw bytes, and the byte
+    triggers match exactly where the str ones do (str `\\s` and `(?i)` differ only beyond ASCII).
+    """
+    return not data.isascii() or b"\\" in data or _found(_TRIGGERS_BYTES, data)
 
 
 def _redact_json(path: str, body: Body) -> Outcome:
@@ -363,10 +424,18 @@ def _redact_json(path: str, body: Body) -> Outcome:
             return Outcome(None, (Redaction(path, Rule.WITHHELD, None, 1),), why)
         del data
         return _redact_stream(path, body)  # still text: the patterns apply
-    doc, counts = redact_document(doc)
+    walker = _Walker(texts=_strings_may_match(data))
+    if isinstance(doc, dict):
+        changed = _redact_members(doc, walker)
+    else:
+        doc, changed = walker.walk(doc, ""), set()
+    counts = walker.counts
     if not counts:
         return Outcome(body, ())
-    new = Body.of(_serialise_like(doc, data[:8], data.endswith(b"\n")))
+    spliced = _splice(data, doc, changed) if isinstance(doc, dict) else None
+    if spliced is not None and json.loads(spliced) != doc:  # the stored bytes must be the redacted doc
+        spliced = None
+    new = Body.of(spliced if spliced is not None else _serialise_like(doc, data[:8], data.endswith(b"\n")))
     body.close()
     records = tuple(
         Redaction(path, rule, field or None, n) for (rule, field), n in sorted(counts.items(), key=_order)

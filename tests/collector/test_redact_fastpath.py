@@ -89,3 +89,21 @@ def test_plain_ascii_strings_are_not_scanned_but_structure_still_is() -> None:
     stored, rules = _redact(json.dumps(doc, indent=2).encode())
     assert (Rule.ENV, "spec.containers[].env[API_TOKEN]") in rules
     assert b"hunter2" not in stored and stored == _full(doc).rstrip(b"\n")
+
+
+def test_structure_only_walk_finds_what_the_full_walk_finds() -> None:
+    # No string here can match a text pattern, so both walks must agree on every structural field.
+    def doc() -> dict[str, Any]:
+        return {
+            "items": [
+                {"kind": "ConfigMap", "data": {"password": "p4ss", "mode": "x"}},
+                {"metadata": {"annotations": {redact.LAST_APPLIED: "{}", "a": "b"}}},
+                [[{"proxyMetadata": {"ISTIO_META_TOKEN": "t0k", "DNS": "true"}}]],
+                {"spec": {"containers": [{"env": [{"name": "DB_SECRET", "value": "v4lue"}, "odd"]}]}},
+            ],
+            "caHeaders": {"authorization": "abc"},
+        }
+
+    full, full_counts = redact.redact_document(doc())
+    fast, fast_counts = redact.redact_document(doc(), texts=False)
+    assert fast == full and fast_counts == full_counts and len(full_counts) == 5

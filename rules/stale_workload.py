@@ -93,14 +93,21 @@ def _leaked_proxies(bundle: Bundle, ztunnel: Ztunnel) -> Iterator[Hit]:
 
 def check(bundle: Bundle) -> Iterator[Hit]:
     found: dict[str, tuple[Workload, str, list[Ztunnel]]] = {}
+    # Entries are interned across ztunnels, so judge each distinct entry once per cluster id
+    # instead of once per ztunnel (1,000 ztunnels hold the same 20,000 objects).
+    judged: dict[tuple[str, int], str | None] = {}
     for ztunnel in bundle.ztunnels:
         if not ztunnel.available:
             continue
+        cluster_id = ztunnel.config.cluster_id
         for uid, workload in ztunnel.workloads.items():
             if uid in found:
                 found[uid][2].append(ztunnel)
                 continue
-            problem = _problem(bundle, ztunnel, workload)
+            key = (cluster_id, id(workload))
+            if key not in judged:
+                judged[key] = _problem(bundle, ztunnel, workload)
+            problem = judged[key]
             if problem:
                 found[uid] = (workload, problem, [ztunnel])
     for ztunnel in bundle.ztunnels:

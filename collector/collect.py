@@ -41,6 +41,7 @@ class CollectRequest:
     max_size: int = 25_000_000  # logs are trimmed to keep the bundle under this (dumps always go in)
     dedupe: bool = True  # format 2 shared objects; False writes a format-1 bundle (all raw members)
     confirm: Callable[[Plan, int], None] | None = None  # the large-cluster guard (`collector.guard`)
+    pseudonymize: bool = False  # names and IPs replaced; the real-name archive never reaches `out`
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +131,10 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             if request.confirm is not None:
                 request.confirm(plan, len(planned))
             out = request.out or Path(layout.default_bundle_name(cluster.context or "cluster", _timestamp()))
-            writer = BundleWriter(out, dedupe=request.dedupe, defer_logs=True)
+            # With --pseudonymize the real-name archive is written beside `out` under a hidden staging
+            # name and always deleted: the final path only ever holds the pseudonymized bundle.
+            staged = out.with_name(f".{out.name}.unpseudonymized") if request.pseudonymize else out
+            writer = BundleWriter(staged, dedupe=request.dedupe, defer_logs=True)
             manifest.format_version = writer.format_version
             runner = Runner(
                 StepContext(plan=plan, clients=pool),
@@ -153,6 +157,14 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
         LOG.info("writing manifest: %d artifacts", len(manifest.artifacts) + 1)
     _add_tool_log(writer, manifest, toollog.value())
     path = writer.finish(layout.MANIFEST, manifest.render())
+    if request.pseudonymize:
+        from collector.pseudonymize import rewrite, write_raw
+
+        try:
+            rewrite(path, out, write_raw)
+        finally:
+            path.unlink(missing_ok=True)
+        path = out
     return _result(path, manifest, plan)
 
 

@@ -180,9 +180,14 @@ def read_bundle(path: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
     return members, manifest
 
 
-def rewrite(bundle: Path, write: Callable[[Path, dict[str, bytes], bytes], None]) -> Path:
-    """Pseudonymize `bundle` in place through `write` (leak scan, rename); return the mapping's path."""
-    members, manifest = read_bundle(bundle)
+def mapping_path(bundle: Path) -> Path:
+    """Where the mapping of a pseudonymized bundle is kept: next to it, never inside it."""
+    return bundle.with_name(bundle.name + ".mapping.json")
+
+
+def rewrite(source: Path, bundle: Path, write: Callable[[Path, dict[str, bytes], bytes], None]) -> Path:
+    """Write `source` pseudonymized to `bundle` through `write` (leak scan, rename); return the mapping."""
+    members, manifest = read_bundle(source)
     mapper = Mapper()
     learn(mapper, members, manifest)
     out: dict[str, bytes] = {}
@@ -201,7 +206,7 @@ def rewrite(bundle: Path, write: Callable[[Path, dict[str, bytes], bytes], None]
         if body is not None:
             artifact["bytes"], artifact["sha256"] = len(body), hashlib.sha256(body).hexdigest()
     write(bundle, out, json.dumps(doc, indent=2).encode() + b"\n")
-    side = bundle.with_name(bundle.name + ".mapping.json")
+    side = mapping_path(bundle)
     fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "w") as f:

@@ -130,3 +130,27 @@ def test_mapper_units() -> None:
     assert m.text('"CvQBBw=="') == '"xhIAAQ=="'  # istiod's base64 bytes of 10.244.1.7 → 198.18.0.1
     assert m.text("fd00::1") == "2001:db8::2" and m.text("12:34:56") == "12:34:56"
     assert Mapper(key=b"k" * 32).names == {} and Mapper().text("cart-0") == "cart-0"
+
+
+def test_only_the_pseudonymized_bundle_and_its_mapping_are_left(
+    pair: tuple[Run, Run, dict[str, Any]],
+) -> None:
+    _, pseudo, _ = pair
+    left = sorted(p.name for p in pseudo.out.parent.iterdir())
+    assert left == ["bundle.tar.gz", "bundle.tar.gz.mapping.json"]  # no real-name staging archive
+
+
+def test_a_failed_rewrite_leaves_no_real_name_archive(
+    cluster: FakeCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import collector.pseudonymize
+
+    def crash(*_: object) -> None:
+        raise RuntimeError("rewrite failed")
+
+    monkeypatch.setattr(collector.pseudonymize, "rewrite", crash)
+    out = tmp_path / "bundle.tar.gz"
+    with pytest.raises(RuntimeError):
+        main(["collect", "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context,
+              "-o", str(out), "--quiet", "--pseudonymize"])  # fmt: skip
+    assert list(tmp_path.iterdir()) == []  # neither the real-name archive nor a partial survives

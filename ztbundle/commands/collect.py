@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import sys
 import time
@@ -97,6 +96,7 @@ def run(args: argparse.Namespace) -> Exit:
         max_size=args.max_size,
         dedupe=not args.no_dedup,
         confirm=functools.partial(_large_cluster_guard, args),
+        pseudonymize=args.pseudonymize,
     )
     preflight.echo_to(None if args.quiet else sys.stderr)  # RBAC warnings before the run starts
     tty = sys.stderr.isatty()
@@ -106,12 +106,13 @@ def run(args: argparse.Namespace) -> Exit:
     finally:
         if isinstance(display, _RichProgress):
             display.stop()
-    if args.pseudonymize:  # issue 6: a pass over the finished bundle, through the same leak scan
-        from collector.pseudonymize import rewrite, write_raw
+    if args.pseudonymize:
+        from collector.pseudonymize import mapping_path
 
-        mapping = rewrite(result.path, write_raw)
-        result = dataclasses.replace(result, size=result.path.stat().st_size)
-        print(f"ztbundle: pseudonymized; mapping (keep it private): {mapping}", file=sys.stderr)
+        print(
+            f"ztbundle: pseudonymized; mapping (keep it private): {mapping_path(result.path)}",
+            file=sys.stderr,
+        )
     _summary(result, rich=sys.stdout.isatty())
     if result.interrupted:
         return Exit.INTERRUPTED

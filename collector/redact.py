@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,12 @@ from collector.body import Body
 
 PREFILTER_CHUNK = 1 << 20
 _OVERLAP = 4096
+
+# Parsing is GIL-bound, so parsing bodies in parallel gains nothing, while a parsed config_dump holds
+# ~10x its bytes in Python objects (and redaction briefly holds two). With 16 workers each parsing
+# at once, peak memory grew with dump size x workers; one parse at a time keeps it flat. The runner's
+# JSON check takes the same lock.
+PARSE_LOCK = threading.Lock()
 
 
 class Rule(StrEnum):
@@ -437,6 +444,11 @@ def _strings_may_match(data: bytes) -> bool:
 
 
 def _redact_json(path: str, body: Body) -> Outcome:
+    with PARSE_LOCK:  # also the only time a spooled body is fully in memory
+        return _redact_json_locked(path, body)
+
+
+def _redact_json_locked(path: str, body: Body) -> Outcome:
     data = body.read_bytes()
     try:
         doc = json.loads(data)

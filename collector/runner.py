@@ -68,9 +68,8 @@ class RunState:
     deadline_exceeded: bool = False
 
 
-# Parsing is GIL-bound, so running parses in parallel gains nothing, while each parse of a large
-# config_dump briefly holds ~10x its size in Python objects: one at a time keeps memory flat.
-_PARSE_LOCK = threading.Lock()
+# One big parse at a time, shared with the redactor's (see `redact.PARSE_LOCK`).
+_PARSE_LOCK = redact.PARSE_LOCK
 
 
 def _judge_json(

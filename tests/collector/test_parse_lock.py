@@ -1,0 +1,39 @@
+"""One big JSON parse at a time: the redactor waits for the validator's lock (issue 5, peak RSS)."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from collector import redact, runner
+from collector.body import Body
+
+DUMP = json.dumps({"config": {"xdsHeaders": [["authorization", "Bearer abcdefghijklmnop"]]}}, indent=2)
+
+
+def _in_thread(fn: object) -> tuple[threading.Thread, threading.Event]:
+    done = threading.Event()
+
+    def go() -> None:
+        fn()  # type: ignore[operator]
+        done.set()
+
+    t = threading.Thread(target=go, daemon=True)
+    t.start()
+    return t, done
+
+
+def test_redactor_and_validator_share_one_parse_lock() -> None:
+    assert runner._PARSE_LOCK is redact.PARSE_LOCK
+
+
+def test_redacting_json_waits_while_another_parse_holds_the_lock() -> None:
+    out: list[redact.Outcome] = []
+    with redact.PARSE_LOCK:
+        t, done = _in_thread(
+            lambda: out.append(redact.redact_body("d.json", Body.of(DUMP.encode()), is_json=True))
+        )
+        assert not done.wait(0.3), "redaction parsed while another parse held the lock"
+    assert done.wait(5)
+    t.join()
+    assert out[0].redactions and b"abcdefghijklmnop" not in out[0].body.read_bytes()  # type: ignore[union-attr]

@@ -83,6 +83,37 @@ def forward_action(pod: PodRef) -> str:
     return f"port-forward to pods/{pod.name} in namespace {pod.namespace} (create pods/portforward)"
 
 
+def admin_item(
+    step: str,
+    pod: PodRef,
+    port: int,
+    request: str,
+    path: str,
+    input_: Input,
+    *,
+    expect_json: bool = True,
+    peer: PodRef | None = None,
+) -> Item:
+    """An admin-port GET over a port-forward (ztunnel 15000/15020, istiod 15014), as the manifest names it."""
+    return Item(
+        step=step,
+        path=path,
+        input=input_,
+        source=Source(SourceKind.PORT_FORWARD, f"GET {request}", pod.namespace, pod.name, None, port),
+        action=forward_action(pod),
+        target=request,
+        expect_json=expect_json,
+        pod=pod,
+        peer=peer,
+    )
+
+
+def fetch_admin(ctx: StepContext, item: Item) -> Body:
+    """Fetch an `admin_item` over its port-forward."""
+    assert item.pod is not None and item.source.port is not None
+    return ctx.admin_get(item.pod, item.source.port, item.target)
+
+
 # Order is priority: under a deadline, what comes first is what a bundle most needs.
 STEP_MODULES: tuple[str, ...] = (
     "cluster_objects",

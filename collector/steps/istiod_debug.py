@@ -6,10 +6,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from collector.body import Body
-from collector.context import StepContext
 from collector.discovery import Plan
-from collector.steps import Item, Source, SourceKind, Step, forward_action
+from collector.steps import Item, Step, admin_item, fetch_admin
 from ztbundle import layout
 from ztbundle.layout import Input
 
@@ -29,23 +27,7 @@ _ENDPOINTS: tuple[tuple[Input, Callable[[str], str], str, bool], ...] = (
 def items(plan: Plan) -> Iterator[Item]:
     for istiod in plan.istiods:
         for input_, path_of, request, is_json in _ENDPOINTS:
-            yield Item(
-                step=NAME,
-                path=path_of(istiod.name),
-                input=input_,
-                source=Source(
-                    SourceKind.PORT_FORWARD, f"GET {request}", istiod.namespace, istiod.name, None, PORT
-                ),
-                action=forward_action(istiod),
-                target=request,
-                expect_json=is_json,
-                pod=istiod,
-            )
-
-
-def fetch(ctx: StepContext, item: Item) -> Body:
-    assert item.pod is not None
-    return ctx.admin_get(item.pod, PORT, item.target)
+            yield admin_item(NAME, istiod, PORT, request, path_of(istiod.name), input_, expect_json=is_json)
 
 
 def version_of(item: Item, doc: Any) -> str | None:
@@ -65,4 +47,4 @@ def version_of(item: Item, doc: Any) -> str | None:
     return m.group(0) if m else None
 
 
-STEP = Step(name=NAME, items=items, fetch=fetch, version_of=version_of)
+STEP = Step(name=NAME, items=items, fetch=fetch_admin, version_of=version_of)

@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from urllib.parse import quote
 
-from collector.body import Body
-from collector.context import StepContext
 from collector.discovery import Plan
-from collector.steps import Item, Source, SourceKind, Step, forward_action
+from collector.steps import Item, Step, admin_item, fetch_admin
 from ztbundle import layout
 from ztbundle.layout import Input
 
@@ -33,23 +31,7 @@ def items(plan: Plan) -> Iterator[Item]:
                     f"{base}&types=WADS",
                 ),
             ):
-                yield Item(
-                    step=NAME,
-                    path=path,
-                    input=input_,
-                    source=Source(
-                        SourceKind.PORT_FORWARD, f"GET {request}", istiod.namespace, istiod.name, None, PORT
-                    ),
-                    action=forward_action(istiod),
-                    target=request,
-                    pod=istiod,
-                    peer=ztunnel,
-                )
+                yield admin_item(NAME, istiod, PORT, request, path, input_, peer=ztunnel)
 
 
-def fetch(ctx: StepContext, item: Item) -> Body:
-    assert item.pod is not None
-    return ctx.admin_get(item.pod, PORT, item.target)
-
-
-STEP = Step(name=NAME, items=items, fetch=fetch)
+STEP = Step(name=NAME, items=items, fetch=fetch_admin)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from collector.body import Body
-from collector.context import StepContext
 from collector.discovery import Plan
-from collector.steps import Item, Source, SourceKind, Step, forward_action
+from collector.steps import Item, Step, admin_item, fetch_admin
 from ztbundle import layout
 from ztbundle.layout import Input
 
@@ -19,20 +17,7 @@ PATH = "/config_dump"
 
 def items(plan: Plan) -> Iterator[Item]:
     for pod in plan.ztunnels:
-        yield Item(
-            step=NAME,
-            path=layout.ztunnel_config_dump(pod.name),
-            input=Input.ZTUNNEL_CONFIG,
-            source=Source(SourceKind.PORT_FORWARD, f"GET {PATH}", pod.namespace, pod.name, None, PORT),
-            action=forward_action(pod),
-            target=PATH,
-            pod=pod,
-        )
-
-
-def fetch(ctx: StepContext, item: Item) -> Body:
-    assert item.pod is not None
-    return ctx.admin_get(item.pod, PORT, item.target)
+        yield admin_item(NAME, pod, PORT, PATH, layout.ztunnel_config_dump(pod.name), Input.ZTUNNEL_CONFIG)
 
 
 def version_of(item: Item, doc: Any) -> str | None:
@@ -44,4 +29,4 @@ def version_of(item: Item, doc: Any) -> str | None:
     return str(value) if value and value != "unknown" else None
 
 
-STEP = Step(name=NAME, items=items, fetch=fetch, version_of=version_of)
+STEP = Step(name=NAME, items=items, fetch=fetch_admin, version_of=version_of)

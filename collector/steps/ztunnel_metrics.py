@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from collector.body import Body
-from collector.context import StepContext
 from collector.discovery import Plan
-from collector.steps import Item, Source, SourceKind, Step, forward_action
+from collector.steps import Item, Step, admin_item, fetch_admin
 from ztbundle import layout
 from ztbundle.layout import Input
 
@@ -18,21 +16,8 @@ PATH = "/metrics"
 
 def items(plan: Plan) -> Iterator[Item]:
     for pod in plan.ztunnels:
-        yield Item(
-            step=NAME,
-            path=layout.ztunnel_metrics(pod.name),
-            input=Input.ZTUNNEL_METRICS,
-            source=Source(SourceKind.PORT_FORWARD, f"GET {PATH}", pod.namespace, pod.name, None, PORT),
-            action=forward_action(pod),
-            target=PATH,
-            expect_json=False,
-            pod=pod,
-        )
+        path = layout.ztunnel_metrics(pod.name)
+        yield admin_item(NAME, pod, PORT, PATH, path, Input.ZTUNNEL_METRICS, expect_json=False)
 
 
-def fetch(ctx: StepContext, item: Item) -> Body:
-    assert item.pod is not None
-    return ctx.admin_get(item.pod, PORT, item.target)
-
-
-STEP = Step(name=NAME, items=items, fetch=fetch)
+STEP = Step(name=NAME, items=items, fetch=fetch_admin)

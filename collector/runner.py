@@ -68,15 +68,12 @@ class RunState:
     deadline_exceeded: bool = False
 
 
-# One big parse at a time, shared with the redactor's (see `redact.PARSE_LOCK`).
-_PARSE_LOCK = redact.PARSE_LOCK
-
-
 def _judge_json(
     body: Body | bytes, version_of: Callable[[Any], str | None] | None
 ) -> tuple[str | None, str | None]:
     """Parse once: return (where the body stops being valid JSON, in bytes, or None; the version seen)."""
-    with _PARSE_LOCK:  # also the only time a spooled body is fully in memory
+    # One big parse at a time, the redactor's included; also the only time a spooled body is in memory.
+    with redact.PARSE_LOCK:
         data = body.read_bytes() if isinstance(body, Body) else body
         try:
             text = data.decode("utf-8")

@@ -23,8 +23,14 @@ def _in_thread(fn: object) -> tuple[threading.Thread, threading.Event]:
     return t, done
 
 
-def test_redactor_and_validator_share_one_parse_lock() -> None:
-    assert runner._PARSE_LOCK is redact.PARSE_LOCK
+def test_validating_json_waits_while_the_redactor_holds_the_lock() -> None:
+    out: list[tuple[str | None, str | None]] = []
+    with redact.PARSE_LOCK:
+        t, done = _in_thread(lambda: out.append(runner._judge_json(DUMP.encode(), None)))
+        assert not done.wait(0.3), "validation parsed while the redactor held the lock"
+    assert done.wait(5)
+    t.join()
+    assert out == [(None, None)]  # valid JSON, no version asked for
 
 
 def test_redacting_json_waits_while_another_parse_holds_the_lock() -> None:

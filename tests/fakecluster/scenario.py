@@ -84,11 +84,12 @@ class Node:
 
     @property
     def ip(self) -> str:
-        return f"172.18.0.{self.index + 2}"
+        n = self.index + 2  # past 253 nodes the address carries into the third octet (172.18.0.0/16)
+        return f"172.18.{n // 256}.{n % 256}"
 
     @property
     def pod_cidr(self) -> str:
-        return f"10.244.{self.index}.0/24"
+        return f"{pod_prefix(self.index)}.0/24"
 
     @property
     def uid(self) -> str:
@@ -484,6 +485,11 @@ def index(scn: Scenario) -> Index:
 # --- building -----------------------------------------------------------------------------
 
 
+def pod_prefix(index: int) -> str:
+    """The first three octets of node `index`'s /24: 10.244.<i> for the first 256 nodes, then 10.245…"""
+    return f"10.{244 + index // 256}.{index % 256}"
+
+
 def _ip_allocator(nodes: Sequence[Node]) -> dict[str, list[int]]:
     return {n.name: [10] for n in nodes}
 
@@ -657,7 +663,7 @@ def build(
                 ip = by_node[node].ip if node in by_node else "172.18.0.250"
             else:
                 idx = by_node[node].index if node in by_node else 250
-                ip = f"10.244.{idx}.{next_ip.setdefault(node, [10])[0]}"
+                ip = f"{pod_prefix(idx)}.{next_ip.setdefault(node, [10])[0]}"
                 next_ip[node][0] += 1
         annotations = dict(pod.annotations)
         if draft.is_ambient(pod) and pod.phase is Phase.RUNNING:
@@ -675,7 +681,7 @@ def add_pod(scn: Scenario, pod: Pod) -> Scenario:
     ip = pod.ip
     if ip is None and pod.phase is not Phase.PENDING:
         used = {p.ip for p in scn.pods}
-        ip = next(f"10.244.{idx}.{i}" for i in range(10, 255) if f"10.244.{idx}.{i}" not in used)
+        ip = next(f"{pod_prefix(idx)}.{i}" for i in range(10, 255) if f"{pod_prefix(idx)}.{i}" not in used)
     pod = replace(
         pod,
         node=node,

@@ -24,6 +24,7 @@ from tests.fakecluster.scenario import (
     ZtunnelOverride,
     app_pod,
     build,
+    pod_prefix,
     waypoint_pod,
 )
 
@@ -145,7 +146,7 @@ def with_waypoint(scn: Scenario, namespace: str = "default", node: str = NODES[2
         replace(ns, labels={**ns.labels, "istio.io/use-waypoint": "waypoint"}) if ns.name == namespace else ns
         for ns in scn.namespaces
     )
-    ip = f"10.244.{next(n.index for n in scn.nodes if n.name == node)}.200"
+    ip = f"{pod_prefix(next(n.index for n in scn.nodes if n.name == node))}.200"
     return replace(
         scn,
         pods=scn.pods + (replace(pod, ip=ip, created=scn.now - timedelta(hours=3)),),

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from collector import members
 from collector.body import Body
 
 PREFILTER_CHUNK = 1 << 20
@@ -164,7 +165,7 @@ _TRIGGER = re.compile("|".join(_TRIGGER_PARTS))  # for short strings
 _TRIGGERS_BYTES = tuple(re.compile(p.encode()) for p in _TRIGGER_PARTS)
 
 
-def _found(patterns: tuple[re.Pattern[bytes], ...], data: bytes) -> bool:
+def _found(patterns: tuple[re.Pattern[bytes], ...], data: bytes | memoryview) -> bool:
     return any(p.search(data) for p in patterns)
 
 
@@ -229,13 +230,13 @@ def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Rule]]
         yield text.encode("utf-8", "surrogateescape"), counts
 
 
-def _has_trigger(body: Body, extra: tuple[re.Pattern[bytes], ...] = ()) -> bool:
+def _has_trigger(body: Body) -> bool:
     """Scan the body in chunks (overlapping, so no trigger is split) for any pattern's literal."""
     f = body.rewound()
     tail = b""
     while chunk := f.read(PREFILTER_CHUNK):
         window = tail + chunk
-        if _found(_TRIGGERS_BYTES, window) or _found(extra, window):
+        if _found(_TRIGGERS_BYTES, window):
             return True
         tail = window[-_OVERLAP:]
     return False
@@ -379,50 +380,6 @@ def redact_document(doc: Any, *, texts: bool = True) -> tuple[Any, Counter[tuple
     return walker.walk(doc, ""), walker.counts
 
 
-def _redact_members(doc: dict[str, Any], walker: _Walker) -> set[str]:
-    """`walker.walk` of a top-level object, one member at a time; return the members it changed."""
-    changed = set()
-    for key, value in doc.items():
-        before = walker.counts.total()
-        doc[key] = walker.special(doc, key, value, key)  # the path `walk` gives a top-level member
-        if walker.counts.total() != before:
-            changed.add(key)
-    return changed
-
-
-# A top-level member of a 2-space pretty-printed object (as in collector.archive): a raw newline
-# never occurs inside a JSON string, and deeper members are indented further.
-_TOP_MEMBER = re.compile(rb'\n  ("(?:[^"\\\n]|\\.)*"): ')
-
-
-def _splice(data: bytes, doc: dict[str, Any], changed: set[str]) -> bytes | None:
-    """The received bytes with only the `changed` top-level members re-serialised, or None.
-
-    Re-serialising a 12 MB dump in json's pure-Python pretty encoder costs ~1 s to redact one header
-    list; here the untouched members keep their bytes. None (re-serialise everything) unless the body
-    is a pretty-printed object whose members the scan finds exactly, in order.
-    """
-    if not data.startswith(b"{\n"):
-        return None
-    found = list(_TOP_MEMBER.finditer(data))
-    end = data.rfind(b"\n}")
-    if len(found) != len(doc) or end < 0 or data[end + 2 :].strip() or (found and found[-1].start() > end):
-        return None
-    parts = [data[: found[0].start()]] if found else [data[:end]]
-    for i, (m, key) in enumerate(zip(found, doc, strict=True)):
-        if json.loads(m.group(1)) != key:
-            return None
-        stop = found[i + 1].start() if i + 1 < len(found) else end
-        if key not in changed:
-            parts.append(data[m.start() : stop])
-            continue
-        value = json.dumps(doc[key], indent=2, ensure_ascii=False).replace("\n", "\n  ")
-        comma = "," if i + 1 < len(found) else ""
-        parts.append(f"\n  {json.dumps(key, ensure_ascii=False)}: {value}{comma}".encode())
-    parts.append(data[end:])
-    return b"".join(parts)
-
-
 def _serialise_like(doc: Any, original_head: bytes, trailing_newline: bool) -> bytes:
     """Re-serialise in the style received: ztunnel pretty-prints (2 spaces), our merged lists are compact."""
     pretty = original_head.lstrip()[:2] in (b"{\n", b"[\n", b"{\r")
@@ -445,11 +402,117 @@ def _strings_may_match(data: bytes) -> bool:
 
 def _redact_json(path: str, body: Body) -> Outcome:
     with PARSE_LOCK:  # also the only time a spooled body is fully in memory
-        return _redact_json_locked(path, body)
+        data = body.read_bytes()
+        split = members.split(data)
+        if split is not None:
+            outcome = _redact_by_member(path, body, data, split)
+            if outcome is not None:
+                return outcome
+        key = body.sha256 if body.size >= members.MEMO_MIN else None
+        if key and _CLEAN_BODIES.get((key,)):
+            return Outcome(body, ())
+        if not _found(_TRIGGERS_BYTES, data) and not _found(_STRUCTURAL, data):
+            if key:
+                _CLEAN_BODIES.put((key,), True)
+            return Outcome(body, ())
+        return _redact_whole(path, body, data)
 
 
-def _redact_json_locked(path: str, body: Body) -> Outcome:
-    data = body.read_bytes()
+@dataclass(frozen=True, slots=True)
+class _Walked:
+    """A member's redaction: hits per (rule, field) and its new value text (None when untouched)."""
+
+    counts: tuple[tuple[tuple[Rule, str | None], int], ...]
+    text: str | None
+
+
+# Run-wide memos by member digest (see `collector.members`); used under PARSE_LOCK only.
+_TRIGGERED: members.Memo[tuple[bool]] = members.Memo()
+_WALKED: members.Memo[_Walked] = members.Memo()
+_CLEAN_BODIES: members.Memo[bool] = members.Memo()
+
+
+def _member_triggers(data: bytes, m: members.Member, digest: bytes | None) -> bool:
+    known = _TRIGGERED.get((m.key, digest)) if digest else None
+    if known is not None:
+        return known[0]
+    raw = memoryview(data)[m.start : m.stop]
+    hit = _found(_TRIGGERS_BYTES, raw) or _found(_STRUCTURAL, raw)
+    if digest:
+        _TRIGGERED.put((m.key, digest), (hit,))
+    return hit
+
+
+def _redact_by_member(path: str, body: Body, data: bytes, split: list[members.Member]) -> Outcome | None:
+    """Redact a pretty-printed object one top-level member at a time; None falls back to the whole body.
+
+    As on the whole-body path, nothing is walked unless a trigger shows somewhere in the body (here:
+    in a member, or across a member boundary); then every member is walked, and only the members
+    that changed are re-serialised, so the others keep their received bytes.
+    """
+    digests = [members.digest(data, m) for m in split]
+    if not any(_member_triggers(data, m, d) for m, d in zip(split, digests, strict=True)):
+        edges = [m.start for m in split] + [split[-1].stop]
+        if not any(
+            _found(_TRIGGERS_BYTES, w) or _found(_STRUCTURAL, w)
+            for w in (data[max(0, at - _OVERLAP) : at + _OVERLAP] for at in edges)
+        ):
+            return Outcome(body, ())
+    kind = next((m.value_text(data) for m in split if m.key == "kind"), None)
+    try:
+        kind_value = json.loads(kind) if kind else None
+    except json.JSONDecodeError:
+        return None
+    counts: Counter[tuple[Rule, str | None]] = Counter()
+    parts = [data[: split[0].start]]
+    for m, digest in zip(split, digests, strict=True):
+        configmap_data = m.key == "data" and kind_value == "ConfigMap"
+        key = (m.key, digest, configmap_data)
+        walked = _WALKED.get(key) if digest else None
+        if walked is None:
+            walked = _walk_member(data, m, configmap_data)
+            if walked is None:
+                return None
+            if digest:
+                _WALKED.put(key, walked)
+        counts.update(dict(walked.counts))
+        if walked.text is None:
+            parts.append(data[m.start : m.stop])
+        else:
+            comma = "" if m.last else ","
+            parts.append(f"\n  {json.dumps(m.key, ensure_ascii=False)}: {walked.text}{comma}".encode())
+    if not counts:
+        return Outcome(body, ())
+    parts.append(data[split[-1].stop :])
+    new = Body.of(b"".join(parts))
+    body.close()
+    records = tuple(
+        Redaction(path, rule, field or None, n) for (rule, field), n in sorted(counts.items(), key=_order)
+    )
+    return Outcome(new, records)
+
+
+def _walk_member(data: bytes, m: members.Member, configmap_data: bool) -> _Walked | None:
+    text = m.value_text(data)
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return None
+    walker = _Walker(texts=_strings_may_match(data[m.start : m.stop]))
+    parent = {"kind": "ConfigMap"} if configmap_data else {}
+    value = walker.special(parent, m.key, value, m.key)  # the path `walk` gives a top-level member
+    if not walker.counts:
+        return _Walked((), None)
+    new_text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+    if json.loads(new_text) != value:  # what is stored must be the redacted value (NaN is never equal)
+        return None
+    return _Walked(tuple(walker.counts.items()), new_text)
+
+
+def _redact_whole(path: str, body: Body, data: bytes) -> Outcome:
+    """Parse and walk the whole body (compact JSON, odd layouts); withhold it if it does not parse."""
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -461,17 +524,11 @@ def _redact_json_locked(path: str, body: Body) -> Outcome:
         del data
         return _redact_stream(path, body)  # still text: the patterns apply
     walker = _Walker(texts=_strings_may_match(data))
-    if isinstance(doc, dict):
-        changed = _redact_members(doc, walker)
-    else:
-        doc, changed = walker.walk(doc, ""), set()
+    doc = walker.walk(doc, "")
     counts = walker.counts
     if not counts:
         return Outcome(body, ())
-    spliced = _splice(data, doc, changed) if isinstance(doc, dict) else None
-    if spliced is not None and json.loads(spliced) != doc:  # the stored bytes must be the redacted doc
-        spliced = None
-    new = Body.of(spliced if spliced is not None else _serialise_like(doc, data[:8], data.endswith(b"\n")))
+    new = Body.of(_serialise_like(doc, data[:8], data.endswith(b"\n")))
     body.close()
     records = tuple(
         Redaction(path, rule, field or None, n) for (rule, field), n in sorted(counts.items(), key=_order)
@@ -487,8 +544,6 @@ def _order(kv: tuple[tuple[Rule, str | None], int]) -> tuple[str, str]:
 def redact_body(path: str, body: Body, *, is_json: bool) -> Outcome:
     """Redact one fetched body for member `path`; cheap when nothing needs it (a byte prefilter)."""
     if is_json:
-        if not _has_trigger(body, _STRUCTURAL):
-            return Outcome(body, ())
         return _redact_json(path, body)
     if not _has_trigger(body):
         return Outcome(body, ())

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from collector import redact
+from collector import members, redact
 from collector.archive import BundleWriter
 from collector.body import Body
 from collector.context import StepContext
@@ -69,12 +69,26 @@ class RunState:
 
 
 def _judge_json(
-    body: Body | bytes, version_of: Callable[[Any], str | None] | None
+    body: Body | bytes, version_of: Callable[[Any], str | None] | None, kind: object = None
 ) -> tuple[str | None, str | None]:
-    """Parse once: return (where the body stops being valid JSON, in bytes, or None; the version seen)."""
+    """Return (where the body stops being valid JSON, in bytes, or None; the version seen).
+
+    A pretty-printed object is judged member by member, and a big member (or a big compact body of the
+    same `kind`) already judged in this run is not parsed again: at 1,000 ztunnels that is 1,000
+    identical 12 MB `workloads` members. Only an invalid body is parsed whole, for the exact offset.
+    """
     # One big parse at a time, the redactor's included; also the only time a spooled body is in memory.
     with redact.PARSE_LOCK:
         data = body.read_bytes() if isinstance(body, Body) else body
+        split = members.split(data)
+        if split is not None:
+            parsed = _parse_members(data, split)
+            if parsed is not None:
+                return None, _version(version_of, parsed)
+        key = (kind, body.sha256) if isinstance(body, Body) and body.size >= members.MEMO_MIN else None
+        known = _VALID_BODIES.get(key) if key else None
+        if known is not None:
+            return None, known[0]
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -85,7 +99,34 @@ def _judge_json(
             offset = len(text[: exc.pos].encode("utf-8"))
             return f"invalid JSON at byte {offset} (line {exc.lineno} column {exc.colno}): {exc.msg}", None
         del text, data
-        return None, _version(version_of, doc)
+        version = _version(version_of, doc)
+        if key:
+            _VALID_BODIES.put(key, (version,))
+        return None, version
+
+
+# Big members / compact bodies already judged valid in this run (see `collector.members`).
+_VALID_MEMBERS: members.Memo[bool] = members.Memo()
+_VALID_BODIES: members.Memo[tuple[str | None]] = members.Memo()
+
+
+def _parse_members(data: bytes, split: list[members.Member]) -> dict[str, Any] | None:
+    """Every member's value parsed, except big ones already known valid; None when one is not JSON."""
+    parsed: dict[str, Any] = {}
+    for m in split:
+        digest = members.digest(data, m)
+        if digest is not None and _VALID_MEMBERS.get((m.key, digest)):
+            continue  # seen byte for byte before: valid, and not needed for the version
+        text = m.value_text(data)
+        if text is None:
+            return None
+        try:
+            parsed[m.key] = json.loads(text)
+        except json.JSONDecodeError:
+            return None
+        if digest is not None:
+            _VALID_MEMBERS.put((m.key, digest), True)
+    return parsed
 
 
 def _json_error(body: bytes) -> str | None:
@@ -122,7 +163,7 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
     version_of = functools.partial(step.version_of, item) if step.version_of else None
     if status is Status.OK and body is not None:
         if item.expect_json:
-            problem, version = _judge_json(body, version_of)
+            problem, version = _judge_json(body, version_of, item.input)
             if problem is not None:
                 status, error = Status.TRUNCATED, problem
         else:

@@ -75,6 +75,9 @@ class Step:
     name: str
     items: Callable[[Plan], Iterable[Item]]
     fetch: Callable[[StepContext, Item], Body]
+    # Reads the release from a parsed JSON body. For a pretty-printed object the document holds the
+    # top-level members parsed for this body: big ones seen byte for byte earlier in the run are left
+    # out (`collector.members`), so read small members such as ztunnel's `version`.
     version_of: Callable[[Item, Any], str | None] | None = None
 
 

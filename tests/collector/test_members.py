@@ -1,0 +1,112 @@
+"""Member-by-member judging and redaction give the whole-body answers, also when a big member repeats.
+
+At scale every ztunnel's dump repeats the mesh's big members byte for byte; `collector.members` lets the
+runner and the redactor remember them by digest (issue 5, P1). A remembered member must change nothing
+a user sees: validity, the byte offset of an error, the version, the stored bytes, the redaction records.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from collector import members, redact, runner
+from collector.body import Body
+from collector.redact import Rule
+
+JWT = "eyJhbGciOiJSUzI1NiJ9.YWJjZGVmZ2hpams.c2lnbmF0dXJlc2ln"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_memos() -> None:
+    memos = (runner._VALID_MEMBERS, runner._VALID_BODIES, redact._TRIGGERED, redact._WALKED)
+    for memo in (*memos, redact._CLEAN_BODIES):
+        memo.clear()
+
+
+def _mesh(secret: str = "") -> dict[str, Any]:
+    """A member well over `members.MEMO_MIN`, like the mesh's workloads."""
+    out = {f"uid-{i}": {"name": f"pod-{i}", "ip": f"10.0.{i // 250}.{i % 250}"} for i in range(2000)}
+    if secret:
+        out["uid-7"]["note"] = secret
+    return out
+
+
+def _dump(node: str, *, mesh: dict[str, Any] | None = None, version: str = "1.24.0") -> bytes:
+    doc = {
+        "config": {"xdsHeaders": [["authorization", f"token-of-{node}"]], "node": node},
+        "workloads": mesh if mesh is not None else _mesh(),
+        "version": {"istioVersion": version},
+    }
+    return json.dumps(doc, indent=2).encode() + b"\n"
+
+
+def _version(doc: Any) -> str | None:
+    return doc["version"]["istioVersion"] if isinstance(doc, dict) and "version" in doc else None
+
+
+def test_split_finds_every_top_level_member_and_rejects_other_layouts() -> None:
+    data = _dump("a")
+    split = members.split(data)
+    assert split is not None and [m.key for m in split] == ["config", "workloads", "version"]
+    assert data[: split[0].start] == b"{" and data[split[-1].stop :] == b"\n}\n"
+    assert [json.loads(m.value_text(data) or "") for m in split] == list(json.loads(data).values())
+    assert members.split(json.dumps(json.loads(data)).encode()) is None  # compact
+    assert members.split(data.replace(b'"version"', b'"config"')) is None  # duplicate key
+    assert members.split(b"[\n  1\n]") is None
+
+
+def test_a_repeated_big_member_is_not_needed_for_validity_or_version() -> None:
+    first = runner._judge_json(Body.of(_dump("a")), _version, "dump")
+    second = runner._judge_json(Body.of(_dump("b", version="1.25.1")), _version, "dump")
+    assert first == (None, "1.24.0") and second == (None, "1.25.1")
+    assert len(runner._VALID_MEMBERS._data) == 1  # only the workloads member is big enough to remember
+
+
+def test_an_invalid_small_member_beside_a_remembered_one_gets_the_whole_body_offset() -> None:
+    runner._judge_json(Body.of(_dump("a")), None, "dump")
+    bad = _dump("b").replace(b'"node": "b"', b'"node": b"')
+    problem, _ = runner._judge_json(Body.of(bad), None, "dump")
+    whole = bad.decode()
+    with pytest.raises(json.JSONDecodeError) as exc:
+        json.loads(whole)
+    assert problem is not None and problem.startswith(f"invalid JSON at byte {exc.value.pos} ")
+
+
+def test_repeated_big_members_are_redacted_the_same_every_time() -> None:
+    mesh = _mesh(secret=f"Bearer {JWT}")
+    outs = [
+        redact.redact_body(f"ztunnel/{n}/config_dump.json", Body.of(_dump(n, mesh=mesh)), is_json=True)
+        for n in "ab"
+    ]
+    for node, out in zip("ab", outs, strict=True):
+        assert out.body is not None
+        stored = out.body.read_bytes()
+        assert JWT not in stored.decode() and f"token-of-{node}".encode() not in stored
+        doc = json.loads(stored)
+        assert doc["config"]["node"] == node and len(doc["workloads"]) == 2000
+        assert {(r.rule, r.field) for r in out.redactions} == {
+            (Rule.XDS_HEADERS, "config.xdsHeaders"),
+            (Rule.JWT, "workloads.uid-7.note"),
+        }
+    assert len(redact._WALKED._data) == 1  # the second workloads member was replayed, not walked
+
+
+def test_member_path_equals_whole_body_path() -> None:
+    data = _dump("a", mesh=_mesh(secret="x"))
+    by_member = redact.redact_body("d.json", Body.of(data), is_json=True)
+    whole = redact._redact_whole("d.json", Body.of(data), data)
+    assert by_member.body is not None and whole.body is not None
+    assert by_member.body.read_bytes() == whole.body.read_bytes()
+    assert by_member.redactions == whole.redactions
+
+
+def test_a_clean_body_keeps_its_bytes_and_is_remembered_clean() -> None:
+    data = json.dumps({"configs": [{"workload": _mesh()}]}).encode()  # compact, like istiod's views
+    for _ in range(2):
+        body = Body.of(data)
+        out = redact.redact_body("istiod/x.json", body, is_json=True)
+        assert out.body is body and out.redactions == ()
+    assert len(redact._CLEAN_BODIES._data) == 1

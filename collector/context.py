@@ -7,10 +7,12 @@ admin replies); the runner turns those into manifest statuses.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from collector import redact
 from collector.body import Body
 from collector.discovery import Plan, list_pages
 from collector.failures import StepFailed, status_message
@@ -20,6 +22,19 @@ from ztbundle.layout import Status
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
+
+
+_PAGING = ("continue", "remainingItemCount")
+
+
+class MergedList(Body):
+    """A List this tool serialised itself, page by page: valid JSON by construction, already redacted."""
+
+    __slots__ = ("redacted",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.redacted: Counter[tuple[redact.Rule, str | None]] = Counter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,33 +57,33 @@ class StepContext:
             self.api(), path, query, timeout_s=self.timeout_s, max_bytes=self.plan.options.max_bytes
         )
 
-    def list_merged(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> Body:
-        """Fetch every page of a List and return one List holding all items (no `continue`).
+    def list_merged(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> MergedList:
+        """Fetch every page of a List and write one List holding all items (no `continue`).
 
-        Each page is re-serialised as soon as it is parsed, so only one page of objects is alive at
-        a time: a 10,000-pod cluster's pod list stays a few MB of bytes, not ~10x that in objects.
+        Each page is redacted and serialised as soon as it is parsed, straight into a body that spools
+        to disk, so one page of objects is alive at a time: a 20,000-pod cluster's pod list never sits
+        in memory whole, as bytes or as objects, and is never parsed a second time.
         """
-        head: dict[str, Any] | None = None
-        pieces: list[bytes] = []
+        out = MergedList()
+        first = True
         for page in list_pages(
             self.api(), path, list(query), timeout_s=self.timeout_s, max_bytes=self.plan.options.max_bytes
         ):
-            if head is None:
-                head = {k: v for k, v in page.items() if k != "items"}
-                head["metadata"] = {
-                    k: v
-                    for k, v in (page.get("metadata") or {}).items()
-                    if k not in ("continue", "remainingItemCount")
-                }
-            pieces.extend(
-                json.dumps(obj, separators=(",", ":")).encode("utf-8") for obj in page.get("items") or []
-            )
-            del page
-        assert head is not None  # list_pages yields at least one page or raises
-        head["items"] = []
-        prefix = json.dumps(head, separators=(",", ":")).encode("utf-8")
-        assert prefix.endswith(b"[]}")
-        return Body.of(prefix[:-3] + b"[" + b",".join(pieces) + b"]}")
+            items, hits = redact.redact_page(page)
+            out.redacted.update(hits)
+            if first:  # a new dict: `list_pages` still reads this page's `continue`
+                head = dict(page)
+                head["metadata"] = {k: v for k, v in (page.get("metadata") or {}).items() if k not in _PAGING}
+                head["items"] = []
+                text = json.dumps(head, separators=(",", ":")).encode("utf-8")
+                assert text.endswith(b"[]}")
+                out.write(text[:-2])
+            for obj in items:
+                out.write((b"" if first else b",") + json.dumps(obj, separators=(",", ":")).encode("utf-8"))
+                first = False
+            del items
+        out.write(b"]}")
+        return out
 
     def pod_log(self, pod: PodRef, container: str, *, previous: bool) -> Body:
         """Read a container log (since `--since` when given) as raw bytes."""

@@ -486,10 +486,7 @@ def _redact_by_member(path: str, body: Body, data: bytes, split: list[members.Me
     parts.append(data[split[-1].stop :])
     new = Body.of(b"".join(parts))
     body.close()
-    records = tuple(
-        Redaction(path, rule, field or None, n) for (rule, field), n in sorted(counts.items(), key=_order)
-    )
-    return Outcome(new, records)
+    return Outcome(new, records(path, counts))
 
 
 def _walk_member(data: bytes, m: members.Member, configmap_data: bool) -> _Walked | None:
@@ -530,15 +527,25 @@ def _redact_whole(path: str, body: Body, data: bytes) -> Outcome:
         return Outcome(body, ())
     new = Body.of(_serialise_like(doc, data[:8], data.endswith(b"\n")))
     body.close()
-    records = tuple(
-        Redaction(path, rule, field or None, n) for (rule, field), n in sorted(counts.items(), key=_order)
-    )
-    return Outcome(new, records)
+    return Outcome(new, records(path, counts))
 
 
-def _order(kv: tuple[tuple[Rule, str | None], int]) -> tuple[str, str]:
-    (rule, field), _ = kv
-    return rule.value, field or ""
+def records(path: str, counts: Counter[tuple[Rule, str | None]]) -> tuple[Redaction, ...]:
+    """Manifest records for one artifact's hits, in a stable order (rule, then field)."""
+    ordered = sorted(counts.items(), key=lambda kv: (kv[0][0].value, kv[0][1] or ""))
+    return tuple(Redaction(path, rule, field or None, n) for (rule, field), n in ordered)
+
+
+def redact_page(page: dict[str, Any]) -> tuple[list[Any], Counter[tuple[Rule, str | None]]]:
+    """Redact one List page in place, every string included; return its items and the hits.
+
+    Field paths are the merged List's (`items[].metadata...`), so pages add up to one artifact's record.
+    """
+    walker = _Walker()
+    items = page.pop("items", None) or []
+    walker.walk(page, "")
+    walker.walk(items, "items")
+    return items, walker.counts
 
 
 def redact_body(path: str, body: Body, *, is_json: bool) -> Outcome:

@@ -22,7 +22,7 @@ from typing import Any
 from collector import members, redact
 from collector.archive import BundleWriter
 from collector.body import Body
-from collector.context import StepContext
+from collector.context import MergedList, StepContext
 from collector.failures import Trim, Truncated, classify
 from collector.manifest import Artifact, Manifest, utc_now
 from collector.steps import Item, Step
@@ -161,6 +161,18 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
         running.pop(item.path, None)
     version = None
     version_of = functools.partial(step.version_of, item) if step.version_of else None
+    if isinstance(body, MergedList):  # written and redacted page by page: nothing left to check
+        return Fetched(
+            body=body,
+            status=status,
+            error=redact.mask(error),
+            sha256=body.sha256,
+            version=None,
+            started_at=started,
+            finished_at=utc_now(),
+            trim=trim,
+            redactions=redact.records(item.path, body.redacted),
+        )
     if status is Status.OK and body is not None:
         if item.expect_json:
             problem, version = _judge_json(body, version_of, item.input)

@@ -25,10 +25,27 @@ TEXT = "text/plain; charset=utf-8"
 NOT_CONNECTED = "Proxy not connected to this Pilot instance. It may be connected to another instance.\n"
 
 
+@dataclass(frozen=True, slots=True)
+class Pieces:
+    """A body that is the concatenation of `parts`, sent with Content-Length but never joined.
+
+    The big parts are shared between responses (the mesh lists of 1,000 ztunnel dumps), so
+    joining them would copy ~12 MB per request for nothing.
+    """
+
+    parts: tuple[bytes, ...]
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self.parts)
+
+    def joined(self) -> bytes:
+        return b"".join(self.parts)
+
+
 @dataclass(slots=True)
 class Response:
     status: int
-    body: bytes | Iterable[bytes] = b""
+    body: bytes | Pieces | Iterable[bytes] = b""  # an iterable other than Pieces is sent chunked
     content_type: str | None = None
     headers: list[tuple[str, str]] = field(default_factory=list)
 
@@ -41,7 +58,7 @@ def _ztunnel(scn: Scenario, pod: Pod, port: int, path: str) -> Response | None:
     node = pod.node or ""
     if port == 15000:
         if path == "/config_dump":
-            return Response(200, payloads.ztunnel_config_dump_bytes(scn, node), JSON)
+            return Response(200, Pieces(payloads.ztunnel_config_dump_pieces(scn, node)), JSON)
         if path == "/":
             return Response(200, b"<html><body>ztunnel admin</body></html>", "text/html")
         return Response(404, b"")  # ztunnel's admin answers unknown paths with an empty 404
@@ -72,9 +89,10 @@ def _istiod(scn: Scenario, pod: Pod, port: int, path: str, query: dict[str, list
         if node is None:
             return Response(404, NOT_CONNECTED.encode(), TEXT)
         types = query["types"][0] if query.get("types") else None
-        return _json(payloads.istiod_config_dump(scn, node, types), indent=4 if "pretty" in query else None)
+        indent = 4 if "pretty" in query else None
+        return Response(200, payloads.istiod_config_dump_bytes(scn, node, types, indent), JSON)
     if path == "/debug/ambientz":
-        return _json(payloads.ambientz(scn), indent=4 if "pretty" in query else None)
+        return Response(200, payloads.ambientz_bytes(scn, 4 if "pretty" in query else None), JSON)
     if path == "/debug/syncz":
         return _json(payloads.syncz(scn, pod), indent=None)
     if path == "/debug/connections":
@@ -148,15 +166,23 @@ def _padded(body: bytes, size_mb: float) -> Iterator[bytes]:
             yield piece
 
 
+Write = Callable[..., None]
+"""A byte sink: `write(*pieces)` sends the pieces as one message, as if concatenated."""
+
+
 def deliver(
-    write: Callable[[bytes], None],
+    write: Write,
     resp: Response,
     faults: Iterable[Fault],
     stop: threading.Event,
     *,
     extra_headers: Iterable[tuple[str, str]] = (),
 ) -> None:
-    """Write `resp` as HTTP/1.1 through `write`, applying faults; raise Closed to drop the connection."""
+    """Write `resp` as HTTP/1.1 through `write`, applying faults; raise Closed to drop the connection.
+
+    Head and body go out as one `write` call (a port-forward frames them together), the body's
+    pieces by reference rather than copied into one buffer.
+    """
     faults = list(faults)
     for f in faults:
         if f.kind is FaultKind.LATENCY:
@@ -168,28 +194,41 @@ def deliver(
     if FaultKind.HTTP_500 in kinds:
         resp = Response(500, b'{"error":"injected fault: internal server error"}\n', JSON)
     body = resp.body
+    if isinstance(body, Pieces) and kinds.keys() & {
+        FaultKind.HUGE_BODY,
+        FaultKind.TRUNCATED_JSON,
+        FaultKind.CLOSE_MID_BODY,
+    }:
+        body = body.joined()  # the faults below cut or pad the whole body: rare, tests only
     if FaultKind.HUGE_BODY in kinds and isinstance(body, bytes):
         body = _padded(body, kinds[FaultKind.HUGE_BODY].size_mb)
     headers = [*extra_headers, *resp.headers]
     if resp.content_type:
         headers.append(("Content-Type", resp.content_type))
+    if isinstance(body, Pieces):
+        headers.append(("Content-Length", str(len(body))))
+        write(_head(resp.status, headers), *body.parts)
+        return
     if isinstance(body, bytes):
         full = body
         if FaultKind.TRUNCATED_JSON in kinds:
             body = body[: len(body) // 2]
         cut = FaultKind.CLOSE_MID_BODY in kinds
         headers.append(("Content-Length", str(len(full if cut else body))))
-        head = _status_line(resp.status) + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
         if cut:
-            write(head.encode() + body[: len(body) // 2])
+            write(_head(resp.status, headers), memoryview(body)[: len(body) // 2])
             raise Closed("closed mid-body")
-        write(head.encode() + body)
+        write(_head(resp.status, headers), body)
         return
     headers.append(("Transfer-Encoding", "chunked"))
-    write((_status_line(resp.status) + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode())
+    write(_head(resp.status, headers))
     for piece in body:
         if stop.is_set():
             raise Closed("shutdown")
         if piece:
-            write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            write(f"{len(piece):x}\r\n".encode(), piece, b"\r\n")
     write(b"0\r\n\r\n")
+
+
+def _head(status: int, headers: Iterable[tuple[str, str]]) -> bytes:
+    return (_status_line(status) + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n").encode()

@@ -117,7 +117,7 @@ def _zt_policy(p: Policy, ver: tuple[int, int]) -> JsonObj:
 
 
 def _local_pods(scn: Scenario, node: str) -> list[Pod]:
-    return [p for p in scn.pods if p.node == node and p.phase is Phase.RUNNING and scn.is_ambient(p)]
+    return [p for p in scn.pods_on(node) if p.phase is Phase.RUNNING and scn.is_ambient(p)]
 
 
 def _certificates(scn: Scenario, node: str, ver: tuple[int, int]) -> list[JsonObj]:
@@ -201,6 +201,14 @@ def _build_info(version: str, ver: tuple[int, int]) -> JsonObj:
 
 def ztunnel_config_dump(scn: Scenario, node: str) -> JsonObj:
     """The current (1.23+) list-shaped `/config_dump` of the ztunnel on `node`."""
+    mesh, ver = _view_for(scn, node), version_tuple(ztunnel_version(scn, node))
+    workloads, services, policies = _rendered(mesh, ver)
+    shared = {"policies": policies, "services": services, "workloads": workloads}
+    return dict(sorted((_node_parts(scn, node) | shared).items()))
+
+
+def _node_parts(scn: Scenario, node: str) -> JsonObj:
+    """The members of the ztunnel's `/config_dump` that are its own, not the mesh lists it shares."""
     zt = scn.ztunnel_on(node)
     if zt is None:
         raise KeyError(f"no ztunnel on node {node}")
@@ -215,17 +223,13 @@ def ztunnel_config_dump(scn: Scenario, node: str) -> JsonObj:
                 w.uid: {"port": {"80": 8080}, "status": "Healthy", "workloadUid": w.uid}
             }
         }
-    workloads, services, policies = _rendered(mesh, ver)
     return {
         "certificates": _certificates(scn, node, ver),
         "config": _config(scn, node, zt),
-        "policies": policies,
-        "services": services,
         "stagedServices": staged,
         "staticConfig": {"policies": [], "services": [], "workloads": []},
         "version": _build_info(version, ver),
         "workloadState": workload_state(scn, node, ver),
-        "workloads": workloads,
     }
 
 
@@ -239,9 +243,13 @@ def _rendered(mesh: Mesh, ver: tuple[int, int]) -> tuple[list[JsonObj], list[Jso
     )
 
 
-@lru_cache(maxsize=192)
-def _fragment(mesh: Mesh, ver: tuple[int, int], which: int) -> str:
-    return _nested(json.dumps(_rendered(mesh, ver)[which], indent=2))
+@lru_cache(maxsize=24)
+def _fragment(mesh: Mesh, ver: tuple[int, int], which: int) -> bytes:
+    """One mesh list of the pretty dump, serialized once per view and shared by every ztunnel holding it.
+
+    Bounded: each entry of a 1,000-node synthetic cluster is ~12 MB (workloads) or ~4 MB (services).
+    """
+    return _nested(json.dumps(_rendered(mesh, ver)[which], indent=2)).encode()
 
 
 def _nested(text: str) -> str:
@@ -296,31 +304,43 @@ def _ips_of(dump: JsonObj, uid: str) -> list[str]:
     return next((list(w["workloadIps"]) for w in dump["workloads"] if w["uid"] == uid), [])
 
 
-@lru_cache(maxsize=128)
 def ztunnel_config_dump_bytes(scn: Scenario, node: str) -> bytes:
-    """Serialized `/config_dump` (pretty, as ztunnel writes it), cached per (scenario, node).
+    """Serialized `/config_dump` (pretty, as ztunnel writes it): the pieces below, joined."""
+    return b"".join(ztunnel_config_dump_pieces(scn, node))
 
-    The big lists are serialized once per distinct view and spliced in, so N ztunnels of a
-    synthetic cluster cost one serialization of the mesh plus N small node-specific parts.
+
+@lru_cache(maxsize=2048)
+def ztunnel_config_dump_pieces(scn: Scenario, node: str) -> tuple[bytes, ...]:
+    """`/config_dump` as byte pieces whose concatenation is the body, cached per (scenario, node).
+
+    The big lists are serialized once per distinct view and shared by reference, so N ztunnels of
+    a synthetic cluster cost one serialization of the mesh plus N small node-specific parts, and
+    the cache holds a few KB per node instead of a 12 MB copy of the mesh each.
     """
     if scn.ztunnel_override(node).config_dump_shape == "1.22":
-        return dumps(ztunnel_config_dump_122(scn, node))
-    dump = ztunnel_config_dump(scn, node)
+        return (dumps(ztunnel_config_dump_122(scn, node)),)
+    own = _node_parts(scn, node)
     mesh, ver = _view_for(scn, node), version_tuple(ztunnel_version(scn, node))
     shared = {"workloads": 0, "services": 1, "policies": 2}
-    parts = []
-    for key in sorted(dump):
-        text = (
-            _fragment(mesh, ver, shared[key]) if key in shared else _nested(json.dumps(dump[key], indent=2))
-        )
-        parts.append(f"  {json.dumps(key)}: {text}")
-    return ("{\n" + ",\n".join(parts) + "\n}").encode()
+    pieces: list[bytes] = []
+    text = "{\n"  # small node-specific text accumulates here between the shared pieces
+    for i, key in enumerate(sorted([*own, *shared])):
+        text += ("" if i == 0 else ",\n") + f"  {json.dumps(key)}: "
+        if key in shared:
+            pieces += [text.encode(), _fragment(mesh, ver, shared[key])]
+            text = ""
+        else:
+            text += _nested(json.dumps(own[key], indent=2))
+    pieces.append((text + "\n}").encode())
+    return tuple(pieces)
 
 
 # --- istiod proto JSON ---------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)
 def _b64_ip(ip: str, *, ascii_text: bool = False) -> str:
+    # Cached: ipaddress parsing was most of istiod's render time (20,000 workloads, each view).
     raw = ip.encode() if ascii_text else ipaddress.ip_address(ip).packed
     return base64.b64encode(raw).decode()
 
@@ -403,15 +423,43 @@ def istiod_config_dump(scn: Scenario, node: str, types: str | None) -> JsonObj:
 
     For Istio ≥ 1.25 the WDS part is empty (formats.md §4.2), so without `types` the dump is `{}`.
     """
-    mesh = istiod_view(scn, node)
-    wanted = {t.strip().upper() for t in (types or "").split(",") if t.strip()}
+    return _istiod_dump(*_istiod_key(scn, node, types))
+
+
+def istiod_config_dump_bytes(scn: Scenario, node: str, types: str | None, indent: int | None) -> bytes:
+    """`istiod_config_dump` serialized, shared by every ztunnel whose istiod view is the same mesh.
+
+    Without drift `istiod_view` is the truth object itself, so 1,000 ztunnels cost one render per
+    (types, indent); a drifted node has its own view object and so its own entry.
+    """
+    return _istiod_dump_bytes(*_istiod_key(scn, node, types), indent)
+
+
+def _istiod_key(scn: Scenario, node: str, types: str | None) -> tuple[Mesh, bool, frozenset[str]]:
+    """What istiod's answer depends on: the view, whether WDS is served (< 1.25), the types asked."""
+    wanted = frozenset(t.strip().upper() for t in (types or "").split(",") if t.strip())
+    return istiod_view(scn, node), version_tuple(scn.istio_version) < (1, 25), wanted
+
+
+def _istiod_dump(mesh: Mesh, wds: bool, wanted: frozenset[str]) -> JsonObj:
     configs: list[JsonObj] = []
-    if (not wanted or "WDS" in wanted) and version_tuple(scn.istio_version) < (1, 25):
+    if (not wanted or "WDS" in wanted) and wds:
         configs += [{"@type": ADDRESS_TYPE, "workload": pb_workload(w)} for w in mesh.workloads]
         configs += [{"@type": ADDRESS_TYPE, "service": pb_service(s)} for s in mesh.services]
     if "WADS" in wanted:
         configs += [{"@type": AUTHZ_TYPE} | pb_policy(p) for p in mesh.policies]
     return {"configs": configs} if configs else {}
+
+
+@lru_cache(maxsize=16)  # bounded: a whole-mesh WDS view is ~12 MB at 1,000 nodes × 20 pods
+def _istiod_dump_bytes(mesh: Mesh, wds: bool, wanted: frozenset[str], indent: int | None) -> bytes:
+    return json.dumps(_istiod_dump(mesh, wds, wanted), indent=indent).encode()
+
+
+@lru_cache(maxsize=8)
+def ambientz_bytes(scn: Scenario, indent: int | None) -> bytes:
+    """`ambientz` serialized once per scenario and indent (~10 MB at 1,000 nodes × 20 pods)."""
+    return json.dumps(ambientz(scn), indent=indent).encode()
 
 
 def ambientz(scn: Scenario) -> JsonObj:
@@ -424,15 +472,21 @@ def ambientz(scn: Scenario) -> JsonObj:
     }
 
 
-def _attached(scn: Scenario, istiod: Pod) -> list[tuple[str, Pod]]:
+def _attached(scn: Scenario, istiod: Pod) -> tuple[tuple[str, Pod], ...]:
     """(node, ztunnel pod) pairs connected to this istiod replica."""
+    return _attached_to(scn, istiod.name)
+
+
+@lru_cache(maxsize=64)
+def _attached_to(scn: Scenario, istiod: str) -> tuple[tuple[str, Pod], ...]:
+    # Cached: every per-proxy request asks, and the scan is O(ztunnels) (1,000 in the benchmark).
     out = []
     for zt in sorted(scn.pods_by_role(Role.ZTUNNEL), key=lambda p: p.name):
         node = zt.node or ""
         owner = scn.istiod_for(node)
-        if owner is not None and owner.name == istiod.name and scn.istiod_override(node).connected:
+        if owner is not None and owner.name == istiod and scn.istiod_override(node).connected:
             out.append((node, zt))
-    return out
+    return tuple(out)
 
 
 def proxy_attached(scn: Scenario, istiod: Pod, proxy_id: str) -> str | None:

@@ -42,7 +42,8 @@ KUBE_VERSION = {
     "platform": "linux/amd64",
 }
 PF_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")  # what the kubelet's websocket handler accepts
-FRAME = 32 * 1024
+FRAME = 32 * 1024  # port-forward data frame payload, as the kubelet's stream copy buffer
+SMALL = 64 * 1024  # replies up to this size are joined into one write
 
 
 @dataclass(slots=True)
@@ -161,8 +162,12 @@ class Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
 
-    def _write(self, data: bytes) -> None:
-        self.wfile.write(data)
+    def _write(self, *pieces: bytes | memoryview) -> None:
+        if sum(len(p) for p in pieces) <= SMALL:
+            self.wfile.write(b"".join(pieces))  # one TLS write for the usual small reply
+            return
+        for piece in pieces:
+            self.wfile.write(piece)
 
     def _json(self, obj: Any, status: int, faults: list[Fault], record: RequestRecord) -> None:
         self._send(Response(status, json.dumps(obj).encode(), JSON), faults, record)
@@ -488,9 +493,32 @@ class PortForwardSession:
         with self.lock:
             self.h.wfile.write(wsframes.frame(opcode, payload))
 
-    def send_channel(self, channel: int, data: bytes) -> None:
-        for i in range(0, max(len(data), 1), FRAME):
-            self.send(wsframes.OP_BINARY, bytes([channel]) + data[i : i + FRAME])
+    def send_channel(self, channel: int, *pieces: bytes | memoryview) -> None:
+        """Send the pieces' concatenation on `channel`: FRAME-byte frames, each led by the channel byte.
+
+        Frames are cut as if the pieces were one buffer, but each frame is assembled from views of
+        them, so a 12 MB body is copied once (into its frames) instead of three times.
+        """
+        tag = bytes([channel])
+        batch: list[bytes | memoryview] = []
+        size = 0
+        for piece in pieces:
+            view = memoryview(piece)
+            while view:
+                take = view[: FRAME - size]
+                batch.append(take)
+                size += len(take)
+                view = view[len(take) :]
+                if size == FRAME:
+                    self._send_frame(tag, batch, size)
+                    batch, size = [], 0
+        if batch or not any(pieces):  # the tail, or one frame with no data for an empty message
+            self._send_frame(tag, batch, size)
+
+    def _send_frame(self, tag: bytes, batch: list[bytes | memoryview], size: int) -> None:
+        data = b"".join((wsframes.frame_head(wsframes.OP_BINARY, 1 + size), tag, *batch))
+        with self.lock:
+            self.h.wfile.write(data)
 
     def run(self) -> None:
         self.h.connection.settimeout(30)
@@ -568,7 +596,7 @@ class PortForwardSession:
         # If the pod drops its TCP connection (Closed), the kubelet sees an ordinary end of stream,
         # so the client gets a normal WebSocket close after whatever bytes were sent.
         with contextlib.suppress(Closed):
-            deliver(lambda b: self.send_channel(2 * index, b), resp, faults, self.cluster.stopping)
+            deliver(lambda *b: self.send_channel(2 * index, *b), resp, faults, self.cluster.stopping)
 
     def _close(self, *, reply: bool) -> None:
         """Closing handshake: send close, then wait briefly for the client's close before dropping TCP."""

@@ -111,7 +111,7 @@ def workload_state(scn: Scenario, node: str, ver: tuple[int, int] | None = None)
     override = scn.ztunnel_override(node).workload_state
     conns = open_connections(scn)
     out: JsonObj = {}
-    local = (p for p in scn.pods if p.node == node and p.phase is Phase.RUNNING and scn.is_ambient(p))
+    local = (p for p in scn.pods_on(node) if p.phase is Phase.RUNNING and scn.is_ambient(p))
     for pod in local:
         annotation = pod.annotations.get("ambient.istio.io/redirection")
         state = override.get(pod.ref, "Up" if annotation == "enabled" else "Pending" if annotation else None)

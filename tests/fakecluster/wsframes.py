@@ -20,15 +20,16 @@ def accept_key(key: str) -> str:
 
 
 def frame(opcode: int, payload: bytes) -> bytes:
-    head = bytes([0x80 | opcode])
-    n = len(payload)
+    return frame_head(opcode, len(payload)) + payload
+
+
+def frame_head(opcode: int, n: int) -> bytes:
+    """The header of one unmasked, final frame carrying `n` payload bytes."""
     if n < 126:
-        head += bytes([n])
-    elif n < 1 << 16:
-        head += bytes([126]) + struct.pack("!H", n)
-    else:
-        head += bytes([127]) + struct.pack("!Q", n)
-    return head + payload
+        return bytes([0x80 | opcode, n])
+    if n < 1 << 16:
+        return struct.pack("!BBH", 0x80 | opcode, 126, n)
+    return struct.pack("!BBQ", 0x80 | opcode, 127, n)
 
 
 class Reader(Protocol):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import tarfile
 import tempfile
 import time
@@ -22,16 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from collector import leakscan
+from collector import leakscan, members
 from collector.body import Body
 from ztbundle import layout
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import Exit
 
-# A top-level key of a 2-space pretty-printed object (serde's to_string_pretty, json.dumps indent=2).
-# Cutting before the newline keeps each value's trailing comma with it, so a section's bytes are the
-# same in every ztunnel's dump. Compact JSON has no match and stays one piece (whole-body dedup).
-_TOP_KEY = re.compile(rb'\n  "(?:[^"\\\n]|\\.)*": ')
+# Pieces start at a top-level key of a 2-space pretty-printed object (`members.TOP_MEMBER`). Cutting
+# before the newline keeps each value's trailing comma with it, so a section's bytes are the same in
+# every ztunnel's dump. Compact JSON has no match and stays one piece (whole-body dedup).
 _MIN_PIECE = 256  # smaller sections ride along with the next one: an object costs a tar header
 _CACHE_MIN = 64 << 10  # pieces below this are cheaper to hash than to keep around for comparison
 _CACHE_ENTRIES = 32
@@ -59,7 +57,7 @@ class Spooled:
 def cut_points(data: bytes) -> list[int]:
     """Offsets where pieces start (always 0 first): before each top-level key, small pieces merged."""
     points = [0]
-    for m in _TOP_KEY.finditer(data):
+    for m in members.TOP_MEMBER.finditer(data):
         if m.start() - points[-1] >= _MIN_PIECE:
             points.append(m.start())
     if len(points) > 1 and len(data) - points[-1] < _MIN_PIECE:

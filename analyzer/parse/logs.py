@@ -65,6 +65,8 @@ class AccessRecord:
 
 def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
+        if "\\" not in value:  # nothing escaped: the text between the quotes is the value
+            return value[1:-1]
         try:
             return str(json.loads(value))
         except json.JSONDecodeError:

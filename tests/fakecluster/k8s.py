@@ -7,6 +7,7 @@ ownerReferences, status.containerStatuses with restartCount/lastState, podIP(s),
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -618,3 +619,18 @@ def select(
         and lm(o["metadata"].get("labels", {}))
         and fm(o)
     ]
+
+
+@lru_cache(maxsize=32)
+def list_items_json(
+    scn: Scenario, group: str, resource: str, namespace: str | None, label_selector: str, field_selector: str
+) -> tuple[str, ...]:
+    """The items of a list response, selected and serialized once per (scenario, query).
+
+    A paged list of 20,000 pods is 40+ requests; re-filtering every object and re-encoding each
+    page's items per request dominated the server's CPU. Items of a typed list carry no
+    apiVersion/kind, as the real apiserver sends them. Raises SelectorError (never cached).
+    """
+    kind = RESOURCES[(group, resource)].kind
+    items = select(objects(scn, group, resource), namespace, label_selector, field_selector, kind)
+    return tuple(json.dumps({k: v for k, v in o.items() if k not in ("apiVersion", "kind")}) for o in items)

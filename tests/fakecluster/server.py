@@ -287,7 +287,8 @@ class Handler(BaseHTTPRequestHandler):
             if found is None:
                 raise not_found(route.resource, route.name, route.group)
             return self._json(found, 200, faults, record)
-        return self._json(self._list(res, route.namespace, objs, query), 200, faults, record)
+        body = self._list(res, route.namespace, query)
+        return self._send(Response(200, body, JSON), faults, record)
 
     def _pod(self, route: Route) -> Pod:
         pod = self.cluster.scenario.pod(route.namespace or "", route.name or "")
@@ -298,16 +299,16 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- lists --------------------------------------------------------------------------------------
 
-    def _list(
-        self,
-        res: k8s.Resource,
-        namespace: str | None,
-        objs: tuple[dict[str, Any], ...],
-        query: dict[str, str],
-    ) -> dict[str, Any]:
+    def _list(self, res: k8s.Resource, namespace: str | None, query: dict[str, str]) -> bytes:
+        """One page of a list as the apiserver encodes it: `json.dumps` of the list object, spelled out."""
         try:
-            items = k8s.select(
-                objs, namespace, query.get("labelSelector", ""), query.get("fieldSelector", ""), res.kind
+            items = k8s.list_items_json(
+                self.cluster.scenario,
+                res.group,
+                res.name,
+                namespace,
+                query.get("labelSelector", ""),
+                query.get("fieldSelector", ""),
             )
         except k8s.SelectorError as err:
             raise ApiError(400, "BadRequest", str(err)) from err
@@ -326,14 +327,9 @@ class Handler(BaseHTTPRequestHandler):
             token = {"v": "meta.k8s.io/v1", "rv": int(list_rv), "start": start + limit}
             meta["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
             meta["remainingItemCount"] = len(items) - start - limit
-        # Items in a typed list carry no apiVersion/kind, as the real apiserver sends them.
-        stripped = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in page]
-        return {
-            "kind": f"{res.kind}List",
-            "apiVersion": res.group_version,
-            "metadata": meta,
-            "items": stripped,
-        }
+        head = json.dumps({"kind": f"{res.kind}List", "apiVersion": res.group_version, "metadata": meta})
+        # Same text as json.dumps(head | {"items": [...]}) without re-encoding the cached items.
+        return (head[:-1] + ', "items": [' + ", ".join(page) + "]}").encode()
 
     # --- authorization review -----------------------------------------------------------------------
 

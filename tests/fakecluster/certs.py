@@ -75,6 +75,7 @@ def tls_material(now: datetime) -> TlsMaterial:
 # --- mesh certificates --------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)  # the root's key signs every leaf of every node: derive it once
 def _key(*seed: str) -> ed25519.Ed25519PrivateKey:
     digest = hashlib.sha256("/".join(("fakecluster-key",) + seed).encode()).digest()
     return ed25519.Ed25519PrivateKey.from_private_bytes(digest)

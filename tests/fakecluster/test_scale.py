@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import json
+import threading
+from types import SimpleNamespace
 
 import pytest
 
-from tests.fakecluster import payloads, scenarios
+from tests.fakecluster import payloads, scenarios, wsframes
+from tests.fakecluster.admin import Closed, Pieces, Response, deliver
+from tests.fakecluster.faults import Fault, FaultKind
 from tests.fakecluster.scenario import Role, Scenario
+from tests.fakecluster.server import FRAME, PortForwardSession
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +47,69 @@ def test_istiod_view_renders_past_255_nodes(wide: Scenario) -> None:
     zt = max(wide.pods_by_role(Role.ZTUNNEL), key=lambda p: p.node or "")
     dump = payloads.istiod_config_dump(wide, zt.node or "", None)
     assert len(dump["configs"]) > 300
+
+
+# --- byte-exact delivery of shared pieces --------------------------------------------------------
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(bytes(data))
+
+
+def _session() -> tuple[PortForwardSession, _Sink]:
+    sink = _Sink()
+    session = PortForwardSession.__new__(PortForwardSession)  # framing needs only the socket and lock
+    session.h = SimpleNamespace(wfile=sink)  # type: ignore[assignment]
+    session.lock = threading.Lock()
+    return session, sink
+
+
+@pytest.mark.parametrize(
+    "sizes",
+    [(0,), (5,), (FRAME,), (FRAME - 1, 1), (FRAME + 1,), (3, FRAME * 2, 0, 7), (10, 3 * FRAME - 10)],
+)
+def test_port_forward_frames_pieces_as_one_buffer(sizes: tuple[int, ...]) -> None:
+    """Pieces are framed exactly as their concatenation was: FRAME bytes per frame, channel byte first."""
+    pieces = [bytes([65 + i % 26]) * n for i, n in enumerate(sizes)]
+    whole = b"".join(pieces)
+    expected = [
+        wsframes.frame(wsframes.OP_BINARY, bytes([4]) + whole[i : i + FRAME])
+        for i in range(0, max(len(whole), 1), FRAME)
+    ]
+    session, sink = _session()
+    session.send_channel(4, *pieces)
+    assert sink.writes == expected
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [None, FaultKind.TRUNCATED_JSON, FaultKind.CLOSE_MID_BODY, FaultKind.HUGE_BODY, FaultKind.HTTP_500],
+)
+def test_pieces_deliver_the_bytes_of_their_concatenation(kind: FaultKind | None) -> None:
+    parts = (b'{\n  "a": ', b"[1, 2, 3]" * 1000, b',\n  "b": 2\n}')
+    faults = [] if kind is None else [Fault(kind, size_mb=0.1)]
+
+    def served(body: bytes | Pieces) -> bytes:
+        out = bytearray()
+        with contextlib.suppress(Closed):
+            deliver(
+                lambda *p: out.extend(b"".join(p)),
+                Response(200, body, "application/json"),
+                faults,
+                threading.Event(),
+            )
+        return bytes(out)
+
+    assert served(Pieces(parts)) == served(b"".join(parts))
+    assert b"Content-Length" in served(Pieces(parts)) or kind is FaultKind.HUGE_BODY
+
+
+def test_ztunnel_dump_pieces_share_the_mesh_between_nodes(wide: Scenario) -> None:
+    a, b = (payloads.ztunnel_config_dump_pieces(wide, n.name) for n in wide.nodes[:2])
+    shared = {id(p) for p in a} & {id(p) for p in b}
+    assert len(shared) == 3  # workloads, services, policies: one object, not a copy per node
+    assert json.loads(b"".join(a))["config"]["localNode"] == wide.nodes[0].name

@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
+from tests.fakecluster.memo import once_cache
 from tests.fakecluster.scenario import (
     Node,
     Phase,
@@ -520,7 +520,7 @@ RESOURCES: dict[tuple[str, str], Resource] = {
 }
 
 
-@lru_cache(maxsize=64)
+@once_cache(maxsize=64)
 def objects(scn: Scenario, group: str, resource: str) -> tuple[Obj, ...]:
     """All objects of a resource, sorted like etcd keys (namespace, then name)."""
     res = RESOURCES[(group, resource)]
@@ -621,7 +621,7 @@ def select(
     ]
 
 
-@lru_cache(maxsize=32)
+@once_cache(maxsize=32)
 def list_items_json(
     scn: Scenario, group: str, resource: str, namespace: str | None, label_selector: str, field_selector: str
 ) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
+from tests.fakecluster.memo import once_cache
 from tests.fakecluster.scenario import Drift, Phase, Pod, Policy, Role, Scenario, Service, StaleWorkload
 
 
@@ -123,7 +124,7 @@ def _workload_rec(scn: Scenario, pod: Pod) -> WorkloadRec:
     )
 
 
-@lru_cache(maxsize=32)
+@once_cache(maxsize=32)
 def truth(scn: Scenario) -> Mesh:
     """What istiod would send to a wildcard ztunnel: every pod with an IP, every service, every policy."""
     pods = [p for p in scn.pods if p.ip and p.phase in (Phase.RUNNING, Phase.PENDING)]

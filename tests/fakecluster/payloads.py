@@ -17,6 +17,7 @@ from typing import Any
 
 from tests.fakecluster import certs
 from tests.fakecluster.logs import component_log, ztunnel_metrics  # noqa: F401  (re-export)
+from tests.fakecluster.memo import once_cache
 from tests.fakecluster.mesh import (
     Mesh,
     ServiceRec,
@@ -233,7 +234,7 @@ def _node_parts(scn: Scenario, node: str) -> JsonObj:
     }
 
 
-@lru_cache(maxsize=64)
+@once_cache(maxsize=64)
 def _rendered(mesh: Mesh, ver: tuple[int, int]) -> tuple[list[JsonObj], list[JsonObj], list[JsonObj]]:
     """The mesh lists in ztunnel's shape, shared by every ztunnel holding the same view (do not mutate)."""
     return (
@@ -243,7 +244,7 @@ def _rendered(mesh: Mesh, ver: tuple[int, int]) -> tuple[list[JsonObj], list[Jso
     )
 
 
-@lru_cache(maxsize=24)
+@once_cache(maxsize=24)
 def _fragment(mesh: Mesh, ver: tuple[int, int], which: int) -> bytes:
     """One mesh list of the pretty dump, serialized once per view and shared by every ztunnel holding it.
 
@@ -451,12 +452,12 @@ def _istiod_dump(mesh: Mesh, wds: bool, wanted: frozenset[str]) -> JsonObj:
     return {"configs": configs} if configs else {}
 
 
-@lru_cache(maxsize=16)  # bounded: a whole-mesh WDS view is ~12 MB at 1,000 nodes × 20 pods
+@once_cache(maxsize=16)  # bounded: a whole-mesh WDS view is ~12 MB at 1,000 nodes × 20 pods
 def _istiod_dump_bytes(mesh: Mesh, wds: bool, wanted: frozenset[str], indent: int | None) -> bytes:
     return json.dumps(_istiod_dump(mesh, wds, wanted), indent=indent).encode()
 
 
-@lru_cache(maxsize=8)
+@once_cache(maxsize=8)
 def ambientz_bytes(scn: Scenario, indent: int | None) -> bytes:
     """`ambientz` serialized once per scenario and indent (~10 MB at 1,000 nodes × 20 pods)."""
     return json.dumps(ambientz(scn), indent=indent).encode()

@@ -6,6 +6,7 @@ import contextlib
 import ipaddress
 import json
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from tests.fakecluster import payloads, scenarios, wsframes
 from tests.fakecluster.admin import Closed, Pieces, Response, deliver
 from tests.fakecluster.faults import Fault, FaultKind
+from tests.fakecluster.memo import once_cache
 from tests.fakecluster.scenario import Role, Scenario
 from tests.fakecluster.server import FRAME, PortForwardSession
 
@@ -24,7 +26,7 @@ def wide() -> Scenario:
 
 
 def test_addresses_stay_valid_and_distinct_past_255_nodes(wide: Scenario) -> None:
-    pod_ips = [p.ip for p in wide.pods if p.ip and not p.host_network]
+    pod_ips = [p.ip for p in wide.pods if p.ip is not None and not p.host_network]
     node_ips = [n.ip for n in wide.nodes]
     for ip in pod_ips + node_ips:
         ipaddress.ip_address(ip)  # raises on 10.244.256.x
@@ -32,8 +34,8 @@ def test_addresses_stay_valid_and_distinct_past_255_nodes(wide: Scenario) -> Non
     assert len(set(node_ips)) == len(node_ips)
     for node in wide.nodes:
         cidr = ipaddress.ip_network(node.pod_cidr)
-        on_node = [p for p in wide.pods if p.node == node.name and p.ip and not p.host_network]
-        assert all(ipaddress.ip_address(p.ip) in cidr for p in on_node), node.name
+        on_node = [p.ip for p in wide.pods_on(node.name) if p.ip is not None and not p.host_network]
+        assert all(ipaddress.ip_address(ip) in cidr for ip in on_node), node.name
 
 
 def test_first_256_nodes_keep_their_addresses(wide: Scenario) -> None:
@@ -113,3 +115,23 @@ def test_ztunnel_dump_pieces_share_the_mesh_between_nodes(wide: Scenario) -> Non
     shared = {id(p) for p in a} & {id(p) for p in b}
     assert len(shared) == 3  # workloads, services, policies: one object, not a copy per node
     assert json.loads(b"".join(a))["config"]["localNode"] == wide.nodes[0].name
+
+
+def test_once_cache_computes_a_miss_once_for_concurrent_callers() -> None:
+    calls: list[int] = []
+    gate = threading.Event()
+
+    @once_cache(maxsize=4)
+    def render(key: int) -> bytes:
+        calls.append(key)
+        gate.wait(0.2)  # a slow render: the other threads arrive while it runs
+        return b"x" * key
+
+    threads = [threading.Thread(target=render, args=(3,)) for _ in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.05)  # let every thread reach the cache while the first render runs
+    gate.set()
+    for t in threads:
+        t.join()
+    assert calls == [3] and render(3) == b"xxx"

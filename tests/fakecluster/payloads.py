@@ -234,7 +234,7 @@ def _node_parts(scn: Scenario, node: str) -> JsonObj:
     }
 
 
-@once_cache(maxsize=64)
+@once_cache(maxsize=8)  # ~150 MB of dicts per whole-mesh view at 1,000 nodes: keep few
 def _rendered(mesh: Mesh, ver: tuple[int, int]) -> tuple[list[JsonObj], list[JsonObj], list[JsonObj]]:
     """The mesh lists in ztunnel's shape, shared by every ztunnel holding the same view (do not mutate)."""
     return (

@@ -58,10 +58,31 @@ def _is_leak(rule: Rule, m: re.Match[bytes]) -> bool:
     return rule is not Rule.ENV or credential_name(name)
 
 
+# Literals that every match of a pattern contains (any one of them; `None`: run the pattern always).
+# re finds a plain literal fast, but not an alternation, a case-insensitive prefix or one behind a
+# lookbehind (AWS ids: ~18 ms per MB); a C substring check first skips a window in well under 1 ms.
+_NEEDS: dict[Rule, tuple[tuple[bytes, ...], bool]] = {  # (literals, compare lowercased)
+    Rule.PRIVATE_KEY_BASE64: (tuple(m.encode() for m in B64_PRIVATE_KEY), False),
+    Rule.BEARER: ((b"bearer",), True),
+    Rule.GITHUB_TOKEN: ((b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"), False),
+    Rule.AWS_KEY_ID: ((b"AKIA", b"ASIA"), False),
+    Rule.AWS_SECRET: ((b"secret_access_key",), True),
+}
+
+
 def first_leak(window: bytes) -> tuple[Rule, int] | None:
     """The earliest leak in `window` as (rule, offset); one pattern at a time keeps re's literal scan fast."""
     best: tuple[Rule, int] | None = None
+    lowered: bytes | None = None
     for rule, pattern in (*LEAK_PATTERNS, *STRUCTURAL):
+        needs = _NEEDS.get(rule)
+        if needs is not None:
+            literals, fold = needs
+            if fold and lowered is None:
+                lowered = window.lower()
+            haystack = lowered if fold else window
+            if not any(lit in haystack for lit in literals):
+                continue
         for m in pattern.finditer(window):
             if best is not None and m.start() >= best[1]:
                 break

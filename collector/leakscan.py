@@ -78,9 +78,9 @@ def first_leak(window: bytes) -> tuple[Rule, int] | None:
         needs = _NEEDS.get(rule)
         if needs is not None:
             literals, fold = needs
-            if fold and lowered is None:
-                lowered = window.lower()
-            haystack = lowered if fold else window
+            haystack = window
+            if fold:
+                lowered = haystack = lowered if lowered is not None else window.lower()
             if not any(lit in haystack for lit in literals):
                 continue
         for m in pattern.finditer(window):

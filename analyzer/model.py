@@ -643,6 +643,12 @@ class Bundle(_Tracked):
 
     # -- indexes ----------------------------------------------------------------
 
+    def memo(self, name: str) -> dict[Any, Any]:
+        """A cache for results derived from this (immutable) model, shared by rules and helpers."""
+        index = object.__getattribute__(self, "_index")
+        memo: dict[Any, Any] = index.setdefault(f"memo:{name}", {})
+        return memo
+
     def _idx(self, name: str) -> Any:
         index = object.__getattribute__(self, "_index")
         if name not in index:

@@ -24,7 +24,7 @@ Fix:
     it, look for a stuck pod deletion or a finalizer.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 
 from analyzer.model import Bundle, Input, ObjectRef, Workload, Ztunnel
@@ -96,11 +96,21 @@ def check(bundle: Bundle) -> Iterator[Hit]:
     # Entries are interned across ztunnels, so judge each distinct entry once per cluster id
     # instead of once per ztunnel (1,000 ztunnels hold the same 20,000 objects).
     judged: dict[tuple[str, int], str | None] = {}
+    # Ztunnels with identical tables share one mapping. A table already walked for this cluster id
+    # has put every problem it holds into `found`, so a later holder only joins those entries.
+    walked: dict[tuple[int, str], Mapping[str, Workload]] = {}  # pins each table, so ids stay unique
     for ztunnel in bundle.ztunnels:
         if not ztunnel.available:
             continue
         cluster_id = ztunnel.config.cluster_id
-        for uid, workload in ztunnel.workloads.items():
+        table = ztunnel.workloads
+        if walked.get((id(table), cluster_id)) is table:
+            for uid, (_, _, holders) in found.items():
+                if uid in table:
+                    holders.append(ztunnel)
+            continue
+        walked[(id(table), cluster_id)] = table
+        for uid, workload in table.items():
             if uid in found:
                 found[uid][2].append(ztunnel)
                 continue

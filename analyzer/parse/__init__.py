@@ -11,6 +11,11 @@ def parse_time(value: object) -> datetime | None:
     """RFC 3339 (`Z`, offsets, any fraction digits) → aware datetime; None when absent or unparsable."""
     if not isinstance(value, str) or not value:
         return None
+    try:  # Python 3.11 reads `Z` and up to 9 fraction digits itself: the common case, in C
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except ValueError:
+        pass
     text = value.strip().replace("z", "Z")
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"

@@ -16,7 +16,9 @@ from analyzer.parse import parse_time
 
 _TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))")
 _LEGACY = re.compile(r"^(\S+)\s+(TRACE|DEBUG|INFO|WARN|ERROR)\s+(.*)$")
-_FIELD = re.compile(r'([A-Za-z_][\w.]*)=("(?:[^"\\]|\\.)*"|\S*)')
+# The quoted value as an unrolled loop (runs of plain characters, then one escape): the same
+# language as `"(?:[^"\\]|\\.)*"`, without a branch per character.
+_FIELD = re.compile(r'([A-Za-z_][\w.]*)=("[^"\\]*(?:\\.[^"\\]*)*"|\S*)')
 _TARGET = re.compile(r"^[a-z_][a-z0-9_]*(::[a-z0-9_]+)*$")
 _TARGET_SPANS = re.compile(r"^((?:[^:]|::)+?)(?::(?!:)(.*))?$")  # `xds::client:xds{id=1}`
 _LEVELS = {"trace", "debug", "info", "warn", "warning", "error", "fatal", "critical"}
@@ -76,7 +78,12 @@ def _unquote(value: str) -> str:
 
 def parse_fields(text: str) -> dict[str, str]:
     """`k=v k="quoted \\"v\\""` → dict (values unquoted)."""
-    return {m.group(1): _unquote(m.group(2)) for m in _FIELD.finditer(text)}
+    # The common cases inline (a bare value; a quoted one without escapes): ~15 fields per access
+    # line, and a call per field was most of the log parser's time.
+    return {
+        k: v if v[:1] != '"' else v[1:-1] if "\\" not in v and len(v) > 1 and v[-1] == '"' else _unquote(v)
+        for k, v in _FIELD.findall(text)
+    }
 
 
 def _strip_kubectl_ts(line: str) -> str:

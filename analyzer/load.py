@@ -7,6 +7,7 @@ invalid UTF-8/JSON or an unsupported dump shape is a BundleError naming the memb
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import defaultdict
@@ -345,9 +346,9 @@ class _Loader:
                     m.group(8),
                     m.group(9),
                 )
-            text = self.files.text(a.path)
+            read = functools.partial(self.files.text, a.path)
             out.append(
-                LogFile(comp, ns, pod, container, bool(prev), a.path, text, a.path in self.manifest.trimmed)
+                LogFile(comp, ns, pod, container, bool(prev), a.path, read, a.path in self.manifest.trimmed)
             )
         return tuple(sorted(out, key=lambda f: f.path))
 

@@ -11,7 +11,7 @@ with `Rule.needs`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -540,7 +540,7 @@ class Baseline:
 # --- logs ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class LogFile:
     """A container log as collected; parse it with `analyzer.parse.logs` (cached per file)."""
 
@@ -550,9 +550,25 @@ class LogFile:
     container: str
     previous: bool
     path: str
-    text: str
+    source: str | Callable[[], str] = field(repr=False)
+    """The text, or how to read it: the loader passes a reader, so a 1,000-ztunnel bundle's logs are
+    not held as text beside their bytes (decoded for each parse or view, then dropped)."""
     trimmed: bool = False
     _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.source if isinstance(self.source, str) else self.source()
+
+    def __eq__(self, other: object) -> bool:  # by content: a reader and a string may hold one text
+        if not isinstance(other, LogFile):
+            return NotImplemented
+        mine = (self.component, self.namespace, self.pod, self.container, self.previous, self.path)
+        theirs = (other.component, other.namespace, other.pod, other.container, other.previous, other.path)
+        return mine == theirs and self.trimmed == other.trimmed and self.text == other.text
+
+    def __hash__(self) -> int:
+        return hash(self.path)
 
     def events(self) -> list[Any]:
         """Parsed events (`analyzer.parse.logs.LogEvent`), parsed once on first use."""

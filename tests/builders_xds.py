@@ -328,7 +328,7 @@ def logs(given: Mapping[str, Any]) -> tuple[LogFile, ...]:
                 path=layout.pod_log(
                     component, ns or "istio-system", str(spec["pod"]), container, previous=previous
                 ),
-                text=text,
+                source=text,
                 trimmed=bool(spec.get("trimmed", False)),
             )
         )

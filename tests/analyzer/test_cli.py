@@ -220,3 +220,23 @@ def test_enums_match_the_schema_and_the_cli() -> None:
     assert list(fmt.choices) == [f.value for f in Format]
     fail_on = next(a for a in analyze._actions if a.dest == "fail_on")
     assert list(fail_on.choices) == [s.value for s in Severity] + ["never"]
+
+
+def test_expected_non_answers_do_not_call_a_complete_bundle_incomplete(
+    tmp_path: Path, capsys: CaptureFixture[str]
+) -> None:
+    """Two istiod replicas: each answers 404 for the ztunnels on the other, which the collector expects."""
+    from tests.fakecluster.cluster import FakeCluster
+
+    bundle = tmp_path / "b.tar.gz"
+    with FakeCluster(scenarios.synthetic(nodes=2, pods_per_node=3)) as fc:
+        rc = main(["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "-o", str(bundle)])
+    assert rc == Exit.OK
+    capsys.readouterr()
+    out = tmp_path / "r.json"
+    main(["analyze", str(bundle), "--format", "json", "-o", str(out)])
+    doc = json.loads(out.read_text())
+    stdout = capsys.readouterr().out
+    assert doc["bundle"]["complete"] is True and doc["collection_errors"]
+    assert "bundle incomplete" not in stdout
+    assert f"bundle complete; {len(doc['collection_errors'])} expected non-answer(s)" in stdout

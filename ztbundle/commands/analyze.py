@@ -75,9 +75,11 @@ def _summary(result: object, out: str | None) -> str:
     lines += [printable_line(f"  {f.severity.value:7} {f.code} {f.subject}: {f.message}") for f in top]
     if len(result.findings) > 5:
         lines.append(f"  … and {len(result.findings) - 5} more")
-    if result.collection_errors:  # an incomplete bundle limits what the findings can say
-        n = len(result.collection_errors)
+    n = len(result.collection_errors)
+    if n and not result.manifest.complete:  # an incomplete bundle limits what the findings can say
         lines.append(f"bundle incomplete: {n} artifact(s) not collected (listed in the report)")
+    elif n:  # the collector judged every failure expected (istiod replicas a ztunnel is not on)
+        lines.append(f"bundle complete; {n} expected non-answer(s), e.g. from istiod replicas (in the report)")
     if out:
         lines.append(f"report: {out}")
     return "\n".join(lines)

@@ -79,7 +79,8 @@ def _summary(result: object, out: str | None) -> str:
     if n and not result.manifest.complete:  # an incomplete bundle limits what the findings can say
         lines.append(f"bundle incomplete: {n} artifact(s) not collected (listed in the report)")
     elif n:  # the collector judged every failure expected (istiod replicas a ztunnel is not on)
-        lines.append(f"bundle complete; {n} expected non-answer(s), e.g. from istiod replicas (in the report)")
+        expected = f"{n} expected non-answer(s), e.g. from istiod replicas"
+        lines.append(f"bundle complete; {expected} (in the report)")
     if out:
         lines.append(f"report: {out}")
     return "\n".join(lines)

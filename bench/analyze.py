@@ -48,8 +48,32 @@ class Run:
     stderr: str
 
 
+# Peak RSS as the child's own VmHWM, written at exit. `ru_maxrss` from wait4 is not enough: Linux
+# carries the high-water mark of the memory a process had before exec() into it, and the child is
+# spawned from this process, which holds a 1,000-node fake cluster (~1 GB) by then.
+_HWM = """
+import atexit, runpy, sys
+def _hwm(path=sys.argv[1]):
+    with open("/proc/self/status") as s, open(path, "w") as out:
+        out.write(next(line for line in s if line.startswith("VmHWM:")).split()[1])
+atexit.register(_hwm)
+flag, target, *rest = sys.argv[2:]
+if flag == "-m":
+    sys.argv = [target, *rest]
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    sys.argv = ["-c", *rest]
+    exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+"""
+
+
 def run_child(cmd: list[str]) -> Run:
     """Run `cmd`, returning its wall time and its own peak RSS (not the max over all children)."""
+    hwm = None
+    if os.path.exists("/proc/self/status") and cmd[0] == sys.executable and cmd[1] in ("-m", "-c"):
+        hwm = tempfile.NamedTemporaryFile(prefix="ztbundle-hwm-", delete=False)  # noqa: SIM115
+        hwm.close()
+        cmd = [sys.executable, "-c", _HWM, hwm.name, *cmd[1:]]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=err)
@@ -58,10 +82,16 @@ def run_child(cmd: list[str]) -> Run:
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen consistent
         out.seek(0)
         err.seek(0)
+        peak_kib = float(usage.ru_maxrss)  # Linux reports KiB
+        if hwm is not None:
+            written = Path(hwm.name).read_text().strip()
+            os.unlink(hwm.name)
+            if written:
+                peak_kib = float(written)
         return Run(
             proc.returncode,
             wall,
-            usage.ru_maxrss / 1024,  # Linux reports KiB
+            peak_kib / 1024,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from collector import redact
+from collector import redact, redact_text
 from collector.body import Body
 from collector.discovery import Plan, list_pages
 from collector.failures import StepFailed, status_message
@@ -34,7 +34,7 @@ class MergedList(Body):
 
     def __init__(self) -> None:
         super().__init__()
-        self.redacted: Counter[tuple[redact.Rule, str | None]] = Counter()
+        self.redacted: Counter[tuple[redact_text.Rule, str | None]] = Counter()
 
 
 @dataclass(frozen=True, slots=True)

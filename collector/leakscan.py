@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from collector.redact import B64_PRIVATE_KEY, GITHUB_TOKEN, LAST_APPLIED, Rule, credential_name
+from collector.redact_text import B64_PRIVATE_KEY, GITHUB_TOKEN, LAST_APPLIED, Rule, credential_name
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import Exit
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from collector.failures import Trim
-from collector.redact import Redaction
+from collector.redact_text import Redaction
 from collector.steps import Item
 from ztbundle import __version__, layout
 from ztbundle.layout import Input, Status

@@ -6,8 +6,7 @@ credential-named `proxyMetadata` keys and container `env` values, ConfigMap `dat
 other string goes through the text patterns. A body is re-serialised, in its original style, only when
 something was redacted; otherwise its bytes stay exactly as received.
 
-Text (logs, metrics, our own log): bearer tokens, JWTs, PEM private-key blocks (across lines, and
-base64-wrapped), AWS access key ids and secret keys become `[REDACTED:<rule>]`, streamed line by line.
+Text (logs, metrics, our own log) goes through `collector.redact_text`'s patterns, line by line.
 
 A JSON body that does not parse (truncated) but shows a field that needs structural redaction is
 withheld: we cannot tell which bytes are the secret, and a secret must never enter a bundle.
@@ -16,264 +15,38 @@ Certificates are public and stay.
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from collector import members
 from collector.body import Body
-
-PREFILTER_CHUNK = 1 << 20
-_OVERLAP = 4096
+from collector.redact_text import (
+    LAST_APPLIED,
+    NOT_SECRET,
+    OVERLAP,
+    TRIGGER,
+    Outcome,
+    Redaction,
+    Rule,
+    credential_name,
+    found,
+    has_trigger,
+    mask,
+    placeholder,
+    redact_stream,
+    redact_text,
+    triggered,
+)
 
 # Parsing is GIL-bound, so parsing bodies in parallel gains nothing, while a parsed config_dump holds
 # ~10x its bytes in Python objects (and redaction briefly holds two). With 16 workers each parsing
 # at once, peak memory grew with dump size x workers; one parse at a time keeps it flat. The runner's
 # JSON check takes the same lock.
 PARSE_LOCK = threading.Lock()
-
-
-class Rule(StrEnum):
-    """Why a value was redacted; recorded in the manifest and shown in the placeholder."""
-
-    XDS_HEADERS = "xds-headers"
-    CA_HEADERS = "ca-headers"
-    PROXY_METADATA = "proxy-metadata-credential"
-    ENV = "env-credential"
-    CONFIGMAP = "configmap-credential"
-    LAST_APPLIED = "last-applied-configuration"
-    BEARER = "bearer-token"
-    JWT = "jwt"
-    PRIVATE_KEY = "pem-private-key"
-    PRIVATE_KEY_BASE64 = "pem-private-key-base64"
-    AWS_KEY_ID = "aws-access-key-id"
-    AWS_SECRET = "aws-secret-access-key"
-    GITHUB_TOKEN = "github-token"
-    WITHHELD = "withheld-unparseable"
-
-
-def placeholder(rule: Rule) -> str:
-    return f"[REDACTED:{rule.value}]"
-
-
-@dataclass(frozen=True, slots=True)
-class Redaction:
-    """One manifest record: which artifact, which field (or None for text), how many, and why."""
-
-    artifact: str
-    rule: Rule
-    field: str | None
-    count: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"artifact": self.artifact, "rule": self.rule.value, "field": self.field, "count": self.count}
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The body to store (None when withheld), what was redacted, and why a body was withheld."""
-
-    body: Body | None
-    redactions: tuple[Redaction, ...]
-    withheld: str | None = None
-
-
-# --- names that suggest a credential ------------------------------------------------------------
-
-_CRED_NAME = re.compile(
-    r"(?i)(token|passw(or)?d|pwd|secret|credential|api_?key|access_?key|private_?key|auth(?!or)|bearer|"
-    r"cookie|session|(^|[_.-])key($|[_.-]))"
-)
-_NOT_SECRET = frozenset({"", "true", "false"})  # a flag named like a credential is not one
-
-
-def credential_name(name: str) -> bool:
-    """Whether an env var, header or data key name suggests its value is a credential."""
-    return bool(_CRED_NAME.search(name))
-
-
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-# --- text patterns --------------------------------------------------------------------------------
-
-
-def _b64_markers(text: bytes) -> list[str]:
-    """Base64 of `text` at each of the three alignments, trimmed to the characters that never vary."""
-    out = []
-    for pad in range(3):
-        enc = base64.b64encode(b"\0" * pad + text).decode()
-        # The first group mixes in unknown preceding bytes; a padded last group, unknown following ones.
-        start = 4 if pad else 0
-        end = len(enc) - (4 if (pad + len(text)) % 3 else 0)
-        out.append(enc[start:end])
-    return out
-
-
-B64_PRIVATE_KEY = tuple(_b64_markers(b"PRIVATE KEY-----"))
-GITHUB_TOKEN = r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})\b"
-
-# (rule, lower-case literals one of which must be present for the pattern to be tried, the pattern);
-# a pattern's group `keep` is context that stays.
-PATTERNS: tuple[tuple[Rule, tuple[str, ...], re.Pattern[str]], ...] = (
-    # A whole base64 run that hides a PEM private key (e.g. a Secret-like `tls.key` value).
-    (
-        Rule.PRIVATE_KEY_BASE64,
-        tuple(m.lower() for m in B64_PRIVATE_KEY),
-        re.compile(r"[A-Za-z0-9+/]*(?:" + "|".join(map(re.escape, B64_PRIVATE_KEY)) + r")[A-Za-z0-9+/]*=*"),
-    ),
-    (
-        Rule.PRIVATE_KEY,
-        ("private key-----",),
-        re.compile(
-            r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?:(?!-----END).)*?(?:-----END \1PRIVATE KEY-----|$)",
-            re.DOTALL,
-        ),
-    ),
-    (Rule.JWT, ("eyj",), re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
-    (Rule.BEARER, ("bearer",), re.compile(r"(?i)(?P<keep>\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*")),
-    (Rule.GITHUB_TOKEN, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), re.compile(GITHUB_TOKEN)),
-    (Rule.AWS_KEY_ID, ("akia", "asia"), re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
-    (
-        Rule.AWS_SECRET,
-        ("secret_access_key",),
-        re.compile(
-            r"(?i)(?P<keep>secret_access_key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
-        ),
-    ),
-)
-_TRIGGER_PARTS = (
-    "eyJ",
-    r"(?i:bearer\s)",
-    "PRIVATE KEY",
-    "AKIA",
-    "ASIA",
-    "(?i:secret_access_key)",
-    "gh[pousr]_",
-    "github_pat_",
-    *B64_PRIVATE_KEY,
-)
-_TRIGGER = re.compile("|".join(_TRIGGER_PARTS))  # for short strings
-# For bodies: C substring checks of literals that every trigger match contains (a superset, as a
-# prefilter may be). re scans fast only for a plain literal, not an alternation or a (?i) prefix.
-_TRIGGER_LITERALS = (
-    b"eyJ",
-    b"PRIVATE KEY",
-    b"AKIA",
-    b"ASIA",
-    b"ghp_",
-    b"gho_",
-    b"ghu_",
-    b"ghs_",
-    b"ghr_",
-    b"github_pat_",
-    *(m.encode() for m in B64_PRIVATE_KEY),
-)
-_TRIGGER_FOLDED = (b"bearer", b"secret_access_key")  # matched case-insensitively
-
-
-def _triggered(data: bytes) -> bool:
-    """Whether any text pattern could match in `data` (bytes of a body, a member or a window)."""
-    if any(lit in data for lit in _TRIGGER_LITERALS):
-        return True
-    lowered = data.lower()
-    return any(lit in lowered for lit in _TRIGGER_FOLDED)
-
-
-def _found(patterns: tuple[re.Pattern[bytes], ...], data: bytes) -> bool:
-    return any(p.search(data) for p in patterns)
-
-
-def redact_text(text: str) -> tuple[str, Counter[Rule]]:
-    """Replace every pattern hit in one piece of text; return the new text and hits per rule."""
-    counts: Counter[Rule] = Counter()
-    if not _TRIGGER.search(text):
-        return text, counts
-    lowered = text.lower()
-    for rule, literals, pattern in PATTERNS:
-        if not any(lit in lowered for lit in literals):
-            continue
-
-        def sub(m: re.Match[str], rule: Rule = rule) -> str:
-            counts[rule] += 1
-            return (m.groupdict().get("keep") or "") + placeholder(rule)
-
-        text = pattern.sub(sub, text)
-    return text, counts
-
-
-def mask(text: str | None) -> str | None:
-    """Pattern-redact a short message (an error string) for the manifest or a log line."""
-    return None if text is None else redact_text(text)[0]
-
-
-# --- the line stream (logs) ------------------------------------------------------------------------
-
-_PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----")
-_PEM_BODY_LINE = re.compile(r"^\s*(?:[A-Za-z0-9+/=]{1,128}|Proc-Type:.*|DEK-Info:.*)?\s*$")
-_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
-
-
-def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Rule]]]:
-    """Redact a log line by line; a PEM block spanning lines is removed from BEGIN to END.
-
-    Inside a block, lines that look like PEM body (base64, headers) are dropped; the first line that
-    does not (or the END marker) closes it, so a truncated key never swallows the rest of the log.
-    """
-    in_block = False
-    for raw in lines:
-        text = raw.decode("utf-8", "surrogateescape")
-        counts: Counter[Rule] = Counter()
-        if in_block:
-            end = _PEM_END.search(text)
-            if end:
-                in_block, text = False, text[end.end() :]
-                if not text.strip():
-                    continue
-            elif _PEM_BODY_LINE.match(text):
-                continue
-            else:
-                in_block = False
-        begin = _PEM_BEGIN.search(text)
-        if begin and not _PEM_END.search(text, begin.end()):
-            in_block = True
-            counts[Rule.PRIVATE_KEY] += 1
-            newline = "\n" if text.endswith("\n") else ""
-            text = text[: begin.start()] + placeholder(Rule.PRIVATE_KEY) + newline
-        text, more = redact_text(text)
-        counts.update(more)
-        yield text.encode("utf-8", "surrogateescape"), counts
-
-
-def _has_trigger(body: Body) -> bool:
-    """Scan the body in chunks (overlapping, so no trigger is split) for any pattern's literal."""
-    f = body.rewound()
-    tail = b""
-    while chunk := f.read(PREFILTER_CHUNK):
-        window = tail + chunk
-        if _triggered(window):
-            return True
-        tail = window[-_OVERLAP:]
-    return False
-
-
-def _redact_stream(path: str, body: Body) -> Outcome:
-    counts: Counter[Rule] = Counter()
-    out = Body()
-    for line, hits in redact_lines(iter(body.rewound().readline, b"")):
-        out.write(line)
-        counts.update(hits)
-    if not counts:
-        out.close()
-        return Outcome(body, ())
-    body.close()
-    return Outcome(out, tuple(Redaction(path, r, None, n) for r, n in sorted(counts.items())))
 
 
 # --- JSON -----------------------------------------------------------------------------------------
@@ -314,7 +87,7 @@ class _Walker:
     def walk(self, node: Any, path: str) -> Any:
         if isinstance(node, str):
             # Most strings hold nothing; skipping the call and its Counter here is most of the walk's cost.
-            if not self.texts or not _TRIGGER.search(node):
+            if not self.texts or not TRIGGER.search(node):
                 return node
             text, counts = redact_text(node)
             for rule, n in counts.items():
@@ -378,7 +151,7 @@ class _Walker:
 
     def named_values(self, rule: Rule, value: dict[str, Any], here: str) -> dict[str, Any]:
         for k, v in value.items():
-            if credential_name(k) and not (isinstance(v, str) and v.lower() in _NOT_SECRET):
+            if credential_name(k) and not (isinstance(v, str) and v.lower() in NOT_SECRET):
                 value[k] = self.hit(rule, f"{here}.{k}")
             else:
                 value[k] = self.walk(v, f"{here}.{k}")
@@ -388,7 +161,7 @@ class _Walker:
         if not isinstance(entry, dict):
             return self.walk(entry, here)
         name, value = entry.get("name"), entry.get("value")
-        secret = isinstance(value, str) and value.lower() not in _NOT_SECRET
+        secret = isinstance(value, str) and value.lower() not in NOT_SECRET
         if isinstance(name, str) and secret and credential_name(name):
             entry["value"] = self.hit(Rule.ENV, f"{here.removesuffix('[]')}[{name}]")
             return entry
@@ -418,7 +191,7 @@ def _strings_may_match(data: bytes) -> bool:
     In ASCII JSON without escapes every decoded string is a slice of the raw bytes, and the byte
     triggers match exactly where the str ones do (str `\\s` and `(?i)` differ only beyond ASCII).
     """
-    return not data.isascii() or b"\\" in data or _triggered(data)
+    return not data.isascii() or b"\\" in data or triggered(data)
 
 
 def _redact_json(path: str, body: Body) -> Outcome:
@@ -432,7 +205,7 @@ def _redact_json(path: str, body: Body) -> Outcome:
         key = body.sha256 if body.size >= members.MEMO_MIN else None
         if key and _CLEAN_BODIES.get((key,)):
             return Outcome(body, ())
-        if not _triggered(data) and not _found(_STRUCTURAL, data):
+        if not triggered(data) and not found(_STRUCTURAL, data):
             if key:
                 _CLEAN_BODIES.put((key,), True)
             return Outcome(body, ())
@@ -458,7 +231,7 @@ def _member_triggers(data: bytes, m: members.Member, digest: bytes | None) -> bo
     if known is not None:
         return known[0]
     raw = data[m.start : m.stop]
-    hit = _triggered(raw) or _found(_STRUCTURAL, raw)
+    hit = triggered(raw) or found(_STRUCTURAL, raw)
     if digest:
         _TRIGGERED.put((m.key, digest), (hit,))
     return hit
@@ -475,8 +248,8 @@ def _redact_by_member(path: str, body: Body, data: bytes, split: list[members.Me
     if not any(_member_triggers(data, m, d) for m, d in zip(split, digests, strict=True)):
         edges = [m.start for m in split] + [split[-1].stop]
         if not any(
-            _triggered(w) or _found(_STRUCTURAL, w)
-            for w in (data[max(0, at - _OVERLAP) : at + _OVERLAP] for at in edges)
+            triggered(w) or found(_STRUCTURAL, w)
+            for w in (data[max(0, at - OVERLAP) : at + OVERLAP] for at in edges)
         ):
             return Outcome(body, ())
     kind = next((m.value_text(data) for m in split if m.key == "kind"), None)
@@ -534,13 +307,13 @@ def _redact_whole(path: str, body: Body, data: bytes) -> Outcome:
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        if _found(_STRUCTURAL, data):
+        if found(_STRUCTURAL, data):
             del data
             body.close()
             why = "withheld: not valid JSON, so fields that may hold credentials cannot be redacted"
             return Outcome(None, (Redaction(path, Rule.WITHHELD, None, 1),), why)
         del data
-        return _redact_stream(path, body)  # still text: the patterns apply
+        return redact_stream(path, body)  # still text: the patterns apply
     walker = _Walker(texts=_strings_may_match(data))
     doc = walker.walk(doc, "")
     counts = walker.counts
@@ -573,9 +346,9 @@ def redact_body(path: str, body: Body, *, is_json: bool) -> Outcome:
     """Redact one fetched body for member `path`; cheap when nothing needs it (a byte prefilter)."""
     if is_json:
         return _redact_json(path, body)
-    if not _has_trigger(body):
+    if not has_trigger(body):
         return Outcome(body, ())
-    return _redact_stream(path, body)
+    return redact_stream(path, body)
 
 
 def apply(
@@ -593,8 +366,8 @@ def apply(
 
 def redact_bytes(path: str, data: bytes) -> tuple[bytes, tuple[Redaction, ...]]:
     """Pattern-redact an in-memory text member (our own log)."""
-    if not _triggered(data):
+    if not triggered(data):
         return data, ()
-    outcome = _redact_stream(path, Body.of(data))
+    outcome = redact_stream(path, Body.of(data))
     assert outcome.body is not None
     return outcome.body.read_bytes(), outcome.redactions

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from collector import members, redact
+from collector import members, redact, redact_text
 from collector.archive import BundleWriter
 from collector.body import Body
 from collector.context import MergedList, StepContext
@@ -59,7 +59,7 @@ class Fetched:
     started_at: str
     finished_at: str
     trim: Trim | None = None
-    redactions: tuple[redact.Redaction, ...] = ()
+    redactions: tuple[redact_text.Redaction, ...] = ()
 
 
 @dataclass(slots=True)
@@ -165,7 +165,7 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
         return Fetched(
             body=body,
             status=status,
-            error=redact.mask(error),
+            error=redact_text.mask(error),
             sha256=body.sha256,
             version=None,
             started_at=started,

@@ -14,7 +14,7 @@ import pytest
 
 from collector import members, redact, runner
 from collector.body import Body
-from collector.redact import Rule
+from collector.redact_text import Rule
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.YWJjZGVmZ2hpams.c2lnbmF0dXJlc2ln"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
-from collector import redact, runner
+from collector import redact, redact_text, runner
 from collector.body import Body
 
 DUMP = json.dumps({"config": {"xdsHeaders": [["authorization", "Bearer abcdefghijklmnop"]]}}, indent=2)
@@ -34,7 +34,7 @@ def test_validating_json_waits_while_the_redactor_holds_the_lock() -> None:
 
 
 def test_redacting_json_waits_while_another_parse_holds_the_lock() -> None:
-    out: list[redact.Outcome] = []
+    out: list[redact_text.Outcome] = []
     with redact.PARSE_LOCK:
         t, done = _in_thread(
             lambda: out.append(redact.redact_body("d.json", Body.of(DUMP.encode()), is_json=True))

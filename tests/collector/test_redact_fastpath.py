@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from collector import redact
+from collector import redact, redact_text
 from collector.body import Body
-from collector.redact import Rule
+from collector.redact_text import Rule
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.YWJjZGVmZ2hpams.c2lnbmF0dXJlc2ln"
 
@@ -97,7 +97,7 @@ def test_structure_only_walk_finds_what_the_full_walk_finds() -> None:
         return {
             "items": [
                 {"kind": "ConfigMap", "data": {"password": "p4ss", "mode": "x"}},
-                {"metadata": {"annotations": {redact.LAST_APPLIED: "{}", "a": "b"}}},
+                {"metadata": {"annotations": {redact_text.LAST_APPLIED: "{}", "a": "b"}}},
                 [[{"proxyMetadata": {"ISTIO_META_TOKEN": "t0k", "DNS": "true"}}]],
                 {"spec": {"containers": [{"env": [{"name": "DB_SECRET", "value": "v4lue"}, "odd"]}]}},
             ],

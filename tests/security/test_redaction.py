@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from collector import leakscan, redact
+from collector import leakscan, redact, redact_text
 from collector.body import SPOOL_BYTES, Body
-from collector.redact import Rule
+from collector.redact_text import Rule
 from tests.collector.bundle_io import Run, collect
 from tests.fakecluster import FakeCluster, hostile, scenarios
 from tests.fakecluster.hostile import PLANTED
@@ -118,7 +118,7 @@ def test_bodies_without_secrets_keep_their_exact_bytes() -> None:
     ],
 )
 def test_each_pattern_redacts_and_the_leak_scan_would_have_caught_it(text: str, rule: Rule) -> None:
-    out, counts = redact.redact_text(text)
+    out, counts = redact_text.redact_text(text)
     assert counts == {rule: 1} and f"[REDACTED:{rule.value}]" in out
     assert not [v for v in PLANTED.values() if v in out] and hostile.GITHUB_TOKEN not in out
     assert leakscan.scan_stream(_stream(text)) is not None
@@ -132,7 +132,7 @@ def test_certificates_and_prose_are_not_secrets() -> None:
         "missing Bearer token in request",
         "XDS_AUTH=true",
     ):
-        assert redact.redact_text(text) == (text, {})
+        assert redact_text.redact_text(text) == (text, {})
         assert leakscan.scan_stream(_stream(text)) is None
 
 
@@ -148,7 +148,7 @@ def test_a_pem_block_across_lines_is_removed_but_a_truncated_one_does_not_eat_th
         b"MHcCAQEEIBfake\n",
         b"2024-01-01T00:00:00Z info next real line\n",
     ]
-    out = b"".join(line for line, _ in redact.redact_lines(iter(lines)))
+    out = b"".join(line for line, _ in redact_text.redact_lines(iter(lines)))
     assert out == (
         b"ok before\n[REDACTED:pem-private-key]\nok after\nx [REDACTED:pem-private-key]\n"
         b"2024-01-01T00:00:00Z info next real line\n"
@@ -163,14 +163,14 @@ def test_a_spooled_log_is_redacted_as_a_stream() -> None:
     assert out.body is not None and out.body is not body
     data = out.body.read_bytes()
     assert hostile.LOG_BEARER.encode() not in data and data.count(b"\n") == 2 * filler.count(b"\n") + 1
-    assert out.redactions == (redact.Redaction("ztunnel/z/logs/istio-proxy.log", Rule.BEARER, None, 1),)
+    assert out.redactions == (redact_text.Redaction("ztunnel/z/logs/istio-proxy.log", Rule.BEARER, None, 1),)
     assert out.body.sha256 != body.sha256
 
 
 def test_truncated_json_that_may_hold_credentials_is_withheld() -> None:
     cut = b'{"items":[{"spec":{"containers":[{"env":[{"name":"DB_PASSWORD","value":"hunter2hunter2"}]'
     body, records, error = redact.apply(layout.PODS, Body.of(cut), "invalid JSON at byte 90", is_json=True)
-    assert body is None and records == (redact.Redaction(layout.PODS, Rule.WITHHELD, None, 1),)
+    assert body is None and records == (redact_text.Redaction(layout.PODS, Rule.WITHHELD, None, 1),)
     assert error is not None and error.startswith("invalid JSON at byte 90; withheld")
 
 
@@ -197,7 +197,7 @@ def test_leak_scan_finds_each_seeded_secret_in_the_unredacted_data(
         shutil.copyfile(partial, kept)
         real_check(partial, bundle)
 
-    monkeypatch.setattr(redact, "redact_body", lambda path, body, is_json: redact.Outcome(body, ()))
+    monkeypatch.setattr(redact, "redact_body", lambda path, body, is_json: redact_text.Outcome(body, ()))
     monkeypatch.setattr(redact, "redact_bytes", lambda path, data: (data, ()))
     monkeypatch.setattr(redact, "redact_page", lambda page: (page.pop("items", None) or [], Counter()))
     monkeypatch.setattr(leakscan, "check_archive", keep_a_copy)
@@ -225,8 +225,8 @@ def test_leak_scan_failure_is_one_line_naming_member_and_rule(
     """A redactor gap on one kind of artifact (logs) is caught, and nothing is finalized."""
     real = redact.redact_body
 
-    def skip_logs(path: str, body: Body, is_json: bool) -> redact.Outcome:
-        return redact.Outcome(body, ()) if path.endswith(".log") else real(path, body, is_json=is_json)
+    def skip_logs(path: str, body: Body, is_json: bool) -> redact_text.Outcome:
+        return redact_text.Outcome(body, ()) if path.endswith(".log") else real(path, body, is_json=is_json)
 
     monkeypatch.setattr(redact, "redact_body", skip_logs)
     out = tmp_path / "b.tar.gz"

@@ -6,24 +6,43 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyzer.bundle import BundleFiles, open_bundle
-from analyzer.load import load_bundle
+from analyzer.load import load_bundle, load_index
 from analyzer.model import Bundle, Status, Ztunnel
 from ztbundle import layout
 from ztbundle.errors import BundleError
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Source:
+    """A bundle's files, with its model loaded on first use: whole (`model`) or as an `index`."""
+
     files: BundleFiles
-    model: Bundle
+    _model: Bundle | None = None
+    _index: Bundle | None = None
 
     @property
     def path(self) -> Path:
         return self.files.path
 
+    @property
+    def model(self) -> Bundle:
+        """Every ztunnel and istiod parsed (what drift, traffic and logs views need)."""
+        if self._model is None:
+            self._model = load_bundle(self.files)
+        return self._model
+
+    @property
+    def index(self) -> Bundle:
+        """The model if loaded, else the cluster lists and ztunnel pods with no dump parsed."""
+        if self._model is not None:
+            return self._model
+        if self._index is None:
+            self._index = load_index(self.files)
+        return self._index
+
     def member(self, member: str, what: str) -> bytes:
         """The member's bytes, else BundleError `<bundle>:<member>: no <what> was collected: <why>`."""
-        a = self.model.manifest.artifacts.get(member)
+        a = self.index.manifest.artifacts.get(member)
         if a is not None and a.status is Status.OK and a.stored and self.files.has(member):
             return self.files.read(member)
         if a is None:
@@ -34,14 +53,17 @@ class Source:
             reason = f"{a.status.value}: {a.error}" if a.error else a.status.value
         raise BundleError(self.path, member, f"no {what} was collected: {reason}")
 
-    def ztunnel(self, name: str | None = None, node: str | None = None) -> tuple[Ztunnel, str]:
-        """The ztunnel a view shows, and why it was chosen (for stderr).
+    def ztunnel(
+        self, name: str | None = None, node: str | None = None, *, parsed: bool = False
+    ) -> tuple[Ztunnel, str]:
+        """The ztunnel a view shows, and why it was chosen (for stderr); `parsed` loads the whole model.
 
         Without a name or node this mirrors istioctl's `daemonset/ztunnel` target with a stable
         rule: the first ztunnel by pod name that is ready and has a collected config_dump, else
         the first with a dump, else the first at all (whose missing dump then names the reason).
         """
-        zts = sorted(self.model.ztunnels, key=lambda z: z.name)
+        model = self.model if parsed else self.index
+        zts = sorted(model.ztunnels, key=lambda z: z.name)
         if not zts:
             raise BundleError(self.path, layout.PODS, "no ztunnel pods in the bundle")
         names = ", ".join(z.name for z in zts)
@@ -51,7 +73,7 @@ class Source:
                 raise BundleError(self.path, None, f"no ztunnel named {name!r} in the bundle (have: {names})")
             return found, f"ztunnel {found.name} (--ztunnel)"
         if node:
-            on = self.model.ztunnel_on(node)
+            on = model.ztunnel_on(node)
             if on is None:
                 nodes = ", ".join(sorted({z.node or "?" for z in zts}))
                 raise BundleError(self.path, None, f"no ztunnel on node {node!r} (ztunnel nodes: {nodes})")
@@ -63,11 +85,10 @@ class Source:
         return pick, f"ztunnel {pick.name} on node {pick.node or '?'} ({why} of {len(zts)} by name)"
 
     def _has_dump(self, z: Ztunnel) -> bool:
-        a = self.model.manifest.artifacts.get(z.config_dump_path)
+        a = self.index.manifest.artifacts.get(z.config_dump_path)
         return a is not None and a.status is Status.OK and a.stored and self.files.has(a.path)
 
 
 def open_source(path: Path | str) -> Source:
-    """Read, validate and model a bundle (BundleError names the bundle and member on any problem)."""
-    files = open_bundle(path)
-    return Source(files, load_bundle(files))
+    """Read and validate a bundle (BundleError names the bundle and member on any problem)."""
+    return Source(open_bundle(path))

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> Exit:
     from ztbundle.errors import BundleError
 
     src = open_source(args.bundle)
-    zts = [src.ztunnel(args.ztunnel)[0]] if args.ztunnel else sorted(src.model.ztunnels, key=lambda z: z.name)
+    zts = [src.ztunnel(args.ztunnel)[0]] if args.ztunnel else sorted(src.index.ztunnels, key=lambda z: z.name)
     texts: dict[str, str] = {}
     missing: list[BundleError] = []
     for z in zts:

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> Exit:
     from ztbundle.errors import BundleError
 
     src = open_source(args.bundle)
-    zt, _ = src.ztunnel(args.ztunnel)
+    zt, _ = src.ztunnel(args.ztunnel, parsed=True)  # the drift needs its parsed dump
     baseline = src.model.baseline_for(zt)
     if baseline.kind is BaselineKind.NONE or baseline.xds is None:
         raise BundleError(src.path, None, f"no istiod view of {zt.name} was collected: {baseline.note}")

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> Exit:
     dump = zconfig.raw_dump(doc)
     f = zconfig.Filter(args.namespace, args.workload_node, args.address, args.direction, args.raw)
     if args.output == "short":
-        sys.stdout.write(zconfig.render(section, dump, args.now or src.model.collected_at, f))
+        sys.stdout.write(zconfig.render(section, dump, args.now or src.index.collected_at, f))
         return Exit.OK
     data = doc if section is zconfig.Section.ALL else zconfig.entries(section, dump, f)
     if args.output == "yaml":

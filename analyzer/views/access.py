@@ -136,3 +136,12 @@ def record_json(e: Entry) -> dict[str, Any]:
         "duration_ms": r.duration_ms,
         "error": r.error,
     }
+
+
+def malformed_notes(malformed: tuple[tuple[str, int], ...], shown: int = 3) -> list[str]:
+    """One note per file for the first `shown`, then one for the rest (1,000 ztunnels, 1,000 lines)."""
+    notes = [f"{path}: skipped {count} malformed line(s)" for path, count in malformed[:shown]]
+    rest = malformed[shown:]
+    if rest:
+        notes.append(f"… and {sum(n for _, n in rest)} malformed line(s) in {len(rest)} more log file(s)")
+    return notes

@@ -115,3 +115,14 @@ def test_missing_logs_is_one_line_exit_3(degraded_bundle: Path, capsys: CaptureF
     err = capsys.readouterr().err
     assert err.startswith(f"ztbundle: error: {degraded_bundle}: no ztunnel logs were collected: ")
     assert "forbidden" in err and err.count("\n") == 1
+
+
+def test_malformed_lines_are_named_for_a_few_files_then_summed() -> None:
+    few = (("a.log", 2), ("b.log", 1))
+    assert access.malformed_notes(few) == [
+        "a.log: skipped 2 malformed line(s)",
+        "b.log: skipped 1 malformed line(s)",
+    ]
+    many = tuple((f"z{i}.log", 2) for i in range(1000))
+    notes = access.malformed_notes(many)
+    assert len(notes) == 4 and notes[-1] == "… and 1994 malformed line(s) in 997 more log file(s)"

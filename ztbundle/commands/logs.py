@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> Exit:
     if log.files == 0:
         why = src.model.availability(Input.ZTUNNEL_LOGS).reason or "no ztunnel log in the bundle"
         raise BundleError(src.path, None, f"no ztunnel logs were collected: {why}")
-    for path, count in log.malformed:
-        print(f"ztbundle: {path}: skipped {count} malformed line(s)", file=sys.stderr)
+    for note in access.malformed_notes(log.malformed):
+        print(f"ztbundle: {note}", file=sys.stderr)
     if args.output == "json":
         sys.stdout.write(json.dumps([access.record_json(e) for e in log.entries], indent=2) + "\n")
     else:

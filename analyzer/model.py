@@ -665,6 +665,23 @@ class Bundle(_Tracked):
         memo: dict[Any, Any] = index.setdefault(f"memo:{name}", {})
         return memo
 
+    def workloads_on(self, ztunnel: Ztunnel, node: str | None) -> list[Workload]:
+        """The ztunnel's workloads on `node`, in table order.
+
+        Ztunnels with identical tables share one mapping (the loader interns them), grouped by node
+        once: 1,000 ztunnels then look at their 20 local workloads each, not at all 20,000.
+        """
+        table = ztunnel.workloads
+        cache = self.memo("workloads-by-node")
+        hit = cache.get(id(table))
+        if hit is None or hit[0] is not table:  # the cache pins the table, so its id stays its own
+            by_node: dict[str | None, list[Workload]] = {}
+            for workload in table.values():
+                by_node.setdefault(workload.node, []).append(workload)
+            hit = cache[id(table)] = (table, by_node)
+        local: list[Workload] = hit[1].get(node, [])
+        return local
+
     def _idx(self, name: str) -> Any:
         index = object.__getattribute__(self, "_index")
         if name not in index:

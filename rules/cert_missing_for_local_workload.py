@@ -55,24 +55,6 @@ def _identity_keys(ztunnel: Ztunnel) -> tuple[set[str], set[tuple[str, str]]]:
     return exact, pairs
 
 
-def _on_own_node(bundle: Bundle, ztunnel: Ztunnel) -> list[Workload]:
-    """The ztunnel's workloads on its own node, in table order (only those can need its certificate).
-
-    Ztunnels with identical tables share one mapping, grouped by node once: 1,000 ztunnels then look
-    at their 20 local workloads each, not at all 20,000.
-    """
-    table = ztunnel.workloads
-    cache = bundle.memo("workloads-by-node")
-    hit = cache.get(id(table))
-    if hit is None or hit[0] is not table:
-        by_node: dict[str | None, list[Workload]] = {}
-        for workload in table.values():
-            by_node.setdefault(workload.node, []).append(workload)
-        hit = cache[id(table)] = (table, by_node)
-    local: list[Workload] = hit[1].get(ztunnel.config.local_node or ztunnel.node, [])
-    return local
-
-
 def _judged(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> bool:
     """A local HBONE pod workload that has been around long enough to have its cert."""
     if workload.node != (ztunnel.config.local_node or ztunnel.node):
@@ -97,7 +79,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
             continue  # a dedicated (sidecar-style) ztunnel serves a single identity on demand
         exact, pairs = _identity_keys(ztunnel)
         missing: dict[str, list[Workload]] = {}
-        for workload in _on_own_node(bundle, ztunnel):
+        for workload in bundle.workloads_on(ztunnel, ztunnel.config.local_node or ztunnel.node):
             identity = (
                 f"spiffe://{workload.trust_domain}/ns/{workload.namespace}/sa/{workload.service_account}"
             )

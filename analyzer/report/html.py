@@ -361,9 +361,7 @@ def _ztunnels(result: AnalysisResult, model: Bundle | None) -> tuple[ZtunnelView
     for zt in sorted(model.ztunnels, key=lambda z: (z.node or "", z.name)):
         # Only the ztunnel's own node: every ztunnel holds the whole mesh, so listing it all would
         # repeat one 20k-row table per node. The full table is the config_dump in the bundle.
-        workloads = sorted(
-            (w for w in zt.workloads.values() if w.node == zt.node), key=lambda w: (w.namespace, w.name)
-        )
+        workloads = sorted(model.workloads_on(zt, zt.node), key=lambda w: (w.namespace, w.name))
         rows = tuple(
             WorkloadRow(
                 w.namespace, w.name, ",".join(w.ips) or "None", w.node or "", w.waypoint or "None", w.protocol

@@ -152,9 +152,11 @@ def _connections(records: Iterable[AccessRecord]) -> list[AccessRecord]:
 def _endpoints(bundle: Bundle) -> dict[str, set[str]]:
     """Service hostname → `ns/pod` of its endpoints, from every ztunnel's view (union)."""
     out: dict[str, set[str]] = {}
+    seen: list[tuple[object, object]] = []  # tables already merged (the loader shares identical ones)
     for z in bundle.ztunnels:
-        if not z.available:
+        if not z.available or any(s is z.xds.services and w is z.xds.workloads for s, w in seen):
             continue
+        seen.append((z.xds.services, z.xds.workloads))
         for svc in z.xds.services.values():
             for uid, _ in svc.endpoints:
                 w = z.xds.workloads.get(uid)

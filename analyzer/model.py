@@ -570,13 +570,17 @@ class LogFile:
     def __hash__(self) -> int:
         return hash(self.path)
 
-    def events(self) -> list[Any]:
-        """Parsed events (`analyzer.parse.logs.LogEvent`), parsed once on first use."""
+    def parsed(self) -> Any:
+        """The whole parse (`analyzer.parse.logs.ParsedLog`: events, malformed count), done once."""
         if "events" not in self._cache:
             from analyzer.parse.logs import parse_log
 
             self._cache["events"] = parse_log(self.text)
-        events: list[Any] = self._cache["events"].events
+        return self._cache["events"]
+
+    def events(self) -> list[Any]:
+        """Parsed events (`analyzer.parse.logs.LogEvent`), parsed once on first use."""
+        events: list[Any] = self.parsed().events
         return events
 
     def access_records(self) -> list[Any]:

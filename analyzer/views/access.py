@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from analyzer.model import Bundle, Component, LogFile
-from analyzer.parse.logs import AccessRecord, access_records, parse_log
+from analyzer.parse.logs import AccessRecord
 from analyzer.views.table import Table
 
 
@@ -69,10 +69,10 @@ def access_log(bundle: Bundle, q: Query = Query()) -> AccessLog:
     entries, malformed, files = [], [], 0
     for f in ztunnel_logs(bundle, q.ztunnel):
         files += 1
-        parsed = parse_log(f.text)
+        parsed = f.parsed()  # shared with the rules that already read this log
         if parsed.malformed:
             malformed.append((f.path, parsed.malformed))
-        entries += [Entry(f.pod, f.path, r) for r in access_records(parsed.events) if matches(r, q)]
+        entries += [Entry(f.pod, f.path, r) for r in f.access_records() if matches(r, q)]
     entries.sort(
         key=lambda e: (e.record.time is None, e.record.time or datetime.min, e.ztunnel, e.record.line)
     )

@@ -65,13 +65,13 @@ class StepContext:
         in memory whole, as bytes or as objects, and is never parsed a second time.
         """
         out = MergedList()
-        first = True
+        written = 0  # items so far; a page may hold none (a selective list can page through empties)
         for page in list_pages(
             self.api(), path, list(query), timeout_s=self.timeout_s, max_bytes=self.plan.options.max_bytes
         ):
             items, hits = redact.redact_page(page)
             out.redacted.update(hits)
-            if first:  # a new dict: `list_pages` still reads this page's `continue`
+            if out.size == 0:  # the first page's head, as a new dict: `list_pages` still reads `continue`
                 head = dict(page)
                 head["metadata"] = {k: v for k, v in (page.get("metadata") or {}).items() if k not in _PAGING}
                 head["items"] = []
@@ -79,8 +79,8 @@ class StepContext:
                 assert text.endswith(b"[]}")
                 out.write(text[:-2])
             for obj in items:
-                out.write((b"" if first else b",") + json.dumps(obj, separators=(",", ":")).encode("utf-8"))
-                first = False
+                out.write((b"," if written else b"") + json.dumps(obj, separators=(",", ":")).encode("utf-8"))
+                written += 1
             del items
         out.write(b"]}")
         return out

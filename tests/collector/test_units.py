@@ -183,3 +183,32 @@ def test_large_body_spills_to_disk_with_digest_computed_on_the_way() -> None:
     assert body._file._rolled  # type: ignore[attr-defined]  # on disk, not in memory
     assert body.read_bytes() == data
     body.close()
+
+
+def test_merged_list_writes_one_head_when_pages_are_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A selective List may page through empty pages; the merged List still has one head, valid JSON."""
+    from types import SimpleNamespace
+
+    from collector import context
+
+    pages = [
+        {
+            "kind": "PodList",
+            "apiVersion": "v1",
+            "metadata": {"continue": "a", "resourceVersion": "7"},
+            "items": [],
+        },
+        {"kind": "PodList", "apiVersion": "v1", "metadata": {"continue": "b"}, "items": [{"n": 1}, {"n": 2}]},
+        {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": []},
+        {"kind": "PodList", "apiVersion": "v1", "metadata": {}, "items": [{"n": 3}]},
+    ]
+    monkeypatch.setattr(context, "list_pages", lambda *a, **k: iter(pages))
+    options = SimpleNamespace(timeout_s=1.0, max_bytes=1 << 20)
+    ctx = context.StepContext(SimpleNamespace(options=options), SimpleNamespace(get=lambda: None))  # type: ignore[arg-type]
+    merged = json.loads(ctx.list_merged("/api/v1/pods").read_bytes())
+    assert merged == {
+        "kind": "PodList",
+        "apiVersion": "v1",
+        "metadata": {"resourceVersion": "7"},
+        "items": [{"n": 1}, {"n": 2}, {"n": 3}],
+    }

@@ -267,7 +267,9 @@ def _redact_by_member(path: str, body: Body, data: bytes, split: list[members.Me
             walked = _walk_member(data, m, configmap_data)
             if walked is None:
                 return None
-            if digest:
+            # Remembered unless it carries a big replacement: memory stays bounded, and secrets sit
+            # in small members (`config`), so a big member that needs redaction is merely re-walked.
+            if digest and (walked.text is None or len(walked.text) < members.MEMO_MIN):
                 _WALKED.put(key, walked)
         counts.update(dict(walked.counts))
         if walked.text is None:

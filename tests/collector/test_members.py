@@ -91,7 +91,15 @@ def test_repeated_big_members_are_redacted_the_same_every_time() -> None:
             (Rule.XDS_HEADERS, "config.xdsHeaders"),
             (Rule.JWT, "workloads.uid-7.note"),
         }
-    assert len(redact._WALKED._data) == 1  # the second workloads member was replayed, not walked
+    assert len(redact._WALKED._data) == 0  # a big replacement is not kept: the memo's memory stays bounded
+
+
+def test_a_clean_big_member_is_walked_once_beside_a_redacted_small_one() -> None:
+    outs = [redact.redact_body("d.json", Body.of(_dump(n)), is_json=True) for n in "abc"]
+    for node, out in zip("abc", outs, strict=True):
+        assert out.body is not None and f"token-of-{node}".encode() not in out.body.read_bytes()
+        assert {(r.rule, r.field) for r in out.redactions} == {(Rule.XDS_HEADERS, "config.xdsHeaders")}
+    assert [k[0] for k in redact._WALKED._data] == ["workloads"]  # remembered, untouched, no text kept
 
 
 def test_member_path_equals_whole_body_path() -> None:

@@ -17,11 +17,13 @@ Collect and analyze each run as their own child process (bench.collect / bench.a
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -29,6 +31,9 @@ if str(ROOT) not in sys.path:
 
 from bench.analyze import commit, p4, run_child, ztbundle  # noqa: E402
 from bench.collect import collect_into  # noqa: E402
+
+if TYPE_CHECKING:
+    from analyzer.bundle import BundleFiles
 
 TARGETS = "P1 ≤ 1.25× ideal, RSS ≤ 300 MB flat · P2 ≤ 25 MB · P3 ≤ 30 s, ≤ 1 GiB, ≤ 2× floor · P4 ≤ 1 s"
 
@@ -65,20 +70,22 @@ print(f"{t1 - t0:.3f} {t2 - t1:.3f}")
 """
 
 
-def _gzip_size(job: tuple[str, str]) -> int:
-    """gzip -6 size of one logical member, reading the bundle in this worker process."""
-    import zlib
-
+@functools.lru_cache(maxsize=1)
+def _opened(bundle: str) -> BundleFiles:
+    """The bundle, opened once per worker process."""
     from analyzer.bundle import open_bundle
     from analyzer.limits import DEFAULT
 
+    return open_bundle(bundle, DEFAULT.scaled(16))
+
+
+def _gzip_size(job: tuple[str, str]) -> int:
+    """gzip -6 size of one logical member, plus its tar header."""
+    import zlib
+
     bundle, name = job
-    files = _OPENED.get(bundle) or _OPENED.setdefault(bundle, open_bundle(bundle, DEFAULT.scaled(16)))
     z = zlib.compressobj(6, zlib.DEFLATED, 31)
-    return len(z.compress(files.read(name))) + len(z.flush()) + 512  # + its tar header
-
-
-_OPENED: dict[str, object] = {}
+    return len(z.compress(_opened(bundle).read(name))) + len(z.flush()) + 512
 
 
 def no_dedup_mb(bundle: Path) -> float:
@@ -89,10 +96,7 @@ def no_dedup_mb(bundle: Path) -> float:
     """
     from concurrent.futures import ProcessPoolExecutor
 
-    from analyzer.bundle import open_bundle
-    from analyzer.limits import DEFAULT
-
-    names = list(open_bundle(bundle, DEFAULT.scaled(16)).names())
+    names = list(_opened(str(bundle)).names())
     with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         total = sum(pool.map(_gzip_size, [(str(bundle), n) for n in names], chunksize=16))
     return total / 1e6

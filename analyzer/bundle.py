@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analyzer.errors import BundleError
 from analyzer.limits import DEFAULT, Limits
 from analyzer.store import logical_members
 from ztbundle import layout
-from ztbundle.errors import BundleError
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from analyzer import normalize
 from analyzer.bundle import BundleFiles, parse_json
+from analyzer.errors import BundleError
 from analyzer.model import (
     Artifact,
     Availability,
@@ -35,7 +36,6 @@ from analyzer.model import (
 )
 from analyzer.parse import as_map, config_dump, connections, istiod, kube, parse_time, syncz
 from ztbundle import layout
-from ztbundle.errors import BundleError
 
 T = TypeVar("T")
 

@@ -20,9 +20,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from analyzer.errors import BundleError
 from analyzer.limits import Limits
 from ztbundle import layout
-from ztbundle.errors import BundleError
 
 
 class LogicalMembers(Mapping[str, bytes]):

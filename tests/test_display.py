@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from analyzer.text import printable, printable_line
 from ztbundle.cli import main
-from ztbundle.display import printable, printable_line
 from ztbundle.exits import Exit
 
 

@@ -7,8 +7,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from analyzer.errors import AnalyzerError
+from analyzer.text import printable_line
 from ztbundle import __version__
-from ztbundle.display import printable_line
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import EXIT_HELP, Exit
 
@@ -50,13 +51,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return int(args.run(args))
-    except ZtbundleError as err:
+    except (ZtbundleError, AnalyzerError) as err:
         if args.debug:
             raise
         # Messages quote bundle text (member names, manifest keys): escape it so the error stays one
         # line and cannot carry terminal escapes or bidi overrides.
         print(f"ztbundle: error: {printable_line(str(err))}", file=sys.stderr)
-        return int(err.exit_code)
+        return int(err.exit_code if isinstance(err, ZtbundleError) else Exit.BAD_INPUT)
     except KeyboardInterrupt:
         print("ztbundle: interrupted", file=sys.stderr)
         return int(Exit.INTERRUPTED)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar
 
 from ztbundle.exits import Exit
@@ -16,18 +15,6 @@ class ZtbundleError(Exception):
 
 class UsageError(ZtbundleError):
     exit_code = Exit.USAGE
-
-
-class BundleError(ZtbundleError):
-    """A bundle that cannot be read safely; names the bundle and, when known, the member."""
-
-    exit_code = Exit.BAD_INPUT
-
-    def __init__(self, bundle: Path | str, member: str | None, problem: str) -> None:
-        self.bundle = str(bundle)
-        self.member = member
-        self.problem = problem
-        super().__init__(f"{bundle}:{member}: {problem}" if member else f"{bundle}: {problem}")
 
 
 class ClusterError(ZtbundleError):

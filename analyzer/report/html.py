@@ -462,7 +462,7 @@ def _visible(value: object) -> object:
     """Show control and bidi-override characters of bundle text as escapes (our own Markup passes)."""
     from markupsafe import Markup
 
-    from ztbundle.display import printable
+    from analyzer.text import printable
 
     if isinstance(value, Markup) or value is None or isinstance(value, int | float):
         return value

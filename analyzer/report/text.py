@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ztbundle.display import printable_line
+from analyzer.text import printable_line
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyzer.bundle import BundleFiles, open_bundle
+from analyzer.errors import BundleError
 from analyzer.load import load_bundle, load_index
 from analyzer.model import Bundle, Status, Ztunnel
 from ztbundle import layout
-from ztbundle.errors import BundleError
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from ztbundle.display import printable_line
+from analyzer.text import printable_line
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from analyzer.bundle import open_bundle, parse_json
+from analyzer.errors import BundleError
 from analyzer.limits import DEFAULT, Limits
 from tests.analyzer.tarhelp import T0, file_info, gzip_only, jbytes, manifest, tar_bytes, write_bundle
-from ztbundle.errors import BundleError
 
 PODS = {"cluster/pods.json": jbytes({"kind": "PodList", "items": []})}
 

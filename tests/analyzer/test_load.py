@@ -9,13 +9,13 @@ import pytest
 
 from analyzer import analyze_bundle, normalize
 from analyzer.bundle import open_bundle
+from analyzer.errors import BundleError
 from analyzer.load import load_bundle
 from analyzer.model import BaselineKind, Component, Input
 from tests.analyzer.tarhelp import jbytes, write_bundle
 from tests.fakecluster import certs, k8s, payloads, scenarios
 from tests.fakecluster.scenario import Role
 from ztbundle import layout
-from ztbundle.errors import BundleError
 
 
 def at(scn: Any) -> str:

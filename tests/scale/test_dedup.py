@@ -11,13 +11,13 @@ import pytest
 
 from analyzer import analyze_bundle
 from analyzer.bundle import open_bundle
+from analyzer.errors import BundleError
 from analyzer.load import load_bundle
 from collector.archive import cut_points
 from tests.collector.bundle_io import Run, collect
 from tests.fakecluster import FakeCluster, scenarios
 from ztbundle import layout
 from ztbundle.cli import main
-from ztbundle.errors import BundleError
 from ztbundle.exits import Exit
 
 NODES = 6

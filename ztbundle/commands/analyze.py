@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analyzer.text import printable_line
 from ztbundle.commands._args import add_bundle, add_limit_scale, rfc3339
-from ztbundle.display import printable_line
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 

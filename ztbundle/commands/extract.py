@@ -148,8 +148,8 @@ def write_members(target: Path, members: Iterable[tuple[str, bytes]]) -> list[Pa
 
 def run(args: argparse.Namespace) -> Exit:
     from analyzer.bundle import open_bundle
+    from analyzer.errors import BundleError
     from analyzer.limits import DEFAULT
-    from ztbundle.errors import BundleError
 
     files = open_bundle(args.bundle, DEFAULT.scaled(args.limit_scale))  # validates everything first
     names = sorted(files.names())

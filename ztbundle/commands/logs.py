@@ -41,10 +41,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> Exit:
     import json
 
+    from analyzer.errors import BundleError
     from analyzer.model import Input
     from analyzer.views import access
     from analyzer.views.source import open_source
-    from ztbundle.errors import BundleError
 
     src = open_source(args.bundle)
     if args.ztunnel and src.model.ztunnel_named(args.ztunnel) is None:

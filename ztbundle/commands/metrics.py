@@ -34,10 +34,10 @@ def run(args: argparse.Namespace) -> Exit:
     import dataclasses
     import json
 
+    from analyzer.errors import BundleError
     from analyzer.views import metrics
     from analyzer.views.source import open_source
     from ztbundle import layout
-    from ztbundle.errors import BundleError
 
     src = open_source(args.bundle)
     zts = [src.ztunnel(args.ztunnel)[0]] if args.ztunnel else sorted(src.index.ztunnels, key=lambda z: z.name)

@@ -38,10 +38,10 @@ def run(args: argparse.Namespace) -> Exit:
     import dataclasses
     import json
 
+    from analyzer.errors import BundleError
     from analyzer.model import Component, Input
     from analyzer.views import traffic
     from analyzer.views.source import open_source
-    from ztbundle.errors import BundleError
 
     src = open_source(args.bundle)
     if not src.model.logs_of(Component.ZTUNNEL):

@@ -35,10 +35,10 @@ def run(args: argparse.Namespace) -> Exit:
     import dataclasses
     import json
 
+    from analyzer.errors import BundleError
     from analyzer.model import BaselineKind
     from analyzer.views import xds
     from analyzer.views.source import open_source
-    from ztbundle.errors import BundleError
 
     src = open_source(args.bundle)
     zt, _ = src.ztunnel(args.ztunnel, parsed=True)  # the drift needs its parsed dump

@@ -1,0 +1,19 @@
+"""Errors the analyzer raises; the CLI maps each to a one-line message and an exit code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AnalyzerError(Exception):
+    """Base for analyzer errors that are the input's fault, never a bug."""
+
+
+class BundleError(AnalyzerError):
+    """A bundle that cannot be read safely; names the bundle and, when known, the member."""
+
+    def __init__(self, bundle: Path | str, member: str | None, problem: str) -> None:
+        self.bundle = str(bundle)
+        self.member = member
+        self.problem = problem
+        super().__init__(f"{bundle}:{member}: {problem}" if member else f"{bundle}: {problem}")

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from analyzer.model import Bundle
 from analyzer.parse.logs import AccessRecord
-from analyzer.views.access import access_log
+from analyzer.views.logs import access_log
 from analyzer.views.table import Table
 
 P_SKEWED = 0.001

@@ -9,7 +9,7 @@ from pathlib import Path
 from _pytest.capture import CaptureFixture
 
 from analyzer.parse.logs import access_records, parse_log
-from analyzer.views import access
+from analyzer.views import logs
 from ztbundle.cli import main
 from ztbundle.exits import Exit
 
@@ -83,13 +83,13 @@ def test_plain_json_and_multiline_lines_become_records_and_malformed_are_counted
 
 def test_query_filters_by_workload_prefix_service_short_name_and_errors() -> None:
     plain, err = access_records(parse_log(PLAIN + "\n" + JSON_ERROR).events)
-    assert access.matches(plain, access.Query(workload="echo"))
-    assert access.matches(plain, access.Query(workload="shell-6d8bcd654d-t88gp", service="echo"))
-    assert not access.matches(plain, access.Query(workload="ech"))
-    assert not access.matches(plain, access.Query(errors=True)) and access.matches(
-        err, access.Query(errors=True)
+    assert logs.matches(plain, logs.Query(workload="echo"))
+    assert logs.matches(plain, logs.Query(workload="shell-6d8bcd654d-t88gp", service="echo"))
+    assert not logs.matches(plain, logs.Query(workload="ech"))
+    assert not logs.matches(plain, logs.Query(errors=True)) and logs.matches(
+        err, logs.Query(errors=True)
     )
-    assert not access.matches(plain, access.Query(direction="inbound"))
+    assert not logs.matches(plain, logs.Query(direction="inbound"))
 
 
 def test_golden_inbound_reviews_records(
@@ -119,10 +119,10 @@ def test_missing_logs_is_one_line_exit_3(degraded_bundle: Path, capsys: CaptureF
 
 def test_malformed_lines_are_named_for_a_few_files_then_summed() -> None:
     few = (("a.log", 2), ("b.log", 1))
-    assert access.malformed_notes(few) == [
+    assert logs.malformed_notes(few) == [
         "a.log: skipped 2 malformed line(s)",
         "b.log: skipped 1 malformed line(s)",
     ]
     many = tuple((f"z{i}.log", 2) for i in range(1000))
-    notes = access.malformed_notes(many)
+    notes = logs.malformed_notes(many)
     assert len(notes) == 4 and notes[-1] == "… and 1994 malformed line(s) in 997 more log file(s)"

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> Exit:
     import json
 
     from analyzer import analyze_bundle
-    from analyzer.views import bundlediff
+    from analyzer.views import diff as bundlediff
     from analyzer.views.source import open_source
 
     old, new = open_source(args.old), open_source(args.new)

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> Exit:
 
     from analyzer.errors import BundleError
     from analyzer.model import Input
-    from analyzer.views import access
+    from analyzer.views import logs as access
     from analyzer.views.source import open_source
 
     src = open_source(args.bundle)

@@ -3,32 +3,35 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from analyzer.sections.collection import CollectionError
+from analyzer.sections.nodes import NodeGrid
+
 if TYPE_CHECKING:
     from analyzer.bundle import BundleFiles
     from analyzer.engine import Finding, Skipped
     from analyzer.model import Baseline, Bundle, Manifest
+    from analyzer.sections.rule_docs import RuleDoc
+    from analyzer.sections.ztunnels import ZtunnelSummary
+    from analyzer.views.metrics import L4Metrics
+    from analyzer.views.traffic import Traffic
     from rules import Rule, Severity
 
-__all__ = ["AnalysisResult", "analyze_bundle"]
-
-
-@dataclass(frozen=True, slots=True)
-class CollectionError:
-    path: str | None
-    input: str | None
-    status: str
-    error: str | None
+__all__ = ["AnalysisResult", "CollectionError", "analyze_bundle"]
 
 
 @dataclass(frozen=True, slots=True)
 class AnalysisResult:
-    """Everything a report shows; JSON (`analyzer.report.json`) and HTML render this same object."""
+    """Everything a report shows; JSON (`analyzer.report.json`), text and HTML render this same object.
+
+    The sections beside the findings (`nodes`, `ztunnels`, `traffic`, `metrics`, `rule_docs`) are
+    computed from the model by `analyzer.sections`, so no renderer needs the model.
+    """
 
     manifest: Manifest
     now: datetime
@@ -38,6 +41,11 @@ class AnalysisResult:
     collection_errors: tuple[CollectionError, ...]
     rules: tuple[Rule, ...]
     bundle_path: str | None = None
+    nodes: NodeGrid = NodeGrid()
+    ztunnels: tuple[ZtunnelSummary, ...] = ()
+    traffic: Traffic | None = None  # None: no ztunnel access log in the bundle
+    metrics: L4Metrics | None = None  # None: no ztunnel /metrics in the bundle
+    rule_docs: tuple[RuleDoc, ...] = ()
 
     def counts(self) -> dict[str, int]:
         from rules import Severity
@@ -59,16 +67,37 @@ class AnalysisResult:
         )
 
 
-def _collection_errors(manifest: Manifest) -> tuple[CollectionError, ...]:
-    from analyzer.model import Status
+def _metrics_texts(files: BundleFiles, model: Bundle) -> dict[str, str]:
+    """Each ztunnel's collected `/metrics` text (the model does not hold metrics)."""
+    from ztbundle import layout
 
-    out = [
-        CollectionError(a.path, a.input.value, a.status.value, a.error)
-        for a in manifest.artifacts.values()
-        if a.status is not Status.OK
-    ]
-    out += [CollectionError(None, None, "error", e) for e in manifest.errors]
-    return tuple(sorted(out, key=lambda e: (e.path or "", e.status)))
+    out = {}
+    for zt in model.ztunnels:
+        member = layout.ztunnel_metrics(zt.name)
+        if files.has(member):
+            out[zt.name] = files.text(member)
+    return out
+
+
+def with_sections(
+    result: AnalysisResult, model: Bundle, metrics_texts: Mapping[str, str] | None = None
+) -> AnalysisResult:
+    """The result with every report section computed from the model and the result's findings."""
+    from analyzer.sections.metrics import l4_section
+    from analyzer.sections.nodes import node_grid
+    from analyzer.sections.rule_docs import rule_docs
+    from analyzer.sections.traffic import traffic_section
+    from analyzer.sections.ztunnels import ztunnel_summaries
+
+    r = result
+    return dataclasses.replace(
+        r,
+        nodes=node_grid(model, r.findings, r.rules, r.baselines, r.skipped, r.now),
+        ztunnels=ztunnel_summaries(model, r.findings, r.now),
+        traffic=traffic_section(model),
+        metrics=l4_section(metrics_texts or {}),
+        rule_docs=rule_docs(r.rules, r.findings),
+    )
 
 
 def analyze_bundle(
@@ -77,11 +106,15 @@ def analyze_bundle(
     disabled: Iterable[str] = (),
     extra_rules_dir: Path | None = None,
 ) -> AnalysisResult:
-    """Run every rule (plus `extra_rules_dir`'s) over the bundle and collect the result."""
+    """Run every rule (plus `extra_rules_dir`'s) over the bundle and collect the result.
+
+    Given `BundleFiles`, the result also carries the ztunnels' L4 metrics (they are not in the model).
+    """
     import rules as rules_pkg
     from analyzer.bundle import BundleFiles
     from analyzer.engine import run_rules
     from analyzer.load import load_bundle
+    from analyzer.sections.collection import collection_errors
 
     model = load_bundle(bundle) if isinstance(bundle, BundleFiles) else bundle
     if now is not None:
@@ -90,13 +123,15 @@ def analyze_bundle(
     all_rules = rules_pkg.combined(extra)
     findings, skipped = run_rules(model, all_rules, disabled)
     baselines = tuple(model.baseline_for(z) for z in model.ztunnels)
-    return AnalysisResult(
+    result = AnalysisResult(
         manifest=model.manifest,
         now=model.now,
         findings=tuple(findings),
         skipped=tuple(skipped),
         baselines=baselines,
-        collection_errors=_collection_errors(model.manifest),
+        collection_errors=collection_errors(model.manifest),
         rules=all_rules,
         bundle_path=str(bundle.path) if isinstance(bundle, BundleFiles) else None,
     )
+    texts = _metrics_texts(bundle, model) if isinstance(bundle, BundleFiles) else None
+    return with_sections(result, model, texts)

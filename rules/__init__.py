@@ -15,7 +15,7 @@ import pkgutil
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -80,6 +80,8 @@ class Rule:
     doc: str | None
     check: Callable[[Bundle], Iterable[Hit]] | None = field(default=None, compare=False, repr=False)
     module: str = field(default="", compare=False)
+    grid_columns: frozenset[str] = frozenset()
+    """Node-grid columns of the report this rule's findings colour (`analyzer.sections.nodes.Column`)."""
 
     def __post_init__(self) -> None:
         if not CODE_RE.match(self.code):
@@ -142,7 +144,7 @@ def _from_module(mod: ModuleType) -> Rule:
     expected = rule.name.replace("-", "_")
     if mod.__name__.rsplit(".", 1)[-1] != expected:
         raise RuleError(f"{mod.__name__}: module for {rule.code} must be named {expected}.py")
-    return Rule(rule.code, rule.name, rule.severity, rule.needs, rule.doc, check, mod.__name__)
+    return replace(rule, check=check, module=mod.__name__)
 
 
 def _unique(rules: Iterable[Rule]) -> tuple[Rule, ...]:

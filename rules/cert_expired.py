@@ -37,6 +37,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
+    grid_columns=frozenset({"certificates"}),
 )
 
 

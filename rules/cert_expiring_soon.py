@@ -38,6 +38,7 @@ RULE = Rule(
     severity=Severity.WARNING,
     needs=frozenset({Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
+    grid_columns=frozenset({"certificates"}),
 )
 
 LEFT_FRACTION = 0.4  # renewal happens at 0.5; below 0.4 it is overdue by a tenth of the lifetime

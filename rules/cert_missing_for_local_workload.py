@@ -38,6 +38,7 @@ RULE = Rule(
     severity=Severity.WARNING,
     needs=frozenset({Input.ZTUNNEL_CONFIG, Input.PODS}),
     doc=__doc__,
+    grid_columns=frozenset({"certificates"}),
 )
 
 DEFAULT_TRUST_DOMAIN = "cluster.local"

@@ -32,6 +32,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
+    grid_columns=frozenset({"certificates"}),
 )
 
 TOLERANCE = timedelta(minutes=5)  # capture clock vs. node clock (failure-modes §2.13)

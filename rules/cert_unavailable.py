@@ -43,6 +43,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.ZTUNNEL_CONFIG, Input.PODS}),
     doc=__doc__,
+    grid_columns=frozenset({"certificates"}),
 )
 
 NO_LONGER_NEEDED = "the identity is no longer needed"

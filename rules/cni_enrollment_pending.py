@@ -30,6 +30,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.PODS, Input.NAMESPACES}),
     doc=__doc__,
+    grid_columns=frozenset({"cni"}),
 )
 
 

@@ -27,6 +27,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.NODES, Input.PODS, Input.NAMESPACES}),
     doc=__doc__,
+    grid_columns=frozenset({"ztunnel", "cni"}),
 )
 
 

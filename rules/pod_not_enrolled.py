@@ -33,6 +33,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.PODS, Input.NAMESPACES}),
     doc=__doc__,
+    grid_columns=frozenset({"pods"}),
 )
 
 AMBIENT_LABEL = "istio.io/dataplane-mode"

@@ -36,6 +36,7 @@ RULE = Rule(
     severity=Severity.WARNING,
     needs=frozenset({Input.PODS, Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
+    grid_columns=frozenset({"pods"}),
 )
 
 NO_POD = "has no pod in the cluster"

@@ -39,6 +39,7 @@ RULE = Rule(
     severity=Severity.WARNING,
     needs=frozenset({Input.PODS, Input.ZTUNNEL_CONFIG, Input.ISTIOD_VERSION}),
     doc=__doc__,
+    grid_columns=frozenset({"ztunnel"}),
 )
 
 ROLLOUT_WINDOW = timedelta(hours=1)

@@ -31,6 +31,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.PODS, Input.NAMESPACES, Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
+    grid_columns=frozenset({"pods"}),
 )
 
 

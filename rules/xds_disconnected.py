@@ -33,6 +33,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.PODS, Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS, Input.ZTUNNEL_LOGS}),
     doc=__doc__,
+    grid_columns=frozenset({"xds"}),
 )
 
 ERROR = "XDS client connection error"

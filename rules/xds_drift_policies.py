@@ -35,6 +35,7 @@ RULE = Rule(
     severity=Severity.WARNING,
     needs=DRIFT_NEEDS,
     doc=__doc__,
+    grid_columns=frozenset({"xds"}),
 )
 
 

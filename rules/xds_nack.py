@@ -35,6 +35,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.ISTIOD_SYNCZ, Input.ZTUNNEL_LOGS}),
     doc=__doc__,
+    grid_columns=frozenset({"xds"}),
 )
 
 

@@ -28,6 +28,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.PODS}),
     doc=__doc__,
+    grid_columns=frozenset({"ztunnel"}),
 )
 
 

@@ -1,4 +1,8 @@
-"""The JSON contract: `to_dict(result)` (validated by schemas/report.schema.json in tests)."""
+"""The JSON contract: `to_dict(result)` (validated by schemas/report.schema.json in tests).
+
+Version 2 added the sections the HTML shows beside the findings (`nodes`, `ztunnels`, `traffic`,
+`metrics`, `rule_docs`) and `collection_errors[].expected`; everything version 1 had is unchanged.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,13 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from analyzer.report import json_sections as sections
 from ztbundle import __version__
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _time(value: datetime) -> str:
@@ -67,7 +72,7 @@ def to_dict(result: AnalysisResult) -> dict[str, Any]:
         ],
         "skipped": [{"rule": s.rule, "code": s.code, "reason": s.reason} for s in result.skipped],
         "collection_errors": [
-            {"path": e.path, "input": e.input, "status": e.status, "error": e.error}
+            {"path": e.path, "input": e.input, "status": e.status, "error": e.error, "expected": e.expected}
             for e in result.collection_errors
         ],
         "rules": [
@@ -80,6 +85,11 @@ def to_dict(result: AnalysisResult) -> dict[str, Any]:
             }
             for r in result.rules
         ],
+        "nodes": sections.nodes(result),
+        "ztunnels": sections.ztunnels(result),
+        "traffic": sections.traffic(result),
+        "metrics": sections.metrics(result),
+        "rule_docs": sections.rule_docs(result),
     }
 
 

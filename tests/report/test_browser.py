@@ -116,7 +116,7 @@ def test_rule_link_jumps_to_its_documentation(driver: Any, report: Path, expecte
 
 def test_hostile_name_is_shown_as_text_not_run(driver: Any, hostile: Case, tmp_path: Path) -> None:
     page = tmp_path / "hostile.html"
-    page.write_text(html.render(hostile.result, hostile.model), encoding="utf-8")
+    page.write_text(html.render(hostile.result), encoding="utf-8")
     _open(driver, page)  # an executed alert() would make every later call raise
     assert HOSTILE in driver.find_element("id", "findings").text
     assert driver.execute_script("return document.scripts.length") == 1

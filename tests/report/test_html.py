@@ -10,10 +10,24 @@ from pathlib import Path
 
 import pytest
 
+from analyzer import AnalysisResult, with_sections
 from analyzer.report import html
+from analyzer.sections import rule_docs, ztunnels
 from tests.report.conftest import HOSTILE, Case
 from ztbundle.cli import main
 from ztbundle.exits import Exit
+
+_V1_FIELDS = (
+    "manifest",
+    "now",
+    "findings",
+    "skipped",
+    "baselines",
+    "collection_errors",
+    "rules",
+    "bundle_path",
+)
+"""What a result held before the report sections were computed into it."""
 
 
 class Page(HTMLParser):
@@ -54,7 +68,7 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def page(hostile: Case) -> str:
-    return html.render(hostile.result, hostile.model)
+    return html.render(hostile.result)
 
 
 def test_hostile_pod_name_is_escaped_everywhere(page: str) -> None:
@@ -116,6 +130,7 @@ def test_grid_marks_the_nodes_where_the_trouble_is(page: str) -> None:
 def test_finding_escalates_a_green_cell_and_names_its_code(hostile: Case) -> None:
     import dataclasses
 
+    import rules
     from analyzer.engine import Finding
     from analyzer.model import Baseline, BaselineKind, ObjectRef
     from rules import Severity
@@ -126,12 +141,18 @@ def test_finding_escalates_a_green_cell_and_names_its_code(hostile: Case) -> Non
     note = dataclasses.replace(drift, code="ZT299", severity=Severity.INFO, node="n1")
     n2 = hostile.model.ztunnel_on("n2")
     assert n2 is not None
+    # The made-up rules colour the grid columns they declare, as a real drift or certificate rule does.
+    made_up = (
+        dataclasses.replace(rules.by_code("ZT401"), code="ZT499", name="made-up-drift"),
+        dataclasses.replace(rules.by_code("ZT205"), code="ZT299", name="made-up-note"),
+    )
     result = dataclasses.replace(
         hostile.result,
+        rules=(*hostile.result.rules, *made_up),
         findings=(*hostile.result.findings, drift, note),
         baselines=(Baseline(n2.name, BaselineKind.AMBIENTZ, "istiod-0"),),
     )
-    page = html.render(result, hostile.model)
+    page = html.render(with_sections(result, hostile.model))
     cells = {(c["data-column"], c["data-node"]): c for c in Page(page).with_attr("data-column")}
     assert cells[("in sync with istiod", "n2")]["class"] == "cell warn"
     assert 'data-node="n2" data-column="in sync with istiod">ZT499</td>' in page  # not "in sync" any more
@@ -142,23 +163,27 @@ def test_finding_escalates_a_green_cell_and_names_its_code(hostile: Case) -> Non
 
 
 def test_ztunnel_tables_and_fix_text(hostile: Case, page: str) -> None:
-    assert page.count('<details class="ztunnel"') == len(hostile.model.ztunnels)
+    assert (
+        page.count('<details class="ztunnel"') == len(hostile.model.ztunnels) == len(hostile.result.ztunnels)
+    )
     assert "<th>POD NAME</th>" in page and "spiffe://cluster.local/ns/shop/sa/default" in page
     assert '<p class="fix"><b>Fix:</b>' in page
 
 
 def test_workload_tables_are_capped(hostile: Case, monkeypatch: pytest.MonkeyPatch) -> None:
-    page = html.render(hostile.result, hostile.model)
+    page = html.render(hostile.result)
     assert page.count("2 workloads (1 on its node)") == 2  # each ztunnel lists only its own node's
-    monkeypatch.setattr(html, "WORKLOAD_ROWS", 0)
-    page = html.render(hostile.result, hostile.model)
+    monkeypatch.setattr(ztunnels, "WORKLOAD_ROWS", 0)
+    page = html.render(with_sections(hostile.result, hostile.model))
     assert page.count("… and 1 more workloads on this node") == 2
 
 
-def test_renders_without_a_model(hostile: Case) -> None:
-    page = html.render(hostile.result)
-    assert "The typed model was not passed to the report" in page
+def test_renders_from_the_result_alone(hostile: Case) -> None:
+    """The page needs nothing but the result: without computed sections it still lists every finding."""
+    bare = AnalysisResult(*(getattr(hostile.result, f) for f in _V1_FIELDS))
+    page = html.render(bare)
     assert len(Page(page).with_attr("data-finding")) == len(hostile.result.findings)
+    assert "No nodes in the bundle." in page and not Page(page).with_attr("data-column")
 
 
 @pytest.mark.parametrize(
@@ -179,8 +204,8 @@ def test_verdict_wording(hostile: Case, counts: dict[str, int], expected: str) -
 def test_doc_sections_split_and_reflow() -> None:
     text = "Summary line.\n\nWhy it\nmatters.\n\nEvidence:\n    Seen in\n    a dump.\n\nFix:\n"
     text += "    - one\n    - two"
-    doc = html.doc_sections(text)
-    assert doc == html.DocSections("Summary line.", "Why it matters.", "Seen in a dump.", "- one\n- two")
+    doc = rule_docs.doc_sections(text)
+    assert doc == rule_docs.DocSections("Summary line.", "Why it matters.", "Seen in a dump.", "- one\n- two")
 
 
 def test_cli_writes_html_with_the_model(collected_bundle: Path, tmp_path: Path) -> None:

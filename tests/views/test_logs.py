@@ -86,9 +86,7 @@ def test_query_filters_by_workload_prefix_service_short_name_and_errors() -> Non
     assert logs.matches(plain, logs.Query(workload="echo"))
     assert logs.matches(plain, logs.Query(workload="shell-6d8bcd654d-t88gp", service="echo"))
     assert not logs.matches(plain, logs.Query(workload="ech"))
-    assert not logs.matches(plain, logs.Query(errors=True)) and logs.matches(
-        err, logs.Query(errors=True)
-    )
+    assert not logs.matches(plain, logs.Query(errors=True)) and logs.matches(err, logs.Query(errors=True))
     assert not logs.matches(plain, logs.Query(direction="inbound"))
 
 

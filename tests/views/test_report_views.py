@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 from analyzer import analyze_bundle
 from analyzer.report import html
-from analyzer.views import metrics
 from analyzer.views.source import open_source
-from ztbundle import layout
 
 
 def _page(bundle: Path, with_metrics: bool = True) -> str:
-    src = open_source(bundle)
-    texts = {z.name: src.files.text(layout.ztunnel_metrics(z.name)) for z in src.model.ztunnels}
-    m = metrics.l4_metrics(texts) if with_metrics else None
-    return html.render(analyze_bundle(src.model), src.model, m)
+    result = analyze_bundle(open_source(bundle).files)
+    assert result.metrics is not None  # every ztunnel's /metrics is in these bundles
+    return html.render(result if with_metrics else dataclasses.replace(result, metrics=None))
 
 
 def test_traffic_section_draws_one_bar_per_endpoint_inline(bookinfo_bundle: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,9 +13,7 @@ from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
 if TYPE_CHECKING:
-    from analyzer.bundle import BundleFiles
-    from analyzer.model import Bundle
-    from analyzer.views.metrics import L4Metrics
+    from analyzer import AnalysisResult
 
 _FAIL_ON = ("error", "warning", "info", "never")
 
@@ -66,10 +63,7 @@ def _known_rules(disabled: list[str], extra: Path | None) -> None:
             raise UsageError(f"--disable {d}: no such rule")
 
 
-def _summary(result: object, out: str | None) -> str:
-    from analyzer import AnalysisResult
-
-    assert isinstance(result, AnalysisResult)
+def _summary(result: AnalysisResult, out: str | None) -> str:
     lines = [result.summary_line()]
     top = result.findings[:5]
     lines += [printable_line(f"  {f.severity.value:7} {f.code} {f.subject}: {f.message}") for f in top]
@@ -86,37 +80,18 @@ def _summary(result: object, out: str | None) -> str:
     return "\n".join(lines)
 
 
-def _l4_metrics(files: BundleFiles, model: Bundle) -> L4Metrics | None:
-    """The report's L4 table from every ztunnel whose /metrics was collected; None when none was."""
-    from analyzer.views.metrics import l4_metrics
-    from ztbundle import layout
-
-    texts = {}
-    for zt in model.ztunnels:
-        member = layout.ztunnel_metrics(zt.name)
-        if files.has(member):
-            texts[zt.name] = files.text(member)
-    return l4_metrics(texts) if texts else None
-
-
 def run(args: argparse.Namespace) -> Exit:
     from analyzer import analyze_bundle
     from analyzer.bundle import open_bundle
     from analyzer.limits import DEFAULT
-    from analyzer.load import load_bundle
-    from analyzer.report import Format, html, render
+    from analyzer.report import Format, render
     from rules import Severity
 
     _known_rules(args.disable, args.rules_dir)
     files = open_bundle(args.bundle, DEFAULT.scaled(args.limit_scale))  # BundleError names file and member
-    model = load_bundle(files)  # kept: the HTML node grid and ztunnel tables read the model too
-    result = analyze_bundle(model, now=args.now, disabled=args.disable, extra_rules_dir=args.rules_dir)
-    result = dataclasses.replace(result, bundle_path=str(files.path))
+    result = analyze_bundle(files, now=args.now, disabled=args.disable, extra_rules_dir=args.rules_dir)
     fmt = Format(args.format)
-    if fmt is Format.HTML:
-        text = html.render(result, model, _l4_metrics(files, model))
-    else:
-        text = render(result, fmt)
+    text = render(result, fmt)
     if fmt is Format.TEXT and args.out is None:
         sys.stdout.write(text)  # text is for reading: it goes to the terminal unless -o names a file
     elif args.out == "-":

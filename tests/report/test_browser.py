@@ -120,3 +120,50 @@ def test_hostile_name_is_shown_as_text_not_run(driver: Any, hostile: Case, tmp_p
     _open(driver, page)  # an executed alert() would make every later call raise
     assert HOSTILE in driver.find_element("id", "findings").text
     assert driver.execute_script("return document.scripts.length") == 1
+
+
+@pytest.mark.parametrize("width", [800, 1400])
+def test_diagnosis_is_in_the_first_screen_without_horizontal_scrolling(
+    driver: Any, report: Path, expected: dict[str, Any], width: int
+) -> None:
+    driver.set_window_size(width, 900)
+    try:
+        _open(driver, report)
+        inner = driver.execute_script("return [window.innerWidth, window.innerHeight]")
+        assert inner[0] == width
+        # Every <details> open: a long evidence list or ztunnel table must wrap, not widen the page.
+        driver.execute_script("document.querySelectorAll('details').forEach(function (d) { d.open = true; })")
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= inner[0]
+        driver.execute_script(
+            "document.querySelectorAll('details').forEach(function (d) { d.open = false; })"
+        )
+        driver.execute_script("window.scrollTo(0, 0)")
+        first = expected["findings"][0]
+        for element in (
+            driver.find_element("id", "verdict"),
+            driver.find_element("css selector", "tr[data-finding]"),
+        ):
+            top, bottom = driver.execute_script(
+                "var r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom];", element
+            )
+            assert element.is_displayed() and top >= 0 and bottom <= inner[1], (element.text, top, bottom)
+        row = driver.find_element("css selector", "tr[data-finding]")
+        assert first["message"] in row.text and row.get_attribute("data-code") == first["code"]
+        OUT.mkdir(exist_ok=True)
+        assert driver.save_screenshot(str(OUT / f"first-screen-{width}.png"))
+    finally:
+        driver.set_window_size(1400, 2400)  # as tests/browser.py starts it, for the tests after this one
+
+
+def test_expected_istiod_answers_are_not_shown_as_errors(
+    driver: Any, report: Path, expected: dict[str, Any]
+) -> None:
+    _open(driver, report)
+    rows = driver.find_elements("css selector", 'tr[data-collection-error][data-expected="true"]')
+    assert len(rows) == sum(e["expected"] for e in expected["collection_errors"]) > 0
+    for row in rows:
+        assert "Proxy not connected to this Pilot instance" in row.get_attribute("textContent")
+        tag = row.find_element("css selector", ".tag")
+        assert (
+            "bad" not in tag.get_attribute("class").split() and tag.get_attribute("textContent") == "expected"
+        )

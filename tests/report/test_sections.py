@@ -136,3 +136,17 @@ def test_renderers_read_only_the_result(path: Path) -> None:
 def test_sections_never_read_a_findings_message(path: Path) -> None:
     _, attributes = _imports_and_attributes(path)
     assert "message" not in attributes
+
+
+def test_text_report_shows_the_grid_and_marks_expected_answers() -> None:
+    from analyzer.report import text
+
+    result = analyze_bundle(open_bundle(ROOT / "samples" / "broken.tar.gz"))
+    out = text.render(result)
+    grid = out[out.index("\nnodes:\n") :].splitlines()[3 : 3 + len(result.nodes.rows)]
+    assert len(grid) == len(result.nodes.rows) == 4
+    for row, line in zip(result.nodes.rows, grid, strict=True):
+        assert line.split()[0] == row.node and f"{row.cells[0].text} ({row.cells[0].tone.value})" in line
+    for e in result.collection_errors:
+        line = next(x for x in out.splitlines() if x.startswith(f"  {e.path}: "))
+        assert line.startswith(f"  {e.path}: expected (") == e.expected

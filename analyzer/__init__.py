@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from analyzer.sections.collection import CollectionError
-from analyzer.sections.nodes import NodeGrid
 
 if TYPE_CHECKING:
     from analyzer.bundle import BundleFiles
     from analyzer.engine import Finding, Skipped
     from analyzer.model import Baseline, Bundle, Manifest
+    from analyzer.sections.collection import CollectionError
+    from analyzer.sections.nodes import NodeGrid
     from analyzer.sections.rule_docs import RuleDoc
     from analyzer.sections.ztunnels import ZtunnelSummary
     from analyzer.views.metrics import L4Metrics
     from analyzer.views.traffic import Traffic
     from rules import Rule, Severity
 
-__all__ = ["AnalysisResult", "CollectionError", "analyze_bundle"]
+__all__ = ["AnalysisResult", "analyze_bundle", "with_sections"]
+
+
+def _empty_grid() -> NodeGrid:
+    from analyzer.sections.nodes import NodeGrid  # not at import: `ztbundle --help` imports this package
+
+    return NodeGrid()
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +46,7 @@ class AnalysisResult:
     collection_errors: tuple[CollectionError, ...]
     rules: tuple[Rule, ...]
     bundle_path: str | None = None
-    nodes: NodeGrid = NodeGrid()
+    nodes: NodeGrid = field(default_factory=_empty_grid)
     ztunnels: tuple[ZtunnelSummary, ...] = ()
     traffic: Traffic | None = None  # None: no ztunnel access log in the bundle
     metrics: L4Metrics | None = None  # None: no ztunnel /metrics in the bundle

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from analyzer.bundle import BundleFiles
     from analyzer.engine import Finding, Skipped
+    from analyzer.incidents import Incident
     from analyzer.model import Baseline, Bundle, Manifest
     from rules import Rule, Severity
 
@@ -38,6 +39,7 @@ class AnalysisResult:
     collection_errors: tuple[CollectionError, ...]
     rules: tuple[Rule, ...]
     bundle_path: str | None = None
+    incidents: tuple[Incident, ...] = ()
 
     def counts(self) -> dict[str, int]:
         from rules import Severity
@@ -54,9 +56,14 @@ class AnalysisResult:
     def summary_line(self) -> str:
         c = self.counts()
         return (
-            f"{len(self.findings)} finding(s): {c['error']} error, {c['warning']} warning, {c['info']} info; "
+            f"{len(self.incidents)} incident(s) from {len(self.findings)} finding(s): "
+            f"{c['error']} error, {c['warning']} warning, {c['info']} info; "
             f"{len(self.skipped)} rule(s) skipped"
         )
+
+    def rule(self, code: str) -> Rule | None:
+        """The rule that produced findings with this code (None for the engine's own codes)."""
+        return next((r for r in self.rules if r.code == code), None)
 
 
 def _collection_errors(manifest: Manifest) -> tuple[CollectionError, ...]:
@@ -76,27 +83,34 @@ def analyze_bundle(
     now: datetime | None = None,
     disabled: Iterable[str] = (),
     extra_rules_dir: Path | None = None,
+    rules: Iterable[Rule] | None = None,
+    bundle_path: str | None = None,
 ) -> AnalysisResult:
     """Run every rule (plus `extra_rules_dir`'s) over the bundle and collect the result."""
     import rules as rules_pkg
     from analyzer.bundle import BundleFiles
     from analyzer.engine import run_rules
+    from analyzer.incidents import group, topology_of
     from analyzer.load import load_bundle
 
     model = load_bundle(bundle) if isinstance(bundle, BundleFiles) else bundle
     if now is not None:
         model = dataclasses.replace(model, now_override=now)
     extra = rules_pkg.load_dir(extra_rules_dir) if extra_rules_dir else ()
-    all_rules = rules_pkg.combined(extra)
+    all_rules = tuple(rules) if rules is not None else rules_pkg.combined(extra)
     findings, skipped = run_rules(model, all_rules, disabled)
+    bundle_path = bundle_path or (str(bundle.path) if isinstance(bundle, BundleFiles) else None)
+    bundle_name = bundle_path or "BUNDLE"
+    grouped = group(findings, all_rules, topology_of(model), bundle_name)
     baselines = tuple(model.baseline_for(z) for z in model.ztunnels)
     return AnalysisResult(
         manifest=model.manifest,
         now=model.now,
-        findings=tuple(findings),
+        findings=grouped.findings,
+        incidents=grouped.incidents,
         skipped=tuple(skipped),
         baselines=baselines,
         collection_errors=_collection_errors(model.manifest),
         rules=all_rules,
-        bundle_path=str(bundle.path) if isinstance(bundle, BundleFiles) else None,
+        bundle_path=bundle_path,
     )

@@ -9,8 +9,10 @@ and in `--rules-dir`, so a family of rules can share helpers without copying the
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import re
 import sys
@@ -22,13 +24,25 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from analyzer.causality import Explains, Scope
 from analyzer.model import Input, ObjectRef
 from ztbundle.errors import UsageError
 
 if TYPE_CHECKING:
     from analyzer.model import Bundle, Ztunnel
 
-__all__ = ["Hit", "Rule", "RuleError", "Severity", "Subject", "all_rules", "by_code", "load_dir"]
+__all__ = [
+    "Explains",
+    "Hit",
+    "Rule",
+    "RuleError",
+    "Scope",
+    "Severity",
+    "Subject",
+    "all_rules",
+    "by_code",
+    "load_dir",
+]
 
 Subject = ObjectRef
 """What a finding is about; prints as `Kind namespace/name` (`Node n1` when cluster-scoped)."""
@@ -80,6 +94,9 @@ class Rule:
     doc: str | None
     check: Callable[[Bundle], Iterable[Hit]] | None = field(default=None, compare=False, repr=False)
     module: str = field(default="", compare=False)
+    explains: tuple[Explains, ...] = ()  # findings of other rules that this rule's findings explain
+    priority: int = 100  # between two roots that could explain one finding, the lower wins
+    next_steps: tuple[str, ...] = ()  # offline commands to look deeper: {bundle} {ztunnel} {node} …
 
     def __post_init__(self) -> None:
         if not CODE_RE.match(self.code):
@@ -98,10 +115,17 @@ class Rule:
         return (self.doc or "").strip().splitlines()[0]
 
     @property
+    def fix_line(self) -> str:
+        """The Fix section's first sentence on one line, for a terminal summary."""
+        doc = inspect.cleandoc(self.doc or "")
+        _, sep, fix = doc.partition("\nFix:")
+        text = " ".join(fix.split()) if sep else ""
+        end = text.find(". ")
+        return text if end < 0 else text[: end + 1]
+
+    @property
     def documentation(self) -> str:
         """The docstring without indentation, for the report's rule appendix."""
-        import inspect
-
         return inspect.cleandoc(self.doc or "")
 
 
@@ -142,7 +166,7 @@ def _from_module(mod: ModuleType) -> Rule:
     expected = rule.name.replace("-", "_")
     if mod.__name__.rsplit(".", 1)[-1] != expected:
         raise RuleError(f"{mod.__name__}: module for {rule.code} must be named {expected}.py")
-    return Rule(rule.code, rule.name, rule.severity, rule.needs, rule.doc, check, mod.__name__)
+    return dataclasses.replace(rule, check=check, module=mod.__name__)
 
 
 def _unique(rules: Iterable[Rule]) -> tuple[Rule, ...]:

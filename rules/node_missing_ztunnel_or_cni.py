@@ -19,7 +19,7 @@ Fix:
 from collections.abc import Iterator
 
 from analyzer.model import Bundle, Input, Pod
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 
 RULE = Rule(
     code="ZT103",
@@ -27,6 +27,9 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.NODES, Input.PODS, Input.NAMESPACES}),
     doc=__doc__,
+    explains=(Explains.of(Scope.NODE, "ZT101", "ZT301", "ZT302", "ZT303", "ZT601"),),
+    priority=10,
+    next_steps=("ztbundle ztunnel-config {bundle} workloads --workload-node {name}",),
 )
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 from analyzer.logscan import find, latest, tally
 from analyzer.model import Bundle, Component, Input, Ztunnel
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 from ztbundle import layout
 
 RULE = Rule(
@@ -33,6 +33,15 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.PODS, Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS, Input.ZTUNNEL_LOGS}),
     doc=__doc__,
+    explains=(
+        Explains.of(Scope.ZTUNNEL, "ZT502", "ZT401", "ZT402", "ZT403", "ZT102"),
+        Explains.of(Scope.NODE, "ZT101"),
+    ),
+    priority=20,
+    next_steps=(
+        "ztbundle logs {bundle} --ztunnel {ztunnel} --errors",
+        "ztbundle xds {bundle} --ztunnel {ztunnel} --diff",
+    ),
 )
 
 ERROR = "XDS client connection error"

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from analyzer.logscan import find, latest, tally
 from analyzer.model import CAPTURE_SETTLE, Bundle, Component, Input, ObjectRef
 from analyzer.parse.logs import LogEvent
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 from ztbundle import layout
 
 RULE = Rule(
@@ -35,6 +35,9 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.ISTIOD_SYNCZ, Input.ZTUNNEL_LOGS}),
     doc=__doc__,
+    explains=(Explains.of(Scope.ZTUNNEL, "ZT401", "ZT402", "ZT403"),),
+    priority=40,
+    next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )
 
 

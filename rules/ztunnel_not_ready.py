@@ -20,7 +20,7 @@ Fix:
 from collections.abc import Iterator
 
 from analyzer.model import Bundle, Input, ObjectRef
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 
 RULE = Rule(
     code="ZT502",
@@ -28,6 +28,12 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.PODS}),
     doc=__doc__,
+    explains=(
+        Explains.of(Scope.NODE, "ZT101", "ZT201", "ZT202", "ZT302", "ZT601"),
+        Explains.of(Scope.ZTUNNEL, "ZT401", "ZT402", "ZT403", "ZT102", "ZT602"),
+    ),
+    priority=30,
+    next_steps=("ztbundle logs {bundle} --ztunnel {ztunnel} --errors",),
 )
 
 

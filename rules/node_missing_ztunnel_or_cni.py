@@ -10,9 +10,11 @@ Evidence:
     app=ztunnel and/or k8s-app=istio-cni-node on it.
 
 Fix:
-    Check the ztunnel and istio-cni DaemonSets (`kubectl -n istio-system
-    describe ds`): tolerations for the node's taints, a nodeSelector that
-    excludes it, image pull errors, or (GKE) a missing ResourceQuota for the
+    Get the ztunnel and istio-cni DaemonSets scheduled on the node.
+    Offline: `ztbundle ztunnel-config BUNDLE workloads --workload-node <node>`
+    lists the pods left without a proxy. Live: `kubectl -n istio-system describe
+    ds` — tolerations for the node's taints, a nodeSelector that excludes it,
+    image pull errors, or (GKE) a missing ResourceQuota for the
     system-node-critical priority class outside kube-system.
 """
 

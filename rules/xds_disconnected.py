@@ -12,12 +12,12 @@ Evidence:
     before capture) with no `Stream established` after the last error.
 
 Fix:
-    Read the connection error: `kubectl logs -n istio-system <ztunnel-pod> |
-    grep -E "XDS client|Stream established"`. Check that istiod is running
-    (`kubectl get pods -n istio-system -l app=istiod`), that
-    `config.xdsAddress` in `istioctl ztunnel-config all -o json` names an
-    existing istiod Service/revision, DNS resolution from the node, and any
-    NetworkPolicy or firewall on port 15012.
+    Restore the ztunnel's connection to istiod on port 15012.
+    Offline: `ztbundle logs BUNDLE --ztunnel <pod> --errors` and `ztbundle
+    ztunnel-config BUNDLE all --ztunnel <pod> -o json` (config.xdsAddress).
+    Live: `kubectl logs -n istio-system <ztunnel-pod> | grep -E "XDS
+    client|Stream established"` and `kubectl get pods -n istio-system -l
+    app=istiod`; check DNS from the node and any NetworkPolicy or firewall on 15012.
 """
 
 from collections.abc import Iterator

@@ -13,12 +13,12 @@ Evidence:
     often; trimmed logs give a lower bound).
 
 Fix:
-    Read the NACK reason: `kubectl logs -n istio-system <ztunnel-pod> | grep
-    Nack` and the istiod side `kubectl logs -n istio-system -l app=istiod |
-    grep "ACK ERROR"`. Unknown enums or fields mean istiod is newer than the
-    ztunnel can parse: keep them within one minor (ZT503) and upgrade the
-    ztunnel DaemonSet; `unsupported tunnel protocol` points at a feature flag
-    (LEGACY_ISTIO_MTLS) that the ztunnel does not support.
+    Keep istiod and ztunnel within one minor, or turn off the feature ztunnel rejects.
+    Offline: `ztbundle xds BUNDLE --ztunnel <pod> --diff` and `ztbundle logs
+    BUNDLE --ztunnel <pod> --errors`. Live: `kubectl logs -n istio-system -l
+    app=istiod | grep "ACK ERROR"`. Unknown enums or fields mean istiod is newer
+    than the ztunnel can parse (ZT503); `unsupported tunnel protocol` points at a
+    feature flag (LEGACY_ISTIO_MTLS) that the ztunnel does not support.
 """
 
 from collections.abc import Iterator

@@ -10,11 +10,11 @@ Evidence:
     list. A single restart that ended cleanly is not reported.
 
 Fix:
-    Read why it died: `kubectl describe pod -n istio-system <ztunnel-pod>`
-    (Last State: OOMKilled → raise the memory limit and check ztunnel
-    memory growth issues for your version) and `kubectl logs -n
-    istio-system <ztunnel-pod> --previous` for a panic (`panicked at`) or
-    the last error line before the exit.
+    Find why the ztunnel died, then fix its memory limit or the crash.
+    Offline: `ztbundle logs BUNDLE --ztunnel <pod> --previous --errors` reads the
+    log of the run that died (a panic shows as `panicked at`). Live: `kubectl
+    describe pod -n istio-system <ztunnel-pod>` (Last State: OOMKilled → raise
+    the memory limit and check ztunnel memory issues for your version).
 """
 
 from collections.abc import Iterator

@@ -10,11 +10,11 @@ Evidence:
     Crash-looping pods are left to ZT501.
 
 Fix:
-    `kubectl describe pod -n istio-system <ztunnel-pod>` shows the failing
-    readiness probe (`not ready, pending: <tasks>`); then check `kubectl logs
-    -n istio-system <ztunnel-pod>` for `failed to connect to the Istio CNI
-    node agent` (restart the istio-cni pod on that node) or `XDS client
-    connection error` (see ZT405).
+    Fix what the readiness probe waits for: istio-cni or the xDS connection.
+    Offline: `ztbundle logs BUNDLE --ztunnel <pod> --errors`. Live: `kubectl
+    describe pod -n istio-system <ztunnel-pod>` shows the probe (`not ready,
+    pending: <tasks>`); `failed to connect to the Istio CNI node agent` → restart
+    the istio-cni pod on that node; `XDS client connection error` → see ZT405.
 """
 
 from collections.abc import Iterator

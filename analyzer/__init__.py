@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from analyzer.bundle import BundleFiles
     from analyzer.engine import Finding, Skipped
+    from analyzer.incidents import Incident
     from analyzer.model import Baseline, Bundle, Manifest
     from analyzer.sections.collection import CollectionError
     from analyzer.sections.nodes import NodeGrid
@@ -51,6 +52,7 @@ class AnalysisResult:
     traffic: Traffic | None = None  # None: no ztunnel access log in the bundle
     metrics: L4Metrics | None = None  # None: no ztunnel /metrics in the bundle
     rule_docs: tuple[RuleDoc, ...] = ()
+    incidents: tuple[Incident, ...] = ()
 
     def counts(self) -> dict[str, int]:
         from rules import Severity
@@ -67,9 +69,14 @@ class AnalysisResult:
     def summary_line(self) -> str:
         c = self.counts()
         return (
-            f"{len(self.findings)} finding(s): {c['error']} error, {c['warning']} warning, {c['info']} info; "
+            f"{len(self.incidents)} incident(s) from {len(self.findings)} finding(s): "
+            f"{c['error']} error, {c['warning']} warning, {c['info']} info; "
             f"{len(self.skipped)} rule(s) skipped"
         )
+
+    def rule(self, code: str) -> Rule | None:
+        """The rule that produced findings with this code (None for the engine's own codes)."""
+        return next((r for r in self.rules if r.code == code), None)
 
 
 def _metrics_texts(files: BundleFiles, model: Bundle) -> dict[str, str]:
@@ -110,6 +117,8 @@ def analyze_bundle(
     now: datetime | None = None,
     disabled: Iterable[str] = (),
     extra_rules_dir: Path | None = None,
+    rules: Iterable[Rule] | None = None,
+    bundle_path: str | None = None,
 ) -> AnalysisResult:
     """Run every rule (plus `extra_rules_dir`'s) over the bundle and collect the result.
 
@@ -118,6 +127,7 @@ def analyze_bundle(
     import rules as rules_pkg
     from analyzer.bundle import BundleFiles
     from analyzer.engine import run_rules
+    from analyzer.incidents import group, topology_of
     from analyzer.load import load_bundle
     from analyzer.sections.collection import collection_errors
 
@@ -125,18 +135,22 @@ def analyze_bundle(
     if now is not None:
         model = dataclasses.replace(model, now_override=now)
     extra = rules_pkg.load_dir(extra_rules_dir) if extra_rules_dir else ()
-    all_rules = rules_pkg.combined(extra)
+    all_rules = tuple(rules) if rules is not None else rules_pkg.combined(extra)
     findings, skipped = run_rules(model, all_rules, disabled)
+    bundle_path = bundle_path or (str(bundle.path) if isinstance(bundle, BundleFiles) else None)
+    bundle_name = bundle_path or "BUNDLE"
+    grouped = group(findings, all_rules, topology_of(model), bundle_name)
     baselines = tuple(model.baseline_for(z) for z in model.ztunnels)
     result = AnalysisResult(
         manifest=model.manifest,
         now=model.now,
-        findings=tuple(findings),
+        findings=grouped.findings,
+        incidents=grouped.incidents,
         skipped=tuple(skipped),
         baselines=baselines,
         collection_errors=collection_errors(model.manifest),
         rules=all_rules,
-        bundle_path=str(bundle.path) if isinstance(bundle, BundleFiles) else None,
+        bundle_path=bundle_path,
     )
     texts = _metrics_texts(bundle, model) if isinstance(bundle, BundleFiles) else None
     return with_sections(result, model, texts)

@@ -22,6 +22,9 @@ class Finding:
     evidence: tuple[str, ...] = ()
     node: str | None = None
     ztunnel: str | None = None
+    id: str = ""  # stable within one bundle; set when findings are grouped into incidents
+    caused_by: str | None = None  # the id of the finding that explains this one
+    also_caused_by: tuple[str, ...] = ()  # other findings that could explain it, lower priority
 
     @property
     def sort_key(self) -> tuple[int, str, str]:

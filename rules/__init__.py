@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import re
 import sys
@@ -22,13 +23,25 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+from analyzer.causality import Explains, Scope
 from analyzer.model import Input, ObjectRef
 from ztbundle.errors import UsageError
 
 if TYPE_CHECKING:
     from analyzer.model import Bundle, Ztunnel
 
-__all__ = ["Hit", "Rule", "RuleError", "Severity", "Subject", "all_rules", "by_code", "load_dir"]
+__all__ = [
+    "Explains",
+    "Hit",
+    "Rule",
+    "RuleError",
+    "Scope",
+    "Severity",
+    "Subject",
+    "all_rules",
+    "by_code",
+    "load_dir",
+]
 
 Subject = ObjectRef
 """What a finding is about; prints as `Kind namespace/name` (`Node n1` when cluster-scoped)."""
@@ -82,6 +95,9 @@ class Rule:
     module: str = field(default="", compare=False)
     grid_columns: frozenset[str] = frozenset()
     """Node-grid columns of the report this rule's findings colour (`analyzer.sections.nodes.Column`)."""
+    explains: tuple[Explains, ...] = ()  # findings of other rules that this rule's findings explain
+    priority: int = 100  # between two roots that could explain one finding, the lower wins
+    next_steps: tuple[str, ...] = ()  # offline commands to look deeper: {bundle} {ztunnel} {node} …
 
     def __post_init__(self) -> None:
         if not CODE_RE.match(self.code):
@@ -100,10 +116,17 @@ class Rule:
         return (self.doc or "").strip().splitlines()[0]
 
     @property
+    def fix_line(self) -> str:
+        """The Fix section's first sentence on one line, for a terminal summary."""
+        doc = inspect.cleandoc(self.doc or "")
+        _, sep, fix = doc.partition("\nFix:")
+        text = " ".join(fix.split()) if sep else ""
+        end = text.find(". ")
+        return text if end < 0 else text[: end + 1]
+
+    @property
     def documentation(self) -> str:
         """The docstring without indentation, for the report's rule appendix."""
-        import inspect
-
         return inspect.cleandoc(self.doc or "")
 
 

@@ -14,12 +14,12 @@ Evidence:
     contains `waypoint` is called out.
 
 Fix:
-    Check which policies select the destination: `istioctl ztunnel-config
-    workloads --node <node> -o json` (authorizationPolicies) and `kubectl get
-    authorizationpolicies -n <ns> -o yaml`. If the denied source is a
-    waypoint, add its service account to the ALLOW policy's principals.
-    Follow the denials live with `kubectl logs -n istio-system -l app=ztunnel
-    | grep -E "inbound|outbound" | grep "policy rejection"`.
+    Allow the denied source in the policy that rejects it, or remove that policy.
+    Offline: `ztbundle logs BUNDLE --workload <pod> --errors` lists each
+    denial; `ztbundle ztunnel-config BUNDLE policies` shows what ztunnel
+    enforces. Live: `kubectl get authorizationpolicies -n <ns> -o yaml`. If the
+    denied source is a waypoint, add its service account to the ALLOW policy's
+    principals.
 """
 
 from collections import Counter
@@ -36,6 +36,10 @@ RULE = Rule(
     severity=Severity.INFO,
     needs=frozenset({Input.ZTUNNEL_LOGS, Input.PODS}),
     doc=__doc__,
+    next_steps=(
+        "ztbundle logs {bundle} --workload {name} --errors",
+        "ztbundle ztunnel-config {bundle} policies",
+    ),
 )
 
 DENIED = "connection closed due to policy rejection"

@@ -15,13 +15,13 @@ Evidence:
     parsed.
 
 Fix:
-    Confirm with `istioctl ztunnel-config certificates <ztunnel-pod>.istio-system`
-    (the VALID CERT column) and look for renewal errors with
-    `kubectl logs -n istio-system <ztunnel-pod> | grep -E "certificate (renewal|fetch) failed"`.
-    An expired leaf means renewal stopped: check istiod (or the external CA)
-    is reachable and healthy, then restart the ztunnel to force a new fetch.
-    An expired root or intermediate needs the mesh CA (`cacerts` secret or
-    external CA) rotated before any workload can be re-issued.
+    Get the CA signing again, then let ztunnel fetch a fresh certificate.
+    Offline: `ztbundle ztunnel-config BUNDLE certificates --ztunnel <pod>` and
+    `ztbundle logs BUNDLE --ztunnel <pod> --errors`. Live: `kubectl logs -n
+    istio-system <ztunnel-pod> | grep -E "certificate (renewal|fetch) failed"`.
+    An expired leaf means renewal stopped: check istiod (or the external CA) is
+    reachable, then restart the ztunnel. An expired root or intermediate needs the
+    mesh CA (`cacerts` secret or external CA) rotated first.
 """
 
 from collections.abc import Iterator
@@ -38,6 +38,7 @@ RULE = Rule(
     needs=frozenset({Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
     grid_columns=frozenset({"certificates"}),
+    next_steps=("ztbundle ztunnel-config {bundle} certificates --ztunnel {ztunnel}",),
 )
 
 

@@ -17,12 +17,12 @@ Evidence:
     certificate. Only each node's current ztunnel is judged.
 
 Fix:
-    Check `istioctl ztunnel-config certificates <ztunnel-pod>.istio-system` and
-    the renewal errors in `kubectl logs -n istio-system <ztunnel-pod> | grep
-    "certificate renewal failed"`; usually istiod (or the external CA) is
-    unreachable or refuses to sign (see ZT202). Restarting the ztunnel forces a
-    fresh fetch once the CA is healthy. For a CA certificate near expiry,
-    rotate the mesh CA (`cacerts` secret or external CA) now.
+    Fix certificate renewal before the certificate expires.
+    Offline: `ztbundle ztunnel-config BUNDLE certificates --ztunnel <pod>`.
+    Live: `kubectl logs -n istio-system <ztunnel-pod> | grep "certificate
+    renewal failed"`; usually istiod (or the external CA) is unreachable or
+    refuses to sign (see ZT202). For a CA certificate near expiry, rotate the
+    mesh CA (`cacerts` secret or external CA) now.
 """
 
 from collections.abc import Iterator
@@ -39,6 +39,7 @@ RULE = Rule(
     needs=frozenset({Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
     grid_columns=frozenset({"certificates"}),
+    next_steps=("ztbundle ztunnel-config {bundle} certificates --ztunnel {ztunnel}",),
 )
 
 LEFT_FRACTION = 0.4  # renewal happens at 0.5; below 0.4 it is overdue by a tenth of the lifetime

@@ -19,9 +19,10 @@ Evidence:
     during a rollout, and dumps that did not parse. One finding per identity.
 
 Fix:
-    Confirm with `istioctl ztunnel-config certificates <ztunnel-pod>.istio-system`
-    and `istioctl ztunnel-config workloads <ztunnel-pod>.istio-system`, then look
-    for `unable to prefetch cert` in `kubectl logs -n istio-system <ztunnel-pod>`.
+    Find why ztunnel did not fetch the identity's certificate.
+    Offline: `ztbundle ztunnel-config BUNDLE certificates --ztunnel <pod>` and
+    `ztbundle ztunnel-config BUNDLE workloads --ztunnel <pod>`. Live: look for
+    `unable to prefetch cert` in `kubectl logs -n istio-system <ztunnel-pod>`.
     If the CA is healthy (no ZT202 findings), restarting the ztunnel makes it
     prefetch again.
 """
@@ -39,6 +40,7 @@ RULE = Rule(
     needs=frozenset({Input.ZTUNNEL_CONFIG, Input.PODS}),
     doc=__doc__,
     grid_columns=frozenset({"certificates"}),
+    next_steps=("ztbundle ztunnel-config {bundle} certificates --ztunnel {ztunnel}",),
 )
 
 DEFAULT_TRUST_DOMAIN = "cluster.local"

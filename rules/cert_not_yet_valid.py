@@ -13,10 +13,11 @@ Evidence:
     node's current ztunnel is judged, and only dumps that parsed.
 
 Fix:
-    Compare `istioctl ztunnel-config certificates <ztunnel-pod>.istio-system`
-    across nodes: if only one node's leaves start in the future, fix that
-    node's time sync (chrony/NTP) and restart its ztunnel; if every node's
-    do, check the clock of istiod or the external CA that signs them.
+    Fix the clock of the node (or CA) that issued certificates from the future.
+    Offline: `ztbundle ztunnel-config BUNDLE certificates` on each node. If only
+    one node's leaves start in the future, fix that node's time sync (chrony/NTP)
+    and restart its ztunnel; if every node's do, check the clock of istiod or the
+    external CA. Live: `istioctl ztunnel-config certificates <ztunnel-pod>.istio-system`.
 """
 
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ RULE = Rule(
     needs=frozenset({Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
     grid_columns=frozenset({"certificates"}),
+    next_steps=("ztbundle ztunnel-config {bundle} certificates --ztunnel {ztunnel}",),
 )
 
 TOLERANCE = timedelta(minutes=5)  # capture clock vs. node clock (failure-modes §2.13)

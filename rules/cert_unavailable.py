@@ -19,15 +19,15 @@ Evidence:
     `did not find expected SAN` → SAN mismatch.
 
 Fix:
-    List the states with `istioctl ztunnel-config certificates <ztunnel-pod>.istio-system`
-    and read `kubectl logs -n istio-system <ztunnel-pod> | grep -E "certificate|identity error"`.
-    CA unreachable: check `config.caAddress`, istiod's Service and Pods, and
-    NetworkPolicies between the node and istiod:15012. CA refused: read
-    istiod's log (`kubectl logs -n istio-system -l app=istiod | grep -iE "csr|impersonat"`);
-    for impersonation failures set `CA_TRUSTED_NODE_ACCOUNTS`
-    (`pilot.trustedZtunnelNamespace`) to the ztunnel's namespace/service
-    account. Workload unknown: istiod does not see the pod yet or at all
-    (discoverySelectors). SAN mismatch: the external CA rewrote the identity.
+    Make the CA reachable and willing to sign for this ztunnel.
+    Offline: `ztbundle ztunnel-config BUNDLE certificates --ztunnel <pod>` and
+    `ztbundle logs BUNDLE --ztunnel <pod> --errors`. Live: `kubectl logs -n
+    istio-system -l app=istiod | grep -iE "csr|impersonat"`. CA unreachable:
+    check `config.caAddress`, istiod's Service and Pods, and NetworkPolicies to
+    istiod:15012. CA refused: for impersonation failures set
+    `CA_TRUSTED_NODE_ACCOUNTS` (`pilot.trustedZtunnelNamespace`) to the
+    ztunnel's namespace/service account. Workload unknown: istiod does not see
+    the pod (discoverySelectors). SAN mismatch: the external CA rewrote the identity.
 """
 
 from collections.abc import Iterator
@@ -44,6 +44,10 @@ RULE = Rule(
     needs=frozenset({Input.ZTUNNEL_CONFIG, Input.PODS}),
     doc=__doc__,
     grid_columns=frozenset({"certificates"}),
+    next_steps=(
+        "ztbundle ztunnel-config {bundle} certificates --ztunnel {ztunnel}",
+        "ztbundle logs {bundle} --ztunnel {ztunnel} --errors",
+    ),
 )
 
 NO_LONGER_NEEDED = "the identity is no longer needed"

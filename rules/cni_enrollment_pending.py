@@ -12,11 +12,11 @@ Evidence:
     (absent, not Running/Ready, restart count) from the pod list.
 
 Fix:
-    Check the node's ztunnel (`kubectl -n istio-system get pods -l app=ztunnel -o wide`)
-    and istio-cni (`kubectl logs -n istio-system -l k8s-app=istio-cni-node | grep -E
-    "no ztunnel connection|Unable to send pod to ztunnel|pending status"`).
-    Once ztunnel is Running and Ready, istio-cni retries on its own; pods still
-    pending after that must be restarted.
+    Get the node's ztunnel Running and Ready; istio-cni then retries on its own.
+    Offline: `ztbundle ztunnel-config BUNDLE workloads --node <node>`. Live:
+    `kubectl -n istio-system get pods -l app=ztunnel -o wide` and `kubectl logs
+    -n istio-system -l k8s-app=istio-cni-node | grep -E "no ztunnel
+    connection|pending status"`. Pods still pending after that must be restarted.
 """
 
 from collections.abc import Iterator
@@ -31,6 +31,7 @@ RULE = Rule(
     needs=frozenset({Input.PODS, Input.NAMESPACES}),
     doc=__doc__,
     grid_columns=frozenset({"cni"}),
+    next_steps=("ztbundle ztunnel-config {bundle} workloads --workload-node {node}",),
 )
 
 

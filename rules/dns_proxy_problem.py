@@ -14,12 +14,12 @@ Evidence:
     with pods outside the mesh.
 
 Fix:
-    For bind errors on IPv6-disabled nodes set `IPV6_ENABLED=false` on the
-    ztunnel or enable IPv6 loopback. For failing names, test from an
-    ambient pod (`kubectl exec <pod> -- nslookup <name>`); opt a pod out
-    with the annotation `ambient.istio.io/dns-capture: "false"` or disable
-    capture mesh-wide (`values.cni.ambient.dnsCapture=false`). Grep the
-    ztunnel log: `kubectl logs -n istio-system <ztunnel-pod> | grep -i dns`.
+    Let ztunnel's DNS proxy bind, or take the failing names out of DNS capture.
+    Offline: `ztbundle logs BUNDLE --ztunnel <pod> --errors`. Live: `kubectl logs
+    -n istio-system <ztunnel-pod> | grep -i dns`. For bind errors on
+    IPv6-disabled nodes set `IPV6_ENABLED=false` on the ztunnel. For failing
+    names, test from an ambient pod (`kubectl exec <pod> -- nslookup <name>`);
+    opt a pod out with `ambient.istio.io/dns-capture: "false"`.
 """
 
 from collections.abc import Iterator
@@ -35,6 +35,7 @@ RULE = Rule(
     severity=Severity.WARNING,
     needs=frozenset({Input.ZTUNNEL_LOGS, Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
+    next_steps=("ztbundle logs {bundle} --ztunnel {ztunnel} --errors",),
 )
 
 BIND = ("failed to bind", "Bind(", "AddrNotAvailable", "Address family not supported")

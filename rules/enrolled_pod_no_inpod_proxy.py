@@ -15,13 +15,12 @@ Evidence:
     parse or carry no `workloadState` (not in-pod mode) are not judged.
 
 Fix:
-    Confirm with `istioctl ztunnel-config workloads <ztunnel-pod>.istio-system`
-    and look for the pod in `kubectl logs -n istio-system <ztunnel-pod> | grep -E
-    "pod received|failed to start proxy|retrying workload"` and for
-    `failed to reconcile inpod rules` in the node's istio-cni log. Restart the
-    pod (`kubectl delete pod`) so istio-cni re-enrols it with a fresh network
-    namespace; if many pods on the node are affected, restart istio-cni and
-    then ztunnel on that node.
+    Restart the pod so istio-cni enrols it again with a fresh network namespace.
+    Offline: `ztbundle ztunnel-config BUNDLE workloads --ztunnel <pod>` and
+    `ztbundle logs BUNDLE --ztunnel <pod> --errors`. Live: `kubectl logs -n
+    istio-system <ztunnel-pod> | grep -E "pod received|failed to start proxy"`
+    and `failed to reconcile inpod rules` in the node's istio-cni log. If many
+    pods on the node are affected, restart istio-cni and then ztunnel there.
 """
 
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ RULE = Rule(
     needs=frozenset({Input.PODS, Input.NAMESPACES, Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
     grid_columns=frozenset({"pods"}),
+    next_steps=("ztbundle ztunnel-config {bundle} workloads --ztunnel {ztunnel}",),
 )
 
 

@@ -13,10 +13,10 @@ Evidence:
     (a deleted destination also times out).
 
 Fix:
-    Allow TCP 15008 to ambient pods in every NetworkPolicy (and cloud
-    security group / host firewall) that allows their application ports:
-    `kubectl get networkpolicy -n <dst-namespace>`. Confirm with
-    `kubectl logs -n istio-system -l app=ztunnel | grep -E "inbound|outbound"
+    Allow TCP 15008 to ambient pods wherever their application ports are allowed.
+    Offline: `ztbundle logs BUNDLE --workload <pod> --errors` shows the timeouts.
+    Live: `kubectl get networkpolicy -n <dst-namespace>` (and cloud security
+    groups / host firewalls), then `kubectl logs -n istio-system -l app=ztunnel
     | grep 15008`.
 """
 
@@ -33,6 +33,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.ZTUNNEL_LOGS, Input.PODS}),
     doc=__doc__,
+    next_steps=("ztbundle logs {bundle} --workload {name} --errors",),
 )
 
 HINT = "maybe a NetworkPolicy is blocking HBONE port 15008"

@@ -10,16 +10,18 @@ Evidence:
     app=ztunnel and/or k8s-app=istio-cni-node on it.
 
 Fix:
-    Check the ztunnel and istio-cni DaemonSets (`kubectl -n istio-system
-    describe ds`): tolerations for the node's taints, a nodeSelector that
-    excludes it, image pull errors, or (GKE) a missing ResourceQuota for the
+    Get the ztunnel and istio-cni DaemonSets scheduled on the node.
+    Offline: `ztbundle ztunnel-config BUNDLE workloads --workload-node <node>`
+    lists the pods left without a proxy. Live: `kubectl -n istio-system describe
+    ds` — tolerations for the node's taints, a nodeSelector that excludes it,
+    image pull errors, or (GKE) a missing ResourceQuota for the
     system-node-critical priority class outside kube-system.
 """
 
 from collections.abc import Iterator
 
 from analyzer.model import Bundle, Input, Pod
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 
 RULE = Rule(
     code="ZT103",
@@ -28,6 +30,9 @@ RULE = Rule(
     needs=frozenset({Input.NODES, Input.PODS, Input.NAMESPACES}),
     doc=__doc__,
     grid_columns=frozenset({"ztunnel", "cni"}),
+    explains=(Explains.of(Scope.NODE, "ZT101", "ZT301", "ZT302", "ZT303", "ZT601"),),
+    priority=10,
+    next_steps=("ztbundle ztunnel-config {bundle} workloads --workload-node {name}",),
 )
 
 

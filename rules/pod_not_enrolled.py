@@ -15,11 +15,11 @@ Evidence:
     node started after the pod (the node-start race).
 
 Fix:
-    Check with `istioctl ztunnel-config workloads` that the pod shows protocol
-    TCP instead of HBONE, and read `kubectl logs -n istio-system -l k8s-app=istio-cni-node`
-    on its node for `excluded by excludeNamespaces` or capture errors. Pods
-    that started before istio-cni must be restarted (`kubectl rollout restart`
-    of their owner) to be captured.
+    Restart pods that started before istio-cni so they are captured.
+    Offline: `ztbundle ztunnel-config BUNDLE workloads --node <node>` shows the
+    pod's protocol (TCP instead of HBONE). Live: `kubectl logs -n istio-system
+    -l k8s-app=istio-cni-node` on its node for `excluded by excludeNamespaces` or
+    capture errors, then `kubectl rollout restart` the pod's owner.
 """
 
 from collections.abc import Iterator
@@ -34,6 +34,7 @@ RULE = Rule(
     needs=frozenset({Input.PODS, Input.NAMESPACES}),
     doc=__doc__,
     grid_columns=frozenset({"pods"}),
+    next_steps=("ztbundle ztunnel-config {bundle} workloads --node {node}",),
 )
 
 AMBIENT_LABEL = "istio.io/dataplane-mode"

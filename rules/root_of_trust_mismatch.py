@@ -17,12 +17,11 @@ Evidence:
     certificate are not compared.
 
 Fix:
-    Compare `istioctl ztunnel-config certificates <ztunnel-pod>.istio-system`
-    on a reported node and on a healthy one, and check the cross-node errors
-    with `kubectl logs -n istio-system -l app=ztunnel | grep -E "inbound|outbound" | grep -i issuer`.
-    Make sure istiod serves one root (the `cacerts` secret in istio-system and
-    the `istio-ca-root-cert` ConfigMaps), then restart the reported ztunnels so
-    they fetch certificates and roots again.
+    Make istiod serve one root, then restart the reported ztunnels.
+    Offline: `ztbundle ztunnel-config BUNDLE certificates --ztunnel <pod>` on a
+    reported node and on a healthy one. Live: `kubectl logs -n istio-system -l
+    app=ztunnel | grep -i issuer` for the cross-node errors; check the `cacerts`
+    secret in istio-system and the `istio-ca-root-cert` ConfigMaps.
 """
 
 from collections.abc import Iterator
@@ -38,6 +37,7 @@ RULE = Rule(
     needs=frozenset({Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
     grid_columns=frozenset({"certificates"}),
+    next_steps=("ztbundle ztunnel-config {bundle} certificates --ztunnel {ztunnel}",),
 )
 
 

@@ -19,9 +19,11 @@ Evidence:
     the old one).
 
 Fix:
-    Compare with istiod's view (ZT401). If istiod no longer lists the workload,
-    the ztunnel missed a removal: restart that ztunnel. If istiod still lists
-    it, look for a stuck pod deletion or a finalizer.
+    Restart the ztunnel that missed the removal, unless istiod still lists it.
+    Offline: `ztbundle xds BUNDLE --ztunnel <pod> --diff` compares with
+    istiod's view (ZT401). If istiod no longer lists the workload, restart that
+    ztunnel. If istiod still lists it, look for a stuck pod deletion or a
+    finalizer. Live: `kubectl get pods -A -o wide | grep <ip>`.
 """
 
 from collections.abc import Iterator, Mapping
@@ -37,6 +39,7 @@ RULE = Rule(
     needs=frozenset({Input.PODS, Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
     grid_columns=frozenset({"pods"}),
+    next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )
 
 NO_POD = "has no pod in the cluster"

@@ -16,12 +16,10 @@ Evidence:
     Non-semver versions (custom builds) are ignored.
 
 Fix:
-    Upgrade in the supported order: istiod (control plane) first, then
-    istio-cni and the ztunnel DaemonSet (`helm upgrade ztunnel ...`), one
-    minor at a time. Check versions with `istioctl version` and
-    `kubectl get pods -n istio-system -l app=ztunnel -o
-    jsonpath='{..image}'`. A stuck rollout shows in `kubectl rollout status
-    ds/ztunnel -n istio-system`.
+    Upgrade in the supported order: istiod first, then istio-cni and ztunnel.
+    Offline: `ztbundle ztunnel-config BUNDLE all --ztunnel <pod> -o json`
+    shows each ztunnel's version. Live: `istioctl version` and `kubectl rollout
+    status ds/ztunnel -n istio-system`. Move one minor at a time.
 """
 
 import re
@@ -40,6 +38,7 @@ RULE = Rule(
     needs=frozenset({Input.PODS, Input.ZTUNNEL_CONFIG, Input.ISTIOD_VERSION}),
     doc=__doc__,
     grid_columns=frozenset({"ztunnel"}),
+    next_steps=("ztbundle ztunnel-config {bundle} all --ztunnel {ztunnel} -o json",),
 )
 
 ROLLOUT_WINDOW = timedelta(hours=1)

@@ -14,11 +14,11 @@ Evidence:
     not judged.
 
 Fix:
-    Check the waypoint: `kubectl get gateway -n <ns> <name>` and `kubectl
-    get pods -n <ns> -l gateway.networking.k8s.io/gateway-name=<name>`;
-    create it with `istioctl waypoint apply -n <ns> --name <name>` if it is
-    missing, or fix the label value. `kubectl get svc -n <ns> -o yaml | grep
-    -A3 WaypointBound` shows istiod's binding status.
+    Create the waypoint or fix the label that names it.
+    Offline: `ztbundle ztunnel-config BUNDLE services` shows which services
+    point at it. Live: `kubectl get gateway -n <ns> <name>` and `kubectl get pods
+    -n <ns> -l gateway.networking.k8s.io/gateway-name=<name>`; create it with
+    `istioctl waypoint apply -n <ns> --name <name>`.
 """
 
 from collections.abc import Iterator, Mapping
@@ -32,6 +32,7 @@ RULE = Rule(
     severity=Severity.WARNING,
     needs=frozenset({Input.NAMESPACES, Input.PODS, Input.SERVICES}),
     doc=__doc__,
+    next_steps=("ztbundle ztunnel-config {bundle} services",),
 )
 
 USE = "istio.io/use-waypoint"

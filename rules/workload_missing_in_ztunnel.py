@@ -14,10 +14,12 @@ Evidence:
     discoverySelectors); some means that ztunnel is stale.
 
 Fix:
-    If other ztunnels list the workload, that ztunnel lost its xDS stream: see
-    ZT405/ZT401 and restart it if it does not recover. If no ztunnel lists it,
-    check that istiod watches the namespace (meshConfig.discoverySelectors)
-    and istiod's logs for push errors.
+    Restore the ztunnel's xDS stream; if no ztunnel knows the pod, check istiod.
+    Offline: `ztbundle xds BUNDLE --ztunnel <pod> --diff`. If other ztunnels
+    list the workload, that ztunnel lost its xDS stream (ZT405/ZT401): restart
+    it if it does not recover. If none lists it, check that istiod watches the
+    namespace (meshConfig.discoverySelectors) and istiod's logs for push
+    errors. Live: `kubectl logs -n istio-system -l app=istiod`.
 """
 
 from collections.abc import Iterator
@@ -32,6 +34,7 @@ RULE = Rule(
     needs=frozenset({Input.PODS, Input.NAMESPACES, Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
     grid_columns=frozenset({"pods"}),
+    next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )
 
 

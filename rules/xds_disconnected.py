@@ -12,19 +12,19 @@ Evidence:
     before capture) with no `Stream established` after the last error.
 
 Fix:
-    Read the connection error: `kubectl logs -n istio-system <ztunnel-pod> |
-    grep -E "XDS client|Stream established"`. Check that istiod is running
-    (`kubectl get pods -n istio-system -l app=istiod`), that
-    `config.xdsAddress` in `istioctl ztunnel-config all -o json` names an
-    existing istiod Service/revision, DNS resolution from the node, and any
-    NetworkPolicy or firewall on port 15012.
+    Restore the ztunnel's connection to istiod on port 15012.
+    Offline: `ztbundle logs BUNDLE --ztunnel <pod> --errors` and `ztbundle
+    ztunnel-config BUNDLE all --ztunnel <pod> -o json` (config.xdsAddress).
+    Live: `kubectl logs -n istio-system <ztunnel-pod> | grep -E "XDS
+    client|Stream established"` and `kubectl get pods -n istio-system -l
+    app=istiod`; check DNS from the node and any NetworkPolicy or firewall on 15012.
 """
 
 from collections.abc import Iterator
 
 from analyzer.logscan import find, latest, tally
 from analyzer.model import Bundle, Component, Input, Ztunnel
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 from ztbundle import layout
 
 RULE = Rule(
@@ -34,6 +34,15 @@ RULE = Rule(
     needs=frozenset({Input.PODS, Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS, Input.ZTUNNEL_LOGS}),
     doc=__doc__,
     grid_columns=frozenset({"xds"}),
+    explains=(
+        Explains.of(Scope.ZTUNNEL, "ZT502", "ZT401", "ZT402", "ZT403", "ZT102"),
+        Explains.of(Scope.NODE, "ZT101"),
+    ),
+    priority=20,
+    next_steps=(
+        "ztbundle logs {bundle} --ztunnel {ztunnel} --errors",
+        "ztbundle xds {bundle} --ztunnel {ztunnel} --diff",
+    ),
 )
 
 ERROR = "XDS client connection error"

@@ -15,10 +15,10 @@ Evidence:
     ztunnels, are not reported.
 
 Fix:
-    Compare `istioctl ztunnel-config policies --node <node>` across nodes and
-    with `kubectl get authorizationpolicies -A`; check that ztunnel's xDS
-    stream for NACKs (ZT404) with `kubectl logs -n istio-system <ztunnel-pod>
-    | grep Nack`. Restarting the ztunnel pod forces a full resync.
+    Resync the ztunnel's policies; restart it if its xDS stream looks healthy.
+    Offline: `ztbundle xds BUNDLE --ztunnel <pod> --diff` and `ztbundle
+    ztunnel-config BUNDLE policies --node <node>`. Live: `kubectl logs -n
+    istio-system <ztunnel-pod> | grep Nack` (see ZT404).
 """
 
 from collections.abc import Iterator
@@ -36,6 +36,7 @@ RULE = Rule(
     needs=DRIFT_NEEDS,
     doc=__doc__,
     grid_columns=frozenset({"xds"}),
+    next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )
 
 

@@ -18,11 +18,11 @@ Evidence:
     istiod view.
 
 Fix:
-    Compare `istioctl ztunnel-config services --node <node>` with
-    `istioctl x internal-debug ambientz`; check the ztunnel's xDS stream
-    (ZT404 NACKs, ZT405 disconnects) with `kubectl logs -n istio-system
-    <ztunnel-pod> | grep -E "XDS|Nack"`. If the stream is healthy but the
-    service stays missing or staged, restart that ztunnel pod.
+    Resync the ztunnel's services; restart it if its xDS stream looks healthy.
+    Offline: `ztbundle xds BUNDLE --ztunnel <pod> --diff` and `ztbundle
+    ztunnel-config BUNDLE services --node <node>`. Live: `kubectl logs -n
+    istio-system <ztunnel-pod> | grep -E "XDS|Nack"` (ZT404 NACKs, ZT405
+    disconnects).
 """
 
 from collections.abc import Iterator
@@ -40,6 +40,7 @@ RULE = Rule(
     needs=DRIFT_NEEDS,
     doc=__doc__,
     grid_columns=frozenset({"xds"}),
+    next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )
 
 

@@ -15,11 +15,11 @@ Evidence:
     not reported.
 
 Fix:
-    Compare `istioctl ztunnel-config workloads --node <node>` with
-    `istioctl x internal-debug ambientz`; look for NACKs (ZT404) and
-    disconnects (ZT405) in `kubectl logs -n istio-system <ztunnel-pod> | grep
-    -E "XDS|Nack"`. If the stream looks healthy but the data stays stale,
-    restart that ztunnel pod (it resyncs from scratch).
+    Resync the ztunnel's workloads; restart it if its xDS stream looks healthy.
+    Offline: `ztbundle xds BUNDLE --ztunnel <pod> --diff` and `ztbundle
+    ztunnel-config BUNDLE workloads --node <node>`. Live: `kubectl logs -n
+    istio-system <ztunnel-pod> | grep -E "XDS|Nack"` (ZT404 NACKs, ZT405
+    disconnects).
 """
 
 from collections.abc import Iterator
@@ -36,6 +36,7 @@ RULE = Rule(
     needs=DRIFT_NEEDS,
     doc=__doc__,
     grid_columns=frozenset({"xds"}),
+    next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )
 
 

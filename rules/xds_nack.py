@@ -13,12 +13,12 @@ Evidence:
     often; trimmed logs give a lower bound).
 
 Fix:
-    Read the NACK reason: `kubectl logs -n istio-system <ztunnel-pod> | grep
-    Nack` and the istiod side `kubectl logs -n istio-system -l app=istiod |
-    grep "ACK ERROR"`. Unknown enums or fields mean istiod is newer than the
-    ztunnel can parse: keep them within one minor (ZT503) and upgrade the
-    ztunnel DaemonSet; `unsupported tunnel protocol` points at a feature flag
-    (LEGACY_ISTIO_MTLS) that the ztunnel does not support.
+    Keep istiod and ztunnel within one minor, or turn off the feature ztunnel rejects.
+    Offline: `ztbundle xds BUNDLE --ztunnel <pod> --diff` and `ztbundle logs
+    BUNDLE --ztunnel <pod> --errors`. Live: `kubectl logs -n istio-system -l
+    app=istiod | grep "ACK ERROR"`. Unknown enums or fields mean istiod is newer
+    than the ztunnel can parse (ZT503); `unsupported tunnel protocol` points at a
+    feature flag (LEGACY_ISTIO_MTLS) that the ztunnel does not support.
 """
 
 from collections.abc import Iterator
@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from analyzer.logscan import find, latest, tally
 from analyzer.model import CAPTURE_SETTLE, Bundle, Component, Input, ObjectRef
 from analyzer.parse.logs import LogEvent
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 from ztbundle import layout
 
 RULE = Rule(
@@ -36,6 +36,9 @@ RULE = Rule(
     needs=frozenset({Input.ISTIOD_SYNCZ, Input.ZTUNNEL_LOGS}),
     doc=__doc__,
     grid_columns=frozenset({"xds"}),
+    explains=(Explains.of(Scope.ZTUNNEL, "ZT401", "ZT402", "ZT403"),),
+    priority=40,
+    next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )
 
 

@@ -10,17 +10,17 @@ Evidence:
     list. A single restart that ended cleanly is not reported.
 
 Fix:
-    Read why it died: `kubectl describe pod -n istio-system <ztunnel-pod>`
-    (Last State: OOMKilled → raise the memory limit and check ztunnel
-    memory growth issues for your version) and `kubectl logs -n
-    istio-system <ztunnel-pod> --previous` for a panic (`panicked at`) or
-    the last error line before the exit.
+    Find why the ztunnel died, then fix its memory limit or the crash.
+    Offline: `ztbundle logs BUNDLE --ztunnel <pod> --previous --errors` reads the
+    log of the run that died (a panic shows as `panicked at`). Live: `kubectl
+    describe pod -n istio-system <ztunnel-pod>` (Last State: OOMKilled → raise
+    the memory limit and check ztunnel memory issues for your version).
 """
 
 from collections.abc import Iterator
 
 from analyzer.model import Bundle, Input, ObjectRef
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 
 RULE = Rule(
     code="ZT501",
@@ -29,6 +29,15 @@ RULE = Rule(
     needs=frozenset({Input.PODS}),
     doc=__doc__,
     grid_columns=frozenset({"ztunnel"}),
+    explains=(
+        Explains.of(Scope.NODE, "ZT101", "ZT201", "ZT202", "ZT302", "ZT601"),
+        Explains.of(Scope.ZTUNNEL, "ZT502", "ZT401", "ZT402", "ZT403", "ZT102", "ZT602"),
+    ),
+    priority=10,
+    next_steps=(
+        "ztbundle logs {bundle} --ztunnel {ztunnel} --previous --errors",
+        "ztbundle ztunnel-config {bundle} workloads --ztunnel {ztunnel}",
+    ),
 )
 
 MIN_RESTARTS = 3

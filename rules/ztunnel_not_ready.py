@@ -10,17 +10,17 @@ Evidence:
     Crash-looping pods are left to ZT501.
 
 Fix:
-    `kubectl describe pod -n istio-system <ztunnel-pod>` shows the failing
-    readiness probe (`not ready, pending: <tasks>`); then check `kubectl logs
-    -n istio-system <ztunnel-pod>` for `failed to connect to the Istio CNI
-    node agent` (restart the istio-cni pod on that node) or `XDS client
-    connection error` (see ZT405).
+    Fix what the readiness probe waits for: istio-cni or the xDS connection.
+    Offline: `ztbundle logs BUNDLE --ztunnel <pod> --errors`. Live: `kubectl
+    describe pod -n istio-system <ztunnel-pod>` shows the probe (`not ready,
+    pending: <tasks>`); `failed to connect to the Istio CNI node agent` → restart
+    the istio-cni pod on that node; `XDS client connection error` → see ZT405.
 """
 
 from collections.abc import Iterator
 
 from analyzer.model import Bundle, Input, ObjectRef
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 
 RULE = Rule(
     code="ZT502",
@@ -29,6 +29,12 @@ RULE = Rule(
     needs=frozenset({Input.PODS}),
     doc=__doc__,
     grid_columns=frozenset({"ztunnel"}),
+    explains=(
+        Explains.of(Scope.NODE, "ZT101", "ZT201", "ZT202", "ZT302", "ZT601"),
+        Explains.of(Scope.ZTUNNEL, "ZT401", "ZT402", "ZT403", "ZT102", "ZT602"),
+    ),
+    priority=30,
+    next_steps=("ztbundle logs {bundle} --ztunnel {ztunnel} --errors",),
 )
 
 

@@ -1,6 +1,7 @@
 """The JSON contract: `to_dict(result)` (validated by schemas/report.schema.json in tests).
 
-Version 2 added the sections the HTML shows beside the findings (`nodes`, `ztunnels`, `traffic`,
+Version 2 added the incidents (`incidents[]`, and `id`, `caused_by`, `also_caused_by` on each
+finding), the sections the HTML shows beside the findings (`nodes`, `ztunnels`, `traffic`,
 `metrics`, `rule_docs`) and `collection_errors[].expected`; everything version 1 had is unchanged.
 """
 
@@ -17,6 +18,7 @@ from ztbundle import __version__
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
+    from analyzer.incidents import Incident
 
 SCHEMA_VERSION = 2
 
@@ -57,8 +59,12 @@ def to_dict(result: AnalysisResult) -> dict[str, Any]:
             ],
         },
         "summary": result.counts(),
+        "incidents": [_incident(i, result) for i in result.incidents],
         "findings": [
             {
+                "id": f.id,
+                "caused_by": f.caused_by,
+                "also_caused_by": list(f.also_caused_by),
                 "rule": f.rule,
                 "code": f.code,
                 "severity": f.severity.value,
@@ -90,6 +96,21 @@ def to_dict(result: AnalysisResult) -> dict[str, Any]:
         "traffic": sections.traffic(result),
         "metrics": sections.metrics(result),
         "rule_docs": sections.rule_docs(result),
+    }
+
+
+def _incident(i: Incident, result: AnalysisResult) -> dict[str, Any]:
+    rule = result.rule(i.root.code)
+    b = i.blast_radius
+    return {
+        "id": i.id,
+        "severity": i.severity.value,
+        "root": i.root.id,
+        "explains": [f.id for f in i.explains],
+        "headline": i.headline,
+        "blast_radius": {"pods": b.pods, "nodes": b.nodes, "ztunnels": b.ztunnels},
+        "next_steps": list(i.next_steps),
+        "fix": rule.fix_line if rule else "",
     }
 
 

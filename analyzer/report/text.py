@@ -1,4 +1,4 @@
-"""Plain-text report: one line per finding, the node grid, then skipped rules and collection errors."""
+"""Plain-text report: incidents with their findings, the node grid, skipped rules, collection errors."""
 
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ from analyzer.views.table import tabwrite
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
+    from analyzer.engine import Finding
     from analyzer.sections.collection import CollectionError
 
 
 def _status(e: CollectionError) -> str:
     return "expected (another istiod replica served this ztunnel)" if e.expected else e.status
+
+
+def _finding(f: Finding, indent: str) -> list[str]:
+    where = f" [node {f.node}]" if f.node else ""
+    caused = " (follows)" if f.caused_by else ""
+    line = f"{indent}{f.severity.value.upper():7} {f.code} {f.rule}{caused}: {f.subject}{where}: {f.message}"
+    return [printable_line(line)] + [printable_line(f"{indent}          evidence: {e}") for e in f.evidence]
 
 
 def render(result: AnalysisResult) -> str:
@@ -23,11 +31,17 @@ def render(result: AnalysisResult) -> str:
         result.summary_line(),
         "",
     ]
-    for f in result.findings:
-        where = f" [node {f.node}]" if f.node else ""
-        line = f"{f.severity.value.upper():7} {f.code} {f.rule}: {f.subject}{where}: {f.message}"
-        lines.append(printable_line(line))
-        lines.extend(printable_line(f"          evidence: {e}") for e in f.evidence)
+    groups = [(i, i.findings) for i in result.incidents] or [(None, tuple(result.findings))]
+    for n, (incident, findings) in enumerate(groups, 1):
+        if incident is not None:
+            rule = result.rule(incident.root.code)
+            lines.append(printable_line(f"INCIDENT {n} ({incident.severity.value}): {incident.headline}"))
+            if rule is not None and rule.fix_line:
+                lines.append(printable_line(f"  fix:  {rule.fix_line}"))
+            lines += [printable_line(f"  next: {step}") for step in incident.next_steps]
+        for f in findings:
+            lines += _finding(f, indent="  " if incident is not None else "")
+        lines.append("")
     if result.nodes.rows:
         lines += ["", "nodes:"]
         header = ("  NODE", *(c.label.upper() for c in result.nodes.columns))

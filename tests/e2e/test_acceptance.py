@@ -132,7 +132,9 @@ def test_broken_html_report_is_written_next_to_the_bundle(
         assert f'href="#{code}"' in html, code  # a finding links to it
     assert "ztunnel-mzrp8" in html and "lonely-v1-lvw96sq5jb-6gpbx" in html
     out = capsys.readouterr().out
-    assert out.startswith("26 finding(s): 16 error, 9 warning, 1 info") and "report: " in out
+    first = out.splitlines()[0]  # the diagnosis first: the crash-looping ztunnel explains most findings
+    assert first.startswith("ERROR") and "ztunnel-kfwpp" in first and "CrashLoopBackOff" in out
+    assert "from 26 finding(s): 16 error, 9 warning, 1 info" in out and "report: " in out
 
 
 # --- the committed samples --------------------------------------------------------------------------

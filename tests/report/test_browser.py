@@ -138,17 +138,17 @@ def test_diagnosis_is_in_the_first_screen_without_horizontal_scrolling(
             "document.querySelectorAll('details').forEach(function (d) { d.open = false; })"
         )
         driver.execute_script("window.scrollTo(0, 0)")
-        first = expected["findings"][0]
+        first = expected["incidents"][0]
         for element in (
             driver.find_element("id", "verdict"),
-            driver.find_element("css selector", "tr[data-finding]"),
+            driver.find_element("css selector", "details.incident"),
         ):
             top, bottom = driver.execute_script(
                 "var r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom];", element
             )
             assert element.is_displayed() and top >= 0 and bottom <= inner[1], (element.text, top, bottom)
-        row = driver.find_element("css selector", "tr[data-finding]")
-        assert first["message"] in row.text and row.get_attribute("data-code") == first["code"]
+        incident = driver.find_element("css selector", "details.incident")
+        assert first["headline"] in incident.text and incident.get_attribute("id") == first["id"]
         OUT.mkdir(exist_ok=True)
         assert driver.save_screenshot(str(OUT / f"first-screen-{width}.png"))
     finally:

@@ -224,31 +224,29 @@ def html_escape(text: str) -> str:
     return str(escape(text))
 
 
-def test_page_opens_with_the_verdict_and_findings_then_the_bundle_facts(page: str) -> None:
-    order = ['id="verdict"', '<section id="findings"', '<section id="grid"', '<section id="facts"']
-    order += ['<section id="health"', '<section id="ztunnels"', '<section id="rules"']
+def test_page_opens_with_the_verdict_and_incidents_then_findings_then_the_bundle_facts(page: str) -> None:
+    order = ['id="verdict"', '<section id="incidents"', '<section id="findings"', '<section id="grid"']
+    order += ['<section id="facts"', '<section id="health"', '<section id="ztunnels"', '<section id="rules"']
     positions = [page.index(marker) for marker in order]
     assert positions == sorted(positions)
-    assert '<section id="incidents"' not in page  # nothing to show until the result carries incidents
 
 
-def test_incidents_render_first_when_the_result_carries_them(hostile: Case) -> None:
+def test_each_incident_shows_its_headline_fix_next_step_and_consequences(hostile: Case) -> None:
+    result = hostile.result
+    assert result.incidents, "the hostile case has findings, so it has incidents"
+    page = html.render(result)
+    section = page[page.index('<section id="incidents"') : page.index('<section id="findings"')]
+    for incident in result.incidents:
+        assert f'id="{incident.id}"' in section
+        assert html_escape(incident.headline) in section
+        for step in incident.next_steps:
+            assert html_escape(step) in section
+        for f in incident.explains:
+            assert html_escape(f.message) in section
+
+
+def test_no_incident_section_without_findings(hostile: Case) -> None:
     import dataclasses
 
-    @dataclasses.dataclass(frozen=True, slots=True)
-    class Incident:
-        headline: str
-        root: object
-        explains: tuple[object, ...]
-
-    @dataclasses.dataclass(frozen=True, slots=True)
-    class WithIncidents(AnalysisResult):
-        incidents: tuple[Incident, ...] = ()
-
-    root, *rest = hostile.result.findings
-    fields = {f.name: getattr(hostile.result, f.name) for f in dataclasses.fields(AnalysisResult)}
-    result = WithIncidents(**fields, incidents=(Incident("ztunnel on n3 is missing", root, tuple(rest)),))
-    page = html.render(result)
-    assert page.index('<section id="incidents"') < page.index('<section id="findings"')
-    section = page[page.index('<section id="incidents"') : page.index('<section id="findings"')]
-    assert "ztunnel on n3 is missing" in section and f"{len(rest)} findings follow from it" in section
+    empty = dataclasses.replace(hostile.result, findings=(), incidents=())
+    assert '<section id="incidents"' not in html.render(empty)

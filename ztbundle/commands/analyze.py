@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
     from analyzer import AnalysisResult
 
 _FAIL_ON = ("error", "warning", "info", "never")
+SHOWN_INCIDENTS = 3  # the terminal summary; the report and `--format text` list them all
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,12 +66,34 @@ def _known_rules(disabled: list[str], extra: Path | None) -> None:
             raise UsageError(f"--disable {d}: no such rule")
 
 
+def _wrapped(label: str, text: str, width: int) -> list[str]:
+    """`label` then `text` wrapped to `width`, continuation lines indented under the text."""
+    return textwrap.wrap(
+        printable_line(text),
+        width,
+        initial_indent=label,
+        subsequent_indent=" " * len(label),
+        break_on_hyphens=False,
+        break_long_words=False,
+    )
+
+
 def _summary(result: AnalysisResult, out: str | None) -> str:
-    lines = [result.summary_line()]
-    top = result.findings[:5]
-    lines += [printable_line(f"  {f.severity.value:7} {f.code} {f.subject}: {f.message}") for f in top]
-    if len(result.findings) > 5:
-        lines.append(f"  … and {len(result.findings) - 5} more")
+    """Incidents first, most urgent on top, each with its Fix and the next offline command."""
+    width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
+    lines: list[str] = []
+    shown = result.incidents[:SHOWN_INCIDENTS]
+    for inc in shown:
+        lines += _wrapped(f"{inc.severity.value.upper():7} ", inc.headline, width)
+        rule = result.rule(inc.root.code)
+        if rule is not None and rule.fix_line:
+            lines += _wrapped("  fix:  ", rule.fix_line, width)
+        for step in inc.next_steps[:1]:
+            lines += _wrapped("  next: ", step, width)
+    if len(result.incidents) > len(shown):
+        more = len(result.incidents) - len(shown)
+        lines.append(f"… and {more} more incident(s): `--format text` lists every one with its findings")
+    lines.append(result.summary_line())
     n = len(result.collection_errors)
     if n and not result.manifest.complete:  # an incomplete bundle limits what the findings can say
         lines.append(f"bundle incomplete: {n} artifact(s) not collected (listed in the report)")

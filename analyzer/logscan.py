@@ -174,9 +174,7 @@ def _quote(s: Sighting, limit: int = 160) -> str:
 def weigh(sightings: Iterable[Sighting], now: datetime) -> Weight:
     """Weigh sightings by recency and rate; evidence quotes the newest lines as `path:LINE`."""
     items = list(sightings)
-    newest = sorted(
-        items, key=lambda s: (s.time is not None, s.time or now, s.event.line), reverse=True
-    )
+    newest = sorted(items, key=lambda s: (s.time is not None, s.time or now, s.event.line), reverse=True)
     times = [s.time for s in items if s.time is not None]
     starts = [t for t in (_first_time(f) for f in {s.file.path: s.file for s in items}.values()) if t]
     return Weight(

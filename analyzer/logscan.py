@@ -123,7 +123,8 @@ def weight_of(time: datetime | None, now: datetime) -> float:
 
 
 def _first_time(f: LogFile) -> datetime | None:
-    return next((e.time for e in f.events() if e.time is not None), None)
+    """The earliest timestamp in the file (not the first line: a log may be out of order)."""
+    return min((e.time for e in f.events() if e.time is not None), default=None)
 
 
 def _minutes(delta: timedelta) -> str:

@@ -133,7 +133,9 @@ def _minutes(delta: timedelta) -> str:
         return f"{seconds} s"
     if seconds < 2 * 3600:
         return f"{seconds // 60} min"
-    return f"{seconds // 3600} h"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +155,11 @@ class Weight:
         """Recent or frequent enough within the capture window to be a live problem."""
         return self.weight >= threshold
 
+    @property
+    def newest(self) -> str:
+        """`newest <member>:<line>: "<text>"`: the newest matching line, quoted with where it is."""
+        return f'newest {self.evidence[0]}: "{self.quote}"' if self.evidence else "no line quoted"
+
     def describe(self) -> str:
         """`3 time(s) in the 45 min of log, last 1 min before capture[; log trimmed ...]`."""
         window = f"the {_minutes(self.now - self.window_start)} of log" if self.window_start else "the log"
@@ -163,7 +170,7 @@ class Weight:
         return text
 
 
-def _quote(s: Sighting, limit: int = 160) -> str:
+def _quote(s: Sighting, limit: int = 120) -> str:
     text = s.event.message
     detail = s.event.fields.get("error")
     if detail and detail not in text:

@@ -87,12 +87,14 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         reasons = sorted({_reason(s) for s in seen})
         replicas = ", ".join(sorted({s.file.pod for s in seen}))
         who = f"caller service account {accounts[ref]}, " if ref in accounts else ""
-        asked = f" for {len(identities)} identities (e.g. {identities[0]})" if identities else ""
+        many = f"{len(identities)} identities (e.g. {identities[0]})" if len(identities) > 1 else ""
+        asked = f" for {many or identities[0]}" if identities else ""
         yield Hit(
             subject=ref,
             message=(
                 f"istiod {replicas} refused certificate requests{asked} {w.describe()}: "
                 f"{who}{'; '.join(reasons)}"
+                f"; {w.newest}"
             ),
             evidence=w.evidence,
             ztunnel=ref.name if ref.kind == "Ztunnel" else None,

@@ -78,6 +78,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
                 f"istio-cni {', '.join(sorted({s.file.pod for s in seen}))} failed to {what} the in-pod "
                 f"redirection on node {pod.node} {w.describe()}"
                 + (f": {'; '.join(sorted(errors)[:2])}" if errors else "")
+                + f"; {w.newest}"
             ),
             evidence=w.evidence,
             node=pod.node,

@@ -84,6 +84,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
                 f"istio-cni {cni} could not hand pods to a ztunnel {w.describe()}"
                 f"{f' ({no_conn} with no ztunnel connection)' if no_conn else ''}"
                 f"{f'; pods left unenrolled: {pods}' if pods else ''}"
+                f"; {w.newest}"
             ),
             evidence=w.evidence,
             node=node,

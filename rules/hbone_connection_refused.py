@@ -75,6 +75,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
             message=(
                 f"HBONE connections to {pod.ip}:15008 (node {pod.node}) were refused {w.describe()}, "
                 f"seen by ztunnel(s) {sources}"
+                f"; {w.newest}"
             ),
             evidence=w.evidence,
             node=pod.node,

@@ -74,6 +74,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
             message=(
                 f"HBONE connections to {pod.ip}:15008 (node {pod.node}) timed out "
                 f"{w.describe()}, seen by ztunnel(s) {sources}"
+                f"; {w.newest}"
             ),
             evidence=w.evidence,
             node=pod.node,

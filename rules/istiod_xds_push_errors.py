@@ -83,6 +83,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
                 f"istiod {replicas} logged failing xDS pushes to this ztunnel {w.describe()} ("
                 + ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
                 + f"){nack}"
+                f"; {w.newest}"
             ),
             evidence=w.evidence,
             ztunnel=ref.name,

@@ -72,6 +72,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
                 f"ztunnel {', '.join(ztunnels)} had no xDS workload for this pod and failed its "
                 f"connections {w.describe()} ({waits} wait timeout(s), {len(seen) - waits} failed "
                 f"connection(s))"
+                f"; {w.newest}"
             ),
             evidence=w.evidence,
             ztunnel=ztunnels[0] if len(ztunnels) == 1 else None,

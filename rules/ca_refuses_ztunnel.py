@@ -14,10 +14,11 @@ Evidence:
     found`, `... does not match`), and `impersonation not allowed, as node
     authorizer (CA_TRUSTED_NODE_ACCOUNTS) is not configured`. One finding per
     refused ztunnel (per istiod replica when the line names no caller), when
-    the lines weigh enough by recency and rate within the capture window
-    (`analyzer/logscan.py`): a single refusal an hour old, such as a
-    `UID does not match` race during a ztunnel restart, stays quiet. The
-    finding quotes the newest lines as `<member>:<line>`.
+    the lines weigh enough by recency and rate within the capture window (a
+    line's weight halves for every 10 min it predates collection): a single
+    refusal an hour old, such as a `UID does not match` race during a ztunnel
+    restart, stays quiet. The finding quotes the newest lines as
+    `<member>:<line>`.
 
 Fix:
     Read the refusals offline: `ztbundle extract BUNDLE out/` then

@@ -10,8 +10,9 @@ Evidence:
     `failed to reconcile inpod rules for pod, try restarting the pod, or
     removing and re-adding it to the mesh` (with `ns=`/`name=` labels), for a
     pod that still exists and is not terminating, when they weigh enough by
-    recency and rate within the capture window (`analyzer/logscan.py`). The
-    finding quotes the newest lines as `<member>:<line>`.
+    recency and rate within the capture window (a line's weight halves for
+    every 10 min it predates collection). The finding quotes the newest lines
+    as `<member>:<line>`.
 
 Fix:
     Read the error offline: `ztbundle extract BUNDLE out/` then `grep -n

@@ -12,10 +12,10 @@ Evidence:
     <ns>/<pod> was not enrolled and is unhealthy` and `Unable to send pod to
     ztunnel. Will retry`, one finding per istio-cni pod (its node from the pod
     list), when they weigh enough by recency and rate within the capture
-    window (`analyzer/logscan.py`): the lines of a ztunnel restart an hour ago
-    stay quiet. The pods named in the lines (`pod: <ns>/<name>`, `ns=` and
-    `name=` labels) are listed; the finding quotes the newest lines as
-    `<member>:<line>`.
+    window (a line's weight halves for every 10 min it predates collection):
+    the lines of a ztunnel restart an hour ago stay quiet. The pods named in
+    the lines (`pod: <ns>/<name>`, `ns=` and `name=` labels) are listed; the
+    finding quotes the newest lines as `<member>:<line>`.
 
 Fix:
     Check the node's ztunnel offline: `ztbundle logs BUNDLE --ztunnel

@@ -11,9 +11,10 @@ Evidence:
     (os error 111)` with `dst.addr` on port 15008, for a destination pod
     (dst.workload, else the pod holding the dst.addr IP) that still exists and
     is not terminating (a deleted pod refuses too). The lines are weighed by
-    recency and rate within the capture window (`analyzer/logscan.py`): one
-    refusal a minute before collection is enough, the same line hours old is
-    history. The finding quotes the newest lines as `<member>:<line>`.
+    recency and rate within the capture window (a line's weight halves for
+    every 10 min it predates collection): one refusal a minute before
+    collection is enough, the same line hours old is history. The finding
+    quotes the newest lines as `<member>:<line>`.
 
 Fix:
     See the refused connections offline: `ztbundle logs BUNDLE --ztunnel

@@ -10,9 +10,9 @@ Evidence:
     elapsed` with dst.addr on port 15008, for a destination pod that still
     exists and is not terminating (a deleted destination also times out).
     The lines are weighed by recency and rate within the capture window:
-    one timeout a minute before collection is enough, the same line hours
-    old is history (see `analyzer/logscan.py`). The finding quotes the
-    newest lines as `<member>:<line>`.
+    one timeout a minute before collection is enough, the same line hours old
+    is history (a line's weight halves for every 10 min it predates
+    collection). The finding quotes the newest lines as `<member>:<line>`.
 
 Fix:
     See which connections time out, offline: `ztbundle logs BUNDLE

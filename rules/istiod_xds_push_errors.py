@@ -6,13 +6,14 @@ ERROR`), or istiod cannot write to the stream in time, that ztunnel keeps
 stale state: new pods, endpoints and policies do not reach its node.
 
 Evidence:
-    istiod log lines (scope `delta`) for a ztunnel connection (`<pod>.<ns>-<n>`
-    or `node:<pod>.<ns>`) on the WDS or WADS types, which only ztunnel
-    requests: `ADS:WDS: ACK ERROR <connection> <code>:<message>`, `Timeout
-    writing <connection>: WDS` and `WDS: Send failure for node:<proxy> ...`.
-    One finding per ztunnel, when the lines weigh enough by recency and rate
-    within the capture window (`analyzer/logscan.py`). The finding quotes the
-    newest lines as `<member>:<line>`.
+    istiod log lines (scope `delta`) for a ztunnel connection
+    (`<pod>.<ns>-<n>` or `node:<pod>.<ns>`) on the WDS or WADS types, which
+    only ztunnel requests: `ADS:WDS: ACK ERROR <connection> <code>:<message>`,
+    `Timeout writing <connection>: WDS` and `WDS: Send failure for
+    node:<proxy> ...`. One finding per ztunnel, when the lines weigh enough by
+    recency and rate within the capture window (a line's weight halves for
+    every 10 min it predates collection). The finding quotes the newest lines
+    as `<member>:<line>`.
 
 Fix:
     Compare what istiod sends with what the ztunnel holds, offline: `ztbundle

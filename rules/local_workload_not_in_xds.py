@@ -6,13 +6,13 @@ connection. Persistent lines mean istiod is slow or not sending that workload
 to this ztunnel (large clusters, a stalled push, a lost xDS stream).
 
 Evidence:
-    ztunnel log lines `timed out waiting for workload '<sa>.<ns> (<pod>)'
-    from xds` and access-log errors `failed to fetch information about local
+    ztunnel log lines `timed out waiting for workload '<sa>.<ns> (<pod>)' from
+    xds` and access-log errors `failed to fetch information about local
     workload: <sa>.<ns> (<pod>)`, grouped per pod named in them, when they
-    weigh enough by recency and rate within the capture window
-    (`analyzer/logscan.py`): a pod's first seconds after scheduling may
-    show one, an hour-old burst is history. The finding quotes the newest
-    lines as `<member>:<line>`.
+    weigh enough by recency and rate within the capture window (a line's
+    weight halves for every 10 min it predates collection): a pod's first
+    seconds after scheduling may show one, an hour-old burst is history. The
+    finding quotes the newest lines as `<member>:<line>`.
 
 Fix:
     See the failed connections offline: `ztbundle logs BUNDLE --ztunnel

@@ -47,7 +47,10 @@ RULE = Rule(
 
 FAILED = "impersonation failed for identity"
 NOT_CONFIGURED = "impersonation not allowed"
-_CALLER = re.compile(r"Pod\{Name: ([^,}]+), Namespace: ([^,}]+),.*?ServiceAccount: ([^,}]*)\}")
+# Anchored where `caller (` ends and bounded, so a hostile multi-megabyte line costs one linear scan.
+_CALLER = re.compile(
+    r"Pod\{Name: ([^,}]{1,253}), Namespace: ([^,}]{1,63}),[^}]{0,200}?ServiceAccount: ([^,}]{0,253})\}"
+)
 _IDENTITY = re.compile(r"impersonation failed for identity (\S+?),? error: (.*)$")
 
 
@@ -57,7 +60,8 @@ def _refusal(event: LogEvent) -> bool:
 
 def _group(s: Sighting) -> tuple[ObjectRef, str | None]:
     """The refused ztunnel (and its service account) named by the caller, else the istiod replica."""
-    m = _CALLER.search(s.event.message)
+    at = s.event.message.find("caller (")
+    m = _CALLER.match(s.event.message, at + len("caller (")) if at >= 0 else None
     if m:
         name, ns, sa = (g.strip() for g in m.groups())
         return ObjectRef("Ztunnel", ns, name), f"{ns}/{sa}" if sa else None

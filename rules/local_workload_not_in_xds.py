@@ -40,8 +40,10 @@ RULE = Rule(
 
 WAITED = "timed out waiting for workload"
 FETCH = "failed to fetch information about local workload"
-# `'<service account>.<namespace> (<pod>)'`; the namespace has no dots, the service account may.
-_NAMED = re.compile(r"([\w.-]+)\.([a-z0-9-]+) \(([^)\s]+)\)")
+# `<service account>.<namespace> (<pod>)` right after the marker; the namespace has no dots, the
+# service account may. Matched at that position on a bounded slice: hostile lines stay linear.
+_NAMED = re.compile(r"'?([\w.-]{1,253})\.([a-z0-9-]{1,63}) \(([^)\s]{1,253})\)")
+_MARKERS = ("waiting for workload ", "local workload: ")
 
 
 def _signature(event: LogEvent) -> bool:
@@ -50,8 +52,12 @@ def _signature(event: LogEvent) -> bool:
 
 def _pod(s: Sighting) -> ObjectRef | None:
     text = s.event.message if WAITED in s.event.message else s.event.fields.get("error", "")
-    m = _NAMED.search(text)
-    return ObjectRef("Pod", m.group(2), m.group(3)) if m else None
+    for marker in _MARKERS:
+        at = text.find(marker)
+        if at >= 0:
+            m = _NAMED.match(text[at + len(marker) : at + len(marker) + 600])
+            return ObjectRef("Pod", m.group(2), m.group(3)) if m else None
+    return None
 
 
 def check(bundle: Bundle) -> Iterator[Hit]:

@@ -7,8 +7,8 @@ stale state: new pods, endpoints and policies do not reach its node.
 
 Evidence:
     istiod log lines (scope `delta`) for a ztunnel connection
-    (`<pod>.<ns>-<n>` or `node:<pod>.<ns>`) on the WDS or WADS types, which
-    only ztunnel requests: `ADS:WDS: ACK ERROR <connection> <code>:<message>`,
+    (`<pod>.<ns>-<n>` or `node:<pod>.<ns>`) on the WDS or WADS types (the ones
+    ztunnel requests): `ADS:WDS: ACK ERROR <connection> <code>:<message>`,
     `Timeout writing <connection>: WDS` and `WDS: Send failure for
     node:<proxy> ...`. One finding per ztunnel, when the lines weigh enough by
     recency and rate within the capture window (a line's weight halves for

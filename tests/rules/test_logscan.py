@@ -129,3 +129,19 @@ def test_evidence_quotes_the_newest_lines_as_member_and_line_number() -> None:
     assert w.evidence == (f"{log.path}:4", f"{log.path}:3", f"{log.path}:2")
     assert log.text.splitlines()[3].endswith('maybe a NetworkPolicy is blocking HBONE port 15008"')
     assert w.quote.startswith("connection complete: connection timed out")
+
+
+def test_weighed_description_spans_days_and_says_when_a_trimmed_log_is_a_lower_bound() -> None:
+    log = _log(
+        [
+            {"age": 3 * 86400, "level": "info", "target": "t", "message": "started"},
+            {"age": 30, "level": "warn", "target": "t", "message": "sig"},
+        ],
+        trimmed=True,
+    )
+    w = weigh(find([log], ["sig"]), COLLECTED_AT)
+    assert w.describe() == (
+        "1 time(s) in the 3 d of log, last 30 s before capture; "
+        "log trimmed by the collector, so this is a lower bound"
+    )
+    assert w.newest == f'newest {log.path}:2: "sig"'

@@ -15,6 +15,7 @@ class Scope(StrEnum):
 
     NODE = "node"  # the same node (a ztunnel problem reaches every pod it serves)
     ZTUNNEL = "ztunnel"  # the same ztunnel pod
+    SUBJECT = "subject"  # the same object (one pod, one ztunnel, one service account)
     IDENTITY = "identity"  # the same workload identity (ServiceAccount, i.e. SPIFFE ID)
     MESH = "mesh"  # anywhere: a control-plane problem reaches every ztunnel
 

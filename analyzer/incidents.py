@@ -123,6 +123,8 @@ def _identity(f: Finding) -> str | None:
 def _in_scope(scope: Scope, root: Finding, other: Finding, topo: Topology) -> bool:
     if scope is Scope.MESH:
         return True
+    if scope is Scope.SUBJECT:
+        return root.subject == other.subject
     if scope is Scope.ZTUNNEL:
         return root.ztunnel is not None and root.ztunnel == other.ztunnel
     if scope is Scope.NODE:

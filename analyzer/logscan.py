@@ -1,8 +1,16 @@
-"""Log-signature helpers for rules: find events by exact substring, weigh them by recency and repetition.
+"""Log-signature helpers for rules: find events by exact substring, weigh them by recency and rate.
 
-failure-modes.md §1 guard 9: a single old log line is not a live problem. A `Tally` counts the
-matching events, how many fall in the `RECENT` window before the analysis time, and whether any
-file was trimmed by the collector (then counts are a lower bound and the message says so).
+A single old log line is not a live problem. A `Tally` counts the matching events, how many fall
+in the `RECENT` window before the analysis time, and whether any file was trimmed by the collector
+(then counts are a lower bound and the message says so).
+
+`weigh` gives a signature one number from recency and rate within the capture window: each line
+weighs `0.5 ** (age / HALF_LIFE)`, its age measured back from the bundle's analysis time (the
+collection time, never the wall clock). One line a minute before capture weighs 0.93 and is
+evidence; the same line a day old weighs nothing; a steady trickle adds up (about one line every
+29 minutes over the whole log holds the weight at `LIVE_WEIGHT`). The capture window is what the
+logs cover: from the first timestamp of the files that matched (the `--since` horizon when the
+collector was given one, else the container's start) up to the analysis time.
 """
 
 from __future__ import annotations
@@ -16,6 +24,15 @@ from analyzer.parse.logs import LogEvent
 
 RECENT = timedelta(minutes=30)
 """Events older than this before capture are history, not a live problem."""
+
+HALF_LIFE = timedelta(minutes=10)
+"""A line's weight halves for every HALF_LIFE it is older than the analysis time."""
+
+LIVE_WEIGHT = 0.5
+"""The weight at which a signature is live: one line HALF_LIFE old, two lines 2×HALF_LIFE old, ..."""
+
+QUOTED = 3
+"""How many of the newest matching lines a weighed signature quotes as `path:LINE` evidence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +107,91 @@ def tally(sightings: Iterable[Sighting], now: datetime) -> Tally:
     recent = sum(1 for t in times if t >= now - RECENT)
     paths = tuple(sorted({s.file.path for s in items}))
     return Tally(len(items), recent, max(times, default=None), paths, any(s.file.trimmed for s in items))
+
+
+def line_ref(s: Sighting) -> str:
+    """`<member path>:<line>`: the bundle member and the 1-based line of the event's first line."""
+    return f"{s.file.path}:{s.event.line}"
+
+
+def weight_of(time: datetime | None, now: datetime) -> float:
+    """`0.5 ** (age / HALF_LIFE)`; lines logged at or after `now` (during capture) weigh 1, untimed 0."""
+    if time is None:
+        return 0.0
+    age = (now - time).total_seconds()
+    return 1.0 if age <= 0 else 0.5 ** (age / HALF_LIFE.total_seconds())
+
+
+def _first_time(f: LogFile) -> datetime | None:
+    """The earliest timestamp in the file (not the first line: a log may be out of order)."""
+    return min((e.time for e in f.events() if e.time is not None), default=None)
+
+
+def _minutes(delta: timedelta) -> str:
+    seconds = max(int(delta.total_seconds()), 0)
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
+
+
+@dataclass(frozen=True, slots=True)
+class Weight:
+    """A signature weighed by recency and rate within the capture window."""
+
+    count: int
+    weight: float
+    last: datetime | None
+    window_start: datetime | None
+    now: datetime
+    evidence: tuple[str, ...]  # `path:LINE` of the newest QUOTED sightings, newest first
+    quote: str  # the newest sighting's text, for the message
+    trimmed: bool
+
+    def live(self, threshold: float = LIVE_WEIGHT) -> bool:
+        """Recent or frequent enough within the capture window to be a live problem."""
+        return self.weight >= threshold
+
+    @property
+    def newest(self) -> str:
+        """`newest <member>:<line>: "<text>"`: the newest matching line, quoted with where it is."""
+        return f'newest {self.evidence[0]}: "{self.quote}"' if self.evidence else "no line quoted"
+
+    def describe(self) -> str:
+        """`3 time(s) in the 45 min of log, last 1 min before capture[; log trimmed ...]`."""
+        window = f"the {_minutes(self.now - self.window_start)} of log" if self.window_start else "the log"
+        last = f"last {_minutes(self.now - self.last)} before capture" if self.last else "at unknown times"
+        text = f"{self.count} time(s) in {window}, {last}"
+        if self.trimmed:
+            text += "; log trimmed by the collector, so this is a lower bound"
+        return text
+
+
+def _quote(s: Sighting, limit: int = 120) -> str:
+    text = s.event.message
+    detail = s.event.fields.get("error")
+    if detail and detail not in text:
+        text = f"{text}: {detail}" if text else detail
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def weigh(sightings: Iterable[Sighting], now: datetime) -> Weight:
+    """Weigh sightings by recency and rate; evidence quotes the newest lines as `path:LINE`."""
+    items = list(sightings)
+    newest = sorted(items, key=lambda s: (s.time is not None, s.time or now, s.event.line), reverse=True)
+    times = [s.time for s in items if s.time is not None]
+    starts = [t for t in (_first_time(f) for f in {s.file.path: s.file for s in items}.values()) if t]
+    return Weight(
+        count=len(items),
+        weight=sum(weight_of(s.time, now) for s in items),
+        last=max(times, default=None),
+        window_start=min(starts, default=None),
+        now=now,
+        evidence=tuple(line_ref(s) for s in newest[:QUOTED]),
+        quote=_quote(newest[0]) if newest else "",
+        trimmed=any(s.file.trimmed for s in items),
+    )

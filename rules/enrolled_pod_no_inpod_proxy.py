@@ -26,7 +26,7 @@ Fix:
 from collections.abc import Iterator
 
 from analyzer.model import Bundle, Input
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 
 RULE = Rule(
     code="ZT302",
@@ -34,6 +34,8 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.PODS, Input.NAMESPACES, Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
+    explains=(Explains.of(Scope.SUBJECT, "ZT604"),),
+    priority=60,
     grid_columns=frozenset({"pods"}),
     next_steps=("ztbundle ztunnel-config {bundle} workloads --ztunnel {ztunnel}",),
 )

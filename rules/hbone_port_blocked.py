@@ -7,14 +7,17 @@ but not 15008 makes those connections hang and time out.
 Evidence:
     ztunnel access logs (outbound) with `error="connection timed out, maybe a
     NetworkPolicy is blocking HBONE port 15008"`, or the older `deadline has
-    elapsed` with dst.addr on port 15008, at least twice for the same
-    destination pod within the 30 minutes before capture. The
-    destination must still exist in the pod list and not be terminating
-    (a deleted destination also times out).
+    elapsed` with dst.addr on port 15008, for a destination pod that still
+    exists and is not terminating (a deleted destination also times out).
+    The lines are weighed by recency and rate within the capture window:
+    one timeout a minute before collection is enough, the same line hours old
+    is history (a line's weight halves for every 10 min it predates
+    collection). The finding quotes the newest lines as `<member>:<line>`.
 
 Fix:
     Allow TCP 15008 to ambient pods wherever their application ports are allowed.
-    Offline: `ztbundle logs BUNDLE --workload <pod> --errors` shows the timeouts.
+    Offline: `ztbundle logs BUNDLE --workload <pod> --errors` shows the timeouts
+    (the ztunnels named in the message carry them).
     Live: `kubectl get networkpolicy -n <dst-namespace>` (and cloud security
     groups / host firewalls), then `kubectl logs -n istio-system -l app=ztunnel
     | grep 15008`.
@@ -22,7 +25,7 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.logscan import Sighting, find, tally
+from analyzer.logscan import Sighting, find, weigh
 from analyzer.model import Bundle, Component, Input, ObjectRef, Pod
 from analyzer.parse.logs import LogEvent
 from rules import Hit, Rule, Severity
@@ -38,7 +41,6 @@ RULE = Rule(
 
 HINT = "maybe a NetworkPolicy is blocking HBONE port 15008"
 LEGACY = "deadline has elapsed"
-MIN_REPEATS = 2
 
 
 def _timeout(event: LogEvent) -> bool:
@@ -65,16 +67,17 @@ def check(bundle: Bundle) -> Iterator[Hit]:
             continue  # destination gone: a timeout is expected then
         by_pod.setdefault(pod.ref, (pod, []))[1].append(s)
     for pod, seen in by_pod.values():
-        t = tally(seen, bundle.now)
-        if not t.live(MIN_REPEATS):
-            continue
+        w = weigh(seen, bundle.now)
+        if not w.live():
+            continue  # old or rare: history, not a live block
         sources = ", ".join(sorted({s.file.pod for s in seen}))
         yield Hit(
             subject=pod.ref,
             message=(
-                f"outbound HBONE connections to {pod.ref} ({pod.ip}:15008, node {pod.node}) timed out "
-                f"{t.describe()}, seen by ztunnel(s) {sources}"
+                f"HBONE connections to {pod.ip}:15008 (node {pod.node}) timed out "
+                f"{w.describe()}, seen by ztunnel(s) {sources}"
+                f"; {w.newest}"
             ),
-            evidence=t.paths,
+            evidence=w.evidence,
             node=pod.node,
         )

@@ -30,7 +30,7 @@ RULE = Rule(
     needs=frozenset({Input.NODES, Input.PODS, Input.NAMESPACES}),
     doc=__doc__,
     grid_columns=frozenset({"ztunnel", "cni"}),
-    explains=(Explains.of(Scope.NODE, "ZT101", "ZT301", "ZT302", "ZT303", "ZT601"),),
+    explains=(Explains.of(Scope.NODE, "ZT101", "ZT301", "ZT302", "ZT303", "ZT601", "ZT304", "ZT604"),),
     priority=10,
     next_steps=("ztbundle ztunnel-config {bundle} workloads --workload-node {name}",),
 )

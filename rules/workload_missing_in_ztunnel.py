@@ -25,7 +25,7 @@ Fix:
 from collections.abc import Iterator
 
 from analyzer.model import Bundle, Input, Pod, Ztunnel
-from rules import Hit, Rule, Severity
+from rules import Explains, Hit, Rule, Scope, Severity
 
 RULE = Rule(
     code="ZT101",
@@ -33,6 +33,8 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.PODS, Input.NAMESPACES, Input.ZTUNNEL_CONFIG}),
     doc=__doc__,
+    explains=(Explains.of(Scope.SUBJECT, "ZT605"),),
+    priority=70,
     grid_columns=frozenset({"pods"}),
     next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )

@@ -35,8 +35,8 @@ RULE = Rule(
     doc=__doc__,
     grid_columns=frozenset({"xds"}),
     explains=(
-        Explains.of(Scope.ZTUNNEL, "ZT502", "ZT401", "ZT402", "ZT403", "ZT102"),
-        Explains.of(Scope.NODE, "ZT101"),
+        Explains.of(Scope.ZTUNNEL, "ZT502", "ZT401", "ZT402", "ZT403", "ZT102", "ZT406"),
+        Explains.of(Scope.NODE, "ZT101", "ZT605"),
     ),
     priority=20,
     next_steps=(

@@ -36,7 +36,7 @@ RULE = Rule(
     needs=frozenset({Input.ISTIOD_SYNCZ, Input.ZTUNNEL_LOGS}),
     doc=__doc__,
     grid_columns=frozenset({"xds"}),
-    explains=(Explains.of(Scope.ZTUNNEL, "ZT401", "ZT402", "ZT403"),),
+    explains=(Explains.of(Scope.ZTUNNEL, "ZT401", "ZT402", "ZT403", "ZT406"),),
     priority=40,
     next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )

@@ -30,8 +30,8 @@ RULE = Rule(
     doc=__doc__,
     grid_columns=frozenset({"ztunnel"}),
     explains=(
-        Explains.of(Scope.NODE, "ZT101", "ZT201", "ZT202", "ZT302", "ZT601"),
-        Explains.of(Scope.ZTUNNEL, "ZT401", "ZT402", "ZT403", "ZT102", "ZT602"),
+        Explains.of(Scope.NODE, "ZT101", "ZT201", "ZT202", "ZT302", "ZT601", "ZT304", "ZT604", "ZT605"),
+        Explains.of(Scope.ZTUNNEL, "ZT401", "ZT402", "ZT403", "ZT102", "ZT602", "ZT406"),
     ),
     priority=30,
     next_steps=("ztbundle logs {bundle} --ztunnel {ztunnel} --errors",),

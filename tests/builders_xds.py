@@ -15,19 +15,22 @@ log-signature rules (ZT4xx-ZT6xx) need. Everything is optional. Keys:
     services:  [{ref: ns/name, labels?, selector?}]              (Kubernetes Services)
     logs:      [{component: ztunnel|istiod|cni|waypoint, pod, namespace?, container?, previous?,
                  trimmed?, lines: [raw text | {age?, level?, target?, message, fields?, repeat?,
-                                               every?}]}]
+                                               every?} | {age?, raw, repeat?, every?}]}]
 
     svc: {ref: ns/name, hostname?, vips?, ports?: {80: 8080}, waypoint?, endpoints?: [uid]}
     pol: {ref: ns/name, action?, scope?, principals?: [...]}
 
 Workload specs are the same as in builders.py (`ns/name` or `{ref, ips?, uid?, protocol?, waypoint?}`).
 Log `age` is seconds before COLLECTED_AT; `repeat: n, every: s` emits n lines s seconds apart (oldest first).
+`raw` is a published log line kept verbatim except its leading RFC 3339 timestamp, which is replaced
+by one `age` seconds before COLLECTED_AT (so a real line from an issue can be placed in the window).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -289,6 +292,9 @@ def _value(v: Any) -> str:
     return json.dumps(text) if isinstance(v, str) and (not text or any(c in text for c in ' "=\t')) else text
 
 
+_RAW_TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+
+
 def _lines(spec: Any) -> list[str]:
     from tests.builders import COLLECTED_AT
 
@@ -301,6 +307,9 @@ def _lines(spec: Any) -> list[str]:
     for n in range(repeat):
         t = COLLECTED_AT - timedelta(seconds=age + (repeat - 1 - n) * every)
         ts = t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        if "raw" in spec:
+            out.append(_RAW_TS.sub(ts, str(spec["raw"]), count=1))
+            continue
         out.append(
             f"{ts}\t{spec.get('level', 'info')}\t{spec.get('target', 'access')}\t{spec['message']}\t{fields}"
         )

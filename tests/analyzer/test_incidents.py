@@ -7,6 +7,7 @@ identity) stays an incident of its own.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,10 @@ KINDS = {
     "ZT302": "Pod",
     "ZT303": "Pod",
     "ZT601": "Pod",
+    "ZT304": "Node",
+    "ZT305": "Pod",
+    "ZT604": "Pod",
+    "ZT605": "Pod",
 }
 TOPO = Topology(
     ztunnel_nodes={"zt-a": "node-a", "zt-b": "node-b"},
@@ -68,6 +73,8 @@ def _ids(links: list[tuple[str, Scope, str]]) -> list[str]:
 def test_declared_link_groups_a_consequence_in_scope(root: str, scope: Scope, code: str) -> None:
     cause = _root(root)
     same = _finding(code, node="node-a", ztunnel="zt-a", name="y")
+    if scope is Scope.SUBJECT:  # about the very object the root is about
+        same = dataclasses.replace(same, subject=cause.subject)
     g = group(sorted([cause, same], key=lambda f: f.sort_key), rules.all_rules(), TOPO)
     by_code = {f.code: f for f in g.findings}
     assert len(g.incidents) == 1, f"{code} should follow from {root} in the same {scope.value}"

@@ -39,11 +39,14 @@ BROKEN = frozenset(
         ("ZT302", "Pod default/productpage-v1-kq9dn4pqcr-95j9h"),  # in-pod proxy Pending
         ("ZT302", "Pod default/reviews-v2-z59kb9p247-vsqww"),  # no workloadState entry
         ("ZT303", "Pod default/lonely-v1-lvw96sq5jb-6gpbx"),  # pending on the node without ztunnel
+        ("ZT304", "Node ambient-worker"),  # istio-cni retries productpage, no ztunnel connected (node 1)
+        ("ZT305", "Pod default/productpage-v1-kq9dn4pqcr-95j9h"),  # istio-cni cannot open its netns
         ("ZT401", "Ztunnel istio-system/ztunnel-kfwpp"),  # missing/extra/changed workloads
         ("ZT402", "Ztunnel istio-system/ztunnel-ppc6w"),  # lacks the ratings service
         ("ZT403", "Ztunnel istio-system/ztunnel-kfwpp"),  # policy istiod no longer sends
         ("ZT404", "Ztunnel istio-system/ztunnel-kfwpp"),  # NACK
         ("ZT405", "Ztunnel istio-system/ztunnel-mzrp8"),  # no istiod replica knows it
+        ("ZT406", "Ztunnel istio-system/ztunnel-kfwpp"),  # istiod logs the NACK as ACK ERROR
         ("ZT501", "Ztunnel istio-system/ztunnel-kfwpp"),  # CrashLoopBackOff, 7 restarts
         ("ZT502", "Ztunnel istio-system/ztunnel-mzrp8"),  # Running, not Ready
         ("ZT503", "Ztunnel istio-system/ztunnel-ppc6w"),  # 1.25.1 among 1.26
@@ -51,6 +54,8 @@ BROKEN = frozenset(
         ("ZT601", "Pod default/details-v1-4bkvmhmlsf-nvqz7"),  # two HBONE timeouts to it
         ("ZT602", "Ztunnel istio-system/ztunnel-kfwpp"),  # DNS proxy lookup failure
         ("ZT603", "Pod default/details-v1-4bkvmhmlsf-nvqz7"),  # authz denial (info)
+        ("ZT604", "Pod default/reviews-v2-z59kb9p247-vsqww"),  # :15008 refused: no in-pod proxy (node 2)
+        ("ZT605", "Pod default/productpage-v1-kq9dn4pqcr-95j9h"),  # node 1's ztunnel timed out on xDS
     }
 )
 
@@ -134,7 +139,7 @@ def test_broken_html_report_is_written_next_to_the_bundle(
     out = capsys.readouterr().out
     first = out.splitlines()[0]  # the diagnosis first: the crash-looping ztunnel explains most findings
     assert first.startswith("ERROR") and "ztunnel-kfwpp" in first and "CrashLoopBackOff" in out
-    assert "from 26 finding(s): 16 error, 9 warning, 1 info" in out and "report: " in out
+    assert "from 31 finding(s): 20 error, 10 warning, 1 info" in out and "report: " in out
 
 
 # --- the committed samples --------------------------------------------------------------------------

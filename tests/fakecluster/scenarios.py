@@ -246,6 +246,46 @@ def cni_error(pod_ns: str, pod_name: str) -> LogEvent:
     )
 
 
+def hbone_refused(src_ip: str, dst_ip: str) -> LogEvent:
+    """ztunnel's access log when nothing listens on the destination's :15008 (istio/istio#53696)."""
+    return access_error(
+        src_ip, dst_ip, "io error: Connection refused (os error 111)", ago=timedelta(seconds=75)
+    )
+
+
+def xds_workload_timeout(pod: Pod) -> tuple[LogEvent, ...]:
+    """ztunnel waited for a local pod's workload from xDS, then failed its connection (istio/istio#54889)."""
+    named = f"{pod.service_account}.{pod.namespace} ({pod.name})"
+    return (
+        LogEvent(
+            "warn", "state", f"timed out waiting for workload '{named}' from xds", ago=timedelta(seconds=50)
+        ),
+        LogEvent(
+            "warn",
+            "access",
+            "connection failed",
+            (
+                ("src.addr", "10.244.1.20:51514"),
+                ("dst.addr", f"{pod.ip}:9080"),
+                ("direction", "inbound"),
+                ("error", f"failed to fetch information about local workload: {named}"),
+            ),
+            ago=timedelta(seconds=50),
+        ),
+    )
+
+
+def cni_no_ztunnel(pod_ns: str, pod_name: str) -> LogEvent:
+    """istio-cni retrying a pod while no ztunnel is connected on its node (istio/istio#53843)."""
+    return LogEvent(
+        "warn",
+        "cni-agent",
+        "Unable to send pod to ztunnel. Will retry. AddPodToMesh returned: no ztunnel connection",
+        (("ns", pod_ns), ("name", pod_name)),
+        ago=timedelta(seconds=20),
+    )
+
+
 # --- the broken cluster -------------------------------------------------------------------------
 
 
@@ -286,6 +326,10 @@ def broken(*, now: datetime | None = None) -> Scenario:
                 hbone_timeout(pp.ip or "", details.ip or ""),
                 dns_failure("reviews.default.svc.cluster.local"),
                 nack_line(nack),
+                # reviews-v2 has no in-pod proxy on node 2 (no workloadState entry): :15008 refuses
+                hbone_refused(pp.ip or "", reviews2.ip or ""),
+                # node 1's ztunnel misses productpage from xDS: its inbound connections fail
+                *xds_workload_timeout(pp),
                 LogEvent("error", "ztunnel", "panicked: connection to CA lost", previous=True),
             ),
         ),
@@ -321,7 +365,8 @@ def broken(*, now: datetime | None = None) -> Scenario:
         ),
         n3: IstiodOverride(connected=False),
     }
-    cni = {n1: (cni_error("default", pp.name),)}
+    # node 1's ztunnel crash-loops: istio-cni keeps retrying productpage with no ztunnel connected
+    cni = {n1: (cni_error("default", pp.name), cni_no_ztunnel("default", pp.name))}
     scn = base.with_overrides(ztunnels=ztunnels, istiod=istiod, name="broken", cni_logs=cni)
     # A 4th node without ztunnel or istio-cni, with an ambient pod that can never be captured.
     from dataclasses import replace
@@ -451,4 +496,7 @@ __all__ = [
     "dns_failure",
     "nack_line",
     "cni_error",
+    "hbone_refused",
+    "xds_workload_timeout",
+    "cni_no_ztunnel",
 ]

@@ -45,6 +45,8 @@ def test_ZT2_ZT3_broken_scenario_finds_exactly_the_planted_faults(tmp_path: Path
         ("ZT302", "Pod productpage"),  # workloadState Pending (n1)
         ("ZT302", "Pod reviews"),  # no workloadState entry (n2)
         ("ZT303", "Pod lonely"),  # pending on the node without ztunnel
+        ("ZT304", "Node ambient"),  # istio-cni on node 1 retries productpage with no ztunnel connected
+        ("ZT305", "Pod productpage"),  # istio-cni could not open its netns 40 s before capture (n1)
     }
 
 

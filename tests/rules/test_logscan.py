@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from analyzer.logscan import RECENT, find, latest, tally
+from datetime import timedelta
+
+import pytest
+
+from analyzer.logscan import HALF_LIFE, RECENT, find, latest, tally, weigh, weight_of
 from analyzer.model import LogFile
 from tests.builders import COLLECTED_AT
 from tests.builders_xds import logs
@@ -73,3 +77,71 @@ def test_trimmed_logs_say_counts_are_a_lower_bound_and_latest_uses_time() -> Non
     newest = latest(seen)
     assert newest is not None and newest.event.message == "sig newest"
     assert latest([]) is None
+
+
+# --- weigh: recency and rate within the capture window --------------------------------------------
+
+
+def _timeouts(*ages: float) -> LogFile:
+    return _log(
+        [
+            {
+                "age": age,
+                "level": "error",
+                "target": "access",
+                "message": "connection complete",
+                "fields": {
+                    "error": "connection timed out, maybe a NetworkPolicy is blocking HBONE port 15008"
+                },
+            }
+            for age in ages
+        ]
+    )
+
+
+def test_one_line_a_minute_before_capture_is_live_and_the_same_line_a_day_old_is_not() -> None:
+    recent = weigh(find([_timeouts(60)], ["HBONE port 15008"]), COLLECTED_AT)
+    old = weigh(find([_timeouts(86400)], ["HBONE port 15008"]), COLLECTED_AT)
+    assert recent.live() and recent.weight == pytest.approx(0.5 ** (60 / HALF_LIFE.total_seconds()))
+    assert not old.live() and old.weight < 1e-30
+    assert recent.describe() == "1 time(s) in the 60 s of log, last 60 s before capture"
+
+
+def test_rate_adds_up_a_steady_trickle_is_live_where_one_such_line_is_not() -> None:
+    half = HALF_LIFE.total_seconds()
+    lone = weigh(find([_timeouts(3 * half)], ["15008"]), COLLECTED_AT)
+    steady = weigh(find([_timeouts(*(3 * half + 30 * n for n in range(10)))], ["15008"]), COLLECTED_AT)
+    assert not lone.live() and steady.live()
+    assert steady.count == 10 and "in the 34 min of log, last 30 min before capture" in steady.describe()
+
+
+def test_time_comes_from_the_bundle_not_the_wall_clock() -> None:
+    seen = list(find([_timeouts(60)], ["15008"]))
+    assert weigh(seen, COLLECTED_AT).live()
+    assert not weigh(seen, COLLECTED_AT + timedelta(days=1)).live()  # the same bundle analysed `--now` later
+    assert weight_of(COLLECTED_AT + timedelta(seconds=5), COLLECTED_AT) == 1.0  # logged during capture
+    assert weight_of(None, COLLECTED_AT) == 0.0
+
+
+def test_evidence_quotes_the_newest_lines_as_member_and_line_number() -> None:
+    log = _timeouts(600, 300, 120, 60)
+    w = weigh(find([log], ["15008"]), COLLECTED_AT)
+    assert w.evidence == (f"{log.path}:4", f"{log.path}:3", f"{log.path}:2")
+    assert log.text.splitlines()[3].endswith('maybe a NetworkPolicy is blocking HBONE port 15008"')
+    assert w.quote.startswith("connection complete: connection timed out")
+
+
+def test_weighed_description_spans_days_and_says_when_a_trimmed_log_is_a_lower_bound() -> None:
+    log = _log(
+        [
+            {"age": 3 * 86400, "level": "info", "target": "t", "message": "started"},
+            {"age": 30, "level": "warn", "target": "t", "message": "sig"},
+        ],
+        trimmed=True,
+    )
+    w = weigh(find([log], ["sig"]), COLLECTED_AT)
+    assert w.describe() == (
+        "1 time(s) in the 3 d of log, last 30 s before capture; "
+        "log trimmed by the collector, so this is a lower bound"
+    )
+    assert w.newest == f'newest {log.path}:2: "sig"'

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+# `import analyzer.errors` runs this file for every command, `--help` too: the engine, the model and
+# the loader are imported where they are used so a command that does not analyse never loads them.
 if TYPE_CHECKING:
     from analyzer.bundle import BundleFiles
-    from analyzer.engine import Finding, Skipped
+    from analyzer.findings import Finding, Rule, Severity, Skipped
     from analyzer.model import Baseline, Bundle, Manifest
-    from rules import Rule, Severity
 
 __all__ = ["AnalysisResult", "analyze_bundle"]
 
@@ -40,7 +40,7 @@ class AnalysisResult:
     bundle_path: str | None = None
 
     def counts(self) -> dict[str, int]:
-        from rules import Severity
+        from analyzer.findings import Severity
 
         out = {s.value: 0 for s in Severity}
         for f in self.findings:
@@ -73,12 +73,11 @@ def _collection_errors(manifest: Manifest) -> tuple[CollectionError, ...]:
 
 def analyze_bundle(
     bundle: Bundle | BundleFiles,
+    rules: Sequence[Rule],
     now: datetime | None = None,
     disabled: Iterable[str] = (),
-    extra_rules_dir: Path | None = None,
 ) -> AnalysisResult:
-    """Run every rule (plus `extra_rules_dir`'s) over the bundle and collect the result."""
-    import rules as rules_pkg
+    """Run `rules` (the caller discovers them: `rules.combined()`) over the bundle."""
     from analyzer.bundle import BundleFiles
     from analyzer.engine import run_rules
     from analyzer.load import load_bundle
@@ -86,9 +85,7 @@ def analyze_bundle(
     model = load_bundle(bundle) if isinstance(bundle, BundleFiles) else bundle
     if now is not None:
         model = dataclasses.replace(model, now_override=now)
-    extra = rules_pkg.load_dir(extra_rules_dir) if extra_rules_dir else ()
-    all_rules = rules_pkg.combined(extra)
-    findings, skipped = run_rules(model, all_rules, disabled)
+    findings, skipped = run_rules(model, rules, disabled)
     baselines = tuple(model.baseline_for(z) for z in model.ztunnels)
     return AnalysisResult(
         manifest=model.manifest,
@@ -97,6 +94,6 @@ def analyze_bundle(
         skipped=tuple(skipped),
         baselines=baselines,
         collection_errors=_collection_errors(model.manifest),
-        rules=all_rules,
+        rules=tuple(rules),
         bundle_path=str(bundle.path) if isinstance(bundle, BundleFiles) else None,
     )

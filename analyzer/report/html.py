@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
-    from analyzer.engine import Finding, Skipped
+    from analyzer.findings import Finding, Rule, Skipped
     from analyzer.model import Baseline, Bundle, Ztunnel
     from analyzer.views.metrics import L4Metrics
-    from rules import Rule
 
 __all__ = ["WORKLOAD_ROWS", "render", "script_hash"]
 
@@ -169,7 +168,7 @@ def _rule_docs(rules: Sequence[Rule], findings: Iterable[Finding]) -> tuple[Rule
 
 
 def _groups(findings: Sequence[Finding], docs: Sequence[RuleDoc]) -> dict[str, list[RuleGroup]]:
-    from rules import Severity
+    from analyzer.findings import Severity
 
     fixes = {d.code: d.doc.fix for d in docs}
     out: dict[str, list[RuleGroup]] = {s.value: [] for s in Severity}
@@ -494,7 +493,7 @@ def render(result: AnalysisResult, model: Bundle | None = None, metrics: L4Metri
     """
     from markupsafe import Markup
 
-    from rules import Severity
+    from analyzer.findings import Severity
 
     model = model if model is not None else getattr(result, "model", None)
     env = _environment()

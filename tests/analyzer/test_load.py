@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import rules
 from analyzer import analyze_bundle, normalize
 from analyzer.bundle import open_bundle
 from analyzer.errors import BundleError
@@ -71,7 +72,7 @@ def test_clean_bundle_loads_and_finds_nothing(tmp_path: Path, version: str) -> N
         assert base.kind is kind and base.xds is not None
         assert base.xds.workload_hashes == z.xds.workload_hashes  # in sync: equal hashes
     assert sum(1 for _ in bundle.ambient_pods()) > 0
-    result = analyze_bundle(files)
+    result = analyze_bundle(files, rules.all_rules())
     assert result.findings == ()  # no rule (anyone's) may fire on a healthy cluster
     assert all("not available (not collected" in s.reason for s in result.skipped)  # inputs this test omits
 
@@ -117,7 +118,7 @@ def test_failed_member_is_unavailable_with_its_reason_not_fatal(tmp_path: Path) 
     services = bundle.availability(Input.SERVICES)
     assert not services.ok and services.reason == "cluster/services.json: forbidden: services is forbidden"
     assert not bundle.availability(Input.ZTUNNEL_METRICS).ok  # never collected at all
-    result = analyze_bundle(files)
+    result = analyze_bundle(files, rules.all_rules())
     assert {e.path for e in result.collection_errors} == {path, layout.SERVICES}
 
 

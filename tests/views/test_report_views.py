@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import rules
 from analyzer import analyze_bundle
 from analyzer.report import html
 from analyzer.views import metrics
@@ -16,7 +17,7 @@ def _page(bundle: Path, with_metrics: bool = True) -> str:
     src = open_source(bundle)
     texts = {z.name: src.files.text(layout.ztunnel_metrics(z.name)) for z in src.model.ztunnels}
     m = metrics.l4_metrics(texts) if with_metrics else None
-    return html.render(analyze_bundle(src.model), src.model, m)
+    return html.render(analyze_bundle(src.model, rules.all_rules()), src.model, m)
 
 
 def test_traffic_section_draws_one_bar_per_endpoint_inline(bookinfo_bundle: Path) -> None:

@@ -100,6 +100,7 @@ def _l4_metrics(files: BundleFiles, model: Bundle) -> L4Metrics | None:
 
 
 def run(args: argparse.Namespace) -> Exit:
+    import rules
     from analyzer import analyze_bundle
     from analyzer.bundle import open_bundle
     from analyzer.limits import DEFAULT
@@ -110,7 +111,8 @@ def run(args: argparse.Namespace) -> Exit:
     _known_rules(args.disable, args.rules_dir)
     files = open_bundle(args.bundle, DEFAULT.scaled(args.limit_scale))  # BundleError names file and member
     model = load_bundle(files)  # kept: the HTML node grid and ztunnel tables read the model too
-    result = analyze_bundle(model, now=args.now, disabled=args.disable, extra_rules_dir=args.rules_dir)
+    extra = rules.load_dir(args.rules_dir) if args.rules_dir else ()
+    result = analyze_bundle(model, rules.combined(extra), now=args.now, disabled=args.disable)
     result = dataclasses.replace(result, bundle_path=str(files.path))
     fmt = Format(args.format)
     if fmt is Format.HTML:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from analyzer.parse.logs import AccessRecord, LogEvent, ParsedLog, access_records, parse_log
 from ztbundle import layout
 from ztbundle.layout import Component, Input, Status
 
@@ -35,7 +36,10 @@ __all__ = [
     "Input",
     "Istiod",
     "IstiodConnection",
+    "AccessRecord",
+    "LogEvent",
     "LogFile",
+    "ParsedLog",
     "Manifest",
     "Namespace",
     "Node",
@@ -524,6 +528,21 @@ class Istiod(_Tracked):
     def ref(self) -> ObjectRef:
         return ObjectRef("Pod", self.namespace, self.name)
 
+    @property
+    def version_path(self) -> str:
+        """Bundle member of this replica's version, for evidence."""
+        return layout.istiod_version(self.name)
+
+    @property
+    def syncz_path(self) -> str:
+        """Bundle member of this replica's /debug/syncz, for evidence."""
+        return layout.istiod_syncz(self.name)
+
+    @property
+    def connections_path(self) -> str:
+        """Bundle member of this replica's /debug/connections, for evidence."""
+        return layout.istiod_connections(self.name)
+
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
@@ -554,7 +573,8 @@ class LogFile:
     """The text, or how to read it: the loader passes a reader, so a 1,000-ztunnel bundle's logs are
     not held as text beside their bytes (decoded for each parse or view, then dropped)."""
     trimmed: bool = False
-    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    _parsed: ParsedLog | None = field(default=None, compare=False, repr=False)
+    _access: list[AccessRecord] | None = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:
@@ -570,26 +590,24 @@ class LogFile:
     def __hash__(self) -> int:
         return hash(self.path)
 
-    def parsed(self) -> Any:
-        """The whole parse (`analyzer.parse.logs.ParsedLog`: events, malformed count), done once."""
-        if "events" not in self._cache:
-            from analyzer.parse.logs import parse_log
+    def parsed(self) -> ParsedLog:
+        """The whole parse (events, malformed count), done once."""
+        parsed = self._parsed
+        if parsed is None:
+            parsed = parse_log(self.text)
+            object.__setattr__(self, "_parsed", parsed)  # a cache on a frozen object, not a change
+        return parsed
 
-            self._cache["events"] = parse_log(self.text)
-        return self._cache["events"]
+    def events(self) -> list[LogEvent]:
+        """Parsed events, parsed once on first use."""
+        return self.parsed().events
 
-    def events(self) -> list[Any]:
-        """Parsed events (`analyzer.parse.logs.LogEvent`), parsed once on first use."""
-        events: list[Any] = self.parsed().events
-        return events
-
-    def access_records(self) -> list[Any]:
-        """`connection complete/failed` records (`analyzer.parse.logs.AccessRecord`)."""
-        if "access" not in self._cache:
-            from analyzer.parse.logs import access_records
-
-            self._cache["access"] = access_records(self.events())
-        records: list[Any] = self._cache["access"]
+    def access_records(self) -> list[AccessRecord]:
+        """`connection complete/failed` records, extracted once on first use."""
+        records = self._access
+        if records is None:
+            records = access_records(self.events())
+            object.__setattr__(self, "_access", records)
         return records
 
 

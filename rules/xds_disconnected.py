@@ -22,10 +22,9 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.logscan import find, latest, tally
 from analyzer.model import Bundle, Component, Input, Ztunnel
 from rules import Hit, Rule, Severity
-from ztbundle import layout
+from rules._logscan import find, latest, tally
 
 RULE = Rule(
     code="ZT405",
@@ -51,9 +50,7 @@ def _connected(bundle: Bundle) -> tuple[set[str], list[str], list[str]] | None:
         names.update(e.proxy.partition(".")[0] for e in syncz or ())
         names.update(c.proxy.partition(".")[0] for c in conns or ())
         replicas.append(istiod.name)
-        paths.append(
-            layout.istiod_syncz(istiod.name) if syncz is not None else layout.istiod_connections(istiod.name)
-        )
+        paths.append(istiod.syncz_path if syncz is not None else istiod.connections_path)
     return (names, replicas, paths) if replicas else None
 
 

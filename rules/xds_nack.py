@@ -23,11 +23,9 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.logscan import find, latest, tally
-from analyzer.model import CAPTURE_SETTLE, Bundle, Component, Input, ObjectRef
-from analyzer.parse.logs import LogEvent
+from analyzer.model import CAPTURE_SETTLE, Bundle, Component, Input, LogEvent, ObjectRef
 from rules import Hit, Rule, Severity
-from ztbundle import layout
+from rules._logscan import find, latest, tally
 
 RULE = Rule(
     code="ZT404",
@@ -69,7 +67,7 @@ def _syncz_facts(bundle: Bundle) -> dict[str, tuple[list[str], list[str]]]:
                 if fact:
                     facts, evidence = out.setdefault(pod, ([], []))
                     facts.append(fact)
-                    evidence.append(layout.istiod_syncz(istiod.name))
+                    evidence.append(istiod.syncz_path)
     return out
 
 

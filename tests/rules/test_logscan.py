@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from analyzer.logscan import RECENT, find, latest, tally
 from analyzer.model import LogFile
+from rules._logscan import RECENT, find, latest, tally
 from tests.builders import COLLECTED_AT
 from tests.builders_xds import logs
 

@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from analyzer.model import LogFile
-from analyzer.parse.logs import LogEvent
+from analyzer.model import LogEvent, LogFile
 
 RECENT = timedelta(minutes=30)
 """Events older than this before capture are history, not a live problem."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from analyzer.drift import Drift, skew_note
 from analyzer.model import Bundle, Input, Ztunnel
+from analyzer.model.drift import Drift, skew_note
 from rules import Hit
 
 # Every drift rule compares a ztunnel with istiod's view, whichever form was collected

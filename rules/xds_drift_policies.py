@@ -24,8 +24,8 @@ Fix:
 from collections.abc import Iterator
 from dataclasses import replace
 
-from analyzer.drift import Drift, Kind, comparable, compare
 from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
+from analyzer.model.drift import Drift, Kind, comparable, compare
 from rules import Hit, Rule, Severity
 from rules._xds import DRIFT_NEEDS, drift_hit
 

@@ -28,8 +28,8 @@ Fix:
 from collections.abc import Iterator
 from dataclasses import replace
 
-from analyzer.drift import Kind, comparable, compare
 from analyzer.model import Bundle, Ztunnel
+from analyzer.model.drift import Kind, comparable, compare
 from rules import Hit, Rule, Severity
 from rules._xds import DRIFT_NEEDS, drift_fact
 

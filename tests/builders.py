@@ -52,7 +52,7 @@ from analyzer.model import (
     Ztunnel,
     ZtunnelConfig,
 )
-from analyzer.normalize import content_hash, state_from
+from analyzer.xds import content_hash, state_from
 from tests.builders_xds import extend_bundle
 from ztbundle import layout
 

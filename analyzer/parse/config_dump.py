@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from analyzer import normalize
+from analyzer import xds as normalize
 from analyzer.model import Certificate, CertInfo, CertState, InpodState, XdsState, ZtunnelConfig
 from analyzer.parse import as_list, as_map, parse_time
 

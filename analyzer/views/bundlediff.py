@@ -13,7 +13,7 @@ from typing import Any
 
 from analyzer.findings import Finding
 from analyzer.model import Bundle, Certificate, CertState, Ztunnel
-from analyzer.normalize import diff
+from analyzer.model.drift import diff
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 import rules
-from analyzer import analyze_bundle, normalize
+from analyzer import analyze_bundle
 from analyzer.bundle import open_bundle
 from analyzer.errors import BundleError
 from analyzer.load import load_bundle
-from analyzer.model import BaselineKind, Component, Input
+from analyzer.model import BaselineKind, Component, Input, drift
 from tests.analyzer.tarhelp import jbytes, write_bundle
 from tests.fakecluster import certs, k8s, payloads, scenarios
 from tests.fakecluster.scenario import Role
@@ -87,8 +87,8 @@ def test_122_map_shaped_dumps_load_too(tmp_path: Path) -> None:
         base = bundle.baseline_for(z).xds
         assert base is not None and set(base.workloads) == set(z.xds.workloads)
         for uid, w in z.xds.workloads.items():  # `services` rebuilt from endpoints; the rest equal
-            assert normalize.same(base.workloads[uid], w, ignore=z.xds.absent_fields), uid
-            assert normalize.diff(base.workloads[uid], w, ignore=z.xds.absent_fields) == []
+            assert drift.same(base.workloads[uid], w, ignore=z.xds.absent_fields), uid
+            assert drift.diff(base.workloads[uid], w, ignore=z.xds.absent_fields) == []
         assert base.service_hashes == z.xds.service_hashes
 
 

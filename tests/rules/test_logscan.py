@@ -1,4 +1,4 @@
-"""analyzer.logscan: exact-substring matching, recency window, trimmed logs, newest line."""
+"""rules._logscan: exact-substring matching, recency window, trimmed logs, newest line."""
 
 from __future__ import annotations
 

@@ -9,13 +9,16 @@ merged); objects younger than the capture window are skipped by the caller's `se
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
-from analyzer.normalize import diff
+from analyzer.model.bundle import Bundle
+from analyzer.model.istiod import Baseline, BaselineKind
+from analyzer.model.xds import XdsState
+from analyzer.model.ztunnel import Ztunnel
 
 SKEW_NOTE_S = 30.0
 """Dumps taken further apart than this get the gap stated in the message (capture skew)."""
@@ -204,3 +207,40 @@ def compare(
         tuple(extra),
         tuple(changed),
     )
+
+
+def same(expected: Any, actual: Any, ignore: Iterable[str] = ()) -> bool:
+    """Equal entries, not counting the `ignore`d fields (see `XdsState.absent_fields`)."""
+    if expected == actual:
+        return True
+    skip = set(ignore)
+    if not skip:
+        return False
+    return all(
+        getattr(expected, f.name) == getattr(actual, f.name)
+        for f in dataclasses.fields(expected)
+        if f.name not in skip
+    )
+
+
+def diff(expected: Any, actual: Any, ignore: Iterable[str] = ()) -> list[str]:
+    """Field-level differences between two normalized entries (`field: expected → actual`)."""
+    from deepdiff import DeepDiff  # heavy to import; only a drifting entry needs it
+
+    a, b = dataclasses.asdict(expected), dataclasses.asdict(actual)
+    for name in ignore:
+        a.pop(name, None)
+        b.pop(name, None)
+    found = DeepDiff(a, b, ignore_order=True, verbose_level=2)
+    lines = []
+    for change, items in found.items():
+        if isinstance(items, Mapping):
+            for path, detail in items.items():
+                path = str(path).removeprefix("root")
+                if isinstance(detail, Mapping) and "old_value" in detail:
+                    lines.append(f"{path}: {detail['old_value']!r} → {detail['new_value']!r}")
+                else:
+                    lines.append(f"{path}: {change.replace('_', ' ')} {detail!r}")
+        else:
+            lines.extend(f"{str(p).removeprefix('root')}: {change.replace('_', ' ')}" for p in items)
+    return sorted(lines)

@@ -1,0 +1,74 @@
+"""Frozen, typed model of a bundle: the only thing rules read.
+
+Built by `analyzer.load` from a safe `BundleFiles` (or by `tests/builders.py` from a YAML case).
+One module per job: `kube` (Kubernetes objects), `xds` (normalized workload/service/policy
+entries), `ztunnel`, `istiod` (and the baseline each ztunnel is compared against), `manifest`,
+`logs`, `bundle` (the whole model with its indexes), `tracking` (which inputs a rule read) and
+`drift` (istiod's view against a ztunnel's). Every public type is re-exported here.
+"""
+
+from __future__ import annotations
+
+from analyzer.model.baseline import choose_baseline
+from analyzer.model.bundle import CAPTURE_SETTLE, Bundle
+from analyzer.model.istiod import (
+    Baseline,
+    BaselineKind,
+    Istiod,
+    IstiodConnection,
+    ProxyView,
+    SyncEntry,
+    SyncResource,
+)
+from analyzer.model.kube import Container, KubeService, Namespace, Node, ObjectRef, Pod
+from analyzer.model.logs import AccessRecord, LogEvent, LogFile, ParsedLog
+from analyzer.model.manifest import Artifact, Availability, Manifest
+from analyzer.model.xds import Policy, Workload, XdsService, XdsState
+from analyzer.model.ztunnel import (
+    Certificate,
+    CertInfo,
+    CertState,
+    InpodState,
+    Ztunnel,
+    ZtunnelConfig,
+)
+from ztbundle.layout import Component, Input, Status
+
+__all__ = [
+    "CAPTURE_SETTLE",
+    "AccessRecord",
+    "Artifact",
+    "Availability",
+    "Baseline",
+    "BaselineKind",
+    "Bundle",
+    "CertInfo",
+    "CertState",
+    "Certificate",
+    "Component",
+    "Container",
+    "InpodState",
+    "Input",
+    "Istiod",
+    "IstiodConnection",
+    "KubeService",
+    "LogEvent",
+    "LogFile",
+    "Manifest",
+    "Namespace",
+    "Node",
+    "ObjectRef",
+    "ParsedLog",
+    "Pod",
+    "Policy",
+    "ProxyView",
+    "Status",
+    "SyncEntry",
+    "SyncResource",
+    "Workload",
+    "XdsService",
+    "XdsState",
+    "Ztunnel",
+    "ZtunnelConfig",
+    "choose_baseline",
+]

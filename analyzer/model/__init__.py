@@ -21,7 +21,7 @@ from analyzer.model.istiod import (
     SyncResource,
 )
 from analyzer.model.kube import Container, KubeService, Namespace, Node, ObjectRef, Pod
-from analyzer.model.logs import AccessRecord, LogEvent, LogFile, ParsedLog
+from analyzer.model.logs import LogFile
 from analyzer.model.manifest import Artifact, Availability, Manifest
 from analyzer.model.xds import Policy, Workload, XdsService, XdsState
 from analyzer.model.ztunnel import (
@@ -32,6 +32,7 @@ from analyzer.model.ztunnel import (
     Ztunnel,
     ZtunnelConfig,
 )
+from analyzer.parse.logs import AccessRecord, LogEvent, ParsedLog
 from ztbundle.layout import Component, Input, Status
 
 __all__ = [

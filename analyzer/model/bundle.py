@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -32,7 +32,40 @@ def _latest_first(z: Ztunnel) -> tuple[bool, float]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Indexes:
+    """Lookups over the pods and ztunnels, built once on first use."""
+
+    by_uid: Mapping[str, Pod]
+    by_name: Mapping[tuple[str, str], Pod]
+    by_ip: Mapping[str, Pod]  # non-terminal, non-hostNetwork pods only: their IPs are their own
+    by_node: Mapping[str, list[Pod]]
+    ztunnels_by_node: Mapping[str, list[Ztunnel]]  # the one to use first leads each list
+
+    @classmethod
+    def build(cls, pods: Iterable[Pod], ztunnels: Iterable[Ztunnel]) -> _Indexes:
+        pods = tuple(pods)
+        by_ip: dict[str, Pod] = {}
+        by_node: dict[str, list[Pod]] = {}
+        for p in pods:
+            by_node.setdefault(p.node or "", []).append(p)
+            if p.host_network or p.terminal:
+                continue
+            for ip in p.ips or ((p.ip,) if p.ip else ()):
+                by_ip[ip] = p
+        zt_by_node: dict[str, list[Ztunnel]] = {}
+        for z in ztunnels:
+            zt_by_node.setdefault(z.node or "", []).append(z)
+        for zs in zt_by_node.values():
+            zs.sort(key=_latest_first)
+        by_uid = {p.uid: p for p in pods}
+        by_name = {(p.ref.namespace, p.ref.name): p for p in pods}
+        return cls(by_uid, by_name, by_ip, by_node, zt_by_node)
+
+
+@dataclass(frozen=True, slots=True)
 class Bundle(Tracked):
+    """One bundle's model: what rules, the report and the views read (never the archive itself)."""
+
     manifest: Manifest
     pods: tuple[Pod, ...] = ()
     namespaces: Mapping[str, Namespace] = field(default_factory=dict)
@@ -115,49 +148,26 @@ class Bundle(Tracked):
         local: list[Workload] = hit[1].get(node, [])
         return local
 
-    def _idx(self, name: str) -> Any:
+    def _indexes(self) -> _Indexes:
         index = object.__getattribute__(self, "_index")
-        if name not in index:
-            index.update(self._build_index())
-        return index[name]
-
-    def _build_index(self) -> dict[str, Any]:
-        pods = object.__getattribute__(self, "pods")
-        by_uid = {p.uid: p for p in pods}
-        by_name = {(p.ref.namespace, p.ref.name): p for p in pods}
-        by_ip: dict[str, Pod] = {}
-        by_node: dict[str, list[Pod]] = {}
-        for p in pods:
-            by_node.setdefault(p.node or "", []).append(p)
-            if p.host_network or p.terminal:
-                continue
-            for ip in p.ips or ((p.ip,) if p.ip else ()):
-                by_ip[ip] = p
-        zt_by_node: dict[str, list[Ztunnel]] = {}
-        for z in object.__getattribute__(self, "ztunnels"):
-            zt_by_node.setdefault(z.node or "", []).append(z)
-        for zs in zt_by_node.values():
-            zs.sort(key=_latest_first)
-        return {
-            "by_uid": by_uid,
-            "by_name": by_name,
-            "by_ip": by_ip,
-            "by_node": by_node,
-            "zt_by_node": zt_by_node,
-        }
+        built: _Indexes | None = index.get("indexes")
+        if built is None:
+            pods = object.__getattribute__(self, "pods")
+            built = index["indexes"] = _Indexes.build(pods, object.__getattribute__(self, "ztunnels"))
+        return built
 
     def pod_by_uid(self, uid: str) -> Pod | None:
-        return self._idx("by_uid").get(uid)  # type: ignore[no-any-return]
+        return self._indexes().by_uid.get(uid)
 
     def pod_by_name(self, namespace: str, name: str) -> Pod | None:
-        return self._idx("by_name").get((namespace, name))  # type: ignore[no-any-return]
+        return self._indexes().by_name.get((namespace, name))
 
     def pod_by_ip(self, ip: str) -> Pod | None:
         """The non-terminal, non-hostNetwork pod holding this IP."""
-        return self._idx("by_ip").get(ip)  # type: ignore[no-any-return]
+        return self._indexes().by_ip.get(ip)
 
     def pods_on(self, node: str) -> tuple[Pod, ...]:
-        return tuple(self._idx("by_node").get(node, ()))
+        return tuple(self._indexes().by_node.get(node, ()))
 
     # -- ambient enrollment --------------------------------------------------------
 
@@ -203,7 +213,7 @@ class Bundle(Tracked):
 
     def ztunnels_on(self, node: str | None) -> tuple[Ztunnel, ...]:
         """All ztunnels on a node, the one to use first (non-terminating, newest)."""
-        return tuple(self._idx("zt_by_node").get(node or "", ()))
+        return tuple(self._indexes().ztunnels_by_node.get(node or "", ()))
 
     def ztunnel_on(self, node: str | None) -> Ztunnel | None:
         """The node's current ztunnel during rollouts (guard 7), or None."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,7 +20,6 @@ from analyzer.manifest_reader import is_usable, read_manifest
 from analyzer.model import (
     Artifact,
     Bundle,
-    Component,
     Input,
     Istiod,
     LogFile,
@@ -36,10 +34,6 @@ from analyzer.xds import Interner
 from ztbundle import layout
 
 T = TypeVar("T")
-
-_LOG_PATH = re.compile(
-    r"^(ztunnel|istiod|cni)/([^/]+)/logs/([^/]+?)(\.previous)?\.log$|^(waypoint)/([^/]+)/([^/]+)/logs/([^/]+?)(\.previous)?\.log$"
-)
 
 
 class _Loader:
@@ -267,8 +261,9 @@ class _Loader:
     def istiods(self, pods: Iterable[Pod], ztunnels: Iterable[Ztunnel]) -> tuple[Istiod, ...]:
         by_name: dict[str, Pod | None] = {p.name: p for p in pods if p.labels.get("app") == "istiod"}
         for path in self.manifest.artifacts:
-            if path.startswith("istiod/") and "/logs/" not in path:
-                by_name.setdefault(path.split("/")[1], None)
+            name = layout.parse_istiod_member(path)
+            if name is not None:
+                by_name.setdefault(name, None)
         names = [z.name for z in ztunnels]
         return tuple(self.istiod(n, p, names) for n, p in sorted(by_name.items()))
 
@@ -277,22 +272,15 @@ class _Loader:
     def logs(self) -> tuple[LogFile, ...]:
         out = []
         for a in self.manifest.artifacts.values():
-            m = _LOG_PATH.match(a.path)
-            if not m or not self.usable(a.path):
+            log = layout.parse_pod_log(a.path)
+            if log is None or not self.usable(a.path):
                 continue
-            if m.group(1):
-                comp, ns, pod, container, prev = Component(m.group(1)), "", m.group(2), m.group(3), m.group(4)
-            else:
-                comp, ns, pod, container, prev = (
-                    Component.WAYPOINT,
-                    m.group(6),
-                    m.group(7),
-                    m.group(8),
-                    m.group(9),
-                )
             read = functools.partial(self.files.text, a.path)
+            trimmed = a.path in self.manifest.trimmed
             out.append(
-                LogFile(comp, ns, pod, container, bool(prev), a.path, read, a.path in self.manifest.trimmed)
+                LogFile(
+                    log.component, log.namespace, log.pod, log.container, log.previous, a.path, read, trimmed
+                )
             )
         return tuple(sorted(out, key=lambda f: f.path))
 

@@ -167,7 +167,7 @@ def analyze(built: Built, tmp: Path) -> Measured:
 
 
 def phases(bundle: Path) -> str:
-    """Time read / load / rules in a child (the split H3's ad-hoc benchmark printed)."""
+    """Time read / load / rules in a child process."""
     code = (
         "import sys, time, resource\n"
         "import rules\n"

@@ -4,6 +4,9 @@ A rule module defines exactly `RULE` (a `Rule`) and `check(bundle) -> Iterator[H
 vocabulary (`Severity`, `Rule`, `Hit`, `RuleError`) lives in `analyzer.findings` and is re-exported
 here, so a rule module imports it from `rules`.
 
+Comments name the false-positive guards a rule applies as `guard: <name>`; `docs/rule-guards.md`
+describes each guard and, per rule family, the bundle signal the rules read.
+
 A module whose name starts with `_` (`rules/_certs.py`) is never a rule: discovery skips it, here
 and in `--rules-dir`, so a family of rules can share helpers without copying them.
 """

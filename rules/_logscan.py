@@ -1,6 +1,6 @@
 """Log-signature helpers for rules: find events by exact substring, weigh them by recency and repetition.
 
-failure-modes.md §1 guard 9: a single old log line is not a live problem. A `Tally` counts the
+One old log line is not a live problem (guard: live, not history). A `Tally` counts the
 matching events, how many fall in the `RECENT` window before the analysis time, and whether any
 file was trimmed by the collector (then counts are a lower bound and the message says so).
 """

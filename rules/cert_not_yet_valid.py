@@ -34,7 +34,7 @@ RULE = Rule(
     doc=__doc__,
 )
 
-TOLERANCE = timedelta(minutes=5)  # capture clock vs. node clock (failure-modes §2.13)
+TOLERANCE = timedelta(minutes=5)  # capture clock vs. node clock (docs/rule-guards.md)
 
 
 def _early(info: CertInfo, now: datetime) -> bool:

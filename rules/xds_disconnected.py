@@ -36,7 +36,7 @@ RULE = Rule(
 
 ERROR = "XDS client connection error"
 HEALTHY = "Stream established"
-MIN_REPEATS = 2  # "repeated" (failure-modes §2.21); one error is a reconnect
+MIN_REPEATS = 2  # one error is an ordinary reconnect (`docs/rule-guards.md`, xDS connection)
 
 
 def _connected(bundle: Bundle) -> tuple[set[str], list[str], list[str]] | None:
@@ -46,7 +46,7 @@ def _connected(bundle: Bundle) -> tuple[set[str], list[str], list[str]] | None:
     for istiod in bundle.istiods:
         syncz, conns = istiod.syncz, istiod.connections
         if syncz is None and conns is None:
-            return None  # guard 4: one replica's list missing means absence proves nothing
+            return None  # one replica's list missing means absence proves nothing (guard: replicas merged)
         names.update(e.proxy.partition(".")[0] for e in syncz or ())
         names.update(c.proxy.partition(".")[0] for c in conns or ())
         replicas.append(istiod.name)
@@ -78,7 +78,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
     attached = _connected(bundle)
     for ztunnel in bundle.ztunnels:
         if not _live(bundle, ztunnel):
-            continue  # terminating, not running, or still starting (guards 2, 7)
+            continue  # terminating, not running, or still starting (guards: settle window, current ztunnel)
         facts: list[str] = []
         evidence: list[str] = []
         if attached is not None and ztunnel.name not in attached[0]:

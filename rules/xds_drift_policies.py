@@ -69,6 +69,6 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         if _istiod_has_policies(bundle, baseline):
             drift = compare(bundle, ztunnel, Kind.POLICIES)
         else:
-            drift = _against_peers(bundle, ztunnel, peers)  # never "all missing" (§2.26)
+            drift = _against_peers(bundle, ztunnel, peers)  # never "all missing" (docs/rule-guards.md)
         if drift:
             yield drift_hit(bundle, ztunnel, drift, "policies")

@@ -78,7 +78,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         nacks = list(find([log], ["Nack"], _is_nack))
         t = tally(nacks, bundle.now)
         if not t.live():
-            continue  # old NACKs were superseded by later pushes (guard 9)
+            continue  # old NACKs were superseded by later pushes (guard: live, not history)
         last_error = (latest(nacks) or nacks[-1]).field("error") or "no error text"
         facts, evidence = found.setdefault(log.pod, ([], []))
         facts.append(f"ztunnel logged a NACK {t.describe()}; last error {last_error!r}")

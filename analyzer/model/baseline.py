@@ -1,4 +1,9 @@
-"""Choose istiod's expected state for each ztunnel (formats.md §4.2/§4.4): per-proxy dump, else ambientz."""
+"""Choose istiod's expected state for each ztunnel: its per-proxy dump, else ambientz.
+
+istiod up to 1.24 answers `/debug/config_dump?proxyID=<ztunnel>` with the workloads and services it
+sends that ztunnel; from 1.25 that dump's workload part is empty and `/debug/ambientz` holds the
+mesh-wide state, with the ztunnel's policies still in its per-proxy WADS dump (`types=WADS`).
+"""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from ztbundle import layout
 from ztbundle.layout import Component, Input
 
 CAPTURE_SETTLE = timedelta(seconds=60)
-"""Objects younger than this at the earliest dump are not judged (failure-modes §1 guard 2)."""
+"""Objects younger than this at the earliest dump are not judged (`docs/rule-guards.md`, settle window)."""
 
 
 def _latest_first(z: Ztunnel) -> tuple[bool, float]:
@@ -189,11 +189,11 @@ class Bundle(Tracked):
         )
 
     def settled(self, created_at: datetime | None) -> bool:
-        """True when an object created then is old enough to be judged (guard 2)."""
+        """True when an object created then is old enough to be judged (guard: settle window)."""
         return created_at is None or created_at <= self.earliest_dump - CAPTURE_SETTLE
 
     def ambient_pods(self) -> Iterator[Pod]:
-        """Ambient pods that every ztunnel should know: failure-modes §1 guards 1-3 applied."""
+        """Ambient pods every ztunnel should know (guards: pod lifecycle, settle window, eligibility)."""
         for pod in object.__getattribute__(self, "pods"):
             if pod.terminal or not pod.ip or pod.deleting or not pod.node:
                 continue
@@ -216,7 +216,7 @@ class Bundle(Tracked):
         return tuple(self._indexes().ztunnels_by_node.get(node or "", ()))
 
     def ztunnel_on(self, node: str | None) -> Ztunnel | None:
-        """The node's current ztunnel during rollouts (guard 7), or None."""
+        """The node's current ztunnel during rollouts (guard: current ztunnel), or None."""
         found = self.ztunnels_on(node)
         return found[0] if found else None
 

@@ -1,10 +1,10 @@
-"""xDS drift between istiod's view and one ztunnel (formats.md §4.5), shared by ZT401-ZT403.
+"""xDS drift between istiod's view and one ztunnel, shared by ZT401-ZT403 and the `xds` view.
 
-Both sides are already normalized into `XdsState`s with per-key content hashes, so keys are
-compared by hash first and only the differing entries go through deepdiff. Guards
-(failure-modes.md §2.22, §1): the baseline the model chose (per-proxy dump, else ambientz +
-WADS) is named; a ztunnel entry that matches ANY istiod replica's view is not drift (replicas
-merged); objects younger than the capture window are skipped by the caller's `settled`.
+Both sides are already decoded (`analyzer.xds`) into `XdsState`s with per-key content hashes, so
+keys are compared by hash first and only the differing entries go through deepdiff. Guards
+(`docs/rule-guards.md`): the baseline the model chose (per-proxy dump, else ambientz + WADS) is
+named; a ztunnel entry that matches ANY istiod replica's view is not drift (replicas merged);
+objects younger than the capture window are skipped by the caller's `settled`.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _from_views(baseline: Baseline, kind: Kind) -> bool:
 
 
 def alternatives(bundle: Bundle, ztunnel: Ztunnel, kind: Kind, baseline: Baseline) -> list[XdsState]:
-    """The same source on every OTHER istiod replica (guard 4: replicas merged, not picked).
+    """The same source on every OTHER istiod replica (guard: replicas merged).
 
     A ztunnel entry that matches another replica's copy is a timing difference between
     replicas, not ztunnel drift. The baseline replica's other endpoint is not an alternative.
@@ -112,7 +112,10 @@ def alternatives(bundle: Bundle, ztunnel: Ztunnel, kind: Kind, baseline: Baselin
 
 
 def comparable(bundle: Bundle, ztunnel: Ztunnel) -> bool:
-    """A ztunnel worth comparing: dump parsed, not terminating, past its initial sync (guards 2, 7)."""
+    """A ztunnel worth comparing: dump parsed, not terminating, past its initial sync.
+
+    Guards: settle window, current ztunnel (`docs/rule-guards.md`).
+    """
     if not ztunnel.available or ztunnel.deleting:
         return False
     pod = ztunnel.pod
@@ -180,7 +183,7 @@ def compare(
     alts = list(others) if others is not None else alternatives(bundle, ztunnel, kind, baseline)
     want, have = _hashes(expected, kind), _hashes(ztunnel.xds, kind)
     only_want, only_have, differ = _key_diff(bundle, want, have)
-    on_demand = ztunnel.config.xds_on_demand  # guard 6: an on-demand ztunnel holds a subset
+    on_demand = ztunnel.config.xds_on_demand  # guard: on-demand subset
     missing = [
         k
         for k in only_want

@@ -16,7 +16,7 @@ from analyzer.model.kube import ObjectRef
 
 @dataclass(frozen=True, slots=True)
 class Workload:
-    """A normalized workload entry (formats.md §4.5); identical on both sides when in sync."""
+    """A normalized workload entry; identical on both sides when in sync."""
 
     uid: str
     name: str
@@ -50,7 +50,7 @@ class Workload:
 
     @property
     def pod_key(self) -> tuple[str, str, str] | None:
-        """(cluster, namespace, name) when the uid is a Kubernetes pod's, else None (guard 5)."""
+        """(cluster, namespace, name) when the uid is a pod's, else None (guard: pod workloads only)."""
         cluster, sep, rest = self.uid.partition("//Pod/")
         if not sep:
             return None

@@ -1,4 +1,4 @@
-"""ztunnel admin `/config_dump` (1.18 → HEAD shapes, formats.md §1 and §7) → model pieces."""
+"""ztunnel admin `/config_dump` (every shape from 1.18 to the current one) → model pieces."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Parsers on realistic shapes: H1's generated dumps (current list + 1.22 map), istiod proto JSON, logs."""
+"""Parsers on realistic shapes: generated dumps (current list + 1.22 map), istiod proto JSON, logs."""
 
 from __future__ import annotations
 

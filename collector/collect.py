@@ -98,7 +98,7 @@ def _tame_malloc() -> None:
 
 
 def run_collect(request: CollectRequest, progress: ProgressCallback | None = None) -> CollectResult:
-    """Collect a bundle; raise ClusterError (exit 5) when nothing at all can be collected."""
+    """Collect a bundle; raise ClusterError (exit 6) when nothing at all can be collected."""
     started = time.monotonic()
     _tame_malloc()
     cluster = load_cluster_config(request.kubeconfig, request.context)

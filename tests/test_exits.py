@@ -9,10 +9,10 @@ from ztbundle.errors import ClusterError, UsageError
 from ztbundle.exits import EXIT_HELP, Exit
 
 
-def test_each_exit_code_has_its_own_value() -> None:
-    values = [e.value for e in Exit]
-    assert len(values) == len(set(values))
-    assert Exit.NOTHING_COLLECTED != Exit.FINDINGS
+def test_nothing_collected_is_not_an_alias_of_findings() -> None:
+    """A collect that wrote no bundle must not exit like an analyze that found problems."""
+    assert Exit.NOTHING_COLLECTED.name == "NOTHING_COLLECTED"  # an alias would report its twin's name
+    assert Exit.NOTHING_COLLECTED not in (Exit.OK, Exit.FINDINGS, Exit.USAGE, Exit.BAD_INPUT, Exit.INCOMPLETE)
 
 
 def test_help_lists_every_exit_code_once() -> None:

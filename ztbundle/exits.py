@@ -1,16 +1,15 @@
 """Process exit codes, one meaning each, listed in `ztbundle --help`."""
 
-from enum import IntEnum, unique
+from enum import IntEnum
 
 
-@unique
 class Exit(IntEnum):
     OK = 0
     FINDINGS = 1  # analyze: findings at or above --fail-on
     USAGE = 2
     BAD_INPUT = 3  # unreadable or unsafe bundle
     INCOMPLETE = 4  # collect: bundle written, some artifacts missing
-    NOTHING_COLLECTED = 5  # collect: no bundle written (cluster unreachable, archive not writable…)
+    NOTHING_COLLECTED = 6  # collect: no bundle written (cluster unreachable, archive not writable…)
     INTERRUPTED = 130
 
 
@@ -20,6 +19,6 @@ EXIT_HELP = """exit codes:
   2    usage error
   3    unreadable or unsafe bundle
   4    collect: bundle written but incomplete (the summary says what is missing)
-  5    collect: no bundle written (cluster unreachable, bad credentials, no Istio found,
+  6    collect: no bundle written (cluster unreachable, bad credentials, no Istio found,
        the archive could not be written, or it would have held a credential)
   130  interrupted (collect still writes what it gathered)"""

@@ -3,13 +3,13 @@
 Built by `analyzer.load` from a safe `BundleFiles` (or by `tests/builders.py` from a YAML case).
 One module per job: `kube` (Kubernetes objects), `xds` (normalized workload/service/policy
 entries), `ztunnel`, `istiod` (and the baseline each ztunnel is compared against), `manifest`,
-`logs`, `bundle` (the whole model with its indexes), `tracking` (which inputs a rule read) and
-`drift` (istiod's view against a ztunnel's). Every public type is re-exported here.
+`logs`, `bundle` (the whole model with its indexes), `baseline` (which istiod view a ztunnel is
+compared with), `tracking` (which inputs a rule read) and `drift` (that comparison). Every model
+type is re-exported here; drift's comparison is imported from `analyzer.model.drift`.
 """
 
 from __future__ import annotations
 
-from analyzer.model.baseline import choose_baseline
 from analyzer.model.bundle import CAPTURE_SETTLE, Bundle
 from analyzer.model.istiod import (
     Baseline,
@@ -71,5 +71,4 @@ __all__ = [
     "XdsState",
     "Ztunnel",
     "ZtunnelConfig",
-    "choose_baseline",
 ]

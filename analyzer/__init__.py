@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+# `import analyzer.errors` runs this file for every command, `--help` too: the engine, the model and
+# the loader are imported where they are used so a command that does not analyse never loads them.
 if TYPE_CHECKING:
     from analyzer.bundle import BundleFiles
-    from analyzer.engine import Finding, Skipped
+    from analyzer.findings import Finding, Rule, Severity, Skipped
     from analyzer.incidents import Incident
     from analyzer.model import Baseline, Bundle, Manifest
     from analyzer.sections.collection import CollectionError
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
     from analyzer.sections.ztunnels import ZtunnelSummary
     from analyzer.views.metrics import L4Metrics
     from analyzer.views.traffic import Traffic
-    from rules import Rule, Severity
 
 __all__ = ["AnalysisResult", "analyze_bundle", "with_sections"]
 
@@ -55,7 +55,7 @@ class AnalysisResult:
     incidents: tuple[Incident, ...] = ()
 
     def counts(self) -> dict[str, int]:
-        from rules import Severity
+        from analyzer.findings import Severity
 
         out = {s.value: 0 for s in Severity}
         for f in self.findings:
@@ -114,17 +114,15 @@ def with_sections(
 
 def analyze_bundle(
     bundle: Bundle | BundleFiles,
+    rules: Sequence[Rule],
     now: datetime | None = None,
     disabled: Iterable[str] = (),
-    extra_rules_dir: Path | None = None,
-    rules: Iterable[Rule] | None = None,
     bundle_path: str | None = None,
 ) -> AnalysisResult:
-    """Run every rule (plus `extra_rules_dir`'s) over the bundle and collect the result.
+    """Run `rules` (the caller discovers them: `rules.combined()`) over the bundle.
 
     Given `BundleFiles`, the result also carries the ztunnels' L4 metrics (they are not in the model).
     """
-    import rules as rules_pkg
     from analyzer.bundle import BundleFiles
     from analyzer.engine import run_rules
     from analyzer.incidents import group, topology_of
@@ -134,12 +132,9 @@ def analyze_bundle(
     model = load_bundle(bundle) if isinstance(bundle, BundleFiles) else bundle
     if now is not None:
         model = dataclasses.replace(model, now_override=now)
-    extra = rules_pkg.load_dir(extra_rules_dir) if extra_rules_dir else ()
-    all_rules = tuple(rules) if rules is not None else rules_pkg.combined(extra)
-    findings, skipped = run_rules(model, all_rules, disabled)
+    findings, skipped = run_rules(model, rules, disabled)
     bundle_path = bundle_path or (str(bundle.path) if isinstance(bundle, BundleFiles) else None)
-    bundle_name = bundle_path or "BUNDLE"
-    grouped = group(findings, all_rules, topology_of(model), bundle_name)
+    grouped = group(findings, rules, topology_of(model), bundle_path or "BUNDLE")
     baselines = tuple(model.baseline_for(z) for z in model.ztunnels)
     result = AnalysisResult(
         manifest=model.manifest,
@@ -149,7 +144,7 @@ def analyze_bundle(
         skipped=tuple(skipped),
         baselines=baselines,
         collection_errors=collection_errors(model.manifest),
-        rules=all_rules,
+        rules=tuple(rules),
         bundle_path=bundle_path,
     )
     texts = _metrics_texts(bundle, model) if isinstance(bundle, BundleFiles) else None

@@ -3,39 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from analyzer.findings import Finding, Rule, Severity, Skipped
 from analyzer.model import Bundle, Input, ObjectRef
-from rules import Rule, Severity
 
 CRASH_CODE = "ZT901"
 CRASH_NAME = "rule-crashed"
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    code: str
-    rule: str
-    severity: Severity
-    subject: ObjectRef
-    message: str
-    evidence: tuple[str, ...] = ()
-    node: str | None = None
-    ztunnel: str | None = None
-    id: str = ""  # stable within one bundle; set when findings are grouped into incidents
-    caused_by: str | None = None  # the id of the finding that explains this one
-    also_caused_by: tuple[str, ...] = ()  # other findings that could explain it, lower priority
-
-    @property
-    def sort_key(self) -> tuple[int, str, str]:
-        return (self.severity.rank, self.code, str(self.subject))
-
-
-@dataclass(frozen=True, slots=True)
-class Skipped:
-    code: str
-    rule: str
-    reason: str
 
 
 def _missing(bundle: Bundle, rule: Rule) -> list[str]:

@@ -17,3 +17,11 @@ class BundleError(AnalyzerError):
         self.member = member
         self.problem = problem
         super().__init__(f"{bundle}:{member}: {problem}" if member else f"{bundle}: {problem}")
+
+
+class RuleError(AnalyzerError):
+    """A rule module that is malformed; raised at import or discovery time, never while rules run.
+
+    A user's `--rules-dir` module is input the user gave on the command line, so the CLI reports
+    this as a usage error.
+    """

@@ -19,10 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from analyzer.causality import Explains, Scope
-from analyzer.engine import Finding
+from analyzer.findings import Explains, Finding, Scope, Severity
 from analyzer.model import Bundle
-from rules import Severity
 
 
 class CausalRule(Protocol):

@@ -9,105 +9,39 @@ from __future__ import annotations
 
 import functools
 import json
-import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
-from analyzer import normalize
 from analyzer.bundle import BundleFiles, parse_json
 from analyzer.errors import BundleError
+from analyzer.manifest_reader import is_usable, read_manifest
 from analyzer.model import (
     Artifact,
-    Availability,
     Bundle,
-    Component,
     Input,
     Istiod,
     LogFile,
-    Manifest,
     Pod,
     ProxyView,
     Status,
     XdsState,
     Ztunnel,
 )
-from analyzer.parse import as_map, config_dump, connections, istiod, kube, parse_time, syncz
+from analyzer.parse import as_map, config_dump, connections, istiod, kube, syncz
+from analyzer.xds import Interner
 from ztbundle import layout
 
 T = TypeVar("T")
-
-_LOG_PATH = re.compile(
-    r"^(ztunnel|istiod|cni)/([^/]+)/logs/([^/]+?)(\.previous)?\.log$|^(waypoint)/([^/]+)/([^/]+)/logs/([^/]+?)(\.previous)?\.log$"
-)
-
-
-def _artifacts(raw: Iterable[Mapping[str, Any]]) -> dict[str, Artifact]:
-    out = {}
-    for a in raw:
-        out[a["path"]] = Artifact(
-            path=a["path"],
-            input=Input(a["input"]),
-            status=Status(a["status"]),
-            error=a.get("error"),
-            stored=bool(a.get("stored")),
-            started_at=parse_time(a.get("started_at")),
-            finished_at=parse_time(a.get("finished_at")),
-        )
-    return out
-
-
-def _reason(a: Artifact) -> str:
-    text = f"{a.status.value}: {a.error}" if a.error else a.status.value
-    return f"{a.path}: {text}"
-
-
-def _availability(artifacts: Mapping[str, Artifact], files: BundleFiles) -> dict[Input, Availability]:
-    by_input: dict[Input, list[Artifact]] = defaultdict(list)
-    for a in artifacts.values():
-        by_input[a.input].append(a)
-    out = {}
-    for inp, arts in by_input.items():
-        ok = [a for a in arts if _usable(a, files)]
-        bad = [a for a in arts if not _usable(a, files)]
-        reason = None
-        if bad:
-            reason = _reason(bad[0]) + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
-        out[inp] = Availability(inp, bool(ok), reason, partial=bool(ok and bad))
-    return out
-
-
-def _usable(a: Artifact, files: BundleFiles) -> bool:
-    return a.status is Status.OK and a.stored and files.has(a.path)
-
-
-def _manifest(files: BundleFiles) -> Manifest:
-    m = files.manifest
-    artifacts = _artifacts(m["artifacts"])
-    started = parse_time(m["started_at"])
-    assert started is not None  # the schema's pattern guarantees RFC 3339
-    return Manifest(
-        collected_at=started,
-        finished_at=parse_time(m.get("finished_at")),
-        context=m.get("context"),
-        istio_versions=tuple(m.get("istio_versions") or ()),
-        complete=bool(m["complete"]),
-        interrupted=bool(m["interrupted"]),
-        availability=_availability(artifacts, files),
-        artifacts=artifacts,
-        errors=tuple(m.get("errors") or ()),
-        trimmed=frozenset(t["artifact"] for t in m.get("trims") or ()),
-    )
 
 
 class _Loader:
     def __init__(self, files: BundleFiles) -> None:
         self.files = files
-        self.manifest = _manifest(files)
+        self.manifest = read_manifest(files)
         self.reads: set[Input] = set()
-        self.intern = normalize.Interner()
+        self.intern = Interner()
         self.pieces = config_dump.PieceCache()
         self.memo: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.sha256 = {
@@ -120,7 +54,7 @@ class _Loader:
 
     def usable(self, path: str) -> Artifact | None:
         a = self.manifest.artifacts.get(path)
-        return a if a is not None and _usable(a, self.files) else None
+        return a if a is not None and is_usable(a, self.files) else None
 
     def doc(self, path: str) -> Any:
         return self.files.json(path) if self.usable(path) else None
@@ -327,8 +261,9 @@ class _Loader:
     def istiods(self, pods: Iterable[Pod], ztunnels: Iterable[Ztunnel]) -> tuple[Istiod, ...]:
         by_name: dict[str, Pod | None] = {p.name: p for p in pods if p.labels.get("app") == "istiod"}
         for path in self.manifest.artifacts:
-            if path.startswith("istiod/") and "/logs/" not in path:
-                by_name.setdefault(path.split("/")[1], None)
+            name = layout.parse_istiod_member(path)
+            if name is not None:
+                by_name.setdefault(name, None)
         names = [z.name for z in ztunnels]
         return tuple(self.istiod(n, p, names) for n, p in sorted(by_name.items()))
 
@@ -337,22 +272,15 @@ class _Loader:
     def logs(self) -> tuple[LogFile, ...]:
         out = []
         for a in self.manifest.artifacts.values():
-            m = _LOG_PATH.match(a.path)
-            if not m or not self.usable(a.path):
+            log = layout.parse_pod_log(a.path)
+            if log is None or not self.usable(a.path):
                 continue
-            if m.group(1):
-                comp, ns, pod, container, prev = Component(m.group(1)), "", m.group(2), m.group(3), m.group(4)
-            else:
-                comp, ns, pod, container, prev = (
-                    Component.WAYPOINT,
-                    m.group(6),
-                    m.group(7),
-                    m.group(8),
-                    m.group(9),
-                )
             read = functools.partial(self.files.text, a.path)
+            trimmed = a.path in self.manifest.trimmed
             out.append(
-                LogFile(comp, ns, pod, container, bool(prev), a.path, read, a.path in self.manifest.trimmed)
+                LogFile(
+                    log.component, log.namespace, log.pod, log.container, log.previous, a.path, read, trimmed
+                )
             )
         return tuple(sorted(out, key=lambda f: f.path))
 

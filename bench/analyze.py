@@ -167,16 +167,17 @@ def analyze(built: Built, tmp: Path) -> Measured:
 
 
 def phases(bundle: Path) -> str:
-    """Time read / load / rules in a child (the split H3's ad-hoc benchmark printed)."""
+    """Time read / load / rules in a child process."""
     code = (
         "import sys, time, resource\n"
+        "import rules\n"
         "from analyzer import analyze_bundle\n"
         "from analyzer.bundle import open_bundle\n"
         "from analyzer.limits import DEFAULT\n"
         "from analyzer.load import load_bundle\n"
         "t0 = time.perf_counter(); files = open_bundle(sys.argv[1], DEFAULT.scaled(16))\n"
         "t1 = time.perf_counter(); model = load_bundle(files)\n"
-        "t2 = time.perf_counter(); result = analyze_bundle(model)\n"
+        "t2 = time.perf_counter(); result = analyze_bundle(model, rules.all_rules())\n"
         "t3 = time.perf_counter()\n"
         "entries = sum(len(z.xds.workloads) for z in model.ztunnels)\n"
         "unique = len({id(w) for z in model.ztunnels for w in z.xds.workloads.values()})\n"

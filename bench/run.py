@@ -1,4 +1,4 @@
-"""Issue 5 benchmarks P1–P4 in one run, side by side, per synthetic cluster size.
+"""Benchmarks P1–P4 in one run, side by side, per synthetic cluster size.
 
     .venv/bin/python -m bench.run                      # 100 and 1,000 nodes × 20 pods each, 50 ms/request
     .venv/bin/python -m bench.run --nodes 100 300      # the sizes that fit on this machine

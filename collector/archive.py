@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from collector import leakscan, members
+from collector import leakscan
 from collector.body import Body
 from ztbundle import layout
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import Exit
 
-# Pieces start at a top-level key of a 2-space pretty-printed object (`members.TOP_MEMBER`). Cutting
+# Pieces start at a top-level key of a 2-space pretty-printed object (`layout.top_level_keys`). Cutting
 # before the newline keeps each value's trailing comma with it, so a section's bytes are the same in
 # every ztunnel's dump. Compact JSON has no match and stays one piece (whole-body dedup).
 _MIN_PIECE = 256  # smaller sections ride along with the next one: an object costs a tar header
@@ -57,7 +57,7 @@ class Spooled:
 def cut_points(data: bytes) -> list[int]:
     """Offsets where pieces start (always 0 first): before each top-level key, small pieces merged."""
     points = [0]
-    for m in members.TOP_MEMBER.finditer(data):
+    for m in layout.top_level_keys(data):
         if m.start() - points[-1] >= _MIN_PIECE:
             points.append(m.start())
     if len(points) > 1 and len(data) - points[-1] < _MIN_PIECE:

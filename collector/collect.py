@@ -98,7 +98,7 @@ def _tame_malloc() -> None:
 
 
 def run_collect(request: CollectRequest, progress: ProgressCallback | None = None) -> CollectResult:
-    """Collect a bundle; raise ClusterError (exit 1) when nothing at all can be collected."""
+    """Collect a bundle; raise ClusterError (exit 6) when nothing at all can be collected."""
     started = time.monotonic()
     _tame_malloc()
     cluster = load_cluster_config(request.kubeconfig, request.context)
@@ -126,7 +126,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             )
             for node in sorted(request.options.nodes - {p.node for p in plan.ztunnels_all if p.node}):
                 manifest.errors.append(f"--node {node}: no ztunnel pod runs on that node")
-            manifest.errors.extend(preflight.run(pool.get(), plan))  # issue 6: what RBAC will refuse
+            manifest.errors.extend(preflight.run(pool.get(), plan))  # what RBAC will refuse, said up front
             planned = plan_items(plan, load_steps())
             if request.confirm is not None:
                 request.confirm(plan, len(planned))

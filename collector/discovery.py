@@ -1,7 +1,7 @@
 """Find the Istio namespace and every ztunnel, istiod, istio-cni and waypoint pod.
 
 Discovery is the first contact with the cluster, so its failures are the run-level ones: an
-unreachable server, rejected credentials or no Istio at all become one `ClusterError` line (exit 1).
+unreachable server, rejected credentials or no Istio at all become one `ClusterError` line (exit 6).
 """
 
 from __future__ import annotations

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-# A raw newline never occurs inside a JSON string, and deeper members are indented further, so in
-# 2-space pretty JSON this matches exactly the top-level keys. `collector.archive` cuts at the same place.
-TOP_MEMBER = re.compile(rb'\n  ("(?:[^"\\\n]|\\.)*"): ')
+from ztbundle import layout
+
 MEMO_MIN = 64 << 10  # below this, parsing again is cheaper than hashing and remembering
 MEMO_ENTRIES = 4096
 
@@ -58,7 +56,7 @@ def split(data: bytes) -> list[Member] | None:
     end = data.rfind(b"\n}")
     if end < 0 or data[end + 2 :].strip():
         return None
-    found = list(TOP_MEMBER.finditer(data, 0, end))
+    found = list(layout.top_level_keys(data, end))
     if not found or found[0].start() != 1:
         return None
     out: list[Member] = []

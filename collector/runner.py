@@ -180,7 +180,7 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
                 status, error = Status.TRUNCATED, problem
         else:
             version = _version(version_of, body.read_bytes()) if version_of else None
-    # Secrets never reach the writer (issue 6): redacted here, so sha256 and size describe what is stored.
+    # Secrets never reach the writer: redacted here, so sha256 and size describe what is stored.
     body, redactions, error = redact.apply(item.path, body, error, is_json=item.expect_json)
     return Fetched(
         body=body,

@@ -36,7 +36,7 @@ def describe(info: CertInfo) -> str:
 
 
 def current_ztunnels(bundle: Bundle) -> Iterator[Ztunnel]:
-    """Each node's current ztunnel (guard 7) whose dump parsed."""
+    """Each node's current ztunnel (guard: current ztunnel) whose dump parsed."""
     for ztunnel in bundle.ztunnels:
         if bundle.ztunnel_on(ztunnel.node) is ztunnel and ztunnel.available:
             yield ztunnel

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from analyzer.drift import Drift, skew_note
 from analyzer.model import Bundle, Input, Ztunnel
+from analyzer.model.drift import Drift, skew_note
 from rules import Hit
 
 # Every drift rule compares a ztunnel with istiod's view, whichever form was collected
-# (per-proxy dump and WADS, or ambientz), and ages pods from the pod list (guard 2).
+# (per-proxy dump and WADS, or ambientz), and ages pods from the pod list (guard: settle window).
 DRIFT_NEEDS = frozenset(
     {
         Input.PODS,

@@ -25,10 +25,9 @@ Fix:
 from collections import Counter
 from collections.abc import Iterator
 
-from analyzer.logscan import Sighting, find, tally
-from analyzer.model import Bundle, Component, Input, ObjectRef
-from analyzer.parse.logs import LogEvent
+from analyzer.model import Bundle, Component, Input, LogEvent, ObjectRef
 from rules import Hit, Rule, Severity
+from rules._logscan import Sighting, find, tally
 
 RULE = Rule(
     code="ZT603",
@@ -70,7 +69,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
     for subject, seen in sorted(groups.items(), key=lambda kv: str(kv[0])):
         t = tally(seen, bundle.now)
         if not t.live():
-            continue  # only old denials: not a live problem (guard 9)
+            continue  # only old denials: not a live problem (guard: live, not history)
         reasons = Counter((s.field("error") or "").partition(f"{DENIED}: ")[2] or "unspecified" for s in seen)
         sources = Counter(s.field("src.identity") or "no identity (plaintext)" for s in seen)
         waypoint = [src for src in sources if "/sa/" in src and "waypoint" in src.rsplit("/sa/", 1)[1]]

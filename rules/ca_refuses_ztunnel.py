@@ -33,10 +33,9 @@ Fix:
 import re
 from collections.abc import Iterator
 
-from analyzer.logscan import Sighting, find, weigh
-from analyzer.model import Bundle, Component, Input, ObjectRef
-from analyzer.parse.logs import LogEvent
+from analyzer.model import Bundle, Component, Input, LogEvent, ObjectRef
 from rules import Explains, Hit, Rule, Scope, Severity
+from rules._logscan import Sighting, find, weigh
 
 RULE = Rule(
     code="ZT207",
@@ -44,6 +43,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.ISTIOD_LOGS}),
     doc=__doc__,
+    grid_columns=frozenset({"certificates"}),
     explains=(Explains.of(Scope.ZTUNNEL, "ZT201", "ZT202", "ZT203", "ZT205"),),
     priority=15,
     next_steps=("ztbundle ztunnel-config {bundle} certificates --ztunnel {ztunnel}",),

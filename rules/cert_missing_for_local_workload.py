@@ -66,13 +66,13 @@ def _judged(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> bool:
         return False
     key = workload.pod_key
     if key is None or key[0] != ztunnel.config.cluster_id:
-        return False  # guard 5: non-pod and remote-cluster workloads have no local pod
+        return False  # non-pod and remote-cluster workloads have no local pod (guard: pod workloads only)
     pod = bundle.pod_by_name(key[1], key[2])
     if pod is None or pod.deleting or pod.terminal or not bundle.settled(pod.created_at):
         return False
     # A waypoint (dataplane-mode=none, never captured) terminates HBONE in its own Envoy with the
     # certificate istio-agent fetched; ztunnel never sends or receives as the waypoint, so whether a
-    # nativeTunnel prefetch left an entry in ztunnel's table changes no traffic (formats.md §1.3).
+    # nativeTunnel prefetch left an entry in ztunnel's table changes no traffic (docs/rule-guards.md).
     return pod.labels.get(WAYPOINT_LABEL) != WAYPOINT_CONTROLLER
 
 

@@ -37,7 +37,7 @@ RULE = Rule(
     next_steps=("ztbundle ztunnel-config {bundle} certificates --ztunnel {ztunnel}",),
 )
 
-TOLERANCE = timedelta(minutes=5)  # capture clock vs. node clock (failure-modes §2.13)
+TOLERANCE = timedelta(minutes=5)  # capture clock vs. node clock (docs/rule-guards.md)
 
 
 def _early(info: CertInfo, now: datetime) -> bool:

@@ -94,7 +94,7 @@ def _grpc_code(text: str) -> str | None:
 
 
 def classify(error: str | None) -> str:
-    """Name the cause class of an `Unavailable: <error>` text (failure-modes §2.10)."""
+    """Name the cause class of an `Unavailable: <error>` text."""
     text = (error or "").lower()
     code = _grpc_code(text)
     if any(k in text for k in _UNREACHABLE) or code in ("Unavailable", "DeadlineExceeded"):
@@ -133,14 +133,14 @@ def _problem(bundle: Bundle, ztunnel: Ztunnel, cert: Certificate) -> str | None:
     if cert.state not in (CertState.UNAVAILABLE, CertState.INITIALIZING):
         return None
     if cert.state is CertState.UNAVAILABLE and NO_LONGER_NEEDED in (cert.state_error or ""):
-        return None  # its last local workload just left (failure-modes §2.10 false positives)
+        return None  # its last local workload just left (docs/rule-guards.md)
     local = _local_workloads(ztunnel, cert)
     ages = _pod_ages(bundle, local)
     settled = [w for w, created in zip(local, ages, strict=True) if bundle.settled(created)]
     names = ", ".join(sorted(f"{w.namespace}/{w.name}" for w in settled)[:5]) or "none"
     if cert.state is CertState.INITIALIZING:
         if not settled:
-            return None  # a fetch for a new pod can legitimately be in flight (guard 2)
+            return None  # a fetch for a new pod can legitimately be in flight (guard: settle window)
         return f"is still Initializing although its local workloads are older than 60 s ({names})"
     if local and not settled:
         return None  # only brand-new pods use it: the first fetch may still be retrying

@@ -36,7 +36,7 @@ RULE = Rule(
 
 
 def _node_ztunnel(bundle: Bundle, node: str) -> Pod | None:
-    """The node's current ztunnel pod: non-terminating first, then the newest (guard 7)."""
+    """The node's current ztunnel pod: non-terminating first, then the newest (guard: current ztunnel)."""
     pods = [p for p in bundle.pods_on(node) if p.labels.get("app") == "ztunnel"]
     pods.sort(key=lambda p: (p.deleting, -(p.created_at.timestamp() if p.created_at else 0.0)))
     return pods[0] if pods else None

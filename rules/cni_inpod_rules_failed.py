@@ -24,10 +24,9 @@ Fix:
 import re
 from collections.abc import Iterator
 
-from analyzer.logscan import Sighting, find, weigh
-from analyzer.model import Bundle, Component, Input, ObjectRef, Pod
-from analyzer.parse.logs import LogEvent
+from analyzer.model import Bundle, Component, Input, LogEvent, ObjectRef, Pod
 from rules import Explains, Hit, Rule, Scope, Severity
+from rules._logscan import Sighting, find, weigh
 
 RULE = Rule(
     code="ZT305",
@@ -35,6 +34,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.CNI_LOGS, Input.PODS}),
     doc=__doc__,
+    grid_columns=frozenset({"pods"}),
     explains=(Explains.of(Scope.SUBJECT, "ZT302", "ZT604"),),
     priority=50,
     next_steps=("ztbundle ztunnel-config {bundle} workloads --node {node}",),

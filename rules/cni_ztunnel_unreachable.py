@@ -28,10 +28,9 @@ Fix:
 import re
 from collections.abc import Iterator
 
-from analyzer.logscan import Sighting, find, weigh
-from analyzer.model import Bundle, Component, Input, LogFile, ObjectRef
-from analyzer.parse.logs import LogEvent
+from analyzer.model import Bundle, Component, Input, LogEvent, LogFile, ObjectRef
 from rules import Explains, Hit, Rule, Scope, Severity
+from rules._logscan import Sighting, find, weigh
 
 RULE = Rule(
     code="ZT304",
@@ -39,6 +38,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.CNI_LOGS, Input.PODS}),
     doc=__doc__,
+    grid_columns=frozenset({"cni"}),
     explains=(Explains.of(Scope.NODE, "ZT301", "ZT302", "ZT303"),),
     priority=50,
     next_steps=("ztbundle ztunnel-config {bundle} workloads --workload-node {node}",),

@@ -24,10 +24,9 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.logscan import find, latest, tally
-from analyzer.model import Bundle, Component, Input, LogFile, ObjectRef
-from analyzer.parse.logs import LogEvent
+from analyzer.model import Bundle, Component, Input, LogEvent, LogFile, ObjectRef
 from rules import Hit, Rule, Severity
+from rules._logscan import find, latest, tally
 
 RULE = Rule(
     code="ZT602",

@@ -25,10 +25,9 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.logscan import Sighting, find, weigh
-from analyzer.model import Bundle, Component, Input, ObjectRef, Pod
-from analyzer.parse.logs import LogEvent
+from analyzer.model import Bundle, Component, Input, LogEvent, ObjectRef, Pod
 from rules import Hit, Rule, Severity
+from rules._logscan import Sighting, find, weigh
 
 RULE = Rule(
     code="ZT601",

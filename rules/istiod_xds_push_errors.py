@@ -26,10 +26,9 @@ Fix:
 import re
 from collections.abc import Iterator
 
-from analyzer.logscan import Sighting, find, weigh
-from analyzer.model import Bundle, Component, Input, ObjectRef
-from analyzer.parse.logs import LogEvent
+from analyzer.model import Bundle, Component, Input, LogEvent, ObjectRef
 from rules import Hit, Rule, Severity
+from rules._logscan import Sighting, find, weigh
 
 RULE = Rule(
     code="ZT406",
@@ -37,6 +36,7 @@ RULE = Rule(
     severity=Severity.WARNING,
     needs=frozenset({Input.ISTIOD_LOGS}),
     doc=__doc__,
+    grid_columns=frozenset({"xds"}),
     next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )
 

@@ -25,10 +25,9 @@ Fix:
 import re
 from collections.abc import Iterator
 
-from analyzer.logscan import Sighting, find, weigh
-from analyzer.model import Bundle, Component, Input, ObjectRef
-from analyzer.parse.logs import LogEvent
+from analyzer.model import Bundle, Component, Input, LogEvent, ObjectRef
 from rules import Hit, Rule, Severity
+from rules._logscan import Sighting, find, weigh
 
 RULE = Rule(
     code="ZT605",
@@ -36,6 +35,7 @@ RULE = Rule(
     severity=Severity.ERROR,
     needs=frozenset({Input.ZTUNNEL_LOGS}),
     doc=__doc__,
+    grid_columns=frozenset({"pods"}),
     next_steps=("ztbundle xds {bundle} --ztunnel {ztunnel} --diff",),
 )
 

@@ -46,7 +46,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         ambient_nodes[pod.node or ""] = ambient_nodes.get(pod.node or "", 0) + 1
     for node in bundle.nodes:
         if not node.ready or node.unschedulable or node.os != "linux" or node.virtual:
-            continue  # guard 8 and the rule's own: only nodes a DaemonSet must cover
+            continue  # only nodes a DaemonSet must cover (guard: DaemonSet coverage)
         if not bundle.settled(node.created_at) or node.name not in ambient_nodes:
             continue
         on_node = bundle.pods_on(node.name)

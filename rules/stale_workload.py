@@ -45,19 +45,19 @@ RULE = Rule(
 NO_POD = "has no pod in the cluster"
 # The fastest a pod created after the pod list can appear in a ztunnel's table: scheduling, a
 # sandbox with a CNI-assigned IP, the status update istiod builds workloads from, and istiod's
-# 100 ms push debounce (failure-modes §1 guard 2 lists the usual, much longer delays).
+# 100 ms push debounce (`docs/rule-guards.md`, guard: settle window, covers the usual longer delays).
 NEW_POD_FLOOR = timedelta(seconds=1)
 
 
 def _problem(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> str | None:
     key = workload.pod_key
     if key is None or key[0] != ztunnel.config.cluster_id or workload.network_mode == "HostNetwork":
-        return None  # guard 5 (non-pod / remote) and HostNetwork (shares the node IP by design)
+        return None  # guard: pod workloads only; HostNetwork shares the node IP by design
     pod = bundle.pod_by_name(key[1], key[2])
     if pod is None:
         return NO_POD
     if pod.deleting or not bundle.settled(pod.created_at):
-        return None  # changing during capture (guard 2)
+        return None  # changing during capture (guard: settle window)
     if pod.terminal:
         return f"belongs to a pod in phase {pod.phase}"
     pod_ips = set(pod.ips or ((pod.ip,) if pod.ip else ()))
@@ -86,7 +86,7 @@ def _leaked_proxies(bundle: Bundle, ztunnel: Ztunnel) -> Iterator[Hit]:
             continue
         successor = bundle.pod_by_name(state.namespace, state.name)
         if successor is not None and not bundle.settled(successor.created_at):
-            continue  # a recreated pod (StatefulSet) while the old proxy drains: guard 2
+            continue  # a recreated pod (StatefulSet) while the old proxy drains (guard: settle window)
         yield Hit.on(
             ztunnel,
             f"{ztunnel.ref} still runs an in-pod proxy ({state.state}) for pod UID {uid}, "
@@ -129,7 +129,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
             yield from _leaked_proxies(bundle, ztunnel)
     for workload, problem, holders in found.values():
         if problem == NO_POD and not _absence_proven(bundle, holders):
-            continue  # the pod may be newer than the pod list (guard 2)
+            continue  # the pod may be newer than the pod list (guard: settle window)
         names = ", ".join(z.name for z in holders)
         yield Hit(
             subject=workload.ref,

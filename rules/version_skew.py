@@ -29,7 +29,6 @@ from datetime import datetime, timedelta
 
 from analyzer.model import Bundle, Input, Istiod, Ztunnel
 from rules import Hit, Rule, Severity
-from ztbundle import layout
 
 RULE = Rule(
     code="ZT503",
@@ -75,7 +74,7 @@ def _skew_facts(bundle: Bundle, ztunnel: Ztunnel, zt_minor: tuple[int, int]) -> 
             facts.append(f"is more than one minor behind control plane {istiod.name} ({istiod.version})")
         else:
             continue
-        evidence.append(layout.istiod_version(istiod.name))
+        evidence.append(istiod.version_path)
     return facts, evidence
 
 

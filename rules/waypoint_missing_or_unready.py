@@ -71,7 +71,7 @@ def _problem(bundle: Bundle, pods: list[Pod], has_service: bool) -> str | None:
         problems.append("has no pods")
     elif not any(p.ready for p in live):
         if not any(bundle.settled(p.started_at or p.created_at) for p in live):
-            return None  # rolling out right now (guard 2)
+            return None  # rolling out right now (guard: settle window)
         problems.append(f"has 0 of {len(live)} pod(s) Ready")
     if not has_service:
         problems.append("has no Service")

@@ -61,7 +61,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         if ztunnel is None or not ztunnel.available:
             continue  # ZT103 reports nodes without a ztunnel; an uncollected dump is a skipped input.
         if ztunnel.config.xds_on_demand or knows(ztunnel, pod):
-            continue  # on-demand ztunnels legitimately hold a subset (guard 6)
+            continue  # on-demand ztunnels legitimately hold a subset (guard: on-demand subset)
         others = [z for z in bundle.ztunnels if z is not ztunnel and z.available]
         knowing = sum(1 for z in others if knows(z, pod))
         yield Hit(

@@ -22,10 +22,9 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.logscan import find, latest, tally
 from analyzer.model import Bundle, Component, Input, Ztunnel
 from rules import Explains, Hit, Rule, Scope, Severity
-from ztbundle import layout
+from rules._logscan import find, latest, tally
 
 RULE = Rule(
     code="ZT405",
@@ -47,7 +46,7 @@ RULE = Rule(
 
 ERROR = "XDS client connection error"
 HEALTHY = "Stream established"
-MIN_REPEATS = 2  # "repeated" (failure-modes §2.21); one error is a reconnect
+MIN_REPEATS = 2  # one error is an ordinary reconnect (`docs/rule-guards.md`, xDS connection)
 
 
 def _connected(bundle: Bundle) -> tuple[set[str], list[str], list[str]] | None:
@@ -57,13 +56,11 @@ def _connected(bundle: Bundle) -> tuple[set[str], list[str], list[str]] | None:
     for istiod in bundle.istiods:
         syncz, conns = istiod.syncz, istiod.connections
         if syncz is None and conns is None:
-            return None  # guard 4: one replica's list missing means absence proves nothing
+            return None  # one replica's list missing means absence proves nothing (guard: replicas merged)
         names.update(e.proxy.partition(".")[0] for e in syncz or ())
         names.update(c.proxy.partition(".")[0] for c in conns or ())
         replicas.append(istiod.name)
-        paths.append(
-            layout.istiod_syncz(istiod.name) if syncz is not None else layout.istiod_connections(istiod.name)
-        )
+        paths.append(istiod.syncz_path if syncz is not None else istiod.connections_path)
     return (names, replicas, paths) if replicas else None
 
 
@@ -91,7 +88,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
     attached = _connected(bundle)
     for ztunnel in bundle.ztunnels:
         if not _live(bundle, ztunnel):
-            continue  # terminating, not running, or still starting (guards 2, 7)
+            continue  # terminating, not running, or still starting (guards: settle window, current ztunnel)
         facts: list[str] = []
         evidence: list[str] = []
         if attached is not None and ztunnel.name not in attached[0]:

@@ -24,8 +24,8 @@ Fix:
 from collections.abc import Iterator
 from dataclasses import replace
 
-from analyzer.drift import Drift, Kind, comparable, compare
 from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
+from analyzer.model.drift import Drift, Kind, comparable, compare
 from rules import Hit, Rule, Severity
 from rules._xds import DRIFT_NEEDS, drift_hit
 
@@ -71,6 +71,6 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         if _istiod_has_policies(bundle, baseline):
             drift = compare(bundle, ztunnel, Kind.POLICIES)
         else:
-            drift = _against_peers(bundle, ztunnel, peers)  # never "all missing" (§2.26)
+            drift = _against_peers(bundle, ztunnel, peers)  # never "all missing" (docs/rule-guards.md)
         if drift:
             yield drift_hit(bundle, ztunnel, drift, "policies")

@@ -9,7 +9,7 @@ Evidence:
     istiod's view of the ztunnel (the per-proxy /debug/config_dump on Istio
     ≤1.24, else /debug/ambientz; the message names it) is compared by
     namespace/hostname with the services in the ztunnel's config_dump, both
-    normalized (formats.md §4.5; istiod's endpoints are derived from its
+    decoded into one comparable form (istiod's endpoints are derived from its
     healthy workloads). Entries matching any istiod replica's view, endpoint
     differences explained elsewhere (pods younger than the capture window,
     workloads the ztunnel lacks, on-demand ztunnels), and
@@ -28,8 +28,8 @@ Fix:
 from collections.abc import Iterator
 from dataclasses import replace
 
-from analyzer.drift import Kind, comparable, compare
 from analyzer.model import Bundle, Ztunnel
+from analyzer.model.drift import Kind, comparable, compare
 from rules import Hit, Rule, Severity
 from rules._xds import DRIFT_NEEDS, drift_fact
 
@@ -45,8 +45,8 @@ RULE = Rule(
 
 
 def _explained(bundle: Bundle, ztunnel: Ztunnel, uids: set[str]) -> bool:
-    """Endpoint differences that follow from elsewhere: on-demand subsets (guard 6), workloads the
-    ztunnel lacks (ZT401 reports those), or pods too young or going to judge (guard 2)."""
+    """Endpoint differences that follow from elsewhere: on-demand subsets, workloads the ztunnel
+    lacks (ZT401 reports those), or pods too young or going to judge (`docs/rule-guards.md`)."""
     if ztunnel.config.xds_on_demand or all(u not in ztunnel.workloads for u in uids):
         return True
     for uid in uids:

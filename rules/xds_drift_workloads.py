@@ -8,7 +8,7 @@ Evidence:
     istiod's view of the ztunnel (the per-proxy /debug/config_dump on Istio
     ≤1.24, else /debug/ambientz; the message names the one used) is compared
     key by key with the workloads in the ztunnel's config_dump, both
-    normalized (formats.md §4.5): hashes first, field diffs only for differing
+    decoded into one comparable form: hashes first, field diffs only for differing
     entries. Entries that match any istiod replica's view, pods younger than
     the capture window or being deleted, missing entries on on-demand
     (xdsOnDemand) ztunnels, and terminating or freshly started ztunnels are
@@ -24,8 +24,8 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.drift import Kind, comparable, compare
 from analyzer.model import Bundle
+from analyzer.model.drift import Kind, comparable, compare
 from rules import Hit, Rule, Severity
 from rules._xds import DRIFT_NEEDS, drift_hit
 

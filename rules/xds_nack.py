@@ -23,11 +23,9 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.logscan import find, latest, tally
-from analyzer.model import CAPTURE_SETTLE, Bundle, Component, Input, ObjectRef
-from analyzer.parse.logs import LogEvent
+from analyzer.model import CAPTURE_SETTLE, Bundle, Component, Input, LogEvent, ObjectRef
 from rules import Explains, Hit, Rule, Scope, Severity
-from ztbundle import layout
+from rules._logscan import find, latest, tally
 
 RULE = Rule(
     code="ZT404",
@@ -73,7 +71,7 @@ def _syncz_facts(bundle: Bundle) -> dict[str, tuple[list[str], list[str]]]:
                 if fact:
                     facts, evidence = out.setdefault(pod, ([], []))
                     facts.append(fact)
-                    evidence.append(layout.istiod_syncz(istiod.name))
+                    evidence.append(istiod.syncz_path)
     return out
 
 
@@ -84,7 +82,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         nacks = list(find([log], ["Nack"], _is_nack))
         t = tally(nacks, bundle.now)
         if not t.live():
-            continue  # old NACKs were superseded by later pushes (guard 9)
+            continue  # old NACKs were superseded by later pushes (guard: live, not history)
         last_error = (latest(nacks) or nacks[-1]).field("error") or "no error text"
         facts, evidence = found.setdefault(log.pod, ([], []))
         facts.append(f"ztunnel logged a NACK {t.describe()}; last error {last_error!r}")

@@ -44,7 +44,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
             continue
         started = pod.started_at or pod.created_at
         if not bundle.settled(started):
-            continue  # still starting (guard 2)
+            continue  # still starting (guard: settle window)
         if any(c.reason == "CrashLoopBackOff" for c in pod.containers):
             continue  # ZT501 reports crash loops
         unready = ", ".join(c.name for c in pod.containers if not c.ready) or "none listed"

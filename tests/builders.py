@@ -1,4 +1,4 @@
-"""Turn a terse YAML rule case (`given:`) into the real typed `Bundle` model (style.md §7).
+"""Turn a terse YAML rule case (`given:`) into the real typed `Bundle` model (tests/rules/cases/).
 
 Everything is optional and defaults to a healthy, old, Running object. Times are seconds before
 `COLLECTED_AT` (`age: 30` → created 30 s before capture). Keys:
@@ -52,7 +52,7 @@ from analyzer.model import (
     Ztunnel,
     ZtunnelConfig,
 )
-from analyzer.normalize import content_hash, state_from
+from analyzer.xds import content_hash, state_from
 from tests.builders_xds import extend_bundle
 from ztbundle import layout
 

@@ -55,7 +55,7 @@ from analyzer.model import (
     Ztunnel,
     ZtunnelConfig,
 )
-from analyzer.normalize import content_hash, state_from
+from analyzer.xds import content_hash, state_from
 from ztbundle import layout
 
 ADDRESS = "type.googleapis.com/istio.workload.Address"

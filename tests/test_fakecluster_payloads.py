@@ -1,4 +1,4 @@
-"""Payload generators: real formats (formats.md) and the failure overrides of the broken scenario."""
+"""Payload generators: real formats and the failure overrides of the broken scenario."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Security content (issue 6): hostile text, planted secrets and the least-privilege RBAC preset.
+"""Security content: hostile text, planted secrets and the least-privilege RBAC preset.
 
 Served through the REAL kubernetes client where the collector would read it, so a test here fails
 if the content never leaves the fake cluster.

@@ -7,7 +7,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from analyzer.errors import AnalyzerError
+from analyzer.errors import AnalyzerError, RuleError
 from analyzer.text import printable_line
 from ztbundle import __version__
 from ztbundle.errors import ZtbundleError
@@ -57,10 +57,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Messages quote bundle text (member names, manifest keys): escape it so the error stays one
         # line and cannot carry terminal escapes or bidi overrides.
         print(f"ztbundle: error: {printable_line(str(err))}", file=sys.stderr)
-        return int(err.exit_code if isinstance(err, ZtbundleError) else Exit.BAD_INPUT)
+        return int(_exit_code(err))
     except KeyboardInterrupt:
         print("ztbundle: interrupted", file=sys.stderr)
         return int(Exit.INTERRUPTED)
+
+
+def _exit_code(err: ZtbundleError | AnalyzerError) -> Exit:
+    """A CLI error carries its code; of the analyzer's, a malformed rule module is the user's
+    command line (`--rules-dir`), every other one an unreadable or unsafe bundle."""
+    if isinstance(err, ZtbundleError):
+        return err.exit_code
+    return Exit.USAGE if isinstance(err, RuleError) else Exit.BAD_INPUT
 
 
 def entrypoint() -> None:

@@ -9,14 +9,16 @@ class Exit(IntEnum):
     USAGE = 2
     BAD_INPUT = 3  # unreadable or unsafe bundle
     INCOMPLETE = 4  # collect: bundle written, some artifacts missing
-    NOTHING_COLLECTED = 1  # collect: unreachable cluster, bad credentials, no Istio
+    NOTHING_COLLECTED = 6  # collect: no bundle written (cluster unreachable, archive not writable…)
     INTERRUPTED = 130
 
 
 EXIT_HELP = """exit codes:
   0    success (collect: complete bundle; analyze: nothing at or above --fail-on)
-  1    analyze: findings at or above --fail-on; collect: nothing could be collected
+  1    analyze: findings at or above --fail-on
   2    usage error
   3    unreadable or unsafe bundle
   4    collect: bundle written but incomplete (the summary says what is missing)
+  6    collect: no bundle written (cluster unreachable, bad credentials, no Istio found,
+       the archive could not be written, or it would have held a credential)
   130  interrupted (collect still writes what it gathered)"""

@@ -37,7 +37,7 @@ by its logical path with the raw body's `bytes` and `sha256`, and says how it is
     objects/<sha256>      one piece of content, stored once however many artifacts use it
 
 Only the near-identical large JSON artifacts (`DEDUP_INPUTS`) are stored as recipes: the writer
-cuts a pretty-printed document before each top-level key (`\n  "key": `), so the `workloads`,
+cuts a pretty-printed document before each top-level key (`top_level_keys`), so the `workloads`,
 `services` and `policies` sections shared by every ztunnel, and istiod's identical per-proxy
 bodies, are each one object. Every object is referenced by at least one recipe. Version 1
 bundles (no `storage`, no objects, every artifact raw) still load; `ztbundle collect --no-dedup`
@@ -48,10 +48,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, overload
 
 FORMAT_VERSION = 2
 """Bumped whenever a path or the manifest changes shape; readers accept every older version."""
@@ -194,6 +196,31 @@ def pod_log(component: Component, namespace: str, pod: str, container: str, *, p
     return f"{base}/logs/{_segment(container)}{suffix}"
 
 
+@dataclass(frozen=True, slots=True)
+class PodLog:
+    """What a container log's path names; `namespace` is empty except for waypoints."""
+
+    component: Component
+    namespace: str
+    pod: str
+    container: str
+    previous: bool
+
+
+_POD_LOG = re.compile(
+    r"^(?:(ztunnel|istiod|cni)/|(waypoint)/([^/]+)/)([^/]+)/logs/([^/]+?)(\.previous)?\.log$"
+)
+
+
+def parse_pod_log(path: str) -> PodLog | None:
+    """Return what a container log member path names (the inverse of `pod_log`), else None."""
+    m = _POD_LOG.match(path)
+    if not m:
+        return None
+    component = Component(m.group(1) or m.group(2))
+    return PodLog(component, m.group(3) or "", m.group(4), m.group(5), m.group(6) is not None)
+
+
 # --- deduplicated storage (format_version 2) --------------------------------------------------
 
 
@@ -232,15 +259,45 @@ def parse_object_member(path: str) -> str | None:
     return m.group(1) if m else None
 
 
+_TOP_KEY = r'\n  ("(?:[^"\\\n]|\\.)*"): '
+_TOP_KEY_BYTES = re.compile(_TOP_KEY.encode())
+_TOP_KEY_TEXT = re.compile(_TOP_KEY)
+
+
+@overload
+def top_level_keys(data: bytes, end: int | None = None) -> Iterator[re.Match[bytes]]: ...
+@overload
+def top_level_keys(data: str, end: int | None = None) -> Iterator[re.Match[str]]: ...
+def top_level_keys(data: bytes | str, end: int | None = None) -> Iterator[re.Match[Any]]:
+    """Each top-level key of a 2-space pretty-printed JSON object, in order (up to `end`).
+
+    This is where a recipe cuts a document: a match starts at the newline before its key (every
+    piece after the first starts there), `group(1)` is the key as written (with its quotes), and
+    `end()` is where the value starts. A raw newline never occurs inside a JSON string and deeper
+    members are indented further, so in 2-space pretty JSON nothing else matches.
+    """
+    stop = len(data) if end is None else end
+    if isinstance(data, bytes):
+        return _TOP_KEY_BYTES.finditer(data, 0, stop)
+    return _TOP_KEY_TEXT.finditer(data, 0, stop)
+
+
 # --- path parsing for readers ---------------------------------------------------------
 
 _ZTUNNEL_CONFIG = re.compile(r"^ztunnel/([^/]+)/config_dump\.json$")
 _ISTIOD_PROXY = re.compile(r"^istiod/([^/]+)/proxy/([^/]+?)(\.wads)?\.json$")
+_ISTIOD_MEMBER = re.compile(r"^istiod/([^/]+)/(?!logs/)")
 
 
 def parse_ztunnel_config_dump(path: str) -> str | None:
     """Return the ztunnel pod name of a config_dump member path, else None."""
     m = _ZTUNNEL_CONFIG.match(path)
+    return m.group(1) if m else None
+
+
+def parse_istiod_member(path: str) -> str | None:
+    """Return the istiod pod whose debug endpoints a member holds (`istiod/<pod>/…`, not its logs)."""
+    m = _ISTIOD_MEMBER.match(path)
     return m.group(1) if m else None
 
 

@@ -1,4 +1,4 @@
-"""ztunnel admin `/config_dump` (1.18 → HEAD shapes, formats.md §1 and §7) → model pieces."""
+"""ztunnel admin `/config_dump` (every shape from 1.18 to the current one) → model pieces."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from analyzer import normalize
+from analyzer import xds as normalize
 from analyzer.model import Certificate, CertInfo, CertState, InpodState, XdsState, ZtunnelConfig
 from analyzer.parse import as_list, as_map, parse_time
+from ztbundle import layout
 
 T = TypeVar("T")
 
@@ -267,7 +268,6 @@ def parse_config_dump(
 
 # --- fast path: pretty-printed dumps are split by indentation, entries interned by text ----------
 
-_TOP_KEY = re.compile(r'^  "((?:[^"\\\n]|\\.)*)": ', re.M)
 _ENTRY = re.compile(r'^    (?:"(?:[^"\\\n]|\\.)*": )?(\{\n.*?\n    \})(?=,?$)', re.M | re.S)
 _LEFTOVER = re.compile(r"^[\[{][\s,]*[\]}]$")
 _ENTRY_SECTIONS = ("workloads", "services", "policies")
@@ -278,11 +278,11 @@ def _top_sections(text: str) -> dict[str, str] | None:
     body = text.strip()
     if not body.startswith('{\n  "') or not body.endswith("\n}"):
         return None
-    keys = list(_TOP_KEY.finditer(body))
+    keys = list(layout.top_level_keys(body))
     out: dict[str, str] = {}
     for i, m in enumerate(keys):
         end = keys[i + 1].start() if i + 1 < len(keys) else len(body) - 1
-        out[m.group(1)] = body[m.end() : end].rstrip().removesuffix(",")
+        out[m.group(1)[1:-1]] = body[m.end() : end].rstrip().removesuffix(",")
     return out
 
 
@@ -320,7 +320,7 @@ def parse_config_dump_text(text: str, intern: normalize.Interner, parse: Callabl
 
 # --- pieces path: a format-2 dump is assembled from its shared objects, each section parsed once ----
 #
-# The collector cuts a dump before each top-level key (`collector.archive.cut_points`): every piece
+# The collector cuts a dump before each top-level key (`layout.top_level_keys`): every piece
 # after the first starts with `\n  "key": `, and a section never spans two pieces. So the sections
 # of the whole text are the sections of its pieces, in order, and everything derived from a section
 # can be remembered by the piece's sha256. Anything else (a piece that does not start at a key, bad
@@ -344,14 +344,14 @@ def _piece_sections(data: bytes, first: bool, last: bool) -> list[tuple[str, str
         text = text.rstrip()
         if not text.endswith("\n}"):
             return None
-    keys = list(_TOP_KEY.finditer(text))
-    if not first and (not keys or text[: keys[0].start()] != "\n"):
+    keys = list(layout.top_level_keys(text))
+    if not first and (not keys or keys[0].start() != 0):
         return None  # not cut before a key: a section might span pieces
     stop = len(text) - 1 if last else len(text)
     out = []
     for i, m in enumerate(keys):
         end = keys[i + 1].start() if i + 1 < len(keys) else stop
-        out.append((m.group(1), text[m.end() : end].rstrip().removesuffix(",")))
+        out.append((m.group(1)[1:-1], text[m.end() : end].rstrip().removesuffix(",")))
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from analyzer import normalize
+from analyzer import xds as normalize
 from analyzer.model import Policy, Workload, XdsService, XdsState
 from analyzer.parse import as_list
 

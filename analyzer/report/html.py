@@ -91,7 +91,7 @@ def render(result: AnalysisResult) -> str:
     """Render the report page."""
     from markupsafe import Markup
 
-    from rules import Severity
+    from analyzer.findings import Severity
 
     env = _environment()
     script = env.get_template(_SCRIPT).render()

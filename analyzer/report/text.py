@@ -9,7 +9,7 @@ from analyzer.views.table import tabwrite
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
-    from analyzer.engine import Finding
+    from analyzer.findings import Finding
     from analyzer.sections.collection import CollectionError
 
 

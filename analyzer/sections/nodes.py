@@ -17,9 +17,8 @@ from analyzer.sections import Tone
 from analyzer.sections.ztunnels import cert_row
 
 if TYPE_CHECKING:
-    from analyzer.engine import Finding, Skipped
+    from analyzer.findings import Finding, Rule, Skipped
     from analyzer.model import Baseline, Bundle, Pod, Ztunnel
-    from rules import Rule
 
 __all__ = ["Cell", "Column", "NodeGrid", "NodeRow", "node_grid"]
 

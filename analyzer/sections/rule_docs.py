@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from analyzer.engine import Finding
-    from rules import Rule
+    from analyzer.findings import Finding, Rule
 
 __all__ = ["DocSections", "RuleDoc", "doc_sections", "rule_docs"]
 

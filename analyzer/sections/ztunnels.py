@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from analyzer.sections import Tone
 
 if TYPE_CHECKING:
-    from analyzer.engine import Finding
+    from analyzer.findings import Finding
     from analyzer.model import Bundle, Certificate
 
 __all__ = ["WORKLOAD_ROWS", "CertRow", "WorkloadRow", "ZtunnelSummary", "cert_row", "ztunnel_summaries"]

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from analyzer.engine import Finding
+from analyzer.findings import Finding
 from analyzer.model import Bundle, Certificate, CertState, Ztunnel
-from analyzer.normalize import diff
+from analyzer.model.drift import diff
 
 
 @dataclass(frozen=True, slots=True)

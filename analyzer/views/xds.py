@@ -6,8 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from analyzer import drift
-from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
+from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel, drift
 from analyzer.views.table import Table
 
 

@@ -15,8 +15,7 @@ import pytest
 import rules
 from analyzer import analyze_bundle
 from analyzer.bundle import open_bundle
-from analyzer.causality import Explains, Scope
-from analyzer.engine import Finding
+from analyzer.findings import Explains, Finding, Scope
 from analyzer.incidents import Topology, finding_id, group
 from analyzer.model import ObjectRef
 from rules import Severity

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
-from analyzer import analyze_bundle, normalize
+import rules
+from analyzer import analyze_bundle
 from analyzer.bundle import open_bundle
 from analyzer.errors import BundleError
 from analyzer.load import load_bundle
-from analyzer.model import BaselineKind, Component, Input
+from analyzer.model import BaselineKind, Component, Input, drift
 from tests.analyzer.tarhelp import jbytes, write_bundle
 from tests.fakecluster import certs, k8s, payloads, scenarios
 from tests.fakecluster.scenario import Role
@@ -71,7 +72,7 @@ def test_clean_bundle_loads_and_finds_nothing(tmp_path: Path, version: str) -> N
         assert base.kind is kind and base.xds is not None
         assert base.xds.workload_hashes == z.xds.workload_hashes  # in sync: equal hashes
     assert sum(1 for _ in bundle.ambient_pods()) > 0
-    result = analyze_bundle(files)
+    result = analyze_bundle(files, rules.all_rules())
     assert result.findings == ()  # no rule (anyone's) may fire on a healthy cluster
     assert all("not available (not collected" in s.reason for s in result.skipped)  # inputs this test omits
 
@@ -86,8 +87,8 @@ def test_122_map_shaped_dumps_load_too(tmp_path: Path) -> None:
         base = bundle.baseline_for(z).xds
         assert base is not None and set(base.workloads) == set(z.xds.workloads)
         for uid, w in z.xds.workloads.items():  # `services` rebuilt from endpoints; the rest equal
-            assert normalize.same(base.workloads[uid], w, ignore=z.xds.absent_fields), uid
-            assert normalize.diff(base.workloads[uid], w, ignore=z.xds.absent_fields) == []
+            assert drift.same(base.workloads[uid], w, ignore=z.xds.absent_fields), uid
+            assert drift.diff(base.workloads[uid], w, ignore=z.xds.absent_fields) == []
         assert base.service_hashes == z.xds.service_hashes
 
 
@@ -117,7 +118,7 @@ def test_failed_member_is_unavailable_with_its_reason_not_fatal(tmp_path: Path) 
     services = bundle.availability(Input.SERVICES)
     assert not services.ok and services.reason == "cluster/services.json: forbidden: services is forbidden"
     assert not bundle.availability(Input.ZTUNNEL_METRICS).ok  # never collected at all
-    result = analyze_bundle(files)
+    result = analyze_bundle(files, rules.all_rules())
     assert {e.path for e in result.collection_errors} == {path, layout.SERVICES}
 
 

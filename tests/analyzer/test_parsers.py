@@ -1,4 +1,4 @@
-"""Parsers on realistic shapes: H1's generated dumps (current list + 1.22 map), istiod proto JSON, logs."""
+"""Parsers on realistic shapes: generated dumps (current list + 1.22 map), istiod proto JSON, logs."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from analyzer import normalize
-from analyzer.model import CertState
+from analyzer import xds as normalize
+from analyzer.model import CertState, drift
 from analyzer.parse import parse_time
 from analyzer.parse.config_dump import UnsupportedDump, certificate, parse_config_dump, pem_text
 from analyzer.parse.connections import parse_connections
@@ -81,11 +81,11 @@ def test_drift_shows_as_a_hash_difference_with_a_field_diff(scn: Any) -> None:
     a, b = parse_config_dump(zt_doc, intern), parse_config_dump(changed, intern)
     uid = zt_doc["workloads"][0]["uid"]
     assert a.xds.workload_hashes[uid] != b.xds.workload_hashes[uid]
-    lines = normalize.diff(a.xds.workloads[uid], b.xds.workloads[uid])
+    lines = drift.diff(a.xds.workloads[uid], b.xds.workloads[uid])
     assert len(lines) == 1 and "protocol" in lines[0]
-    assert not normalize.same(a.xds.workloads[uid], b.xds.workloads[uid], ignore={"network_mode"})
-    assert normalize.same(a.xds.workloads[uid], b.xds.workloads[uid], ignore={"protocol"})
-    assert normalize.diff(a.xds.workloads[uid], b.xds.workloads[uid], ignore={"protocol"}) == []
+    assert not drift.same(a.xds.workloads[uid], b.xds.workloads[uid], ignore={"network_mode"})
+    assert drift.same(a.xds.workloads[uid], b.xds.workloads[uid], ignore={"protocol"})
+    assert drift.diff(a.xds.workloads[uid], b.xds.workloads[uid], ignore={"protocol"}) == []
 
 
 @pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])

@@ -322,7 +322,7 @@ def test_default_bundle_name_uses_context(
     assert bundle.name.startswith(f"ztbundle-{cluster.context}-") and bundle.name.endswith("Z.tar.gz")
 
 
-# --- nothing collected: exit 1, one line ---------------------------------------------------------
+# --- nothing collected: exit 6, one line ---------------------------------------------------------
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:

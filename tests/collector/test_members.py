@@ -1,7 +1,7 @@
 """Member-by-member judging and redaction give the whole-body answers, also when a big member repeats.
 
 At scale every ztunnel's dump repeats the mesh's big members byte for byte; `collector.members` lets the
-runner and the redactor remember them by digest (issue 5, P1). A remembered member must change nothing
+runner and the redactor remember them by digest. A remembered member must change nothing
 a user sees: validity, the byte offset of an error, the version, the stored bytes, the redaction records.
 """
 

@@ -1,4 +1,4 @@
-"""One big JSON parse at a time: the redactor waits for the validator's lock (issue 5, peak RSS)."""
+"""One big JSON parse at a time: the redactor waits for the validator's lock (peak RSS)."""
 
 from __future__ import annotations
 

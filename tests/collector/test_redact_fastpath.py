@@ -1,4 +1,4 @@
-"""The JSON redactor's fast paths give the same result as the slow ones (issue 5 P1, collector CPU).
+"""The JSON redactor's fast paths give the same result as the slow ones (collector CPU).
 
 Two shortcuts in `collector.redact`: strings skip the text patterns when the raw bytes show no way
 for them to match, and a pretty-printed dump re-serialises only the top-level members it changed.

@@ -1,4 +1,4 @@
-"""Content for the security work (issue 6): hostile text for the report, and secrets for the redaction pass.
+"""Content for the security tests: hostile text for the report, and secrets for the redaction pass.
 
 `with_hostile_text(scn)` puts script/attribute/URL injections and a bidi override wherever a
 cluster's own users control text that reaches a bundle: a pod's labels, annotations and image,

@@ -1,6 +1,6 @@
 """Container logs (ztunnel plain/JSON, istiod and istio-cni Go format) and ztunnel Prometheus metrics.
 
-Formats follow /work/shared/reference/formats.md §3 (ztunnel) and §4.6 (istiod). Access logs come
+Formats follow the logs ztunnel (plain and JSON) and istiod (Go) write. Access logs come
 from `flows()`: real bookinfo traffic (productpage→details/reviews, reviews→ratings, curl→productpage),
 round-robin over the reviews versions, logged outbound on the source node and inbound on the
 destination node.

@@ -1,6 +1,6 @@
 """Pure functions scenario → payloads in the real formats of ztunnel and istiod.
 
-Field names, casing, omission rules and sorting follow /work/shared/reference/formats.md §1, §2, §4.
+Field names, casing, omission rules and sorting follow what ztunnel and istiod serve on their admin ports.
 ztunnel's JSON passes through serde_json::Value, so its object keys come out sorted; istiod's
 proto JSON (jsonpb) omits zero values and spells enums in upper case with base64 `bytes`.
 Logs and metrics live in `tests.fakecluster.logs` and are re-exported here.
@@ -422,7 +422,7 @@ def pb_policy(p: Policy) -> JsonObj:
 def istiod_config_dump(scn: Scenario, node: str, types: str | None) -> JsonObj:
     """`/debug/config_dump?proxyID=<ztunnel>` as istiod renders it for that ztunnel.
 
-    For Istio ≥ 1.25 the WDS part is empty (formats.md §4.2), so without `types` the dump is `{}`.
+    For Istio ≥ 1.25 the WDS part is empty (analyzer/model/baseline.py), so without `types` it is `{}`.
     """
     return _istiod_dump(*_istiod_key(scn, node, types))
 

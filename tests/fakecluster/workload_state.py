@@ -1,4 +1,4 @@
-"""ztunnel's in-pod `workloadState` (formats.md §2), with connections drawn from the scenario's traffic.
+"""ztunnel's in-pod `workloadState` (in its config_dump), with connections drawn from the scenario's traffic.
 
 Each flow of `logs.flows()` is one open connection at `now`, to the same backend the access log
 names for the latest step. The source pod's entry lists it outbound (`originalDst` is the service

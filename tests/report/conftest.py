@@ -54,10 +54,11 @@ class Case:
 @pytest.fixture(scope="session")
 def hostile() -> Case:
     """Three nodes: n1 has an expired cert and a pod missing from its ztunnel, n3 has no ztunnel."""
+    import rules
     from analyzer import analyze_bundle
 
     model = build_bundle(GIVEN)
-    return Case(model, analyze_bundle(model))
+    return Case(model, analyze_bundle(model, rules.all_rules()))
 
 
 @pytest.fixture(scope="session")

@@ -131,7 +131,7 @@ def test_finding_escalates_a_green_cell_and_names_its_code(hostile: Case) -> Non
     import dataclasses
 
     import rules
-    from analyzer.engine import Finding
+    from analyzer.findings import Finding
     from analyzer.model import Baseline, BaselineKind, ObjectRef
     from rules import Severity
 

@@ -25,7 +25,7 @@ SECTIONS = ("nodes", "ztunnels", "traffic", "metrics", "rule_docs")
 
 @pytest.fixture(scope="module", params=[p.name for p in SAMPLES])
 def sample(request: pytest.FixtureRequest) -> tuple[Any, dict[str, Any]]:
-    result = analyze_bundle(open_bundle(ROOT / "samples" / request.param))
+    result = analyze_bundle(open_bundle(ROOT / "samples" / request.param), rules.all_rules())
     return result, to_dict(result)
 
 
@@ -80,7 +80,7 @@ def test_zt103_colours_only_the_daemonset_that_is_missing(hostile: Case) -> None
 
 
 def test_istiod_not_connected_answers_are_expected_only_where_another_replica_served() -> None:
-    result = analyze_bundle(open_bundle(ROOT / "samples" / "broken.tar.gz"))
+    result = analyze_bundle(open_bundle(ROOT / "samples" / "broken.tar.gz"), rules.all_rules())
     not_connected = [e for e in result.collection_errors if (e.error or "").startswith("HTTP 404")]
     assert not_connected and any(e.expected for e in not_connected)
     served = {e.path.rsplit("/", 1)[1].split(".")[0] for e in not_connected if e.path and e.expected}
@@ -141,7 +141,7 @@ def test_sections_never_read_a_findings_message(path: Path) -> None:
 def test_text_report_shows_the_grid_and_marks_expected_answers() -> None:
     from analyzer.report import text
 
-    result = analyze_bundle(open_bundle(ROOT / "samples" / "broken.tar.gz"))
+    result = analyze_bundle(open_bundle(ROOT / "samples" / "broken.tar.gz"), rules.all_rules())
     out = text.render(result)
     grid = out[out.index("\nnodes:\n") :].splitlines()[3 : 3 + len(result.nodes.rows)]
     assert len(grid) == len(result.nodes.rows) == 4

@@ -1,4 +1,4 @@
-"""analyzer.logscan: exact-substring matching, recency window, trimmed logs, newest line."""
+"""rules._logscan: exact-substring matching, recency window, trimmed logs, newest line."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from analyzer.logscan import HALF_LIFE, RECENT, find, latest, tally, weigh, weight_of
 from analyzer.model import LogFile
+from rules._logscan import HALF_LIFE, RECENT, find, latest, tally, weigh, weight_of
 from tests.builders import COLLECTED_AT
 from tests.builders_xds import logs
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import rules
 from analyzer import analyze_bundle
 from analyzer.bundle import open_bundle
 from analyzer.errors import BundleError
@@ -87,7 +88,8 @@ def test_a_format_1_bundle_from_the_collector_still_loads_and_analyzes(runs: dic
     one, two = (load_bundle(open_bundle(r.out)) for r in (v1, v2))
     assert [z.name for z in one.ztunnels] == [z.name for z in two.ztunnels]
     assert [len(z.xds.workloads) for z in one.ztunnels] == [len(z.xds.workloads) for z in two.ztunnels]
-    codes = [sorted(f.code for f in analyze_bundle(open_bundle(r.out)).findings) for r in (v1, v2)]
+    found = [analyze_bundle(open_bundle(r.out), rules.all_rules()).findings for r in (v1, v2)]
+    codes = [sorted(f.code for f in findings) for findings in found]
     assert codes[0] == codes[1]
 
 

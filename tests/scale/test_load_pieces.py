@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from analyzer import normalize
+from analyzer import xds as normalize
 from analyzer.bundle import BundleFiles, open_bundle
 from analyzer.load import load_bundle
 from analyzer.parse import config_dump

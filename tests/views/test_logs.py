@@ -13,7 +13,7 @@ from analyzer.views import logs
 from ztbundle.cli import main
 from ztbundle.exits import Exit
 
-# formats.md §3.3's composed examples (plain: tab-separated, Debug-quoted strings, bare numbers).
+# ztunnel's two log layouts (plain: tab-separated, Debug-quoted strings, bare numbers).
 PLAIN = (
     "2024-04-11T15:38:42.182974Z\tinfo\taccess\tconnection complete\tsrc.addr=10.244.0.24:46238 "
     'src.workload="shell-6d8bcd654d-t88gp" src.namespace="default" '

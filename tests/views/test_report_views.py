@@ -6,13 +6,14 @@ import dataclasses
 import re
 from pathlib import Path
 
+import rules
 from analyzer import analyze_bundle
 from analyzer.report import html
 from analyzer.views.source import open_source
 
 
 def _page(bundle: Path, with_metrics: bool = True) -> str:
-    result = analyze_bundle(open_source(bundle).files)
+    result = analyze_bundle(open_source(bundle).files, rules.all_rules())
     assert result.metrics is not None  # every ztunnel's /metrics is in these bundles
     return html.render(result if with_metrics else dataclasses.replace(result, metrics=None))
 

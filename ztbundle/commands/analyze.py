@@ -106,6 +106,7 @@ def _summary(result: AnalysisResult, out: str | None) -> str:
 
 
 def run(args: argparse.Namespace) -> Exit:
+    import rules
     from analyzer import analyze_bundle
     from analyzer.bundle import open_bundle
     from analyzer.limits import DEFAULT
@@ -114,7 +115,8 @@ def run(args: argparse.Namespace) -> Exit:
 
     _known_rules(args.disable, args.rules_dir)
     files = open_bundle(args.bundle, DEFAULT.scaled(args.limit_scale))  # BundleError names file and member
-    result = analyze_bundle(files, now=args.now, disabled=args.disable, extra_rules_dir=args.rules_dir)
+    extra = rules.load_dir(args.rules_dir) if args.rules_dir else ()
+    result = analyze_bundle(files, rules.combined(extra), now=args.now, disabled=args.disable)
     fmt = Format(args.format)
     text = render(result, fmt)
     if fmt is Format.TEXT and args.out is None:

@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> Exit:
     import dataclasses
     import json
 
+    import rules
     from analyzer import analyze_bundle
     from analyzer.views import diff as bundlediff
     from analyzer.views.source import open_source
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> Exit:
         )
     changes = bundlediff.ztunnel_changes(old.model, new.model)
     changes += bundlediff.finding_changes(
-        analyze_bundle(old.model).findings, analyze_bundle(new.model).findings
+        analyze_bundle(old.model, rules.all_rules()).findings,
+        analyze_bundle(new.model, rules.all_rules()).findings,
     )
     if args.output == "json":
         sys.stdout.write(json.dumps([dataclasses.asdict(c) for c in changes], indent=2) + "\n")

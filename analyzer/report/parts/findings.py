@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
-    from analyzer.engine import Finding
+    from analyzer.findings import Finding
 
 TEMPLATE = "findings.html.j2"
 
@@ -23,7 +23,7 @@ class RuleGroup:
 
 def groups(result: AnalysisResult) -> dict[str, list[RuleGroup]]:
     """Severity → the rules with findings at it, in the engine's order, each with its Fix text."""
-    from rules import Severity
+    from analyzer.findings import Severity
 
     fixes = {d.code: d.doc.fix for d in result.rule_docs}
     out: dict[str, list[RuleGroup]] = {s.value: [] for s in Severity}

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
-    from analyzer.engine import Finding
+    from analyzer.findings import Finding
     from analyzer.incidents import BlastRadius
 
 TEMPLATE = "incidents.html.j2"

@@ -1,13 +1,22 @@
-"""Choose istiod's expected state for each ztunnel (formats.md §4.2/§4.4): per-proxy dump, else ambientz."""
+"""Choose istiod's expected state for each ztunnel: its per-proxy dump, else ambientz.
+
+istiod up to 1.24 answers `/debug/config_dump?proxyID=<ztunnel>` with the workloads and services it
+sends that ztunnel; from 1.25 that dump's workload part is empty and `/debug/ambientz` holds the
+mesh-wide state, with the ztunnel's policies still in its per-proxy WADS dump (`types=WADS`).
+"""
 
 from __future__ import annotations
 
-from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
+from collections.abc import Sequence
+
+from analyzer.model.istiod import Baseline, BaselineKind, Istiod
+from analyzer.model.xds import XdsState
+from analyzer.model.ztunnel import Ztunnel
 
 
-def choose_baseline(bundle: Bundle, ztunnel: Ztunnel) -> Baseline:
+def choose_baseline(istiods: Sequence[Istiod], ztunnel: Ztunnel) -> Baseline:
     """The per-proxy WDS dump when istiod returned one (≤1.24); else ambientz + per-proxy WADS policies."""
-    views = [(i, i.views[ztunnel.name]) for i in bundle.istiods if ztunnel.name in i.views]
+    views = [(i, i.views[ztunnel.name]) for i in istiods if ztunnel.name in i.views]
     for istiod, view in views:
         if view.available:
             evidence = (view.path,) + ((view.policies_path,) if view.policies_path else ())
@@ -15,7 +24,7 @@ def choose_baseline(bundle: Bundle, ztunnel: Ztunnel) -> Baseline:
     # Prefer the replica the ztunnel is attached to (its WADS view exists), then any with ambientz.
     attached = [i for i, v in views if v.policies_available] + [i for i, _ in views]
     seen = {id(i) for i in attached}
-    candidates = attached + [i for i in bundle.istiods if id(i) not in seen]
+    candidates = attached + [i for i in istiods if id(i) not in seen]
     for istiod in candidates:
         if istiod.ambientz is None:
             continue

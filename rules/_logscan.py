@@ -1,8 +1,8 @@
 """Log-signature helpers for rules: find events by exact substring, weigh them by recency and rate.
 
-A single old log line is not a live problem. A `Tally` counts the matching events, how many fall
-in the `RECENT` window before the analysis time, and whether any file was trimmed by the collector
-(then counts are a lower bound and the message says so).
+A single old log line is not a live problem (guard: live, not history). A `Tally` counts the
+matching events, how many fall in the `RECENT` window before the analysis time, and whether any
+file was trimmed by the collector (then counts are a lower bound and the message says so).
 
 `weigh` gives a signature one number from recency and rate within the capture window: each line
 weighs `0.5 ** (age / HALF_LIFE)`, its age measured back from the bundle's analysis time (the
@@ -19,8 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from analyzer.model import LogFile
-from analyzer.parse.logs import LogEvent
+from analyzer.model import LogEvent, LogFile
 
 RECENT = timedelta(minutes=30)
 """Events older than this before capture are history, not a live problem."""

@@ -1,21 +1,24 @@
-"""xDS drift between istiod's view and one ztunnel (formats.md §4.5), shared by ZT401-ZT403.
+"""xDS drift between istiod's view and one ztunnel, shared by ZT401-ZT403 and the `xds` view.
 
-Both sides are already normalized into `XdsState`s with per-key content hashes, so keys are
-compared by hash first and only the differing entries go through deepdiff. Guards
-(failure-modes.md §2.22, §1): the baseline the model chose (per-proxy dump, else ambientz +
-WADS) is named; a ztunnel entry that matches ANY istiod replica's view is not drift (replicas
-merged); objects younger than the capture window are skipped by the caller's `settled`.
+Both sides are already decoded (`analyzer.xds`) into `XdsState`s with per-key content hashes, so
+keys are compared by hash first and only the differing entries go through deepdiff. Guards
+(`docs/rule-guards.md`): the baseline the model chose (per-proxy dump, else ambientz + WADS) is
+named; a ztunnel entry that matches ANY istiod replica's view is not drift (replicas merged);
+objects younger than the capture window are skipped by the caller's `settled`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
-from analyzer.normalize import diff
+from analyzer.model.bundle import Bundle
+from analyzer.model.istiod import Baseline, BaselineKind
+from analyzer.model.xds import XdsState
+from analyzer.model.ztunnel import Ztunnel
 
 SKEW_NOTE_S = 30.0
 """Dumps taken further apart than this get the gap stated in the message (capture skew)."""
@@ -88,7 +91,7 @@ def _from_views(baseline: Baseline, kind: Kind) -> bool:
 
 
 def alternatives(bundle: Bundle, ztunnel: Ztunnel, kind: Kind, baseline: Baseline) -> list[XdsState]:
-    """The same source on every OTHER istiod replica (guard 4: replicas merged, not picked).
+    """The same source on every OTHER istiod replica (guard: replicas merged).
 
     A ztunnel entry that matches another replica's copy is a timing difference between
     replicas, not ztunnel drift. The baseline replica's other endpoint is not an alternative.
@@ -109,7 +112,10 @@ def alternatives(bundle: Bundle, ztunnel: Ztunnel, kind: Kind, baseline: Baselin
 
 
 def comparable(bundle: Bundle, ztunnel: Ztunnel) -> bool:
-    """A ztunnel worth comparing: dump parsed, not terminating, past its initial sync (guards 2, 7)."""
+    """A ztunnel worth comparing: dump parsed, not terminating, past its initial sync.
+
+    Guards: settle window, current ztunnel (`docs/rule-guards.md`).
+    """
     if not ztunnel.available or ztunnel.deleting:
         return False
     pod = ztunnel.pod
@@ -177,7 +183,7 @@ def compare(
     alts = list(others) if others is not None else alternatives(bundle, ztunnel, kind, baseline)
     want, have = _hashes(expected, kind), _hashes(ztunnel.xds, kind)
     only_want, only_have, differ = _key_diff(bundle, want, have)
-    on_demand = ztunnel.config.xds_on_demand  # guard 6: an on-demand ztunnel holds a subset
+    on_demand = ztunnel.config.xds_on_demand  # guard: on-demand subset
     missing = [
         k
         for k in only_want
@@ -204,3 +210,40 @@ def compare(
         tuple(extra),
         tuple(changed),
     )
+
+
+def same(expected: Any, actual: Any, ignore: Iterable[str] = ()) -> bool:
+    """Equal entries, not counting the `ignore`d fields (see `XdsState.absent_fields`)."""
+    if expected == actual:
+        return True
+    skip = set(ignore)
+    if not skip:
+        return False
+    return all(
+        getattr(expected, f.name) == getattr(actual, f.name)
+        for f in dataclasses.fields(expected)
+        if f.name not in skip
+    )
+
+
+def diff(expected: Any, actual: Any, ignore: Iterable[str] = ()) -> list[str]:
+    """Field-level differences between two normalized entries (`field: expected → actual`)."""
+    from deepdiff import DeepDiff  # heavy to import; only a drifting entry needs it
+
+    a, b = dataclasses.asdict(expected), dataclasses.asdict(actual)
+    for name in ignore:
+        a.pop(name, None)
+        b.pop(name, None)
+    found = DeepDiff(a, b, ignore_order=True, verbose_level=2)
+    lines = []
+    for change, items in found.items():
+        if isinstance(items, Mapping):
+            for path, detail in items.items():
+                path = str(path).removeprefix("root")
+                if isinstance(detail, Mapping) and "old_value" in detail:
+                    lines.append(f"{path}: {detail['old_value']!r} → {detail['new_value']!r}")
+                else:
+                    lines.append(f"{path}: {change.replace('_', ' ')} {detail!r}")
+        else:
+            lines.extend(f"{str(p).removeprefix('root')}: {change.replace('_', ' ')}" for p in items)
+    return sorted(lines)

@@ -1,0 +1,100 @@
+"""Content hashing and interning: identical entries parse once and are one object across ztunnels."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from analyzer.model.xds import Policy, Workload, XdsService, XdsState
+
+T = TypeVar("T")
+
+
+def content_hash(entry: Any) -> str:
+    """Stable hash of a normalized entry; equal entries → equal hashes across processes."""
+    # The dataclass repr lists every field in order and nests tuples/strings/ints only: deterministic.
+    return hashlib.blake2b(repr(entry).encode(), digest_size=12).hexdigest()
+
+
+def raw_key(raw: Any) -> bytes:
+    """Key of a raw JSON entry for interning (identical raw entries parse once).
+
+    repr() of the parsed dict keeps the document's key order, so byte-identical entries (the
+    common case: every ztunnel serializes the same workload the same way) share a key; two
+    equal entries with different key order merely parse twice and still intern by content hash.
+    """
+    return hashlib.blake2b(repr(raw).encode(), digest_size=16).digest()
+
+
+class Interner:
+    """Parse each distinct raw entry once; memory is O(unique entries) across all ztunnels."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, bytes], tuple[Any, str]] = {}
+        self._by_hash: dict[str, Any] = {}
+        self._memo: dict[tuple[str, bytes], Any] = {}
+
+    def __call__(self, kind: str, raw: Any, build: Callable[[Any], T]) -> tuple[T, str]:
+        key = (kind, raw_key(raw))
+        hit = self._cache.get(key)
+        if hit is None:
+            obj = build(raw)
+            h = content_hash(obj)
+            obj = self._by_hash.setdefault(f"{kind}:{h}", obj)  # equal after normalization → same object
+            hit = self._cache[key] = (obj, h)
+        return hit
+
+    def text(
+        self, kind: str, text: str, parse: Callable[[str], Any], build: Callable[[Any], T]
+    ) -> tuple[T, str]:
+        """Like calling the interner, keyed by the entry's raw TEXT: repeated entries are never parsed."""
+        key = (kind, hashlib.blake2b(text.encode(), digest_size=16).digest())
+        hit = self._cache.get(key)
+        if hit is None:
+            obj = build(parse(text))
+            h = content_hash(obj)
+            obj = self._by_hash.setdefault(f"{kind}:{h}", obj)
+            hit = self._cache[key] = (obj, h)
+        return hit
+
+    def memo(self, kind: str, text: str, compute: Callable[[], T]) -> T:
+        """Cache any result derived only from `text` (e.g. a whole identical `workloads` section)."""
+        key = (kind, hashlib.blake2b(text.encode(), digest_size=16).digest())
+        if key not in self._memo:
+            self._memo[key] = compute()
+        result: T = self._memo[key]
+        return result
+
+    def adopt(self, kind: str, obj: T) -> tuple[T, str]:
+        """Intern an already-built (e.g. derived) entry by its content."""
+        h = content_hash(obj)
+        return self._by_hash.setdefault(f"{kind}:{h}", obj), h
+
+    def __len__(self) -> int:
+        return len(self._by_hash)
+
+
+def state_from(
+    workloads: Iterable[tuple[Workload, str]],
+    services: Iterable[tuple[XdsService, str]],
+    policies: Iterable[tuple[Policy, str]],
+) -> XdsState:
+    """Assemble an XdsState, deduplicating workloads by uid and services by `ns/host`."""
+    w: dict[str, Workload] = {}
+    wh: dict[str, str] = {}
+    for obj, h in workloads:
+        key = obj.uid or f"{obj.namespace}/{obj.name}"
+        w.setdefault(key, obj)
+        wh.setdefault(key, h)
+    s: dict[str, XdsService] = {}
+    sh: dict[str, str] = {}
+    for svc, h in services:
+        s.setdefault(svc.key, svc)
+        sh.setdefault(svc.key, h)
+    p: dict[str, Policy] = {}
+    ph: dict[str, str] = {}
+    for pol, h in policies:
+        p.setdefault(pol.key, pol)
+        ph.setdefault(pol.key, h)
+    return XdsState(w, s, p, wh, sh, ph)

@@ -20,7 +20,7 @@ def _status(e: CollectionError) -> str:
 def _finding(f: Finding, indent: str) -> list[str]:
     where = f" [node {f.node}]" if f.node else ""
     caused = " (follows)" if f.caused_by else ""
-    line = f"{indent}{f.severity.value.upper():7} {f.code} {f.rule}{caused}: {f.subject}{where}: {f.message}"
+    line = f"{indent}{f.severity.value.upper():7} {f.code} {f.rule}{caused}: {f.subject}{where}: {f.detail}"
     return [printable_line(line)] + [printable_line(f"{indent}          evidence: {e}") for e in f.evidence]
 
 

@@ -62,8 +62,11 @@ def test_report_shows_findings_and_grid_without_errors_or_requests(
     rows = _shown(driver, "tr[data-finding]")
     assert len(rows) == len(findings)
     visible = driver.find_element("id", "findings").text
-    for f in findings:
-        assert f["message"] in visible
+    for f in findings:  # the subject has its own column; the message is shown without repeating it
+        s = f["subject"]
+        ref = f"{s['kind']} {s['namespace']}/{s['name']}" if s["namespace"] else f"{s['kind']} {s['name']}"
+        assert ref in visible
+        assert f["message"].removeprefix(ref).lstrip(" :") in visible
     header = driver.find_element("id", "verdict").text
     assert f"{expected['summary']['error']} errors" in header
     cell = driver.find_element("css selector", 'td[data-node="ambient-worker4"][data-column="ztunnel ready"]')

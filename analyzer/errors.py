@@ -17,3 +17,7 @@ class BundleError(AnalyzerError):
         self.member = member
         self.problem = problem
         super().__init__(f"{bundle}:{member}: {problem}" if member else f"{bundle}: {problem}")
+
+
+class NotCollected(BundleError):
+    """A sound bundle that lacks what was asked: the collector recorded why it is absent."""

@@ -111,6 +111,37 @@ def table(log: AccessLog) -> Table:
     return Table(headers, tuple(rows), padding=2)
 
 
+def _short_who(namespace: str | None, workload: str | None, service: str | None) -> str:
+    if workload:
+        return _who(namespace, workload)
+    return ".".join((service or "-").split(".")[:2])  # reviews.bookinfo.svc.cluster.local → reviews.bookinfo
+
+
+def short_table(log: AccessLog, width: int) -> Table:
+    """The default `logs` table fitted to `width` columns: ERROR is cut to fit (`-o wide` shows all)."""
+    rows = []
+    for e in log.entries:
+        r = e.record
+        sent = "-" if r.bytes_sent is None else str(r.bytes_sent)
+        recv = "-" if r.bytes_recv is None else str(r.bytes_recv)
+        rows.append(
+            (
+                r.time.strftime("%Y-%m-%dT%H:%M:%SZ") if r.time else "-",
+                e.ztunnel,
+                {"inbound": "in", "outbound": "out"}.get(r.direction or "", r.direction or "-"),
+                _who(r.src_namespace, r.src_workload),
+                _short_who(r.dst_namespace, r.dst_workload, r.dst_service),
+                f"{sent}/{recv}",
+                r.error or "-",
+            )
+        )
+    headers = ("TIME", "ZTUNNEL", "DIR", "SOURCE", "DESTINATION", "SENT/RECV", "ERROR")
+    used = [max(len(row[i]) for row in [headers, *rows]) + 2 for i in range(len(headers) - 1)]
+    room = max(width - sum(used), len("ERROR"))
+    cut = tuple(row[:-1] + (row[-1] if len(row[-1]) <= room else row[-1][: room - 1] + "…",) for row in rows)
+    return Table(headers, cut, padding=2)
+
+
 def record_json(e: Entry) -> dict[str, Any]:
     """One record with ztunnel's own field names (`src.addr`, `dst.hbone_addr`, ...)."""
     r = e.record

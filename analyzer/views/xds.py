@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzer import drift
-from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel
+from analyzer.model import Baseline, BaselineKind, Bundle, XdsService, XdsState, Ztunnel
+from analyzer.views import fields
 from analyzer.views.table import Table
 
 
@@ -16,7 +17,7 @@ class Change:
     section: str  # workloads | services | policies
     key: str  # uid, `ns/hostname`, `ns/name`
     change: str  # missing-in-ztunnel | extra-in-ztunnel | changed
-    fields: tuple[str, ...] = ()  # `path: istiod → ztunnel` lines (deepdiff)
+    fields: tuple[str, ...] = ()  # `protocol: istiod 'HBONE', ztunnel 'TCP'` lines (`views.fields`)
 
 
 def describe(b: Baseline) -> str:
@@ -33,6 +34,14 @@ def _waypoint(w: str | None) -> str:
     return w or "None"
 
 
+def _endpoints(xds: XdsState, s: XdsService) -> str:
+    """`healthy/all` as `istioctl ztunnel-config services` prints ENDPOINTS."""
+    healthy = sum(
+        1 for uid, _ in s.endpoints if (w := xds.workloads.get(uid)) is not None and w.status == "Healthy"
+    )
+    return f"{healthy}/{len(s.endpoints)}"
+
+
 def tables(xds: XdsState) -> tuple[Table, Table, Table]:
     """Workloads, services and policies of a normalized state, in istioctl-like columns."""
     wl = tuple(
@@ -41,7 +50,7 @@ def tables(xds: XdsState) -> tuple[Table, Table, Table]:
     )
     sv = tuple(
         (s.namespace, s.name, ",".join(v.partition("/")[2] for v in s.vips), _waypoint(s.waypoint),
-         str(len(s.endpoints)))
+         _endpoints(xds, s))
         for s in sorted(xds.services.values(), key=lambda s: (s.namespace, s.name, s.hostname))
     )  # fmt: skip
     pol = tuple(
@@ -73,15 +82,31 @@ def changes(bundle: Bundle, ztunnel: Ztunnel) -> list[Change]:
             continue
         out += [Change(kind.value, k, "missing-in-ztunnel") for k in d.missing]
         out += [Change(kind.value, k, "extra-in-ztunnel") for k in d.extra]
-        out += [Change(kind.value, k, "changed", lines) for k, lines in d.changed]
+        expected = bundle.baseline_for(ztunnel).xds
+        for k, raw in d.changed:
+            said = ()
+            if expected is not None:
+                want, have = drift.entries(expected, kind)[k], drift.entries(ztunnel.xds, kind)[k]
+                said = tuple(fields.lines(want, have, sides=("istiod", "ztunnel")))
+            out.append(Change(kind.value, k, "changed", said or raw))
     return out
 
 
-def changes_text(found: list[Change]) -> str:
+_NOUN = {"workloads": "workload", "services": "service", "policies": "policy"}
+
+
+def changes_text(found: list[Change], ztunnel: str) -> str:
+    """One line per entry, naming the side that holds what: istiod (what it sends) or the ztunnel."""
     if not found:
-        return "no differences: the ztunnel holds exactly what istiod sends\n"
+        return f"no differences: {ztunnel} holds exactly what istiod sends\n"
     lines = []
     for c in found:
-        lines.append(f"{c.section} {c.key}: {c.change}")
+        noun = _NOUN.get(c.section, c.section)
+        if c.change == "missing-in-ztunnel":
+            lines.append(f"{noun} {c.key}: istiod sends it; {ztunnel} does not have it")
+        elif c.change == "extra-in-ztunnel":
+            lines.append(f"{noun} {c.key}: {ztunnel} has it; istiod does not send it")
+        else:
+            lines.append(f"{noun} {c.key}: differs between istiod and {ztunnel}")
         lines += [f"    {f}" for f in c.fields]
     return "\n".join(lines) + "\n"

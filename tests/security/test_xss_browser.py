@@ -70,11 +70,23 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Reports:
     tmp = tmp_path_factory.mktemp("xss")
     bundle = tmp / "hostile.tar.gz"
     with FakeCluster(_scenario()) as fc:
-        rc = main(["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "-o", str(bundle)])
+        rc = main(
+            [
+                "collect",
+                "--kubeconfig",
+                str(fc.kubeconfig),
+                "--context",
+                fc.context,
+                "--out-file",
+                str(bundle),
+            ]
+        )
     assert rc in (Exit.OK, Exit.INCOMPLETE)
     html, js = tmp / "report.html", tmp / "report.json"
-    assert main(["analyze", str(bundle), "-o", str(html), "--fail-on", "never"]) == Exit.OK
-    assert main(["analyze", str(bundle), "--format", "json", "-o", str(js), "--fail-on", "never"]) == Exit.OK
+    assert main(["analyze", str(bundle), "--out-file", str(html), "--fail-on", "never"]) == Exit.OK
+    assert (
+        main(["analyze", str(bundle), "-o", "json", "--out-file", str(js), "--fail-on", "never"]) == Exit.OK
+    )
     return Reports(html, json.loads(js.read_text(encoding="utf-8")))
 
 

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 def render(result: AnalysisResult) -> str:
     lines = [
         f"ztbundle analysis of {result.bundle_path or 'bundle'} "
-        f"(collected {result.manifest.collected_at.isoformat()})",
+        f"(collected {result.manifest.collected_at.isoformat().replace('+00:00', 'Z')})",
         result.summary_line(),
         "",
     ]

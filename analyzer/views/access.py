@@ -136,10 +136,21 @@ def short_table(log: AccessLog, width: int) -> Table:
             )
         )
     headers = ("TIME", "ZTUNNEL", "DIR", "SOURCE", "DESTINATION", "SENT/RECV", "ERROR")
-    used = [max(len(row[i]) for row in [headers, *rows]) + 2 for i in range(len(headers) - 1)]
-    room = max(width - sum(used), len("ERROR"))
-    cut = tuple(row[:-1] + (row[-1] if len(row[-1]) <= room else row[-1][: room - 1] + "…",) for row in rows)
-    return Table(headers, cut, padding=2)
+    pad = 2
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    # Too wide: cut ERROR (down to 12 columns), SOURCE and DESTINATION (down to 18), widest first.
+    floors = {6: 12, 3: 18, 4: 18}
+    while sum(widths) + pad * (len(widths) - 1) > width:
+        col = max(floors, key=lambda c: widths[c] - floors[c])
+        if widths[col] <= floors[col]:
+            break
+        widths[col] -= 1
+    cut = tuple(tuple(_fit(cell, widths[i]) for i, cell in enumerate(row)) for row in rows)
+    return Table(headers, cut, padding=pad)
+
+
+def _fit(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + "…"
 
 
 def record_json(e: Entry) -> dict[str, Any]:

@@ -112,12 +112,12 @@ def _summary(result: object, out: str | None) -> str:
     lines += [printable_line(f"  {f.severity.value:7} {f.code} {f.subject}: {f.message}") for f in top]
     if len(result.findings) > 5:
         lines.append(f"  … and {len(result.findings) - 5} more")
-    n = len(result.collection_errors)
-    if n and not result.manifest.complete:  # an incomplete bundle limits what the findings can say
-        lines.append(f"bundle incomplete: {n} artifact(s) not collected (listed in the report)")
-    elif n:  # the collector judged every failure expected (istiod replicas a ztunnel is not on)
-        expected = f"{n} expected non-answer(s), e.g. from istiod replicas"
-        lines.append(f"bundle complete; {expected} (in the report)")
+    from ztbundle import layout
+
+    count = layout.tally((a.path, a.input, a.status, a.error) for a in result.manifest.artifacts.values())
+    if count.missing or count.expected:  # the same count `collect` printed (`layout.Tally`)
+        state = "complete" if result.manifest.complete else "incomplete"
+        lines.append(f"bundle {state}: {count.line()} (listed in the report)")
     if out:
         lines.append(f"report: {out}")
     return "\n".join(lines)

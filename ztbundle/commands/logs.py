@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> Exit:
 
     src = open_source(args.bundle)
     _pick.check_ztunnel(src, args.ztunnel)
-    at = src.index.manifest.finished_at or src.index.manifest.collected_at  # durations count back from here
+    at = src.index.collected_at  # durations count back from the bundle time, like --now defaults
     since, until = resolve_time(args.since, at), resolve_time(args.until, at)
     q = access.Query(args.ztunnel, args.direction, args.workload, args.service, args.errors, since, until)
     log = access.access_log(src.model, q)

@@ -136,6 +136,16 @@ def choice(choices: Sequence[str], aliases: Mapping[str, str] | None = None) -> 
     return parse
 
 
+def completes(words: Sequence[str]) -> Callable[[str], str]:
+    """An argparse type that accepts any text but offers `words` to shell completion."""
+
+    def parse(value: str) -> str:
+        return value
+
+    parse.choices = tuple(words)  # type: ignore[attr-defined]  # read by shell completion
+    return parse
+
+
 # --- -o/--output is the format; a path is --out-file ---------------------------------------------
 
 _TEXT_SYNONYMS = ("text", "short")

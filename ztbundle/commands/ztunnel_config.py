@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ztbundle.commands._args import BUNDLE_HELP, add_output, choice, rfc3339
+from ztbundle.commands._args import BUNDLE_HELP, add_output, choice, completes, rfc3339
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
@@ -61,7 +61,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     # Two positionals in either order (BUNDLE SECTION, or istioctl's SECTION BUNDLE): sorted out in run().
     p.add_argument("bundle", metavar="BUNDLE", help=BUNDLE_HELP)
     p.add_argument(
-        "section", metavar="{" + ",".join(SECTIONS) + "}", help="what to show (istioctl's aliases work)"
+        "section",
+        type=completes((*SECTIONS, *ALIASES)),
+        metavar="{" + ",".join(SECTIONS) + "}",
+        help="what to show (istioctl's aliases work)",
     )
     who = p.add_mutually_exclusive_group()
     who.add_argument("--node", help="the ztunnel on this node")

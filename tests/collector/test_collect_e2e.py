@@ -289,7 +289,7 @@ def test_lists_follow_continue_pagination(fake_cluster: Start, tmp_path: Path) -
     scn = scenarios.synthetic(nodes=30, pods_per_node=20, istiod_replicas=1)
     assert len(scn.pods) > PAGE
     cluster = fake_cluster(scn)
-    run = collect(cluster, tmp_path, "--node", "node-1")
+    run = collect(cluster, tmp_path, "--node", "node-001")
     pods = json.loads(run.members[layout.PODS])
     assert len(pods["items"]) == len(scn.pods)
     assert [r for r in cluster.requests if r.path == "/api/v1/pods" and r.query.get("continue")]

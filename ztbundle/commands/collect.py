@@ -205,6 +205,11 @@ class _Say:
         if self.stream is not None:
             print(f"ztbundle: {text}", file=self.stream, flush=True)
 
+    @staticmethod
+    def always(text: str) -> None:
+        """Even with --quiet: what is about to cost the user time (the large-cluster guard)."""
+        print(f"ztbundle: {text}", file=sys.stderr, flush=True)
+
     def connected(self, context: str | None, server: str, source: str) -> None:
         self.line(f"context {context or '?'}, server {server} (kubeconfig {source}); discovering Istio…")
 
@@ -230,10 +235,10 @@ def _before_run(args: argparse.Namespace, say: _Say, plan: Plan, planned: int) -
         return
     est = guard.estimate(plan, planned, args.concurrency, args.max_size)
     for line in est.lines():
-        say.line(line)
+        say.always(line)
     if args.yes or not guard.worth_pausing(est):
         return
-    say.line(
+    say.always(
         f"starting in {guard.PAUSE_S:g} s; press Ctrl-C to abort "
         "(limit with --node or --since, or skip this pause with --yes)"
     )

@@ -84,7 +84,7 @@ def changes(bundle: Bundle, ztunnel: Ztunnel) -> list[Change]:
         out += [Change(kind.value, k, "extra-in-ztunnel") for k in d.extra]
         expected = bundle.baseline_for(ztunnel).xds
         for k, raw in d.changed:
-            said = ()
+            said: tuple[str, ...] = ()
             if expected is not None:
                 want, have = drift.entries(expected, kind)[k], drift.entries(ztunnel.xds, kind)[k]
                 said = tuple(fields.lines(want, have, sides=("istiod", "ztunnel")))

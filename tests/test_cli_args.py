@@ -208,3 +208,20 @@ def test_tally_counts_an_istiod_404_as_expected_only_once_another_replica_served
     assert t.missing == ["istiod/istiod-a/proxy/zt-1.wads.json"]  # policies were served by no replica
     t.add("ztunnel/zt-1/config_dump.json", "ztunnel-config", "timeout", "timed out")
     assert t.line() == "2/5 collected, 2 missing, 1 expected non-answer(s) from istiod replicas"
+
+
+def test_now_takes_a_time_or_an_offset_from_the_collection_time() -> None:
+    assert _args.time_or_offset("+30d") == timedelta(days=30)
+    assert _args.time_or_offset("-1h30m") == -timedelta(hours=1, minutes=30)
+    assert _args.time_or_offset("2026-01-01T12:00:00Z") == datetime(2026, 1, 1, 12, tzinfo=UTC)
+    collected = datetime(2026, 1, 1, tzinfo=UTC)
+    assert _args.at_offset(timedelta(days=1), collected) == datetime(2026, 1, 2, tzinfo=UTC)
+    for bad in ("10m", "+soon", "+"):  # a bare duration is ambiguous here: before or after?
+        with pytest.raises(argparse.ArgumentTypeError):
+            _args.time_or_offset(bad)
+
+
+def test_durations_take_days_and_logs_take_either() -> None:
+    assert _args.duration("7d") == 7 * 86400 and _args.duration("1d12h") == 36 * 3600
+    assert _args.time_or_duration("10m") == timedelta(minutes=10)
+    assert _args.time_or_duration("2026-01-01T00:00:00Z") == datetime(2026, 1, 1, tzinfo=UTC)

@@ -16,7 +16,9 @@ from typing import Any
 
 BUNDLE_HELP = "a .tar.gz written by `ztbundle collect`"
 
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
+_DURATION = re.compile(
+    r"^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$"
+)
 _SIZE = re.compile(r"^(\d+)\s*([KMG]i?)?B?$", re.IGNORECASE)
 
 
@@ -33,16 +35,18 @@ def rfc3339(value: str) -> datetime:
 
 
 def duration(text: str) -> float:
-    """Parse `90`, `90s`, `30m`, `2h` or `1h30m` into seconds."""
+    """Parse `90`, `90s`, `30m`, `2h`, `1h30m` or `7d` into seconds."""
     value = text.strip()
     try:
         seconds = float(value)
     except ValueError:
         m = _DURATION.match(value)
         if not value or not m or not any(m.groups()):
-            raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use e.g. 90s, 30m, 2h)") from None
-        h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-        seconds = h * 3600 + mi * 60 + s
+            raise argparse.ArgumentTypeError(
+                f"invalid duration {text!r} (use e.g. 90s, 30m, 2h, 7d)"
+            ) from None
+        d, h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+        seconds = d * 86400 + h * 3600 + mi * 60 + s
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"duration must be positive: {text!r}")
     return seconds
@@ -229,6 +233,28 @@ def time_or_duration(value: str) -> datetime | timedelta:
         raise argparse.ArgumentTypeError(
             f"not a duration or an RFC 3339 time: {value!r} (use e.g. 10m, or 2026-01-01T12:00:00Z)"
         ) from None
+
+
+def time_or_offset(value: str) -> datetime | timedelta:
+    """An RFC 3339 time, or `+7d` / `-2h`: that long after or before the bundle's collection time."""
+    text = value.strip()
+    if text[:1] in "+-" and len(text) > 1:
+        try:
+            seconds = duration(text[1:])
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"invalid offset {value!r} (use e.g. +30d or -2h)") from None
+        return timedelta(seconds=seconds if text[0] == "+" else -seconds)
+    try:
+        return rfc3339(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"not an RFC 3339 time or an offset: {value!r} (use e.g. 2026-01-01T12:00:00Z, +30d or -2h)"
+        ) from None
+
+
+def at_offset(value: datetime | timedelta | None, reference: datetime) -> datetime | None:
+    """A `time_or_offset` value as an absolute time: offsets count from `reference`."""
+    return reference + value if isinstance(value, timedelta) else value
 
 
 def resolve_time(value: datetime | timedelta | None, reference: datetime) -> datetime | None:

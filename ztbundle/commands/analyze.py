@@ -14,9 +14,10 @@ from ztbundle.commands._args import (
     add_limit_scale,
     add_out_file,
     add_output,
+    at_offset,
     choice,
     output_format,
-    rfc3339,
+    time_or_offset,
 )
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
@@ -40,8 +41,9 @@ EPILOG = """examples:
   # the HTML report somewhere else; exit 1 on warnings too (for scripts)
   ztbundle analyze bundle.tar.gz --out-file /tmp/incident.html --fail-on warning
 
-  # judge certificate lifetimes at another time than the collection time
-  ztbundle analyze bundle.tar.gz --now 2026-01-01T12:00:00Z"""
+  # judge certificate lifetimes at another time than the collection time: a time, or 30 days later
+  ztbundle analyze bundle.tar.gz --now 2026-01-01T12:00:00Z
+  ztbundle analyze bundle.tar.gz --now +30d"""
 
 _FORMATS = ("html", "json", "text")
 
@@ -86,7 +88,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="do not run this rule (code or name); repeatable",
     )
     p.add_argument(
-        "--now", type=rfc3339, help="analysis time for time-based rules (default: collection time)"
+        "--now",
+        type=time_or_offset,
+        metavar="TIME",
+        help="analysis time for time-based rules: RFC 3339, or +30d/-2h from the collection time "
+        "(default: collection time)",
     )
     add_limit_scale(p)
     p.set_defaults(run=run)
@@ -147,7 +153,8 @@ def run(args: argparse.Namespace) -> Exit:
     _known_rules(args.disable, args.rules_dir)
     files = open_bundle(args.bundle, DEFAULT.scaled(args.limit_scale))  # BundleError names file and member
     model = load_bundle(files)  # kept: the HTML node grid and ztunnel tables read the model too
-    result = analyze_bundle(model, now=args.now, disabled=args.disable, extra_rules_dir=args.rules_dir)
+    now = at_offset(args.now, model.manifest.collected_at)
+    result = analyze_bundle(model, now=now, disabled=args.disable, extra_rules_dir=args.rules_dir)
     result = dataclasses.replace(result, bundle_path=str(files.path))
     fmt = Format(args.output)
     if fmt is Format.HTML:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ztbundle.commands._args import BUNDLE_HELP, add_output, choice, completes, rfc3339
+from ztbundle.commands._args import BUNDLE_HELP, add_output, at_offset, choice, completes, time_or_offset
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
@@ -89,7 +89,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--raw", action="store_true", help="connections: addresses instead of names")
     add_output(p, ("short", "json", "yaml"), "short")
     p.add_argument(
-        "--now", type=rfc3339, help="judge certificate validity at this time (default: collection time)"
+        "--now",
+        type=time_or_offset,
+        metavar="TIME",
+        help="judge certificate validity at this time: RFC 3339, or +30d/-2h from the collection time "
+        "(default: collection time)",
     )
     p.set_defaults(run=run)
 
@@ -132,7 +136,11 @@ def run(args: argparse.Namespace) -> Exit:
         _pick.check_namespace(src, args.namespace, _dump_namespaces(dump))
     f = zconfig.Filter(args.namespace, args.workload_node, args.address, args.direction, args.raw)
     if args.output == "short":
-        sys.stdout.write(zconfig.render(section, dump, args.now or src.index.collected_at, f))
+        sys.stdout.write(
+            zconfig.render(
+                section, dump, at_offset(args.now, src.index.collected_at) or src.index.collected_at, f
+            )
+        )
         return Exit.OK
     data = doc if section is zconfig.Section.ALL else zconfig.entries(section, dump, f)
     if args.output == "yaml":

@@ -225,3 +225,13 @@ def test_durations_take_days_and_logs_take_either() -> None:
     assert _args.duration("7d") == 7 * 86400 and _args.duration("1d12h") == 36 * 3600
     assert _args.time_or_duration("10m") == timedelta(minutes=10)
     assert _args.time_or_duration("2026-01-01T00:00:00Z") == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_kubectl_plugin_completion_speaks_cobras_protocol() -> None:
+    from ztbundle.commands.completion import kubectl_complete
+
+    assert kubectl_complete(["an"]) == "analyze\n:4\n"
+    assert kubectl_complete(["analyze", "b.tgz", "-o", "j"]) == "json\n:4\n"
+    assert kubectl_complete(["analyze", "b.tgz", "--out-file", ""]) == ":0\n"  # the shell completes paths
+    zts = kubectl_complete(["logs", str(SAMPLE), "--ztunnel", ""]).splitlines()
+    assert len(zts) == 4 and all(z.startswith("ztunnel-") for z in zts[:3]) and zts[3] == ":4"

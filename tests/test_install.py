@@ -66,6 +66,8 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_as_the_kubectl_plugin(tmp_pat
         cwd=tmp_path,
     )
     assert str(ROOT) not in where.stdout and str(venv) in where.stdout  # the wheel's copy, not the worktree
+    completion = _run(bin_dir / "kubectl_complete-ztbundle", "ana", cwd=tmp_path).stdout
+    assert completion == "analyze\n:4\n"  # what kubectl runs to complete `kubectl ztbundle ana`
     usage = _run(bin_dir / "kubectl-ztbundle", "analyze", "--help", cwd=tmp_path).stdout
     assert usage.startswith("usage: kubectl ztbundle analyze")
     # Package data (schemas, report templates) made it into the wheel.

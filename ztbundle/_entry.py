@@ -17,3 +17,13 @@ def main() -> None:
         sys.stderr.write("ztbundle: interrupted\n")
         code = 130
     sys.exit(code)
+
+
+def kubectl_complete() -> None:
+    """`kubectl_complete-ztbundle ARGS…`: what kubectl runs to complete `kubectl ztbundle ARGS…`."""
+    try:
+        from ztbundle.commands.completion import kubectl_complete as complete
+
+        sys.stdout.write(complete(sys.argv[1:]))
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -136,6 +136,56 @@ def run_names(args: argparse.Namespace) -> Exit:
     return Exit.OK
 
 
+# Cobra's completion directives, which kubectl expects from a plugin's completion executable.
+FILES = 0
+NO_FILES = 4
+
+
+def candidates(words: list[str]) -> tuple[list[str], int]:
+    """Completions for the last of `words` (the arguments after the program name), and cobra's directive.
+
+    What the bash script does, in Python, for `kubectl_complete-ztbundle` (kubectl 1.26+ runs it to
+    complete `kubectl ztbundle …`, kubernetes/kubernetes#105867).
+    """
+    from ztbundle.cli import build_parser
+
+    commands = spec(build_parser())
+    cur = words[-1] if words else ""
+    before = words[:-1]
+    first = next((w for w in before if not w.startswith("-")), None)
+    cmd = next((c for c in commands if first in c.names), None)
+    if cmd is None:
+        top = [n for c in commands for n in c.names] + ["--debug", "--version", "--help"]
+        return [w for w in top if w.startswith(cur)], NO_FILES
+    value = cmd.values.get(before[-1]) if before else None
+    if value is not None:
+        if value == "path":
+            return [], FILES
+        if isinstance(value, str) and value:
+            names = _names(value, words)
+            return [n for n in names if n.startswith(cur)], NO_FILES
+        return [w for w in value if w.startswith(cur)] if isinstance(value, tuple) else [], NO_FILES
+    if cur.startswith("-"):
+        return [f for f in [*cmd.flags, "--help"] if f.startswith(cur)], NO_FILES
+    return [w for w in cmd.positionals if w.startswith(cur)], FILES
+
+
+def _names(kind: str, words: list[str]) -> list[str]:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        run_names(argparse.Namespace(kind=kind, words=words))
+    return out.getvalue().split()
+
+
+def kubectl_complete(words: list[str]) -> str:
+    """What kubectl reads from `kubectl_complete-ztbundle`: a candidate a line, then `:<directive>`."""
+    found, directive = candidates(words)
+    return "".join(f"{w}\n" for w in found) + f":{directive}\n"
+
+
 def _words(values: tuple[str, ...] | str) -> str:
     return " ".join(values) if isinstance(values, tuple) else ""
 

@@ -33,7 +33,7 @@ def _hashes(xds: XdsState, kind: Kind) -> Mapping[str, str]:
     return xds.service_hashes if kind is Kind.SERVICES else xds.policy_hashes
 
 
-def entries(xds: XdsState, kind: Kind) -> Mapping[str, Any]:
+def _entries(xds: XdsState, kind: Kind) -> Mapping[str, Any]:
     if kind is Kind.WORKLOADS:
         return xds.workloads
     return xds.services if kind is Kind.SERVICES else xds.policies
@@ -194,7 +194,7 @@ def compare(
             continue
         if any(_hashes(a, kind).get(k) == have[k] for a in alts):
             continue  # the ztunnel matches another replica's (or the other baseline's) view
-        lines = diff(entries(expected, kind)[k], entries(ztunnel.xds, kind)[k])
+        lines = diff(_entries(expected, kind)[k], _entries(ztunnel.xds, kind)[k])
         changed.append((k, tuple(lines)))
     return Drift(
         ztunnel,

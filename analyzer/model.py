@@ -650,11 +650,6 @@ class Bundle(_Tracked):
         return self.now_override or self.manifest.collected_at
 
     @property
-    def now_name(self) -> str:
-        """How messages name `now`: the bundle's time, or the time `--now` gave."""
-        return "the bundle time" if self.now_override is None else "the --now time"
-
-    @property
     def earliest_dump(self) -> datetime:
         return self.capture_start or self.manifest.collected_at
 

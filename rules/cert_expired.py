@@ -29,7 +29,7 @@ from datetime import datetime
 
 from analyzer.model import Bundle, Certificate, CertInfo, Input, Ztunnel
 from rules import Hit, Rule, Severity
-from rules._certs import CaUse, chain_hits, describe, span, ts
+from rules._certs import CaUse, chain_hits, describe, now_name, span, ts
 
 RULE = Rule(
     code="ZT203",
@@ -67,7 +67,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
     now = bundle.now
     yield from chain_hits(
         bundle,
-        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now, bundle.now_name),
+        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now, now_name(bundle)),
         lambda info: _expired(info, now),
-        lambda ca: _ca_text(ca, now, bundle.now_name),
+        lambda ca: _ca_text(ca, now, now_name(bundle)),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,13 +87,19 @@ def changes(bundle: Bundle, ztunnel: Ztunnel) -> list[Change]:
         for k, raw in d.changed:
             said: tuple[str, ...] = ()
             if expected is not None:
-                want, have = drift.entries(expected, kind)[k], drift.entries(ztunnel.xds, kind)[k]
+                want, have = _section(expected, kind.value)[k], _section(ztunnel.xds, kind.value)[k]
                 said = tuple(fields.lines(want, have, sides=("istiod", "ztunnel")))
             out.append(Change(kind.value, k, "changed", said or raw))
     return out
 
 
 _NOUN = {"workloads": "workload", "services": "service", "policies": "policy"}
+
+
+def _section(xds: XdsState, section: str) -> Mapping[str, Any]:
+    """One section of a state by name (a `drift.Kind` value): workloads, services or policies."""
+    entries: Mapping[str, Any] = getattr(xds, section)
+    return entries
 
 
 def changes_text(found: list[Change], ztunnel: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 # `import analyzer.errors` runs this file for every command, `--help` too: the engine, the model and
@@ -115,7 +115,7 @@ def with_sections(
 def analyze_bundle(
     bundle: Bundle | BundleFiles,
     rules: Sequence[Rule],
-    now: datetime | None = None,
+    now: datetime | timedelta | None = None,
     disabled: Iterable[str] = (),
     bundle_path: str | None = None,
 ) -> AnalysisResult:
@@ -130,6 +130,8 @@ def analyze_bundle(
     from analyzer.sections.collection import collection_errors
 
     model = load_bundle(bundle) if isinstance(bundle, BundleFiles) else bundle
+    if isinstance(now, timedelta):  # an offset from the collection time (`--now +30d`)
+        now = model.manifest.collected_at + now
     if now is not None:
         model = dataclasses.replace(model, now_override=now)
     findings, skipped = run_rules(model, rules, disabled)

@@ -122,7 +122,7 @@ def make(name: str, out_dir: Path) -> Made:
     with FakeCluster(SAMPLES[name]()) as cluster:
         code = main(
             ["collect", "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context]
-            + ["-o", _shown(out), "--quiet"]
+            + ["--out-file", _shown(out), "--quiet"]
         )
     if not out.exists():
         raise SystemExit(f"samples/make.py: collect wrote no {out} (exit {code})")
@@ -136,7 +136,7 @@ def findings(bundle: Path) -> Iterator[tuple[str, str, str]]:
 
     report = bundle.with_name(bundle.name + ".check.json")
     try:
-        main(["analyze", str(bundle), "--format", "json", "-o", str(report)])
+        main(["analyze", str(bundle), "-o", "json", "--out-file", str(report)])
         doc = json.loads(report.read_text(encoding="utf-8"))
     finally:
         report.unlink(missing_ok=True)

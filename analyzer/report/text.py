@@ -27,7 +27,7 @@ def _finding(f: Finding, indent: str) -> list[str]:
 def render(result: AnalysisResult) -> str:
     lines = [
         f"ztbundle analysis of {result.bundle_path or 'bundle'} "
-        f"(collected {result.manifest.collected_at.isoformat()})",
+        f"(collected {result.manifest.collected_at.isoformat().replace('+00:00', 'Z')})",
         result.summary_line(),
         "",
     ]

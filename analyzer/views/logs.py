@@ -111,6 +111,48 @@ def table(log: AccessLog) -> Table:
     return Table(headers, tuple(rows), padding=2)
 
 
+def _short_who(namespace: str | None, workload: str | None, service: str | None) -> str:
+    if workload:
+        return _who(namespace, workload)
+    return ".".join((service or "-").split(".")[:2])  # reviews.bookinfo.svc.cluster.local → reviews.bookinfo
+
+
+def short_table(log: AccessLog, width: int) -> Table:
+    """The default `logs` table fitted to `width` columns: ERROR is cut to fit (`-o wide` shows all)."""
+    rows = []
+    for e in log.entries:
+        r = e.record
+        sent = "-" if r.bytes_sent is None else str(r.bytes_sent)
+        recv = "-" if r.bytes_recv is None else str(r.bytes_recv)
+        rows.append(
+            (
+                r.time.strftime("%Y-%m-%dT%H:%M:%SZ") if r.time else "-",
+                e.ztunnel,
+                {"inbound": "in", "outbound": "out"}.get(r.direction or "", r.direction or "-"),
+                _who(r.src_namespace, r.src_workload),
+                _short_who(r.dst_namespace, r.dst_workload, r.dst_service),
+                f"{sent}/{recv}",
+                r.error or "-",
+            )
+        )
+    headers = ("TIME", "ZTUNNEL", "DIR", "SOURCE", "DESTINATION", "SENT/RECV", "ERROR")
+    pad = 2
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    # Too wide: cut ERROR (down to 12 columns), SOURCE and DESTINATION (down to 18), widest first.
+    floors = {6: 12, 3: 18, 4: 18}
+    while sum(widths) + pad * (len(widths) - 1) > width:
+        col = max(floors, key=lambda c: widths[c] - floors[c])
+        if widths[col] <= floors[col]:
+            break
+        widths[col] -= 1
+    cut = tuple(tuple(_fit(cell, widths[i]) for i, cell in enumerate(row)) for row in rows)
+    return Table(headers, cut, padding=pad)
+
+
+def _fit(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + "…"
+
+
 def record_json(e: Entry) -> dict[str, Any]:
     """One record with ztunnel's own field names (`src.addr`, `dst.hbone_addr`, ...)."""
     r = e.record

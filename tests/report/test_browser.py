@@ -30,7 +30,7 @@ def driver() -> Iterator[Any]:
 def report(collected_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report `ztbundle analyze` writes for a bundle from the real collector."""
     out = tmp_path_factory.mktemp("report") / "report.html"
-    assert main(["analyze", str(collected_bundle), "-o", str(out)]) == Exit.FINDINGS
+    assert main(["analyze", str(collected_bundle), "--out-file", str(out)]) == Exit.FINDINGS
     return out
 
 
@@ -38,7 +38,7 @@ def report(collected_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def expected(collected_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The same analysis as JSON: the ground truth for what the page must show."""
     out = tmp_path_factory.mktemp("json") / "report.json"
-    main(["analyze", str(collected_bundle), "--format", "json", "-o", str(out)])
+    main(["analyze", str(collected_bundle), "-o", "json", "--out-file", str(out)])
     doc: dict[str, Any] = json.loads(out.read_text())
     return doc
 

@@ -39,7 +39,7 @@ def pair(cluster: FakeCluster, tmp_path_factory: pytest.TempPathFactory) -> tupl
 
 def _findings(bundle: Path, tmp: Path) -> list[dict[str, Any]]:
     out = tmp / f"{bundle.name}.json"
-    assert main(["analyze", str(bundle), "--format", "json", "-o", str(out)]) in (Exit.OK, Exit.FINDINGS)
+    assert main(["analyze", str(bundle), "-o", "json", "--out-file", str(out)]) in (Exit.OK, Exit.FINDINGS)
     findings: list[dict[str, Any]] = json.loads(out.read_text())["findings"]
     return findings
 
@@ -152,5 +152,5 @@ def test_a_failed_rewrite_leaves_no_real_name_archive(
     out = tmp_path / "bundle.tar.gz"
     with pytest.raises(RuntimeError):
         main(["collect", "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context,
-              "-o", str(out), "--quiet", "--pseudonymize"])  # fmt: skip
+              "--out-file", str(out), "--quiet", "--pseudonymize"])  # fmt: skip
     assert list(tmp_path.iterdir()) == []  # neither the real-name archive nor a partial survives

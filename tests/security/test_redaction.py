@@ -232,7 +232,7 @@ def test_leak_scan_failure_is_one_line_naming_member_and_rule(
     out = tmp_path / "b.tar.gz"
     code = main(
         ["collect", "--kubeconfig", str(hostile_cluster.kubeconfig), "--context", hostile_cluster.context]
-        + ["-o", str(out), "--quiet"]
+        + ["--out-file", str(out), "--quiet"]
     )
     err = capsys.readouterr().err
     assert code == Exit.NOTHING_COLLECTED and not out.exists() and list(tmp_path.iterdir()) == []

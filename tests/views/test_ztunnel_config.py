@@ -151,13 +151,14 @@ def test_workloads_json_is_filtered_by_namespace(bookinfo_bundle: Path, capsys: 
     assert entries and {e["namespace"] for e in entries} == {"istio-system"}
 
 
-def test_unknown_ztunnel_is_a_one_line_error(bookinfo_bundle: Path, capsys: CaptureFixture[str]) -> None:
+def test_unknown_ztunnel_is_a_one_line_usage_error(
+    bookinfo_bundle: Path, capsys: CaptureFixture[str]
+) -> None:
     assert (
-        main(["ztunnel-config", str(bookinfo_bundle), "workloads", "--ztunnel", "ztunnel-nope"])
-        == Exit.BAD_INPUT
+        main(["ztunnel-config", str(bookinfo_bundle), "workloads", "--ztunnel", "ztunnel-nope"]) == Exit.USAGE
     )
     err = capsys.readouterr().err
     assert (
-        err.startswith(f"ztbundle: error: {bookinfo_bundle}: no ztunnel named 'ztunnel-nope'")
+        err.startswith(f"ztbundle: error: {bookinfo_bundle}: --ztunnel ztunnel-nope: no such ztunnel pod")
         and err.count("\n") == 1
     )

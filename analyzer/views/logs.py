@@ -21,6 +21,7 @@ class Query:
     errors: bool = False
     since: datetime | None = None
     until: datetime | None = None
+    previous: bool = False  # only the previous container's log: the run before the last restart
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +59,35 @@ def matches(r: AccessRecord, q: Query) -> bool:
     return not (q.until and (r.time is None or r.time > q.until))
 
 
-def ztunnel_logs(bundle: Bundle, ztunnel: str | None = None) -> Iterator[LogFile]:
+def ztunnel_logs(bundle: Bundle, ztunnel: str | None = None, previous: bool = False) -> Iterator[LogFile]:
     for f in bundle.logs_of(Component.ZTUNNEL):
-        if ztunnel is None or f.pod == ztunnel:
+        if (ztunnel is None or f.pod == ztunnel) and (f.previous or not previous):
             yield f
+
+
+@dataclass(frozen=True, slots=True)
+class LastWords:
+    """The last error and warning lines of one log: for a previous container, why it ended."""
+
+    ztunnel: str
+    path: str
+    lines: tuple[tuple[int, str, str], ...]  # (line number, level, message)
+
+
+def last_words(bundle: Bundle, q: Query, count: int = 5) -> tuple[LastWords, ...]:
+    """The last `count` error/warning events of each selected log, oldest first."""
+    out = []
+    for f in ztunnel_logs(bundle, q.ztunnel, q.previous):
+        bad = [e for e in f.parsed().events if e.level in ("error", "warn")]
+        if bad:
+            out.append(LastWords(f.pod, f.path, tuple((e.line, e.level, e.message) for e in bad[-count:])))
+    return tuple(out)
 
 
 def access_log(bundle: Bundle, q: Query = Query()) -> AccessLog:
     """Every access record of the selected ztunnels' logs (previous containers included), oldest first."""
     entries, malformed, files = [], [], 0
-    for f in ztunnel_logs(bundle, q.ztunnel):
+    for f in ztunnel_logs(bundle, q.ztunnel, q.previous):
         files += 1
         parsed = f.parsed()  # shared with the rules that already read this log
         if parsed.malformed:

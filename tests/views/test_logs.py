@@ -125,3 +125,25 @@ def test_malformed_lines_are_named_for_a_few_files_then_summed() -> None:
     many = tuple((f"z{i}.log", 2) for i in range(1000))
     notes = logs.malformed_notes(many)
     assert len(notes) == 4 and notes[-1] == "… and 1994 malformed line(s) in 997 more log file(s)"
+
+
+def test_previous_shows_the_run_before_the_restart_and_its_last_error_lines(
+    broken_bundle: Path, capsys: CaptureFixture[str]
+) -> None:
+    # The broken scenario's ztunnel on ambient-worker crash-loops; its previous log ends in a panic.
+    assert (
+        main(["logs", str(broken_bundle), "--ztunnel", "ztunnel-kfwpp", "--previous", "--errors"]) == Exit.OK
+    )
+    out, err = capsys.readouterr()
+    assert "last error lines of ztunnel/ztunnel-kfwpp/logs/istio-proxy.previous.log:" in out
+    assert "panicked" in out.splitlines()[-1]
+    assert "from 1 ztunnel log file(s)" in err
+
+
+def test_previous_of_a_ztunnel_that_never_restarted_is_exit_5(
+    broken_bundle: Path, capsys: CaptureFixture[str]
+) -> None:
+    assert (
+        main(["logs", str(broken_bundle), "--ztunnel", "ztunnel-ppc6w", "--previous"]) == Exit.NOT_COLLECTED
+    )
+    assert "no previous container log of ztunnel ztunnel-ppc6w" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import sys
 
+from analyzer.text import printable_line
 from ztbundle.commands._args import (
     add_bundle,
     add_output,
@@ -52,6 +53,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--service", metavar="HOST", help="destination service hostname or short name")
     p.add_argument("--errors", action="store_true", help="only failed connections")
     p.add_argument(
+        "--previous",
+        action="store_true",
+        help="only the previous container's log (the run before the last restart), with its last error lines",
+    )
+    p.add_argument(
         "--since",
         type=time_or_duration,
         metavar="TIME",
@@ -87,8 +93,13 @@ def run(args: argparse.Namespace) -> Exit:
     _pick.check_ztunnel(src, args.ztunnel)
     at = src.index.collected_at  # durations count back from the bundle time, like --now defaults
     since, until = resolve_time(args.since, at), resolve_time(args.until, at)
-    q = access.Query(args.ztunnel, args.direction, args.workload, args.service, args.errors, since, until)
+    q = access.Query(
+        args.ztunnel, args.direction, args.workload, args.service, args.errors, since, until, args.previous
+    )
     log = access.access_log(src.model, q)
+    if log.files == 0 and args.previous:
+        which = f"ztunnel {args.ztunnel}" if args.ztunnel else "any ztunnel"
+        raise NotCollected(src.path, None, f"no previous container log of {which}: it has not restarted")
     if log.files == 0:
         why = src.model.availability(Input.ZTUNNEL_LOGS).reason or "no ztunnel log in the bundle"
         raise NotCollected(src.path, None, f"no ztunnel logs were collected: {why}")
@@ -109,6 +120,11 @@ def run(args: argparse.Namespace) -> Exit:
         width = shutil.get_terminal_size((120, 24)).columns
         table = access.table(log) if args.output == "wide" else access.short_table(log, width)
         sys.stdout.write(table.render())
+    if args.previous and args.output not in ("json", "yaml"):
+        for words in access.last_words(src.model, q):
+            print(printable_line(f"last error lines of {words.path}:"))
+            for line, level, message in words.lines:
+                print(printable_line(f"  {line:>6}  {level:5}  {message}"))
     shown = f" (showing the last {len(log.entries)})" if len(log.entries) < matched else ""
     window = "".join(
         f", {name} {utc_z(t)}" for name, t in (("since", since), ("until", until)) if t is not None

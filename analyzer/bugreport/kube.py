@@ -1,0 +1,95 @@
+"""istioctl's `kubectl get … -o yaml` members (YAML `List`s of mixed kinds) → objects grouped by kind.
+
+kubectl writes plain YAML: no anchors, aliases or tags, and every string that YAML would read as
+something else quoted. Anything beyond that is refused with a one-line BundleError: an alias (a
+shared node) would let a few bytes expand into gigabytes once written out as JSON, and a value
+JSON cannot hold (bytes, sets, non-string keys) is not something kubectl wrote. Timestamps stay
+strings, as in the API's JSON.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analyzer.errors import BundleError
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[misc,valid-type]
+    """The safe loader without the timestamp resolver: times stay RFC 3339 strings, as in JSON."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+    }
+
+
+Objects = dict[str, list[dict[str, Any]]]
+"""Objects by kind (`Pod`, `Node`, …), in the order the members list them."""
+
+
+def load_list(bundle: Path, member: str, data: bytes, max_depth: int) -> list[dict[str, Any]]:
+    """The items of one `kubectl get -o yaml` member (a List, or a single object)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(bundle, member, f"invalid UTF-8 at byte {exc.start}") from None
+    try:
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader; see _Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise BundleError(bundle, member, f"invalid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise BundleError(bundle, member, "YAML nested too deeply") from None
+    _check_tree(bundle, member, doc, max_depth)
+    if not isinstance(doc, dict):
+        raise BundleError(bundle, member, "not a Kubernetes object or List")
+    items = doc.get("items") if doc.get("kind") == "List" or "items" in doc else [doc]
+    if not isinstance(items, list):
+        raise BundleError(bundle, member, "`items` is not a list")
+    return [i for i in items if isinstance(i, dict)]
+
+
+def _check_tree(bundle: Path, member: str, doc: Any, max_depth: int) -> None:
+    """Reject shared nodes (aliases), excess depth and values JSON cannot hold, without recursion."""
+    seen: set[int] = set()
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if id(node) in seen:
+                raise BundleError(bundle, member, "YAML aliases are not allowed (kubectl never writes them)")
+            seen.add(id(node))
+            if depth > max_depth:
+                raise BundleError(bundle, member, f"YAML nested deeper than {max_depth} levels")
+            if isinstance(node, dict):
+                if not all(isinstance(k, str) for k in node):
+                    raise BundleError(bundle, member, "YAML mapping key that is not a string")
+                stack.extend((v, depth + 1) for v in node.values())
+            else:
+                stack.extend((v, depth + 1) for v in node)
+        elif not isinstance(node, str | int | float | bool) and node is not None:
+            raise BundleError(bundle, member, f"YAML value of type {type(node).__name__} is not JSON")
+
+
+def group(lists: Iterable[list[dict[str, Any]]]) -> Objects:
+    """Objects by kind, one per (namespace, name): a pod in two members is kept once."""
+    out: Objects = defaultdict(list)
+    keys: set[tuple[str, str, str]] = set()
+    for items in lists:
+        for obj in items:
+            meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+            key = (str(obj.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+            if key in keys:
+                continue
+            keys.add(key)
+            out[key[0]].append(obj)
+    return dict(out)

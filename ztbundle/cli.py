@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "xds",
     "diff",
     "extract",
+    "convert",
 )
 
 

@@ -39,7 +39,8 @@ def _logs(scn: Scenario, pod: Any, component: Component, container: str) -> dict
     for previous in (False, True) if k8s.restarts_of(scn, pod) > 0 else (False,):
         text = "".join(f"{line}\n" for _, line in component_log(scn, pod.namespace, pod.name, previous))
         if text:
-            out[layout.pod_log(component, pod.namespace, pod.name, container, previous=previous)] = text.encode()
+            path = layout.pod_log(component, pod.namespace, pod.name, container, previous=previous)
+            out[path] = text.encode()
     return out
 
 

@@ -49,7 +49,12 @@ def from_members(path: Path, members: Mapping[str, bytes], limits: Limits) -> Bu
     from analyzer.bugreport.build import build
 
     prefixed = bool(members) and all(n.startswith(PREFIX) for n in members)
-    return build(path, strip_prefix(members), limits, prefixed=prefixed)
+    try:
+        return build(path, strip_prefix(members), limits, prefixed=prefixed)
+    except BundleError as err:  # name the member as the archive does
+        if not (prefixed and err.member and f"{PREFIX}{err.member}" in members):
+            raise
+        raise BundleError(path, f"{PREFIX}{err.member}", err.problem) from None
 
 
 def open_directory(path: Path, limits: Limits) -> BundleFiles:

@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-BUNDLE_HELP = "a .tar.gz written by `ztbundle collect`"
+BUNDLE_HELP = "a .tar.gz written by `ztbundle collect`, or an istioctl bug-report (.tar.gz or directory)"
 
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$")
 _SIZE = re.compile(r"^(\d+)\s*([KMG]i?)?B?$", re.IGNORECASE)

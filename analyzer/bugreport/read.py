@@ -25,7 +25,9 @@ NAME_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._?=&-]*$")
 PREFIX = "bug-report/"
 """istioctl's archive root when it used its own temporary directory (no `--dir`)."""
 
-_TOP = ("cluster/", "proxies/", "istio/", "cni/", "analyze/", "operator/")
+# Names only istioctl writes: a ztbundle bundle that lost its manifest must not pass for a bug-report.
+_OWN = frozenset({"versions", "bug-report.log", "cluster/k8s-resources", "cluster/k8s-cluster-resources"})
+_OWN_PATTERN = re.compile(r"^(proxies/[^/]+/[^/]+/|istio/[^/]+/[^/]+/|cni/[^/]+/cni\.log$)")
 _MAX_DEPTH = 16
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -41,7 +43,7 @@ def strip_prefix(members: Mapping[str, bytes]) -> dict[str, bytes]:
 def recognise(members: Mapping[str, bytes]) -> bool:
     """Whether the member names show istioctl bug-report's layout (with or without the prefix)."""
     names = strip_prefix(dict.fromkeys(members, b""))
-    return any(n == "versions" or n.startswith(_TOP) for n in names)
+    return any(n in _OWN or _OWN_PATTERN.match(n) for n in names)
 
 
 def from_members(path: Path, members: Mapping[str, bytes], limits: Limits) -> BundleFiles:
@@ -72,8 +74,8 @@ def open_directory(path: Path, limits: Limits) -> BundleFiles:
         raise BundleError(
             path,
             None,
-            "is a directory but not an extracted istioctl bug-report (no versions, cluster/, proxies/ "
-            "or istio/ in it); pass a bundle's .tar.gz",
+            "is a directory but not an extracted istioctl bug-report (no versions, cluster/k8s-resources, "
+            "proxies/ or istio/ in it); pass a bundle's .tar.gz",
         )
     return from_members(path, members, limits)
 

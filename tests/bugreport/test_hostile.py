@@ -62,3 +62,14 @@ def test_directory_attack_is_refused(
     attack.plant(root)
     line = f"ztbundle: error: {re.escape(str(root))}:{re.escape(attack.member)}: {attack.problem}"
     _refused(COMMANDS[command](root, tmp_path), line, tmp_path, capsys)
+
+
+def test_a_directory_that_is_no_bug_report_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "in" / "cluster").mkdir(parents=True)
+    (tmp_path / "in" / "cluster" / "pods.json").write_text("{}")  # a ztbundle member name, no manifest
+    line = (
+        f"ztbundle: error: {re.escape(str(tmp_path / 'in'))}: is a directory but not an extracted istioctl .*"
+    )
+    _refused(COMMANDS["analyze"](tmp_path / "in", tmp_path), line, tmp_path, capsys)

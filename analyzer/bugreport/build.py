@@ -144,13 +144,29 @@ def read_meta(members: Mapping[str, bytes]) -> Meta:
     )
 
 
+_WANTED = frozenset(_KIND_LISTS.values())
+_IN_ISTIO_NAMESPACE = frozenset({"DaemonSet", "Deployment", "ConfigMap"})
+
+
 def cluster_objects(path: Path, members: Mapping[str, bytes], limits: Limits) -> kube.Objects:
+    """The objects of istioctl's YAML members that ztbundle reads (see `kube.load_list`)."""
+    candidates = {"istio-system", *_istiod_folders(members)}
+    if "cluster/pods" in members:  # `get pods -n <istio namespace>`: its items' namespace is the one
+        candidates |= set(re.findall(r"(?m)^    namespace: (\S+)$", _text(members, "cluster/pods")))
+
+    def keep(kind: str, namespace: str | None) -> bool:
+        return kind in _WANTED or (kind in _IN_ISTIO_NAMESPACE and namespace in candidates)
+
     lists = [
-        kube.load_list(path, name, members[name], limits.max_json_depth)
+        kube.load_list(path, name, members[name], limits.max_json_depth, keep)
         for name in _YAML_MEMBERS
         if name in members
     ]
     return kube.group(lists)
+
+
+def _istiod_folders(members: Mapping[str, bytes]) -> list[str]:
+    return sorted({n.split("/")[1] for n in members if n.startswith("istio/") and n.count("/") >= 3})
 
 
 def istio_namespace(objects: kube.Objects, members: Mapping[str, bytes]) -> str:
@@ -159,7 +175,7 @@ def istio_namespace(objects: kube.Objects, members: Mapping[str, bytes]) -> str:
         meta = pod.get("metadata") or {}
         if (meta.get("labels") or {}).get("app") == "istiod" and meta.get("namespace"):
             return str(meta["namespace"])
-    folders = sorted({n.split("/")[1] for n in members if n.startswith("istio/") and n.count("/") >= 2})
+    folders = _istiod_folders(members)
     return folders[0] if folders else "istio-system"
 
 

@@ -9,8 +9,9 @@ strings, as in the API's JSON.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,28 +35,92 @@ Objects = dict[str, list[dict[str, Any]]]
 """Objects by kind (`Pod`, `Node`, …), in the order the members list them."""
 
 
-def load_list(bundle: Path, member: str, data: bytes, max_depth: int) -> list[dict[str, Any]]:
-    """The items of one `kubectl get -o yaml` member (a List, or a single object)."""
+Keep = Callable[[str, str | None], bool]
+"""Whether to parse an item of this kind in this namespace (a List holds every kind in the cluster)."""
+
+
+def load_list(bundle: Path, member: str, data: bytes, max_depth: int, keep: Keep) -> list[dict[str, Any]]:
+    """The items of one `kubectl get -o yaml` member (a List, or a single object) that `keep` wants.
+
+    kubectl writes each item as a `- ` block at column 0 under `items:`; each is parsed on its own,
+    and only when its kind (and namespace) is wanted: ReplicaSets, CRDs and the cluster's other
+    ConfigMaps are most of a real cluster's List and nothing ztbundle reads. Text of another shape
+    is parsed whole.
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BundleError(bundle, member, f"invalid UTF-8 at byte {exc.start}") from None
+    blocks = _item_blocks(text)
+    if blocks is None:
+        doc = _parse(bundle, member, text, 0, max_depth)
+        if not isinstance(doc, dict):
+            raise BundleError(bundle, member, "not a Kubernetes object or List")
+        items = doc.get("items") if doc.get("kind") == "List" or "items" in doc else [doc]
+        if not isinstance(items, list):
+            raise BundleError(bundle, member, "`items` is not a list")
+        return [i for i in items if isinstance(i, dict) and keep(str(i.get("kind")), _namespace_of(i))]
+    out = []
+    for line, block in blocks:
+        kind = _KIND.search(block)
+        if kind is not None and not keep(kind.group(1), _metadata_namespace(block)):
+            continue
+        item = _parse(bundle, member, block, line, max_depth)
+        if isinstance(item, dict):
+            out.append(item)
+    return out
+
+
+_KIND = re.compile(r"^kind: (\S+)$", re.MULTILINE)
+_METADATA = re.compile(r"^metadata:\n((?:  .*\n|\n)*)", re.MULTILINE)
+_NAMESPACE = re.compile(r"^  namespace: (\S+)$", re.MULTILINE)
+
+
+def _item_blocks(text: str) -> list[tuple[int, str]] | None:
+    """(first line, dedented text) of each item of a kubectl List, or None for another shape."""
+    head, sep, body = text.partition("\nitems:\n")
+    if not sep or not body.startswith("- "):
+        return None
+    lines = body.split("\n")
+    end = next((i for i, ln in enumerate(lines) if ln and not ln.startswith(("- ", "  "))), len(lines))
+    first = head.count("\n") + 2
+    blocks: list[tuple[int, str]] = []
+    current: list[str] = []
+    for i, ln in enumerate(lines[:end]):
+        if ln.startswith("- "):
+            if current:
+                blocks.append((first + i - len(current), "\n".join(current) + "\n"))
+            current = []
+        current.append(ln[2:])
+    if current:
+        blocks.append((first + end - len(current), "\n".join(current) + "\n"))
+    return blocks
+
+
+def _metadata_namespace(block: str) -> str | None:
+    meta = _METADATA.search(block)
+    ns = _NAMESPACE.search(meta.group(1)) if meta else None
+    return ns.group(1).strip("'\"") if ns else None
+
+
+def _namespace_of(obj: dict[str, Any]) -> str | None:
+    meta = obj.get("metadata")
+    return str(meta.get("namespace")) if isinstance(meta, dict) and meta.get("namespace") else None
+
+
+def _parse(bundle: Path, member: str, text: str, line: int, max_depth: int) -> Any:
+    """One YAML document, checked; `line` is where it starts in the member (for error positions)."""
     try:
         doc = yaml.load(text, Loader=_Loader)  # noqa: S506 (a safe loader; see _Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        where = f" at line {line + mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
         raise BundleError(bundle, member, f"invalid YAML{where}: {problem}") from None
     except RecursionError:
         raise BundleError(bundle, member, "YAML nested too deeply") from None
     _check_tree(bundle, member, doc, max_depth)
-    if not isinstance(doc, dict):
-        raise BundleError(bundle, member, "not a Kubernetes object or List")
-    items = doc.get("items") if doc.get("kind") == "List" or "items" in doc else [doc]
-    if not isinstance(items, list):
-        raise BundleError(bundle, member, "`items` is not a list")
-    return [i for i in items if isinstance(i, dict)]
+    return doc
 
 
 def _check_tree(bundle: Path, member: str, doc: Any, max_depth: int) -> None:

@@ -103,6 +103,11 @@ def test_convert_round_trips(case: str, tmp_path: Path, capsys: CaptureFixture[s
         return {(f.code, str(f.subject), f.message) for f in analyze_bundle(files).findings}  # type: ignore[arg-type]
 
     assert key(converted) == key(original)
+    stored = b"".join(converted.read(n) for n in converted.names())
+    leaked = [s for s in scn.planted_secrets if s.encode() in stored]
+    assert not leaked  # the collector's redaction pass ran: istioctl's archive had them in the clear
+    if scn.planted_secrets:
+        assert converted.manifest["redactions"]
 
 
 def test_convert_refuses_a_ztbundle_bundle(

@@ -123,20 +123,24 @@ ATTACKS: tuple[Attack, ...] = (
         P + RESOURCES,
         r"YAML aliases are not allowed \(kubectl never writes them\)",
         lambda: archive(dict(BASE, **{RESOURCES: _alias_bomb()})),
-        content=True,
     ),
     Attack(
         "br-yaml-deep",
         P + RESOURCES,
         r"YAML nested deeper than 64 levels",
         lambda: archive(dict(BASE, **{RESOURCES: b"items: " + b"[" * 100 + b"]" * 100 + b"\n"})),
-        content=True,
     ),
     Attack(
         "br-yaml-invalid-utf8",
         P + RESOURCES,
         r"invalid UTF-8 at byte 6",
         lambda: archive(dict(BASE, **{RESOURCES: b"items:\xff\n"})),
+    ),
+    Attack(
+        "br-deep-json-config-dump",
+        "ztunnel/ztunnel-a/config_dump.json",  # parse errors name the member as presented (logical path)
+        r"JSON nested deeper than 64 levels",
+        lambda: archive(dict(BASE, **{DUMP: b'{"workloads": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"})),
         content=True,
     ),
     Attack(
@@ -144,10 +148,10 @@ ATTACKS: tuple[Attack, ...] = (
         P + "proxies/istio-system/Evil_Pod/config_dump",
         r"pod or namespace name is not a DNS-1123 label",
         lambda: archive(extra=(_reg(P + "proxies/istio-system/Evil_Pod/config_dump", BASE[DUMP]),)),
-        content=True,
     ),
 )
-"""`member` is as the error names it: the archive's member, or a YAML member without the prefix."""
+"""`member` is as the error names it. `content=True`: the archive opens (its YAML and names are laid
+out when opened) and only parsing rejects it, so `extract` and `convert` copy it as stored."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,3 +126,19 @@ def test_report_names_the_source_and_istioctl_version(archive: Path) -> None:
     run_notes = [e["error"] for e in doc["collection_errors"] if e["path"] is None]
     assert any("istioctl bug-report 1.26.2" in n for n in run_notes)
     assert "istioctl bug-report 1.26.2" in render(result, Format.TEXT)
+
+
+def test_xds_on_an_istioctl_1_23_archive_says_in_one_line_what_it_lacks(
+    scn: Scenario, tmp_path: Path, capsys: CaptureFixture[str]
+) -> None:
+    old = make_archive.write(
+        tmp_path / "old.tar.gz",
+        scn,
+        istioctl="1.23.2",
+        endpoints=make_archive.ENDPOINTS_1_23,
+        old_layout=True,
+    )
+    zt = scn.pods_by_role(Role.ZTUNNEL)[0]
+    code, out, err = _run(capsys, "xds", str(old), "--ztunnel", zt.name)
+    assert code == Exit.BAD_INPUT and out == "" and err.count("\n") == 1
+    assert f"no istiod view of {zt.name} was collected" in err and REASON in err

@@ -21,6 +21,7 @@ CASES: dict[str, Callable[[], Scenario]] = {
     **scenarios.SCENARIOS,
     "waypoint": lambda: scenarios.with_waypoint(scenarios.bookinfo()),
     "istio-1.24": lambda: scenarios.bookinfo(istio_version="1.24.3"),
+    "istio-1.22": lambda: scenarios.bookinfo(istio_version="1.22.5"),
 }
 # istioctl 1.23 (no debug/ambientz, nodes and namespaces inside k8s-resources), written with --dir.
 SHAPES: dict[str, dict[str, Any]] = {

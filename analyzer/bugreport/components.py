@@ -111,11 +111,8 @@ def _has_dump(members: Mapping[str, bytes], ns: str, name: str) -> bool:
     return f"proxies/{ns}/{name}/config_dump" in members
 
 
-def _missing_ztunnels(
-    out: Out, pods: Mapping[tuple[str, str], Mapping[str, Any]], dumped: set[str], meta: Meta
-) -> list[str]:
+def _missing_ztunnels(out: Out, pods: Mapping[tuple[str, str], Mapping[str, Any]], dumped: set[str]) -> None:
     """ztunnel pods the archive has no dump for: listed as skipped, named in the run's errors."""
-    names = []
     by_ns: dict[str, list[str]] = {}
     for (ns, name), pod in sorted(pods.items()):
         if _labels(pod).get("app") != "ztunnel" or name in dumped:
@@ -130,7 +127,6 @@ def _missing_ztunnels(
         except ValueError:
             continue
         by_ns.setdefault(ns, []).append(name)
-        names.append(name)
     for ns, zts in sorted(by_ns.items()):
         skipped = " (istioctl skips it by default)" if ns in SKIPPED_NAMESPACES else ""
         shown = ", ".join(zts[:5]) + (f", +{len(zts) - 5} more" if len(zts) > 5 else "")
@@ -138,10 +134,9 @@ def _missing_ztunnels(
             f"{SOURCE_FORMAT}: {len(zts)} ztunnel pod(s) in namespace {ns}{skipped} have no config_dump "
             f"or logs in the archive: {shown}"
         )
-    return names
 
 
-def _istiods(out: Out, members: Mapping[str, bytes], pods: Any, meta: Meta) -> list[str]:
+def _istiods(out: Out, members: Mapping[str, bytes], meta: Meta) -> list[str]:
     """istiod's debug endpoints and log; returns the istiod pod names."""
     found: dict[str, dict[str, str]] = {}
     for member in sorted(members):
@@ -206,8 +201,8 @@ def _ztunnel_names(pods: Mapping[tuple[str, str], Mapping[str, Any]], dumped: se
 def lay_out_components(out: Out, members: Mapping[str, bytes], objects: kube.Objects, meta: Meta) -> None:
     pods = _pods(objects)
     dumped = _proxies(out, members, pods)
-    _missing_ztunnels(out, pods, dumped, meta)
-    istiods = _istiods(out, members, pods, meta)
+    _missing_ztunnels(out, pods, dumped)
+    istiods = _istiods(out, members, meta)
     _cnis(out, members, pods)
     for zt in _ztunnel_names(pods, dumped):
         try:

@@ -153,7 +153,8 @@ def _istiods(out: Out, members: Mapping[str, bytes], meta: Meta) -> list[str]:
             if endpoint in got:
                 out.ok(logical, inp, members[got[endpoint]], got[endpoint])
             else:
-                out.absent(logical, inp, f"{REASON} ({endpoint} is collected by istioctl 1.24 and later)")
+                since = " (istioctl collects it since 1.24)" if endpoint == "debug/ambientz" else ""
+                out.absent(logical, inp, f"{REASON}: no {endpoint} for this istiod{since}")
         if "discovery.log" in got:
             ns = got["discovery.log"].split("/")[1]
             _log(

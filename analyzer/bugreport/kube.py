@@ -35,6 +35,9 @@ Objects = dict[str, list[dict[str, Any]]]
 """Objects by kind (`Pod`, `Node`, …), in the order the members list them."""
 
 
+MAX_CONTAINERS = 8_000_000
+"""Mappings and lists one YAML member may hold (~100 bytes of memory each, whatever the text costs)."""
+
 Keep = Callable[[str, str | None], bool]
 """Whether to parse an item of this kind in this namespace (a List holds every kind in the cluster)."""
 
@@ -51,6 +54,11 @@ def load_list(bundle: Path, member: str, data: bytes, max_depth: int, keep: Keep
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BundleError(bundle, member, f"invalid UTF-8 at byte {exc.start}") from None
+    # An upper bound on the mappings and lists the text can make, counted before anything is built:
+    # `- {}` is 5 bytes of YAML and ~100 of memory.
+    containers = sum(text.count(s) for s in ("{", "[", ":\n", "- "))
+    if containers > MAX_CONTAINERS:
+        raise BundleError(bundle, member, f"YAML holds more than {MAX_CONTAINERS} mappings and lists")
     blocks = _item_blocks(text)
     if blocks is None:
         doc = _parse(bundle, member, text, 0, max_depth)

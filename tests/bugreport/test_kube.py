@@ -65,3 +65,11 @@ def test_a_broken_wanted_item_names_its_line_in_the_member() -> None:
     text = LIST.replace("    name: istio\n", "    name: [istio\n")
     with pytest.raises(BundleError, match=r"cluster/k8s-resources: invalid YAML at line 21 column"):
         kube.load_list(Path("b.tgz"), "cluster/k8s-resources", text.encode(), 64, _keep)
+
+
+def test_a_member_with_too_many_mappings_is_refused_before_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kube, "MAX_CONTAINERS", 1000)
+    bomb = b"apiVersion: v1\nitems:\n" + b"- {}\n" * 1001 + b"kind: List\n"
+    with pytest.raises(BundleError, match="YAML holds more than 1000 mappings and lists"):
+        kube.load_list(Path("b.tgz"), "cluster/k8s-resources", bomb, 64, _keep)
+    assert kube.load_list(Path("b.tgz"), "cluster/k8s-resources", LIST.encode(), 64, _keep)  # under it

@@ -9,10 +9,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from analyzer import AnalysisResult, analyze_bundle
+from analyzer import AnalysisResult
 from analyzer.bugreport import REASON, source_of
 from analyzer.bundle import open_bundle
 from tests.bugreport import make_archive, scenario_bundle
+from tests.bugreport.analysis import analyze
 from tests.fakecluster import scenarios
 from tests.fakecluster.scenario import Scenario
 from ztbundle import layout
@@ -47,7 +48,7 @@ def references(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Scen
     tmp = tmp_path_factory.mktemp("reference")
     for name, make in CASES.items():
         scn = make()
-        out[name] = (scn, analyze_bundle(open_bundle(scenario_bundle.write(tmp / f"{name}.tar.gz", scn))))
+        out[name] = (scn, analyze(open_bundle(scenario_bundle.write(tmp / f"{name}.tar.gz", scn))))
     return out
 
 
@@ -61,7 +62,7 @@ def test_archive_finds_what_its_inputs_allow(
     jsonschema.validate(files.manifest, layout.manifest_schema())
     version = SHAPES[shape].get("istioctl", "1.26.2")
     assert source_of(files.manifest) == f"istioctl bug-report {version}"
-    result = analyze_bundle(files)
+    result = analyze(files)
     skipped = {s.code: s.reason for s in result.skipped}
     assert skipped.keys() >= DRIFT
     for code, reason in skipped.items():  # every rule the archive cannot run says why
@@ -85,9 +86,7 @@ def test_extracted_directory_reads_like_the_archive(
         make_archive.write_dir(tmp_path / "x", scn)
         directory = open_bundle(root)
         assert dict(directory.members) == dict(archive.members)
-        assert {_key(f) for f in analyze_bundle(directory).findings} == {
-            _key(f) for f in analyze_bundle(archive).findings
-        }
+        assert {_key(f) for f in analyze(directory).findings} == {_key(f) for f in analyze(archive).findings}
 
 
 def test_ztunnels_in_a_skipped_namespace_are_named(tmp_path: Path) -> None:
@@ -97,7 +96,7 @@ def test_ztunnels_in_a_skipped_namespace_are_named(tmp_path: Path) -> None:
     note = next(e for e in files.manifest["errors"] if "ztunnel pod(s)" in e)
     assert f"{len(zts)} ztunnel pod(s) in namespace kube-system (istioctl skips it by default)" in note
     assert all(z in note for z in zts)
-    model = analyze_bundle(files)
+    model = analyze(files)
     for code in ("ZT101", "ZT201"):  # needs every ztunnel's dump: none is there, and the report says why
         reason = next(s.reason for s in model.skipped if s.code == code)
         assert "istioctl bug-report skips namespace kube-system unless --include names it" in reason

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from _pytest.capture import CaptureFixture
 
-from analyzer import analyze_bundle
 from analyzer.bugreport import REASON, source_of
 from analyzer.bundle import open_bundle
 from tests.bugreport import make_archive, scenario_bundle
+from tests.bugreport.analysis import analyze
 from tests.fakecluster import scenarios
 from tests.fakecluster.scenario import Role, Scenario
 from ztbundle.cli import main
@@ -100,7 +100,7 @@ def test_convert_round_trips(case: str, tmp_path: Path, capsys: CaptureFixture[s
     assert any(p.endswith("metrics.txt") for p in skipped) and REASON in next(iter(skipped.values()))
 
     def key(files: object) -> set[tuple[str, str, str]]:
-        return {(f.code, str(f.subject), f.message) for f in analyze_bundle(files).findings}  # type: ignore[arg-type]
+        return {(f.code, str(f.subject), f.message) for f in analyze(files).findings}  # type: ignore[arg-type]
 
     assert key(converted) == key(original)
     stored = b"".join(converted.read(n) for n in converted.names())
@@ -121,7 +121,7 @@ def test_convert_refuses_a_ztbundle_bundle(
 def test_report_names_the_source_and_istioctl_version(archive: Path) -> None:
     from analyzer.report import Format, render
 
-    result = analyze_bundle(open_bundle(archive))
+    result = analyze(open_bundle(archive))
     doc = json.loads(render(result, Format.JSON))
     run_notes = [e["error"] for e in doc["collection_errors"] if e["path"] is None]
     assert any("istioctl bug-report 1.26.2" in n for n in run_notes)

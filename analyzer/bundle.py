@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analyzer import bugreport
 from analyzer.errors import BundleError
 from analyzer.limits import DEFAULT, Limits
 from analyzer.store import logical_members
@@ -221,11 +222,10 @@ def _manifest(path: Path, members: Mapping[str, bytes], limits: Limits) -> dict[
 
 def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
     """Read and validate a bundle; raise BundleError naming the bundle and member on any problem."""
-    from analyzer import bugreport  # an istioctl bug-report archive is read through the same checks
-
     path = Path(path)
-    if path.is_dir():
-        return bugreport.open_directory(path, limits)
+    if path.is_dir():  # an extracted istioctl bug-report, walked with this reader's name check
+        laid = bugreport.open_directory(path, limits, lambda b, n: _check_name(b, n, bugreport.NAME_SEGMENT))
+        return BundleFiles(path, *laid, limits)
     try:
         size = path.stat().st_size
         if size > limits.max_archive_bytes:
@@ -243,7 +243,7 @@ def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
         raise BundleError(path, None, "not a gzip-compressed tar archive")
     members: Mapping[str, bytes] = _read_members(path, raw, limits, bugreport.NAME_SEGMENT)
     if layout.MANIFEST not in members and bugreport.recognise(members):
-        return bugreport.from_members(path, members, limits)
+        return BundleFiles(path, *bugreport.from_members(path, members, limits), limits)
     for name in members:  # istioctl's `config_dump?include_eds` is fine there, never in a bundle
         _check_name(path, name)
     manifest = _manifest(path, members, limits)

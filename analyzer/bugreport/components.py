@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from analyzer.bugreport import kube
-from analyzer.bugreport.build import REASON, SOURCE_FORMAT, Meta, Out
+from analyzer.bugreport.out import REASON, SOURCE_FORMAT, Meta, Out
 from analyzer.errors import BundleError
 from ztbundle import layout
 from ztbundle.layout import Component, Input

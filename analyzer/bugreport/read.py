@@ -12,12 +12,17 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
-from analyzer.bundle import BundleFiles, _check_name
 from analyzer.errors import BundleError
 from analyzer.limits import Limits
+
+CheckName = Callable[[Path, str], str]
+"""The bundle reader's member-name check (with `NAME_SEGMENT`), raising BundleError."""
+Laid = tuple[dict[str, bytes], dict[str, Any]]
+"""Members at their logical paths and the synthesized manifest: what `BundleFiles` is made of."""
 
 NAME_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._?=&-]*$")
 """A bug-report member name segment: the bundle reader's, plus the query characters of admin URLs."""
@@ -46,9 +51,9 @@ def recognise(members: Mapping[str, bytes]) -> bool:
     return any(n in _OWN or _OWN_PATTERN.match(n) for n in names)
 
 
-def from_members(path: Path, members: Mapping[str, bytes], limits: Limits) -> BundleFiles:
+def from_members(path: Path, members: Mapping[str, bytes], limits: Limits) -> Laid:
     """The archive's members as a ztbundle bundle (logical paths, synthesized manifest)."""
-    from analyzer.bugreport.build import build
+    from analyzer.bugreport.build import build  # YAML and the layout are loaded for bug-reports only
 
     prefixed = bool(members) and all(n.startswith(PREFIX) for n in members)
     try:
@@ -59,7 +64,7 @@ def from_members(path: Path, members: Mapping[str, bytes], limits: Limits) -> Bu
         raise BundleError(path, f"{PREFIX}{err.member}", err.problem) from None
 
 
-def open_directory(path: Path, limits: Limits) -> BundleFiles:
+def open_directory(path: Path, limits: Limits, check_name: CheckName) -> Laid:
     """Read an extracted bug-report (the `bug-report` directory or the one holding it) safely."""
     try:
         root_fd = os.open(path, _DIR & ~os.O_NOFOLLOW)  # the argument itself may be a link; nothing below
@@ -67,7 +72,7 @@ def open_directory(path: Path, limits: Limits) -> BundleFiles:
         raise BundleError(path, None, f"cannot read: {exc.strerror or exc}") from None
     members: dict[str, bytes] = {}
     try:
-        _walk(path, root_fd, "", members, limits, [0, 0])
+        _walk(path, root_fd, "", members, limits, check_name, [0, 0])
     finally:
         os.close(root_fd)
     if not recognise(members):
@@ -81,14 +86,20 @@ def open_directory(path: Path, limits: Limits) -> BundleFiles:
 
 
 def _walk(
-    bundle: Path, dir_fd: int, prefix: str, out: dict[str, bytes], limits: Limits, seen: list[int]
+    bundle: Path,
+    dir_fd: int,
+    prefix: str,
+    out: dict[str, bytes],
+    limits: Limits,
+    check_name: CheckName,
+    seen: list[int],
 ) -> None:
     """Read every regular file below `dir_fd` into `out`; `seen` is [members, total bytes]."""
     if prefix.count("/") >= _MAX_DEPTH:
         raise BundleError(bundle, prefix.rstrip("/"), f"directories nested deeper than {_MAX_DEPTH} levels")
     for name in sorted(os.listdir(dir_fd)):
         rel = f"{prefix}{name}"
-        _check_name(bundle, rel, NAME_SEGMENT)
+        check_name(bundle, rel)
         seen[0] += 1
         if seen[0] > limits.max_members:
             raise BundleError(bundle, None, f"more than {limits.max_members} members")
@@ -98,7 +109,7 @@ def _walk(
         if stat.S_ISDIR(st.st_mode):
             sub = _open(bundle, rel, name, dir_fd, _DIR)
             try:
-                _walk(bundle, sub, f"{rel}/", out, limits, seen)
+                _walk(bundle, sub, f"{rel}/", out, limits, check_name, seen)
             finally:
                 os.close(sub)
             continue

@@ -28,6 +28,7 @@ COMMANDS: tuple[str, ...] = (
     "xds",
     "diff",
     "extract",
+    "convert",
     "version",
     "completion",
 )

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-BUNDLE_HELP = "a .tar.gz written by `ztbundle collect`"
+BUNDLE_HELP = "a .tar.gz written by `ztbundle collect`, or an istioctl bug-report (.tar.gz or directory)"
 
 _DURATION = re.compile(
     r"^(?:(\d+(?:\.\d+)?)d)?(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s)?$"

@@ -2,7 +2,7 @@
 
 Bearer tokens, JWTs, PEM private-key blocks (across lines, and base64-wrapped), AWS access key ids
 and secret keys and GitHub tokens become `[REDACTED:<rule>]`. Also the shared vocabulary of
-redaction: the `Rule` enum, manifest `Redaction` records, an `Outcome`, and which names suggest a
+redaction: the `Reason` enum, manifest `Redaction` records, an `Outcome`, and which names suggest a
 credential. `collector.redact` applies these to fetched bodies (and walks JSON by field).
 """
 
@@ -22,7 +22,7 @@ PREFILTER_CHUNK = 1 << 20
 OVERLAP = 4096
 
 
-class Rule(StrEnum):
+class Reason(StrEnum):
     """Why a value was redacted; recorded in the manifest and shown in the placeholder."""
 
     XDS_HEADERS = "xds-headers"
@@ -41,7 +41,7 @@ class Rule(StrEnum):
     WITHHELD = "withheld-unparseable"
 
 
-def placeholder(rule: Rule) -> str:
+def placeholder(rule: Reason) -> str:
     return f"[REDACTED:{rule.value}]"
 
 
@@ -50,7 +50,7 @@ class Redaction:
     """One manifest record: which artifact, which field (or None for text), how many, and why."""
 
     artifact: str
-    rule: Rule
+    rule: Reason
     field: str | None
     count: int
 
@@ -104,27 +104,27 @@ GITHUB_TOKEN = r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})\b"
 
 # (rule, lower-case literals one of which must be present for the pattern to be tried, the pattern);
 # a pattern's group `keep` is context that stays.
-PATTERNS: tuple[tuple[Rule, tuple[str, ...], re.Pattern[str]], ...] = (
+PATTERNS: tuple[tuple[Reason, tuple[str, ...], re.Pattern[str]], ...] = (
     # A whole base64 run that hides a PEM private key (e.g. a Secret-like `tls.key` value).
     (
-        Rule.PRIVATE_KEY_BASE64,
+        Reason.PRIVATE_KEY_BASE64,
         tuple(m.lower() for m in B64_PRIVATE_KEY),
         re.compile(r"[A-Za-z0-9+/]*(?:" + "|".join(map(re.escape, B64_PRIVATE_KEY)) + r")[A-Za-z0-9+/]*=*"),
     ),
     (
-        Rule.PRIVATE_KEY,
+        Reason.PRIVATE_KEY,
         ("private key-----",),
         re.compile(
             r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?:(?!-----END).)*?(?:-----END \1PRIVATE KEY-----|$)",
             re.DOTALL,
         ),
     ),
-    (Rule.JWT, ("eyj",), re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
-    (Rule.BEARER, ("bearer",), re.compile(r"(?i)(?P<keep>\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*")),
-    (Rule.GITHUB_TOKEN, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), re.compile(GITHUB_TOKEN)),
-    (Rule.AWS_KEY_ID, ("akia", "asia"), re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
+    (Reason.JWT, ("eyj",), re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
+    (Reason.BEARER, ("bearer",), re.compile(r"(?i)(?P<keep>\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*")),
+    (Reason.GITHUB_TOKEN, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), re.compile(GITHUB_TOKEN)),
+    (Reason.AWS_KEY_ID, ("akia", "asia"), re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
     (
-        Rule.AWS_SECRET,
+        Reason.AWS_SECRET,
         ("secret_access_key",),
         re.compile(
             r"(?i)(?P<keep>secret_access_key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
@@ -173,9 +173,9 @@ def found(patterns: tuple[re.Pattern[bytes], ...], data: bytes) -> bool:
     return any(p.search(data) for p in patterns)
 
 
-def redact_text(text: str) -> tuple[str, Counter[Rule]]:
+def redact_text(text: str) -> tuple[str, Counter[Reason]]:
     """Replace every pattern hit in one piece of text; return the new text and hits per rule."""
-    counts: Counter[Rule] = Counter()
+    counts: Counter[Reason] = Counter()
     if not TRIGGER.search(text):
         return text, counts
     lowered = text.lower()
@@ -183,7 +183,7 @@ def redact_text(text: str) -> tuple[str, Counter[Rule]]:
         if not any(lit in lowered for lit in literals):
             continue
 
-        def sub(m: re.Match[str], rule: Rule = rule) -> str:
+        def sub(m: re.Match[str], rule: Reason = rule) -> str:
             counts[rule] += 1
             return (m.groupdict().get("keep") or "") + placeholder(rule)
 
@@ -203,7 +203,7 @@ _PEM_BODY_LINE = re.compile(r"^\s*(?:[A-Za-z0-9+/=]{1,128}|Proc-Type:.*|DEK-Info
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 
 
-def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Rule]]]:
+def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Reason]]]:
     """Redact a log line by line; a PEM block spanning lines is removed from BEGIN to END.
 
     Inside a block, lines that look like PEM body (base64, headers) are dropped; the first line that
@@ -212,7 +212,7 @@ def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Rule]]
     in_block = False
     for raw in lines:
         text = raw.decode("utf-8", "surrogateescape")
-        counts: Counter[Rule] = Counter()
+        counts: Counter[Reason] = Counter()
         if in_block:
             end = _PEM_END.search(text)
             if end:
@@ -226,9 +226,9 @@ def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Rule]]
         begin = _PEM_BEGIN.search(text)
         if begin and not _PEM_END.search(text, begin.end()):
             in_block = True
-            counts[Rule.PRIVATE_KEY] += 1
+            counts[Reason.PRIVATE_KEY] += 1
             newline = "\n" if text.endswith("\n") else ""
-            text = text[: begin.start()] + placeholder(Rule.PRIVATE_KEY) + newline
+            text = text[: begin.start()] + placeholder(Reason.PRIVATE_KEY) + newline
         text, more = redact_text(text)
         counts.update(more)
         yield text.encode("utf-8", "surrogateescape"), counts
@@ -247,7 +247,7 @@ def has_trigger(body: Body) -> bool:
 
 
 def redact_stream(path: str, body: Body) -> Outcome:
-    counts: Counter[Rule] = Counter()
+    counts: Counter[Reason] = Counter()
     out = Body()
     for line, hits in redact_lines(iter(body.rewound().readline, b"")):
         out.write(line)

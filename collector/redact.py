@@ -1,10 +1,12 @@
 """Redact credentials from a fetched body before the writer sees it: by field in JSON, by pattern in text.
 
 JSON (ztunnel config_dump, Kubernetes lists, the mesh ConfigMap): `xdsHeaders`/`caHeaders` values,
-credential-named `proxyMetadata` keys and container `env` values, ConfigMap `data` keys, and the
+credential-named `proxyMetadata` keys, ConfigMap `data` keys, every `{name, value}` pair named like a
+credential (container `env`, probe `httpHeaders`, any other list of pairs), every key named like a
+secret in any style (`SecretAccessKey`, `session_token`), and the
 `kubectl.kubernetes.io/last-applied-configuration` annotation (it repeats env values verbatim). Every
-other string goes through the text patterns. A body is re-serialised, in its original style, only when
-something was redacted; otherwise its bytes stay exactly as received.
+other string goes through the text matchers of `collector.matchers`. A body is re-serialised, in its
+original style, only when something was redacted; otherwise its bytes stay exactly as received.
 
 Text (logs, metrics, our own log) goes through `collector.redact_text`'s patterns, line by line.
 
@@ -22,11 +24,11 @@ from typing import Any
 
 from collector import members
 from collector.body import Body
+from collector.matchers import STRONG_KEY_BYTES, may_hold_secret, secret_key, secret_value
 from collector.redact_text import (
     LAST_APPLIED,
     NOT_SECRET,
     OVERLAP,
-    TRIGGER,
     Outcome,
     Reason,
     Redaction,
@@ -43,17 +45,22 @@ from collector.runcache import RunCache, Walked
 
 # --- JSON -----------------------------------------------------------------------------------------
 
+_SEP = rb"\s{0,64},\s{0,64}"
+_KEY = rb'"%s"\s{0,64}:\s{0,64}"'  # a key and the quote that opens its string value
 _CRED_BYTES = rb"[^\"\\]{0,200}?(?i:token|passw|pwd|secret|credential|key|auth|bearer|cookie|session)"
+# Byte shapes that need the structural walk; each starts at a literal and repeats a bounded number of
+# times, so no body makes them slow.
 _STRUCTURAL = tuple(
     re.compile(p)
     for p in (
-        rb"\"xdsHeaders\"\s*:\s*(?:\[\s*[\[\"{]|\{\s*\")",
-        rb"\"caHeaders\"\s*:\s*(?:\[\s*[\[\"{]|\{\s*\")",
+        rb"\"xdsHeaders\"\s{0,64}:\s{0,64}(?:\[\s{0,64}[\[\"{]|\{\s{0,64}\")",
+        rb"\"caHeaders\"\s{0,64}:\s{0,64}(?:\[\s{0,64}[\[\"{]|\{\s{0,64}\")",
         rb"kubectl\.kubernetes\.io/last-applied-configuration",
-        rb"\"name\"\s*:\s*\"" + _CRED_BYTES + rb"[^\"\\]{0,200}\"\s*,\s*\"value\"\s*:\s*\"[^\"]",
-        rb"\"value\"\s*:\s*\"[^\"]*\"\s*,\s*\"name\"\s*:\s*\"" + _CRED_BYTES,
-        rb"\"proxyMetadata\"\s*:\s*\{[^}]*?\"" + _CRED_BYTES,
-        rb"\"kind\"\s*:\s*\"ConfigMap\"",
+        _KEY % b"name" + _CRED_BYTES + rb"[^\"\\]{0,200}\"" + _SEP + _KEY % b"value" + rb"[^\"]",
+        _KEY % b"value" + rb"[^\"\\]*(?:\\.[^\"\\]*)*\"" + _SEP + _KEY % b"name" + _CRED_BYTES,
+        rb"\"proxyMetadata\"\s{0,64}:\s{0,64}\{\s{0,64}\"",
+        rb"\"kind\"\s{0,64}:\s{0,64}\"ConfigMap\"",
+        STRONG_KEY_BYTES,
     )
 )
 
@@ -79,7 +86,7 @@ class _Walker:
     def walk(self, node: Any, path: str) -> Any:
         if isinstance(node, str):
             # Most strings hold nothing; skipping the call and its Counter here is most of the walk's cost.
-            if not self.texts or not TRIGGER.search(node):
+            if not self.texts or not may_hold_secret(node):
                 return node
             text, counts = redact_text(node)
             for rule, n in counts.items():
@@ -91,10 +98,23 @@ class _Walker:
             return [self.walk(v, f"{path}[]") for v in node]
         if not isinstance(node, dict):
             return node
+        if "name" in node and "value" in node:
+            self.pair(node, path)
         for key, value in node.items():
             here = f"{path}.{key}" if path else key
-            node[key] = self.special(node, key, value, here)
+            if secret_key(key) and _scalar_secret(value):
+                node[key] = self.hit(Reason.CREDENTIAL_KEY, here)
+            else:
+                node[key] = self.special(node, key, value, here)
         return node
+
+    def pair(self, node: dict[str, Any], path: str, reason: Reason = Reason.CREDENTIAL_PAIR) -> bool:
+        """A `{name, value}` pair whose name is a credential's (env, probe `httpHeaders`, any list)."""
+        name, value = node.get("name"), node.get("value")
+        if not (isinstance(name, str) and credential_name(name) and secret_value(value)):
+            return False
+        node["value"] = self.hit(reason, f"{path.removesuffix('[]')}[{name}]")
+        return True
 
     def structure(self, node: Any, path: str) -> Any:
         """`walk` without text patterns, in place: only objects with a special key need `special`.
@@ -107,6 +127,8 @@ class _Walker:
                 if isinstance(v, dict | list):
                     node[i] = self.structure(v, f"{path}[]")
         elif isinstance(node, dict):
+            if "name" in node and "value" in node:
+                self.pair(node, path)
             plain = _SPECIAL_KEYS.isdisjoint(node)
             for key, value in node.items():
                 if plain and not isinstance(value, dict | list):
@@ -150,12 +172,7 @@ class _Walker:
         return value
 
     def env(self, entry: Any, here: str) -> Any:
-        if not isinstance(entry, dict):
-            return self.walk(entry, here)
-        name, value = entry.get("name"), entry.get("value")
-        secret = isinstance(value, str) and value.lower() not in NOT_SECRET
-        if isinstance(name, str) and secret and credential_name(name):
-            entry["value"] = self.hit(Reason.ENV, f"{here.removesuffix('[]')}[{name}]")
+        if isinstance(entry, dict) and self.pair(entry, here, Reason.ENV):
             return entry
         return self.walk(entry, here)
 
@@ -178,12 +195,19 @@ def _serialise_like(doc: Any, original_head: bytes, trailing_newline: bool) -> b
 
 
 def _strings_may_match(data: bytes) -> bool:
-    """Whether any string of this JSON text could hold a text-pattern hit once decoded.
+    """Whether any string or key of this JSON text could need the full walk once decoded.
 
     In ASCII JSON without escapes every decoded string is a slice of the raw bytes, and the byte
     triggers match exactly where the str ones do (str `\\s` and `(?i)` differ only beyond ASCII).
     """
-    return not data.isascii() or b"\\" in data or triggered(data)
+    return not data.isascii() or b"\\" in data or triggered(data) or bool(STRONG_KEY_BYTES.search(data))
+
+
+def _scalar_secret(value: Any) -> bool:
+    """A secret-named key's value worth redacting: a string or number, not a flag or a placeholder."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return True
+    return secret_value(value)
 
 
 def _redact_json(path: str, body: Body, cache: RunCache) -> Outcome:

@@ -237,31 +237,61 @@ def b64_private_key_spans(text: str) -> Iterator[tuple[int, int]]:
 
 @dataclass(frozen=True, slots=True)
 class Matcher:
-    """One kind of secret: the literals one of which it needs (lower-case), and how to find it.
+    """One kind of secret: the lower-case literals a match starts with, and how to find it.
 
-    A pattern's secret is its group `secret` (or `secret2`), else the whole match; `accept` vetoes a
+    `pattern` is tried only where one of `starts` occurs (C substring searches find those, where a
+    case-insensitive alternation would crawl); `scan` replaces both for secrets that need code. A
+    pattern's secret is its group `secret` (or `secret2`), else the whole match; `accept` vetoes a
     match (a pair whose name is not a credential's).
     """
 
     reason: Reason
-    literals: tuple[str, ...]
+    starts: tuple[str, ...]
     pattern: re.Pattern[str] | None = None
     accept: Callable[[re.Match[str]], bool] | None = None
-    scan: Callable[[str], Iterator[tuple[int, int]]] | None = None
+    scan: Callable[[str, str], Iterator[tuple[int, int]]] | None = None
 
-    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+    def spans(self, text: str, lowered: str | None = None) -> Iterator[tuple[int, int]]:
+        """Secrets in `text`, in order, not overlapping; `lowered` is `lower(text)` if the caller has it."""
+        if lowered is None:
+            lowered = lower(text)
         if self.scan is not None:
-            yield from self.scan(text)
+            yield from self.scan(text, lowered)
             return
         assert self.pattern is not None
         groups = [g for g in ("secret", "secret2") if g in self.pattern.groupindex]
-        for m in self.pattern.finditer(text):
-            if self.accept is not None and not self.accept(m):
+        done = 0
+        for at in _occurrences(lowered, self.starts):
+            if at < done:
+                continue
+            m = self.pattern.match(text, at)
+            if m is None or (self.accept is not None and not self.accept(m)):
                 continue
             group = next((g for g in groups if m.group(g) is not None), 0)
             start, end = m.span(group)
             if end > start and not text.startswith(PLACEHOLDER_PREFIX, start):
                 yield start, end
+            done = max(m.end(), at + 1)
+
+
+def lower(text: str) -> str:
+    """`text` lower-cased, as long as `text` so positions carry over (a few characters grow otherwise)."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def _occurrences(lowered: str, literals: tuple[str, ...]) -> list[int]:
+    """Every position where one of `literals` starts, in order."""
+    out: list[int] = []
+    for lit in literals:
+        at = lowered.find(lit)
+        while at >= 0:
+            out.append(at)
+            at = lowered.find(lit, at + 1)
+    return sorted(set(out)) if len(literals) > 1 else out
 
 
 _JSON_STRING = r'"(?P<{0}>[^"\\]*(?:\\.[^"\\]*)*)"'  # a JSON string's body, unrolled (no backtracking)
@@ -271,12 +301,47 @@ def _secret(m: re.Match[str]) -> str | None:
     return m.group("secret") if m.group("secret") is not None else m.group("secret2")
 
 
-def _value_accepts(m: re.Match[str]) -> bool:
-    return secret_value(_secret(m))
-
-
 def _pair_accepts(m: re.Match[str]) -> bool:
     return credential_name(m.group("name") or m.group("name2")) and secret_value(_secret(m))
+
+
+# After a secret-named key: the separator and the value, quoted (JSON, YAML) or bare (env, logs).
+_AFTER_KEY = re.compile(
+    r"(?![A-Za-z0-9])[\"']?\s{0,16}[:=]\s{0,16}"
+    + "(?:"
+    + _JSON_STRING.format("secret")
+    + r"|(?P<secret2>[^\s\"',;&{}\[\]\\]+))"
+)
+_KEY_ENDS = ("passw", "key", "token", "secret")
+
+
+def _credential_key_spans(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    """Values of secret-named keys (`"SessionToken": "…"`, `DB_PASSWORD=…`), found from the key's end."""
+    done = 0
+    for at in _occurrences(lowered, _KEY_ENDS):
+        if at < done:
+            continue
+        end = at + (3 if lowered.startswith("key", at) else 5 if lowered.startswith("token", at) else 6)
+        if lowered.startswith("passw", at):
+            end = at + (
+                8 if lowered.startswith("password", at) else 6 if lowered.startswith("passwd", at) else 0
+            )
+            if end == at:
+                continue
+        if not _STRONG_KEY.search(text, max(0, at - 24), end):
+            continue
+        m = _AFTER_KEY.match(text, end)
+        if m is None or not secret_value(_secret(m)):
+            continue
+        group = "secret" if m.group("secret") is not None else "secret2"
+        start, stop = m.span(group)
+        if stop > start:
+            yield start, stop
+        done = m.end()
+
+
+def _b64_spans(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    return b64_private_key_spans(text)
 
 
 GITHUB_TOKEN = r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})\b"
@@ -285,11 +350,11 @@ MATCHERS: tuple[Matcher, ...] = (
     Matcher(
         Reason.PRIVATE_KEY_BASE64,
         tuple(m.lower() for m in (B64_PEM_START, *B64_PRIVATE_KEY)),
-        scan=b64_private_key_spans,
+        scan=_b64_spans,
     ),
     Matcher(
         Reason.PRIVATE_KEY,
-        ("private key-----",),
+        ("-----begin ",),
         re.compile(
             r"-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY-----(?:(?!-----END).)*?"
             r"(?:-----END \1PRIVATE KEY-----|\Z)",
@@ -324,31 +389,11 @@ MATCHERS: tuple[Matcher, ...] = (
             r"(?P<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
         ),
     ),
-    # `"SessionToken": "…"`, `DB_PASSWORD=…`: a secret-named key in JSON, YAML, env or log text.
-    Matcher(
-        Reason.CREDENTIAL_KEY,
-        (
-            "passw",
-            "secret",
-            "token",
-            "apikey",
-            "api_key",
-            "api-key",
-            "privatekey",
-            "private_key",
-            "private-key",
-        ),
-        re.compile(
-            rf"(?i)(?<![A-Za-z0-9])(?:[A-Za-z0-9]{{1,32}}[_.-])?(?:{_STRONG})(?![A-Za-z0-9])"
-            rf"[\"']?\s{{0,16}}[:=]\s{{0,16}}"
-            rf"(?:{_JSON_STRING.format('secret')}|(?P<secret2>[^\s\"',;&{{}}\[\]\\]+))"
-        ),
-        accept=_value_accepts,
-    ),
+    Matcher(Reason.CREDENTIAL_KEY, _KEY_ENDS, scan=_credential_key_spans),
     # `{"name": "Authorization", "value": "Basic …"}` in JSON text: env, probe httpHeaders, any pair.
     Matcher(
         Reason.CREDENTIAL_PAIR,
-        ('"name"',),
+        ('"name"', '"value"'),
         re.compile(
             r'"name"\s{0,16}:\s{0,16}"(?P<name>[^"\\]{1,256})"\s{0,16},\s{0,16}"value"\s{0,16}:\s{0,16}'
             + _JSON_STRING.format("secret")
@@ -364,35 +409,48 @@ MATCHERS: tuple[Matcher, ...] = (
 def find(text: str) -> list[tuple[Reason, int, int]]:
     """Every secret in `text` as (reason, start, end) in the original text, earliest first.
 
-    Matched on the unescaped view; a span inside one found by an earlier matcher is not counted twice.
+    Matched on the unescaped view; a span that overlaps one found by an earlier matcher is dropped.
     """
     view = unescape(text)
-    lowered = view.text.lower()
+    lowered = lower(view.text)
     taken: list[tuple[int, int, Reason]] = []
     for matcher in MATCHERS:
-        if not any(lit in lowered for lit in matcher.literals):
+        if not any(lit in lowered for lit in matcher.starts):
             continue
-        for start, end in matcher.spans(view.text):
-            if not _overlaps(taken, start, end):
-                taken.append((start, end, matcher.reason))
-                taken.sort()
+        spans = [(s, e, matcher.reason) for s, e in matcher.spans(view.text, lowered)]
+        if spans:
+            taken = _merge(taken, spans)
     return [(reason, view.original(s), view.original(e)) for s, e, reason in taken]
 
 
-def _overlaps(taken: list[tuple[int, int, Reason]], start: int, end: int) -> bool:
-    i = bisect_right(taken, (start, end))
-    return (i > 0 and taken[i - 1][1] > start) or (i < len(taken) and taken[i][0] < end)
+def _merge(
+    taken: list[tuple[int, int, Reason]], new: list[tuple[int, int, Reason]]
+) -> list[tuple[int, int, Reason]]:
+    """Both lists sorted and free of overlaps; add the spans of `new` that overlap nothing in `taken`."""
+    out: list[tuple[int, int, Reason]] = []
+    i = 0
+    for span in new:
+        while i < len(taken) and taken[i][1] <= span[0]:
+            out.append(taken[i])
+            i += 1
+        if i < len(taken) and taken[i][0] < span[1]:
+            continue
+        if out and out[-1][1] > span[0]:
+            continue
+        out.append(span)
+    out.extend(taken[i:])
+    return out
 
 
-_LITERALS = tuple(sorted({lit for m in MATCHERS for lit in m.literals}))
+_LITERALS = tuple(sorted({lit for m in MATCHERS for lit in m.starts}))
 
 
 def may_hold_secret(text: str) -> bool:
     """A cheap first test: does `text` hold a literal some matcher needs (C substring searches)?"""
-    lowered = text.lower()
+    lowered = lower(text)
     if any(lit in lowered for lit in _LITERALS):
         return True
     if "\\" not in text:
         return False
-    lowered = unescape(text).text.lower()
+    lowered = lower(unescape(text).text)
     return any(lit in lowered for lit in _LITERALS)

@@ -20,7 +20,6 @@ from collector.matchers import (
     B64_PRIVATE_KEY,
     GITHUB_TOKEN,
     LAST_APPLIED,
-    MATCHERS,
     NOT_SECRET,
     Reason,
     credential_name,
@@ -89,8 +88,22 @@ _TRIGGER_LITERALS = tuple(
         *B64_PRIVATE_KEY,
     )
 )
-_TRIGGER_FOLDED = tuple(  # matched case-insensitively; `"name"` pairs are the JSON walker's job
-    lit.encode() for m in MATCHERS for lit in m.literals if lit != '"name"'
+# Matched case-insensitively. Narrower than the matchers' starts (`key` and `token` are in most JSON):
+# every secret-named key contains one of these, and `"name"` pairs are the JSON walker's job.
+_TRIGGER_FOLDED = (
+    b"bearer",
+    b"basic",
+    b"digest",
+    b"passw",
+    b"secret",
+    *(
+        f"{word}{sep}{end}".encode()
+        for word, end in (
+            *((w, "token") for w in ("session", "security", "access", "refresh", "id")),
+            *((w, "key") for w in ("api", "private")),
+        )
+        for sep in ("", "_", "-", ".")
+    ),
 )
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from analyzer.text import printable, printable_line
 from ztbundle.commands._args import duration, positive_int, size
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> Exit:
         confirm=functools.partial(_large_cluster_guard, args),
         pseudonymize=args.pseudonymize,
     )
-    preflight.echo_to(None if args.quiet else sys.stderr)  # RBAC warnings before the run starts
+    preflight.echo_to(None if args.quiet else _Printable(sys.stderr))  # RBAC warnings before the run starts
     tty = sys.stderr.isatty()
     display = None if args.quiet else (_RichProgress() if tty else _PlainProgress(sys.stderr))
     try:
@@ -168,6 +169,33 @@ def _argv(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(out + flags)
 
 
+def _shown(text: object, *, markup: bool = False) -> str:
+    """Cluster-derived text (paths, istiod error bodies) made safe for one line of terminal output.
+
+    Control and bidi characters become visible escapes; for rich, `[` is escaped too, so a body
+    holding `[link=…]` prints as text instead of becoming a live hyperlink.
+    """
+    line = printable_line(str(text))
+    if not markup:
+        return line
+    from rich.markup import escape
+
+    return escape(line)
+
+
+class _Printable:
+    """A text stream that shows control characters as escapes (for log handlers we do not format)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        return self.out.write(printable(text))
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
 class _PlainProgress:
     """Non-TTY progress: one line per failure and a count every few seconds."""
 
@@ -179,11 +207,11 @@ class _PlainProgress:
     def __call__(self, event: ProgressEvent) -> None:
         a = event.last
         if a is not None and a.status.value != "ok":
-            print(f"ztbundle: {a.item.path}: {a.status.value}: {a.error}", file=self.out)
+            print(f"ztbundle: {_shown(a.item.path)}: {a.status.value}: {_shown(a.error)}", file=self.out)
         now = time.monotonic()
         if now - self.last >= self.every_s or event.done == event.total:
             self.last = now
-            slow = f", slowest {event.slowest} {event.slowest_s:.0f}s" if event.slowest else ""
+            slow = f", slowest {_shown(event.slowest)} {event.slowest_s:.0f}s" if event.slowest else ""
             print(f"ztbundle: {event.done}/{event.total} done, {event.failed} failed{slow}", file=self.out)
 
 
@@ -211,7 +239,7 @@ class _RichProgress:
             self.progress.start()
             self.task = self.progress.add_task("collect", total=event.total, failed=0, slowest="")
         slow = (
-            f"slowest: {event.slowest} ({event.slowest_s:.0f}s)"
+            f"slowest: {_shown(event.slowest, markup=True)} ({event.slowest_s:.0f}s)"
             if event.slowest and event.slowest_s >= 1
             else ""
         )
@@ -255,15 +283,15 @@ def _summary(result: CollectResult, *, rich: bool) -> None:
         if shown:
             table = Table("missing artifact", "status", "reason", show_lines=False)
             for f in shown:
-                table.add_row(f.path, f.status.value, f.reason)
+                table.add_row(_shown(f.path, markup=True), f.status.value, _shown(f.reason, markup=True))
             console.print(table)
         if len(result.missing) > len(shown):
             console.print(f"… and {len(result.missing) - len(shown)} more (see manifest.json)")
-        console.print(f"bundle: {result.path} ({_human(result.size)})")
+        console.print(f"bundle: {_shown(result.path, markup=True)} ({_human(result.size)})")
         return
     print(_headline(result))
     for f in shown:
-        print(f"  missing {f.path}: {f.status.value}: {f.reason}")
+        print(f"  missing {_shown(f.path)}: {f.status.value}: {_shown(f.reason)}")
     if len(result.missing) > len(shown):
         print(f"  … and {len(result.missing) - len(shown)} more (see manifest.json)")
-    print(f"bundle: {result.path} ({_human(result.size)})")
+    print(f"bundle: {_shown(result.path)} ({_human(result.size)})")

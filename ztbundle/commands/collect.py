@@ -7,7 +7,7 @@ import functools
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from analyzer.text import printable, printable_line
 from ztbundle.commands._args import duration, positive_int, size
@@ -99,7 +99,8 @@ def run(args: argparse.Namespace) -> Exit:
         confirm=functools.partial(_large_cluster_guard, args),
         pseudonymize=args.pseudonymize,
     )
-    preflight.echo_to(None if args.quiet else _Printable(sys.stderr))  # RBAC warnings before the run starts
+    # RBAC warnings before the run starts; they may quote the API server, so they are escaped too.
+    preflight.echo_to(None if args.quiet else cast(TextIO, _Printable(sys.stderr)))
     tty = sys.stderr.isatty()
     display = None if args.quiet else (_RichProgress() if tty else _PlainProgress(sys.stderr))
     try:

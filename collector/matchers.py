@@ -81,7 +81,24 @@ _STRONG = (
     r"|client[_.-]?secret|api[_.-]?key|private[_.-]?key"
 )
 _STRONG_KEY = re.compile(rf"(?i)(?:{_STRONG})\Z")
-STRONG_KEY_BYTES = re.compile(rf"(?i)(?:{_STRONG})\"\s*:\s*\"".encode())
+_STRONG_KEY_BYTES = re.compile(rf"(?i)(?:{_STRONG})\"\s{{0,16}}:\s{{0,16}}\"".encode())
+_KEY_QUOTE_ENDS = (b'password"', b'passwd"', b'secret"', b'token"', b'key"')
+
+
+def has_secret_key(data: bytes) -> bool:
+    """Whether JSON bytes hold a secret-named key with a string value (`"SecretAccessKey": "…`).
+
+    Found from each key end (`token"`, `key"`, …) with a short look back, as a case-insensitive
+    alternation run over a 12 MB dump would take seconds.
+    """
+    lowered = data.lower()
+    for end in _KEY_QUOTE_ENDS:
+        at = lowered.find(end)
+        while at >= 0:
+            if _STRONG_KEY_BYTES.search(data, max(0, at - 24), at + len(end) + 40):
+                return True
+            at = lowered.find(end, at + 1)
+    return False
 
 
 def secret_key(name: str) -> bool:

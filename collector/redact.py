@@ -24,7 +24,7 @@ from typing import Any
 
 from collector import members
 from collector.body import Body
-from collector.matchers import STRONG_KEY_BYTES, may_hold_secret, secret_key, secret_value
+from collector.matchers import has_secret_key, may_hold_secret, secret_key, secret_value
 from collector.redact_text import (
     LAST_APPLIED,
     NOT_SECRET,
@@ -58,11 +58,32 @@ _STRUCTURAL = tuple(
         rb"kubectl\.kubernetes\.io/last-applied-configuration",
         _KEY % b"name" + _CRED_BYTES + rb"[^\"\\]{0,200}\"" + _SEP + _KEY % b"value" + rb"[^\"]",
         _KEY % b"value" + rb"[^\"\\]*(?:\\.[^\"\\]*)*\"" + _SEP + _KEY % b"name" + _CRED_BYTES,
-        rb"\"proxyMetadata\"\s{0,64}:\s{0,64}\{\s{0,64}\"",
         rb"\"kind\"\s{0,64}:\s{0,64}\"ConfigMap\"",
-        STRONG_KEY_BYTES,
     )
 )
+
+
+_PROXY_METADATA = b'"proxyMetadata"'
+_CRED_KEY = re.compile(rb'"' + _CRED_BYTES)
+
+
+def _proxy_metadata_credential(data: bytes) -> bool:
+    """A credential-named key in a `proxyMetadata` object; each byte is read a bounded number of times."""
+    at, done = data.find(_PROXY_METADATA), 0
+    while at >= 0:
+        start = max(at + len(_PROXY_METADATA), done)
+        end = data.find(b"}", start)
+        end = len(data) if end < 0 else end
+        if _CRED_KEY.search(data, start, end):
+            return True
+        done = end
+        at = data.find(_PROXY_METADATA, end)
+    return False
+
+
+def _needs_walk(data: bytes) -> bool:
+    """Whether the bytes show a field that only the structural walk can redact."""
+    return found(_STRUCTURAL, data) or _proxy_metadata_credential(data) or has_secret_key(data)
 
 
 _SPECIAL_KEYS = frozenset({"xdsHeaders", "caHeaders", "proxyMetadata", "data", "env", "annotations"})
@@ -200,7 +221,7 @@ def _strings_may_match(data: bytes) -> bool:
     In ASCII JSON without escapes every decoded string is a slice of the raw bytes, and the byte
     triggers match exactly where the str ones do (str `\\s` and `(?i)` differ only beyond ASCII).
     """
-    return not data.isascii() or b"\\" in data or triggered(data) or bool(STRONG_KEY_BYTES.search(data))
+    return not data.isascii() or b"\\" in data or triggered(data) or has_secret_key(data)
 
 
 def _scalar_secret(value: Any) -> bool:
@@ -221,7 +242,7 @@ def _redact_json(path: str, body: Body, cache: RunCache) -> Outcome:
         key = body.sha256 if body.size >= members.MEMO_MIN else None
         if key and cache.clean_bodies.get((key,)):
             return Outcome(body, ())
-        if not triggered(data) and not found(_STRUCTURAL, data):
+        if not triggered(data) and not _needs_walk(data):
             if key:
                 cache.clean_bodies.put((key,), True)
             return Outcome(body, ())
@@ -233,7 +254,7 @@ def _member_triggers(data: bytes, m: members.Member, digest: bytes | None, cache
     if known is not None:
         return known[0]
     raw = data[m.start : m.stop]
-    hit = triggered(raw) or found(_STRUCTURAL, raw)
+    hit = triggered(raw) or _needs_walk(raw)
     if digest:
         cache.triggered.put((m.key, digest), (hit,))
     return hit
@@ -252,7 +273,7 @@ def _redact_by_member(
     if not any(_member_triggers(data, m, d, cache) for m, d in zip(split, digests, strict=True)):
         edges = [m.start for m in split] + [split[-1].stop]
         if not any(
-            triggered(w) or found(_STRUCTURAL, w)
+            triggered(w) or _needs_walk(w)
             for w in (data[max(0, at - OVERLAP) : at + OVERLAP] for at in edges)
         ):
             return Outcome(body, ())
@@ -313,7 +334,7 @@ def _redact_whole(path: str, body: Body, data: bytes) -> Outcome:
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        if found(_STRUCTURAL, data):
+        if _needs_walk(data):
             del data
             body.close()
             why = "withheld: not valid JSON, so fields that may hold credentials cannot be redacted"

@@ -90,21 +90,20 @@ _TRIGGER_LITERALS = tuple(
 )
 # Matched case-insensitively. Narrower than the matchers' starts (`key` and `token` are in most JSON):
 # every secret-named key contains one of these, and `"name"` pairs are the JSON walker's job.
-_TRIGGER_FOLDED = (
-    b"bearer",
-    b"basic",
-    b"digest",
-    b"passw",
-    b"secret",
-    *(
-        f"{word}{sep}{end}".encode()
-        for word, end in (
-            *((w, "token") for w in ("session", "security", "access", "refresh", "id")),
-            *((w, "key") for w in ("api", "private")),
-        )
-        for sep in ("", "_", "-", ".")
-    ),
-)
+_TRIGGER_FOLDED = (b"bearer", b"basic", b"digest", b"passw", b"secret")
+# Secret-named keys ending in `token` or `key`, looked for around each occurrence of those words (one
+# substring scan per word instead of one per spelling).
+_KEY_WORDS = re.compile(rb"(?:session|security|access|refresh|id)[_.-]?token|(?:api|private)[_.-]?key")
+
+
+def _secret_word(lowered: bytes) -> bool:
+    for word in (b"token", b"key"):
+        at = lowered.find(word)
+        while at >= 0:
+            if _KEY_WORDS.search(lowered, max(0, at - 9), at + len(word)):
+                return True
+            at = lowered.find(word, at + 1)
+    return False
 
 
 def triggered(data: bytes) -> bool:
@@ -112,7 +111,7 @@ def triggered(data: bytes) -> bool:
     if any(lit in data for lit in _TRIGGER_LITERALS):
         return True
     lowered = data.lower()
-    if any(lit in lowered for lit in _TRIGGER_FOLDED):
+    if any(lit in lowered for lit in _TRIGGER_FOLDED) or _secret_word(lowered):
         return True
     if b"\\" not in data:
         return False

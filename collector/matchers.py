@@ -191,7 +191,7 @@ def _b64_markers(text: bytes) -> list[str]:
 
 B64_PRIVATE_KEY = tuple(_b64_markers(b"PRIVATE KEY-----"))
 B64_PEM_START = base64.b64encode(b"-----BEGIN")[:14].decode()  # `LS0tLS1CRUdJTi`: a PEM at a blob's start
-_ANCHOR = re.compile("|".join(map(re.escape, (B64_PEM_START, *B64_PRIVATE_KEY))))
+_ANCHORS = (B64_PEM_START, *B64_PRIVATE_KEY)
 _B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 _B64_RUN = re.compile(r"[A-Za-z0-9+/]*=*")
 _LINE_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
@@ -229,22 +229,22 @@ def b64_private_key_spans(text: str) -> Iterator[tuple[int, int]]:
     """
     done = 0  # end of the last block given out; anchors before it are inside it
     checked = 0  # end of the last block that was not a private key; no other PEM starts inside it
-    for m in _ANCHOR.finditer(text):
-        if m.start() < done:
+    for at in _occurrences(text, _ANCHORS):
+        if at < done:
             continue
-        if m.group() == B64_PEM_START:
-            if m.start() < checked:
+        if text.startswith(B64_PEM_START, at):
+            if at < checked:
                 continue
-            end = _block_end(text, m.start())
-            if not _hides_private_key(text[m.start() : end]):
+            end = _block_end(text, at)
+            if not _hides_private_key(text[at:end]):
                 checked = end
                 continue
-            start = m.start()
+            start = at
         else:
-            start = m.start()
+            start = at
             while start > done and text[start - 1] in _B64_CHARS:
                 start -= 1
-            end = _block_end(text, m.start())
+            end = _block_end(text, at)
         yield start, end
         done = end
 
@@ -330,6 +330,11 @@ _AFTER_KEY = re.compile(
     + r"|(?P<secret2>[^\s\"',;&{}\[\]\\]+))"
 )
 _KEY_ENDS = ("passw", "key", "token", "secret")
+_KEY_PREFIXES = {  # by the first three letters of the key's end: what must come shortly before it
+    "key": ("api", "private", "access"),
+    "tok": ("session", "security", "access", "refresh", "id"),
+    "sec": ("client",),
+}
 
 
 def _credential_key_spans(text: str, lowered: str) -> Iterator[tuple[int, int]]:
@@ -345,6 +350,9 @@ def _credential_key_spans(text: str, lowered: str) -> Iterator[tuple[int, int]]:
             )
             if end == at:
                 continue
+        before = lowered[max(0, at - 24) : at]
+        if not any(p in before for p in _KEY_PREFIXES.get(lowered[at : at + 3], ("",))):
+            continue  # `key` or `token` without the word that makes it a secret's name
         if not _STRONG_KEY.search(text, max(0, at - 24), end):
             continue
         m = _AFTER_KEY.match(text, end)
@@ -431,9 +439,7 @@ def find(text: str) -> list[tuple[Reason, int, int]]:
     view = unescape(text)
     lowered = lower(view.text)
     taken: list[tuple[int, int, Reason]] = []
-    for matcher in MATCHERS:
-        if not any(lit in lowered for lit in matcher.starts):
-            continue
+    for matcher in MATCHERS:  # each looks its literals up itself: no separate presence scan
         spans = [(s, e, matcher.reason) for s, e in matcher.spans(view.text, lowered)]
         if spans:
             taken = _merge(taken, spans)

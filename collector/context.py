@@ -34,7 +34,7 @@ class MergedList(Body):
 
     def __init__(self) -> None:
         super().__init__()
-        self.redacted: Counter[tuple[redact_text.Rule, str | None]] = Counter()
+        self.redacted: Counter[tuple[redact_text.Reason, str | None]] = Counter()
 
 
 @dataclass(frozen=True, slots=True)

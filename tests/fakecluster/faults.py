@@ -58,8 +58,10 @@ class Fault:
         port: int | None = None,
         path: str | None = None,
         resource: str | None = None,
+        message: str = "",
     ) -> Fault:
-        return cls(FaultKind.HTTP_500, pod=pod, port=port, path=path, resource=resource)
+        """Answer 500; on the admin ports with `message` as a text body when one is given."""
+        return cls(FaultKind.HTTP_500, pod=pod, port=port, path=path, resource=resource, message=message)
 
     @classmethod
     def hang(

@@ -134,6 +134,10 @@ class Pod:
     ports: tuple[int, ...] = ()
     image: str = ""
     env: Mapping[str, str] = field(default_factory=dict)  # the first container's env values
+    # Tenant-controlled fields merged as given: into the pod spec (`dnsConfig`) and its first container
+    # (`livenessProbe`), for what a hostile tenant can put where the collector reads.
+    spec_extra: Mapping[str, Any] = field(default_factory=dict)
+    container_extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:

@@ -8,8 +8,39 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
+from analyzer.text import printable_line
+
 if TYPE_CHECKING:
     from collector.runner import ProgressEvent
+
+
+def inert(text: object, *, markup: bool = False) -> str:
+    """Cluster-derived text (paths, istiod error bodies) made safe for one line of terminal output.
+
+    Control and bidi characters become visible escapes; for rich, `[` is escaped too, so a body
+    holding `[link=…]` prints as text instead of becoming a live hyperlink.
+    """
+    line = printable_line(str(text))
+    if not markup:
+        return line
+    from rich.markup import escape
+
+    return escape(line)
+
+
+class Printable:
+    """A text stream that shows control characters as escapes (for log handlers we do not format)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        from analyzer.text import printable
+
+        return self.out.write(printable(text))
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 class PlainProgress:
@@ -28,11 +59,11 @@ class PlainProgress:
         if a is not None:
             self.tally.add(a.item.path, a.item.input, a.status, a.error)
             if a.status.value != "ok":
-                print(f"ztbundle: {a.item.path}: {a.status.value}: {a.error}", file=self.out)
+                print(f"ztbundle: {inert(a.item.path)}: {a.status.value}: {inert(a.error)}", file=self.out)
         now = time.monotonic()
         if now - self.last >= self.every_s or event.done == event.total:
             self.last = now
-            slow = f", slowest {event.slowest} {event.slowest_s:.0f}s" if event.slowest else ""
+            slow = f", slowest {inert(event.slowest)} {event.slowest_s:.0f}s" if event.slowest else ""
             t = self.tally
             expected = f", {len(t.expected)} expected non-answer(s)" if t.expected else ""
             print(
@@ -75,7 +106,7 @@ class RichProgress:
                 "collect", total=event.total, missing=0, expected="", slowest=""
             )
         slow = (
-            f"slowest: {event.slowest} ({event.slowest_s:.0f}s)"
+            f"slowest: {inert(event.slowest, markup=True)} ({event.slowest_s:.0f}s)"
             if event.slowest and event.slowest_s >= 1
             else ""
         )

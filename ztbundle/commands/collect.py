@@ -7,10 +7,11 @@ import functools
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 from ztbundle.commands._args import add_moved, add_out_file, duration, positive_int, size, unknown_name
 from ztbundle.commands._progress import PlainProgress as _PlainProgress
+from ztbundle.commands._progress import Printable, inert
 from ztbundle.commands._progress import RichProgress as _RichProgress
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
@@ -156,7 +157,8 @@ def run(args: argparse.Namespace) -> Exit:
         announce=say.connected,
         pseudonymize=args.pseudonymize,
     )
-    preflight.echo_to(None if args.quiet else sys.stderr)  # RBAC warnings before the run starts
+    # RBAC warnings before the run starts; they may quote the API server, so they are escaped too.
+    preflight.echo_to(None if args.quiet else cast(TextIO, Printable(sys.stderr)))
     tty = sys.stderr.isatty()
     display = None if args.quiet else (_RichProgress() if tty else _PlainProgress(sys.stderr))
     try:
@@ -332,7 +334,7 @@ def _summary(result: CollectResult, *, rich: bool, out: TextIO, shown_path: str,
         if shown:
             table = Table("missing artifact", "status", "reason", show_lines=False)
             for f in shown:
-                table.add_row(escape(f.path), f.status.value, escape(f.reason))
+                table.add_row(inert(f.path, markup=True), f.status.value, inert(f.reason, markup=True))
             console.print(table)
         if len(result.missing) > len(shown):
             console.print(f"… and {len(result.missing) - len(shown)} more (see manifest.json)")
@@ -341,7 +343,7 @@ def _summary(result: CollectResult, *, rich: bool, out: TextIO, shown_path: str,
         return
     print(_headline(result), file=out)
     for f in shown:
-        print(f"  missing {f.path}: {f.status.value}: {f.reason}", file=out)
+        print(f"  missing {inert(f.path)}: {f.status.value}: {inert(f.reason)}", file=out)
     if len(result.missing) > len(shown):
         print(f"  … and {len(result.missing) - len(shown)} more (see manifest.json)", file=out)
     print("\n".join(tail), file=out)

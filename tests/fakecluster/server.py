@@ -202,7 +202,7 @@ class Handler(BaseHTTPRequestHandler):
             body = self.rfile.read(int(self.headers["Content-Length"]))
         user = self._user()
         record.user = user
-        global_faults = [f for f in self.cluster.faults if f.pod is None and f.resource is None]
+        global_faults = [f for f in self.cluster.faults if f.everywhere]
         if user is None:
             self._json(status_obj(401, "Unauthorized", "Unauthorized"), 401, [], record)
             return
@@ -579,16 +579,21 @@ class PortForwardSession:
         port = self.ports[index]
         self.record.http_path = target
         self.record.port = port
+        faults = [
+            f for f in self.cluster.faults if f.matches_admin(self.pod.name, port, target.split("?")[0])
+        ]
+        faults += [f for f in self.cluster.faults if f.everywhere]
+        self.done.add(index)
+        # A slow admin endpoint answers with the state of when it answers, as ztunnel's dump does.
+        for f in faults:
+            if f.kind is FaultKind.LATENCY:
+                self.cluster.stopping.wait(f.seconds)
+        faults = [f for f in faults if f.kind is not FaultKind.LATENCY]
         resp = admin_response(self.cluster.scenario, self.pod, port, target)
         if resp is None:
             resp = Response(404, b"")
         if parts[0] != "GET" and resp.status < 400:
             resp = Response(405, b"Method Not Allowed\n", "text/plain")
-        faults = [
-            f for f in self.cluster.faults if f.matches_admin(self.pod.name, port, target.split("?")[0])
-        ]
-        faults += [f for f in self.cluster.faults if f.pod is None and f.resource is None]
-        self.done.add(index)
         # If the pod drops its TCP connection (Closed), the kubelet sees an ordinary end of stream,
         # so the client gets a normal WebSocket close after whatever bytes were sent.
         with contextlib.suppress(Closed):

@@ -29,6 +29,7 @@ from analyzer.model import (
     LogFile,
     Manifest,
     Pod,
+    PodRelist,
     ProxyView,
     Status,
     XdsState,
@@ -181,6 +182,19 @@ class _Loader:
         with self.guard(layout.SERVICES):
             services = tuple(kube.service(i) for i in kube.items(self.doc(layout.SERVICES)))
         return pods, namespaces, nodes, services
+
+    def pods_relisted(self) -> PodRelist | None:
+        """The pod names listed after the dumps; None for a bundle from before that list existed."""
+        path = layout.PODS_AFTER_DUMPS
+        if path not in self.manifest.artifacts:
+            return None
+        if not self.usable(path):
+            return PodRelist(False, reason=self.unavailable_reason(path))
+        with self.guard(path):
+            pods = [kube.pod(i) for i in kube.items(self.doc(path))]
+            return PodRelist(
+                True, frozenset((p.namespace, p.name) for p in pods), frozenset(p.uid for p in pods)
+            )
 
     # -- ztunnels ---------------------------------------------------------------
 
@@ -408,5 +422,6 @@ def _load(files: BundleFiles, *, parse: bool) -> Bundle:
         istiods=istiods,
         logs=logs,
         capture_start=loader.capture_start(),
+        pods_relisted=loader.pods_relisted(),
         _reads=loader.reads,
     )

@@ -41,6 +41,7 @@ __all__ = [
     "Node",
     "ObjectRef",
     "Pod",
+    "PodRelist",
     "Policy",
     "ProxyView",
     "Status",
@@ -596,6 +597,16 @@ class LogFile:
 # --- the bundle ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class PodRelist:
+    """The pod list taken again once every ztunnel dump had landed (`cluster/pods-after-dumps.json`)."""
+
+    collected: bool  # False: attempted but not usable, so it proves nothing
+    names: frozenset[tuple[str, str]] = frozenset()  # (namespace, name)
+    uids: frozenset[str] = frozenset()
+    reason: str | None = None
+
+
 def _latest_first(z: Ztunnel) -> tuple[bool, float]:
     pod = object.__getattribute__(z, "pod")
     created = pod.created_at.timestamp() if pod and pod.created_at else 0.0
@@ -613,6 +624,7 @@ class Bundle(_Tracked):
     istiods: tuple[Istiod, ...] = ()
     logs: tuple[LogFile, ...] = ()
     capture_start: datetime | None = None  # earliest ztunnel/istiod dump; defaults to collected_at
+    pods_relisted: PodRelist | None = None  # None: the bundle predates the second pod list
     now_override: datetime | None = None  # `--now`; time-based rules use `bundle.now`
     _reads: set[Input] = field(default_factory=set, compare=False, repr=False)
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -622,6 +634,8 @@ class Bundle(_Tracked):
         "pod_by_uid": Input.PODS,
         "pod_by_ip": Input.PODS,
         "pod_by_name": Input.PODS,
+        # The same kind of evidence as the first list; a rule reading it must cope with its absence.
+        "pods_relisted": Input.PODS,
         "pods_on": Input.PODS,
         "cni_pods": Input.PODS,
         "waypoint_pods": Input.PODS,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from analyzer.bundle import BundleFiles
     from analyzer.engine import Finding, Skipped
-    from analyzer.model import Baseline, Bundle, Manifest
+    from analyzer.model import Baseline, Bundle, FormatNote, Manifest
     from rules import Rule, Severity
 
 __all__ = ["AnalysisResult", "analyze_bundle"]
@@ -38,6 +38,7 @@ class AnalysisResult:
     collection_errors: tuple[CollectionError, ...]
     rules: tuple[Rule, ...]
     bundle_path: str | None = None
+    format_notes: tuple[tuple[str, FormatNote], ...] = ()  # (ztunnel, note): dump fields not expected
 
     def counts(self) -> dict[str, int]:
         from rules import Severity
@@ -99,4 +100,5 @@ def analyze_bundle(
         collection_errors=_collection_errors(model.manifest),
         rules=all_rules,
         bundle_path=str(bundle.path) if isinstance(bundle, BundleFiles) else None,
+        format_notes=tuple((z.name, n) for z in model.ztunnels for n in z.format_notes),
     )

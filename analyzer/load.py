@@ -236,6 +236,7 @@ class _Loader:
             certificates=dump.certificates,
             workload_state=dump.workload_state,
             staged_services=dump.staged_services,
+            format_notes=dump.notes,
             _reads=self.reads,
         )
 

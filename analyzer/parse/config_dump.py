@@ -72,6 +72,40 @@ def _shape(doc: Mapping[str, Any]) -> str:
     )
 
 
+def _is_118(doc: Mapping[str, Any]) -> bool:
+    """1.18's flattened store: workloads keyed by bare IP next to `vips` and `workload_to_vip`."""
+    return isinstance(doc.get("workloads"), Mapping) and ("vips" in doc or "workload_to_vip" in doc)
+
+
+def _from_118(doc: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """1.18 workloads and services in today's entry shape.
+
+    1.18 workloads have no uid: a pod's is spelled as later releases spell it. 1.18 services are only
+    `"vip:port" → [[ip, targetPort], ...]`: one service per VIP, named by its VIP, endpoints by uid.
+    """
+    workloads, uid_of_ip = [], {}
+    for w in _flat(doc.get("workloads")):
+        if not w.get("uid") and w.get("name"):
+            cluster = w.get("clusterId") or "Kubernetes"
+            w = {**w, "uid": f"{cluster}//Pod/{w.get('namespace') or ''}/{w['name']}"}
+        workloads.append(w)
+        if isinstance(w.get("workloadIp"), str):
+            uid_of_ip[w["workloadIp"]] = w.get("uid")
+    services: dict[str, dict[str, Any]] = {}
+    for key, targets in as_map(doc.get("vips")).items():
+        vip, _, port = str(key).rpartition(":")
+        svc = services.setdefault(vip, {"hostname": vip, "vips": [f"/{vip}"], "ports": {}, "endpoints": {}})
+        for target in as_list(targets):
+            if not (isinstance(target, list) and len(target) == 2 and port.isdigit()):
+                continue
+            ip, target_port = target
+            svc["ports"][port] = target_port
+            uid = uid_of_ip.get(ip) or f"/{ip}"
+            endpoint = svc["endpoints"].setdefault(uid, {"workloadUid": uid, "port": {}})
+            endpoint["port"][port] = target_port
+    return workloads, list(services.values())
+
+
 def _config(raw: Any) -> ZtunnelConfig:
     c = raw if isinstance(raw, Mapping) else {}
     return ZtunnelConfig(
@@ -331,6 +365,11 @@ def parse_config_dump(
             _Entries(_flat(_pick(doc, "by_host", "by_vip"))),
             _Entries(_flat(_pick(doc, "by_key", "policies"))),
             intern,
+        )
+    elif _is_118(doc):
+        workloads_118, services_118 = _from_118(doc)
+        xds = _xds_state(
+            _Entries(workloads_118), _Entries(services_118), _Entries(_flat(doc.get("policies"))), intern
         )
     else:
         wl, svc, pol = (_Entries(_flat(doc.get(k))) for k in ("workloads", "services", "policies"))

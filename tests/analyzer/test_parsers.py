@@ -432,3 +432,32 @@ def test_bundle_with_a_drifted_dump_loads_analyzes_and_carries_the_notes(scn: An
     }
     text = report_text.render(result)
     assert f'  {name}: workloads.capacity: expected integer, seen string "lots" (ztunnel 1.24.3)' in text
+
+
+def test_118_dump_parses_to_workloads_with_uids_and_addresses_and_services_per_vip() -> None:
+    """1.18 (ztunnel src/workload.rs at 1.18.0): workloads keyed by bare IP, `vips` "vip:port" → targets."""
+    doc = {
+        "workloads": {
+            "10.244.2.3": {"workloadIp": "10.244.2.3", "name": "gw-0", "namespace": "istio-system"},
+            "10.244.2.4": {
+                "workloadIp": "10.244.2.4",
+                "name": "web-0",
+                "namespace": "shop",
+                "protocol": "HBONE",
+            },
+        },
+        "vips": {"10.96.73.38:80": [["10.244.2.3", 8080]], "10.96.73.38:443": [["10.244.2.3", 8443]]},
+        "workload_to_vip": {},
+        "policies": {},
+        "version": {"version": "dc75c58", "istio_version": "unknown"},
+        "certificates": [],
+    }
+    got = parse_config_dump(doc, normalize.Interner())
+    assert got.notes == ()
+    assert {uid: w.ips for uid, w in got.xds.workloads.items()} == {
+        "Kubernetes//Pod/istio-system/gw-0": ("10.244.2.3",),
+        "Kubernetes//Pod/shop/web-0": ("10.244.2.4",),
+    }
+    (svc,) = got.xds.services.values()
+    assert svc.vips == ("/10.96.73.38",) and svc.ports == ((80, 8080), (443, 8443))
+    assert svc.endpoints == (("Kubernetes//Pod/istio-system/gw-0", ((80, 8080), (443, 8443))),)

@@ -22,6 +22,7 @@ from ztbundle.layout import Component, Input, Status
 
 __all__ = [
     "CAPTURE_SETTLE",
+    "WAYPOINT_CONTROLLERS",
     "Availability",
     "Baseline",
     "BaselineKind",
@@ -62,6 +63,8 @@ AMBIENT_LABEL = "istio.io/dataplane-mode"
 SIDECAR_STATUS = "sidecar.istio.io/status"
 REDIRECTION = "ambient.istio.io/redirection"
 CNI_EXCLUDED_NAMESPACES = frozenset({"kube-system"})  # istio-cni chart default excludeNamespaces
+WAYPOINT_CONTROLLERS = frozenset({"istio.io-mesh-controller", "istio.io-agentgateway-waypoint-controller"})
+"""`gateway.istio.io/managed` of waypoint pods: Envoy's, and agentgateway's (1.31)."""
 
 
 class _Tracked:
@@ -796,9 +799,7 @@ class Bundle(_Tracked):
         return tuple(p for p in self.pods if p.labels.get("k8s-app") == "istio-cni-node")
 
     def waypoint_pods(self) -> tuple[Pod, ...]:
-        return tuple(
-            p for p in self.pods if p.labels.get("gateway.istio.io/managed") == "istio.io-mesh-controller"
-        )
+        return tuple(p for p in self.pods if p.labels.get("gateway.istio.io/managed") in WAYPOINT_CONTROLLERS)
 
     # -- ztunnels ----------------------------------------------------------------
 

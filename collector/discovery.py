@@ -25,7 +25,10 @@ SELECTORS: dict[Component, str] = {
     Component.ISTIOD: "app=istiod",
     Component.ZTUNNEL: "app=ztunnel",
     Component.CNI: "k8s-app=istio-cni-node",
-    Component.WAYPOINT: "gateway.istio.io/managed=istio.io-mesh-controller",
+    # Envoy waypoints, and (1.31) waypoints served by agentgateway, whose container is `agentgateway`
+    Component.WAYPOINT: (
+        "gateway.istio.io/managed in (istio.io-mesh-controller,istio.io-agentgateway-waypoint-controller)"
+    ),
 }
 PAGE = 500
 

@@ -52,6 +52,11 @@ def test_ZT102_stale_workload_found_with_2s_between_pod_list_and_dumps(
     assert run.code == Exit.OK, run.not_ok()
     relist = run.artifact(layout.PODS_AFTER_DUMPS)
     assert relist["input"] == "pods-after-dumps" and relist["status"] == "ok"
+    second = json.loads(run.members[layout.PODS_AFTER_DUMPS])  # names and uids only: metadata
+    assert second["kind"] == "PartialObjectMetadataList" and "spec" not in second["items"][0]
+    first = json.loads(run.members[layout.PODS])
+    assert [i["metadata"]["uid"] for i in second["items"]] == [i["metadata"]["uid"] for i in first["items"]]
+    assert relist["bytes"] * 3 < run.artifact(layout.PODS)["bytes"]
     dumps = [a for a in run.manifest["artifacts"] if a["input"] == "ztunnel-config"]
     first_list = run.artifact(layout.PODS)
     assert dumps and all(_at(a, "finished_at") <= _at(relist, "started_at") for a in dumps)

@@ -322,7 +322,7 @@ def _xds_state(
     if not wl.has_key("services"):
         xds = _services_from_endpoints(xds, intern)
     absent = {name for key, name in _VERSIONED_FIELDS if wl and not wl.has_key(key)}
-    return dataclasses.replace(xds, absent_fields=frozenset(absent)), tuple(dict.fromkeys(notes))
+    return dataclasses.replace(xds, absent_fields=frozenset(absent)), dump_format.distinct(notes)
 
 
 def _certificates(raw: Any, notes: list[FormatNote]) -> tuple[Certificate, ...]:
@@ -401,7 +401,7 @@ def parse_config_dump(
         workload_state=inpod,
         staged_services=sum(len(v) if isinstance(v, Mapping) else 1 for v in as_list(staged)),
         shape=shape,
-        notes=tuple(dataclasses.replace(n, version=version) for n in dict.fromkeys(notes)),
+        notes=tuple(dataclasses.replace(n, version=version) for n in dump_format.distinct(notes)),
     )
 
 

@@ -10,7 +10,7 @@ The dump itself stays in the bundle byte for byte.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from analyzer.model import FormatNote
@@ -179,6 +179,15 @@ def check(
     if not bad:
         return raw, tuple(notes)
     return {k: v for k, v in raw.items() if k not in bad}, tuple(notes)
+
+
+def distinct(notes: Iterable[FormatNote]) -> tuple[FormatNote, ...]:
+    """One note per field, expectation and seen JSON type (the first excerpt): a new per-workload
+    field is one note, not one per workload."""
+    first: dict[tuple[str, str, str], FormatNote] = {}
+    for note in notes:
+        first.setdefault((note.field, note.expected, note.seen.split(" ", 1)[0]), note)
+    return tuple(first.values())
 
 
 def unreadable(section: str, raw: Any, exc: Exception) -> FormatNote:

@@ -348,7 +348,8 @@ def _drifted(scn: Any) -> dict[str, Any]:
     """A current dump as a later ztunnel might write it: one field changed type, new fields added."""
     doc = copy.deepcopy(payloads.ztunnel_config_dump(scn, NODE))
     doc["workloads"][0]["capacity"] = "lots"  # an integer until now
-    doc["workloads"][0]["futureField"] = {"a": 1}
+    for i, workload in enumerate(doc["workloads"]):  # one note for the field, not one per workload
+        workload["futureField"] = {"a": 1} if i == 0 else {"a": i}
     doc["config"]["dnsProxy"] = "true"  # the kind of bool → string change kiali #8381 met
     doc["certificates"][0]["futureCert"] = 1
     doc["newSection"] = []

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from analyzer.bundle import BundleFiles
     from analyzer.findings import Finding, Rule, Severity, Skipped
     from analyzer.incidents import Incident
-    from analyzer.model import Baseline, Bundle, Manifest
+    from analyzer.model import Baseline, Bundle, FormatNote, Manifest
     from analyzer.sections.collection import CollectionError
     from analyzer.sections.nodes import NodeGrid
     from analyzer.sections.rule_docs import RuleDoc
@@ -53,6 +53,7 @@ class AnalysisResult:
     metrics: L4Metrics | None = None  # None: no ztunnel /metrics in the bundle
     rule_docs: tuple[RuleDoc, ...] = ()
     incidents: tuple[Incident, ...] = ()
+    format_notes: tuple[tuple[str, FormatNote], ...] = ()  # (ztunnel, note): dump fields not expected
 
     def counts(self) -> dict[str, int]:
         from analyzer.findings import Severity
@@ -148,6 +149,7 @@ def analyze_bundle(
         collection_errors=collection_errors(model.manifest),
         rules=tuple(rules),
         bundle_path=bundle_path,
+        format_notes=tuple((z.name, n) for z in model.ztunnels for n in z.format_notes),
     )
     texts = _metrics_texts(bundle, model) if isinstance(bundle, BundleFiles) else None
     return with_sections(result, model, texts)

@@ -259,7 +259,9 @@ class Mapper:
 
 def learn(mapper: Mapper, members: dict[str, bytes], manifest: dict[str, Any]) -> None:
     """Learn every name the bundle's lists and dumps give, certificates, and IPs met as text."""
-    for member, kind in ((layout.NAMESPACES, "ns"), (layout.NODES, "node"), (layout.PODS, "pod")):
+    lists = ((layout.NAMESPACES, "ns"), (layout.NODES, "node"), (layout.PODS, "pod"))
+    lists += ((layout.PODS_AFTER_DUMPS, "pod"),)  # a pod created during collection is only here
+    for member, kind in lists:
         for obj in _items(members.get(member)):
             meta = obj.get("metadata") or {}
             if kind == "pod":

@@ -264,6 +264,8 @@ class Runner:
                         raise KeyboardInterrupt
                     while next_index < len(planned) and len(in_flight) < self.window:
                         step, item = planned[next_index]
+                        if step.after_earlier and in_flight:
+                            break  # it witnesses what the earlier items saw: wait until they land
                         future = executor.submit(fetch_one, self.ctx, step, item, self._running, self.cache)
                         in_flight[future] = item
                         next_index += 1

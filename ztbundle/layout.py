@@ -11,6 +11,7 @@ directory), so a member name in an error message is exactly the path below:
     cluster/version.json                           GET /version
     cluster/{nodes,namespaces,pods,services,endpointslices}.json
                                                    one merged v1 List per resource (all pages)
+    cluster/pods-after-dumps.json                  pods listed again once every ztunnel dump landed
     istio/{daemonsets,deployments,events}.json     lists in the Istio namespace
     istio/mesh-configmap.json                      the `istio` ConfigMap
     ztunnel/<pod>/config_dump.json                 admin :15000 /config_dump, bytes as received
@@ -75,6 +76,7 @@ class Input(StrEnum):
     NODES = "nodes"
     NAMESPACES = "namespaces"
     PODS = "pods"
+    PODS_AFTER_DUMPS = "pods-after-dumps"  # the second witness that a pod in a dump is gone
     SERVICES = "services"
     ENDPOINTSLICES = "endpointslices"
     ISTIO_DAEMONSETS = "istio-daemonsets"
@@ -119,6 +121,7 @@ CLUSTER_VERSION = "cluster/version.json"
 NODES = "cluster/nodes.json"
 NAMESPACES = "cluster/namespaces.json"
 PODS = "cluster/pods.json"
+PODS_AFTER_DUMPS = "cluster/pods-after-dumps.json"
 SERVICES = "cluster/services.json"
 ENDPOINTSLICES = "cluster/endpointslices.json"
 ISTIO_DAEMONSETS = "istio/daemonsets.json"

@@ -56,4 +56,12 @@ def render(result: AnalysisResult) -> str:
             printable_line(f"  {e.path or '(run)'}: {_status(e)}: {e.error or ''}".rstrip())
             for e in result.collection_errors
         ]
+    if result.format_notes:
+        lines += ["", "format notes (config_dump fields this ztbundle does not expect):"]
+        lines += [
+            printable_line(
+                f"  {z}: {n.field}: expected {n.expected}, seen {n.seen} (ztunnel {n.version or '?'})"
+            )
+            for z, n in result.format_notes
+        ]
     return "\n".join(lines) + "\n"

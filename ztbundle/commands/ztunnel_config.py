@@ -46,7 +46,10 @@ EPILOG = """examples:
   ztbundle ztunnel-config bundle.tar.gz certificates --node ambient-worker
 
   # the raw config_dump of one ztunnel, byte for byte
-  ztbundle ztunnel-config bundle.tar.gz all --ztunnel ztunnel-x7k2p -o json"""
+  ztbundle ztunnel-config bundle.tar.gz all --ztunnel ztunnel-x7k2p -o json
+
+  # one pod, on the ztunnel of its node (istioctl ztunnel-config workload <pod>.<namespace>)
+  ztbundle ztunnel-config bundle.tar.gz workloads --workload productpage-v1-6c8f4d7b9-x2k4p.bookinfo"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,6 +83,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--address", help="only workloads with this IP")
     p.add_argument("--workload-node", help="only workloads on this node")
+    p.add_argument(
+        "--workload",
+        metavar="POD[.NAMESPACE]",
+        help="only this pod (workloads, connections); without --node/--ztunnel, its node's ztunnel",
+    )
+    p.add_argument("--with-headers", action="store_true", help="all: a header line before each table")
     p.add_argument(
         "--direction",
         type=choice(("inbound", "outbound")),
@@ -121,7 +130,15 @@ def run(args: argparse.Namespace) -> Exit:
 
     bundle, section_name = _order(args.bundle, args.section)
     src = open_source(bundle)
-    zt, why = _pick.ztunnel(src, args.ztunnel, args.node)
+    f = zconfig.Filter(
+        args.namespace, args.workload_node, args.address, args.direction, args.raw, args.workload
+    )
+    node = args.node
+    if args.workload and not (args.node or args.ztunnel):  # as istioctl: the ztunnel serving that pod
+        name, namespace = f.target()
+        pod = next((p for p in src.index.pods if p.name == name and namespace in (None, p.namespace)), None)
+        node = pod.node if pod else None
+    zt, why = _pick.ztunnel(src, args.ztunnel, node)
     print(f"ztbundle: showing {why}", file=sys.stderr)
     body = src.member(zt.config_dump_path, f"config_dump for {zt.name}")
     section = zconfig.Section(section_name)
@@ -134,13 +151,9 @@ def run(args: argparse.Namespace) -> Exit:
     dump = zconfig.raw_dump(doc)
     if args.namespace:
         _pick.check_namespace(src, args.namespace, _dump_namespaces(dump))
-    f = zconfig.Filter(args.namespace, args.workload_node, args.address, args.direction, args.raw)
     if args.output == "short":
-        sys.stdout.write(
-            zconfig.render(
-                section, dump, at_offset(args.now, src.index.collected_at) or src.index.collected_at, f
-            )
-        )
+        at = at_offset(args.now, src.index.collected_at) or src.index.collected_at
+        sys.stdout.write(zconfig.render(section, dump, at, f, headers=args.with_headers))
         return Exit.OK
     data = doc if section is zconfig.Section.ALL else zconfig.entries(section, dump, f)
     if args.output == "yaml":

@@ -96,6 +96,9 @@ class Rule:
     """Findings of other rules that this rule's findings explain (see `analyzer.incidents`)."""
     priority: int = 100
     """Between two roots that could explain one finding, the lower priority wins."""
+    outage: Scope | None = None
+    """What one finding of this rule stops: every ambient pod on its node (`Scope.NODE`), in the
+    mesh (`Scope.MESH`), or only the objects its findings name (None). Ranks incidents."""
     next_steps: tuple[str, ...] = ()
     """Offline commands to look deeper, with {bundle} {ztunnel} {node} {namespace} {name} {kind}."""
 

@@ -33,6 +33,8 @@ class CausalRule(Protocol):
     @property
     def priority(self) -> int: ...
     @property
+    def outage(self) -> Scope | None: ...
+    @property
     def next_steps(self) -> tuple[str, ...]: ...
 
 
@@ -182,15 +184,15 @@ def _choose(n: int, cands: Mapping[int, list[int]]) -> list[int | None]:
 
 def _blast(members: Sequence[Finding], rules: Mapping[str, CausalRule], topo: Topology) -> BlastRadius:
     """Pods, nodes and ztunnels the incident touches: the pods its findings name, plus every ambient
-    pod on a node (or in the mesh) where a finding's rule declares consequences node- (mesh-) wide."""
+    pod on a node (or in the mesh) where a finding's rule declares it an outage there."""
     nodes = {n for f in members if (n := _node(f, topo))}
     ztunnels = {f.ztunnel for f in members if f.ztunnel}
     pods = {f"{f.subject.namespace}/{f.subject.name}" for f in members if f.subject.kind == "Pod"}
     for f in members:
-        scopes = {link.scope for link in rules[f.code].explains} if f.code in rules else set()
-        if Scope.MESH in scopes:
+        outage = rules[f.code].outage if f.code in rules else None
+        if outage is Scope.MESH:
             pods = pods.union(*topo.ambient_pods.values())
-        elif Scope.NODE in scopes and (n := _node(f, topo)):
+        elif outage is Scope.NODE and (n := _node(f, topo)):
             pods |= topo.ambient_pods.get(n, frozenset())
     return BlastRadius(pods=len(pods), nodes=len(nodes), ztunnels=len(ztunnels))
 

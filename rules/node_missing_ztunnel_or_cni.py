@@ -32,6 +32,7 @@ RULE = Rule(
     grid_columns=frozenset({"ztunnel", "cni"}),
     explains=(Explains.of(Scope.NODE, "ZT101", "ZT301", "ZT302", "ZT303", "ZT601", "ZT304", "ZT604"),),
     priority=10,
+    outage=Scope.NODE,  # no ambient pod on the node has a working data plane
     next_steps=("ztbundle ztunnel-config {bundle} workloads --workload-node {name}",),
 )
 

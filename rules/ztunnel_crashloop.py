@@ -34,6 +34,7 @@ RULE = Rule(
         Explains.of(Scope.ZTUNNEL, "ZT502", "ZT401", "ZT402", "ZT403", "ZT102", "ZT602", "ZT406"),
     ),
     priority=10,
+    outage=Scope.NODE,  # no ambient pod on the node has a working data plane
     next_steps=(
         "ztbundle logs {bundle} --ztunnel {ztunnel} --previous --errors",
         "ztbundle ztunnel-config {bundle} workloads --ztunnel {ztunnel}",

@@ -34,6 +34,7 @@ RULE = Rule(
         Explains.of(Scope.ZTUNNEL, "ZT401", "ZT402", "ZT403", "ZT102", "ZT602", "ZT406"),
     ),
     priority=30,
+    outage=Scope.NODE,  # no ambient pod on the node has a working data plane
     next_steps=("ztbundle logs {bundle} --ztunnel {ztunnel} --errors",),
 )
 

@@ -141,9 +141,24 @@ def test_ids_are_stable_and_unique() -> None:
     assert len({x.id for x in g.findings}) == 2
 
 
-def test_blast_radius_counts_the_pods_a_ztunnel_serves() -> None:
-    g = group([_finding("ZT501", node="node-a", ztunnel="zt-a")], rules.all_rules(), TOPO)
-    assert g.incidents[0].blast_radius.pods == 2 and g.incidents[0].blast_radius.nodes == 1
+def test_blast_radius_counts_every_pod_on_the_node_only_for_an_outage() -> None:
+    down = group([_finding("ZT501", node="node-a", ztunnel="zt-a")], rules.all_rules(), TOPO)
+    assert down.incidents[0].blast_radius.pods == 2 and down.incidents[0].blast_radius.nodes == 1
+    stale = group([_finding("ZT405", node="node-a", ztunnel="zt-a")], rules.all_rules(), TOPO)
+    assert stale.incidents[0].blast_radius.pods == 0  # stale config: only the pods findings name
+
+
+def test_a_ztunnel_that_is_down_outranks_one_on_stale_config_on_a_bigger_node() -> None:
+    topo = Topology(
+        ztunnel_nodes={"zt-a": "node-a", "zt-b": "node-b"},
+        ambient_pods={"node-a": frozenset({"app/p1"}), "node-b": frozenset({"app/p2", "app/p3", "app/p4"})},
+    )
+    found = [
+        _finding("ZT405", node="node-b", ztunnel="zt-b"),
+        _finding("ZT501", node="node-a", ztunnel="zt-a"),
+    ]
+    g = group(sorted(found, key=lambda f: f.sort_key), rules.all_rules(), topo)
+    assert [i.root.code for i in g.incidents] == ["ZT501", "ZT405"]
 
 
 def test_broken_sample_leads_with_the_crash_looping_ztunnel_and_accounts_for_every_finding() -> None:

@@ -26,7 +26,7 @@ def _agentgateway(ready: bool) -> Any:
 
 def _zt504(out: Path, tmp: Path) -> list[str]:
     report = tmp / "r.json"
-    main(["analyze", str(out), "--format", "json", "-o", str(report)])
+    main(["analyze", str(out), "-o", "json", "--out-file", str(report)])
     return [f["message"] for f in json.loads(report.read_text())["findings"] if f["code"] == "ZT504"]
 
 

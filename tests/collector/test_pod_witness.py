@@ -35,7 +35,7 @@ def _with_ghost() -> Scenario:
 
 def _zt102(run: Run, tmp: Path) -> set[str]:
     out = tmp / "r.json"
-    main(["analyze", str(run.out), "--format", "json", "-o", str(out)])
+    main(["analyze", str(run.out), "-o", "json", "--out-file", str(out)])
     doc: dict[str, Any] = json.loads(out.read_text())
     return {f["subject"]["name"] for f in doc["findings"] if f["code"] == "ZT102"}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import tarfile
 import zlib
@@ -15,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analyzer import tarscan
 from analyzer.errors import BundleError
 from analyzer.limits import DEFAULT, Limits
+from analyzer.parse import parse_time
 from analyzer.store import logical_members
 from ztbundle import layout
 
@@ -54,15 +57,29 @@ class BundleFiles:
 
     def json(self, member: str) -> Any:
         """The member parsed as JSON with the depth limit; duplicate keys keep the LAST value."""
-        return parse_json(self.path, member, self.text(member), self.limits.max_json_depth)
+        return parse_json(
+            self.path, member, self.text(member), self.limits.max_json_depth, self.limits.max_json_containers
+        )
 
 
-def parse_json(bundle: Path | str, member: str, text: str, max_depth: int = DEFAULT.max_json_depth) -> Any:
-    """Parse JSON text, raising BundleError naming the member on bad syntax or excess depth."""
+def parse_json(
+    bundle: Path | str,
+    member: str,
+    text: str,
+    max_depth: int = DEFAULT.max_json_depth,
+    max_containers: int = DEFAULT.max_json_containers,
+) -> Any:
+    """Parse JSON text, raising BundleError naming the member on bad syntax, excess depth or size.
+
+    Bounded before parsing: nesting depth, and the number of objects and arrays (`{}` is 2 bytes
+    of text but ~100 of memory). Numbers that overflow a float (`1e999`) and NaN/Infinity are
+    refused; a lone UTF-16 surrogate escape (`"\\ud800"`) becomes U+FFFD, as it cannot be encoded.
+    """
     _check_depth(bundle, member, text, max_depth)
+    _check_containers(bundle, member, text, max_containers)
     try:
         # object_pairs_hook: 1.19-1.21 dumps repeat `by_hostname`; dict() keeps the last one, deliberately.
-        return json.loads(text, object_pairs_hook=dict)
+        doc = json.loads(text, object_pairs_hook=dict, parse_float=_finite, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise BundleError(
             bundle, member, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -71,6 +88,42 @@ def parse_json(bundle: Path | str, member: str, text: str, max_depth: int = DEFA
         raise BundleError(bundle, member, "JSON nested too deeply") from None
     except ValueError as exc:  # e.g. an integer literal over Python's 4300-digit conversion limit
         raise BundleError(bundle, member, f"invalid JSON: {str(exc).split(';')[0][:160]}") from None
+    return _no_surrogates(doc) if _SURROGATE_ESCAPE.search(text) else doc
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError(f"number {literal[:40]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(doc: Any) -> Any:
+    """Replace lone surrogates (json.loads already joined every valid pair) with U+FFFD."""
+    if isinstance(doc, str):
+        return _SURROGATE.sub("\ufffd", doc)
+    if isinstance(doc, list):
+        return [_no_surrogates(v) for v in doc]
+    if isinstance(doc, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in doc.items()}
+    return doc
+
+
+def _check_containers(bundle: Path | str, member: str, text: str, max_containers: int) -> None:
+    """Reject more objects + arrays than max_containers (brackets inside strings counted only if needed)."""
+    if text.count("{") + text.count("[") <= max_containers:
+        return
+    bare = _STRING.sub("", text)
+    if bare.count("{") + bare.count("[") > max_containers:
+        raise BundleError(bundle, member, f"JSON has more than {max_containers} objects and arrays")
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -203,9 +256,11 @@ def _manifest(path: Path, members: Mapping[str, bytes], limits: Limits) -> dict[
     error = jsonschema.exceptions.best_match(validator.iter_errors(manifest))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise BundleError(
-            path, layout.MANIFEST, f"does not match the manifest schema at {where}: {error.message[:200]}"
-        )
+        message = error.message[:200]
+        if error.validator == "pattern" and where.endswith("/path"):
+            message = f"{error.instance[:200]!r} is not a bundle path (a segment is not a DNS-1123 name)"
+        raise BundleError(path, layout.MANIFEST, f"does not match the manifest schema at {where}: {message}")
+    _check_times(path, manifest)
     if manifest["format_version"] > layout.FORMAT_VERSION:
         raise BundleError(
             path,
@@ -215,6 +270,16 @@ def _manifest(path: Path, members: Mapping[str, bytes], limits: Limits) -> dict[
         )
     assert isinstance(manifest, dict)
     return manifest
+
+
+def _check_times(path: Path, manifest: Mapping[str, Any]) -> None:
+    """The schema's pattern admits 2026-02-30; every time must also be a real date and time."""
+    stamps = [(key, manifest.get(key)) for key in ("started_at", "finished_at")]
+    for i, a in enumerate(manifest["artifacts"]):
+        stamps += [(f"artifacts/{i}/{key}", a.get(key)) for key in ("started_at", "finished_at")]
+    for where, value in stamps:
+        if value is not None and parse_time(value) is None:
+            raise BundleError(path, layout.MANIFEST, f"{where}: {value!r} is not a valid date and time")
 
 
 def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
@@ -235,6 +300,7 @@ def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
         raise BundleError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if raw[:2] != b"\x1f\x8b":
         raise BundleError(path, None, "not a gzip-compressed tar archive")
+    tarscan.scan(path, raw, limits)  # framing and sizes first: tarfile reads headers whole
     members: Mapping[str, bytes] = _read_members(path, raw, limits)
     manifest = _manifest(path, members, limits)
     members = logical_members(path, members, manifest, limits)  # format 2: shared objects → logical paths

@@ -350,7 +350,61 @@ ATTACKS: tuple[Attack, ...] = (
         r"member is in the archive but manifest\.json says not stored",
         lambda: _edited_manifest(_not_stored),
     ),
+    Attack(
+        "gnu-longname-bomb",
+        None,
+        r"tar header record of 268435456 bytes, over the 65536-byte limit \(at byte 0\)",
+        lambda: _bombs().record_bomb(tarfile.GNUTYPE_LONGNAME, 256 * MiB),
+        doc="a 256 MiB GNU long name: tarfile reads a name whole, before any member limit applies",
+    ),
+    Attack(
+        "pax-header-bomb",
+        None,
+        r"tar header record of 268435456 bytes, over the 65536-byte limit \(at byte 0\)",
+        lambda: _bombs().record_bomb(tarfile.XHDTYPE, 256 * MiB),
+    ),
+    Attack(
+        "pax-digits-cve-2024-6232",
+        None,
+        r"PAX header has a run of more than 64 digits \(refused: CVE-2024-6232\)",
+        lambda: _bombs().pax_digits(60_000),
+        doc="tarfile's PAX regexes are quadratic in a digit run on Python < 3.11.10",
+    ),
+    Attack(
+        "pax-malformed",
+        None,
+        r"malformed PAX header record at byte 0",
+        lambda: _bombs().pax_malformed(),
+    ),
+    Attack(
+        "second-gzip-member",
+        None,
+        r"data after the end of the gzip stream \(a second gzip member\?\)",
+        lambda: _bombs().second_gzip_member(),
+        doc="tarfile reads the first member only; `tar xzf` would unpack a symlink and a second pods.json",
+    ),
+    Attack(
+        "data-after-tar-end",
+        None,
+        r"data after the end of the tar archive",
+        lambda: _bombs().data_after_end(),
+    ),
+    Attack(
+        "json-object-bomb",
+        PODS,
+        r"JSON has more than 10000 objects and arrays",
+        lambda: _bombs().json_objects(20_000),
+        limits=Limits(max_json_containers=10_000),
+        doc="at the defaults: 200 MiB of `{}` cost 6.3 GB of memory within every byte limit",
+        content=True,
+    ),
 )
+
+
+def _bombs() -> Any:
+    from tests.hostile import bombs  # imports this module: resolved when an attack is built
+
+    return bombs
 
 BY_NAME: dict[str, Attack] = {a.name: a for a in ATTACKS}
 

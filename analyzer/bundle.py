@@ -303,7 +303,8 @@ def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
     tarscan.scan(path, raw, limits)  # framing and sizes first: tarfile reads headers whole
     members: Mapping[str, bytes] = _read_members(path, raw, limits)
     manifest = _manifest(path, members, limits)
-    members = logical_members(path, members, manifest, limits)  # format 2: shared objects → logical paths
+    # format 2: shared objects → logical paths
+    members = logical_members(path, members, manifest, limits, len(raw))
     listed = {a["path"] for a in manifest["artifacts"]} | {layout.MANIFEST}
     for name in members:
         if name not in listed:

@@ -67,7 +67,11 @@ class LogicalMembers(Mapping[str, bytes]):
 
 
 def logical_members(
-    bundle: Path, members: Mapping[str, bytes], manifest: Mapping[str, Any], limits: Limits
+    bundle: Path,
+    members: Mapping[str, bytes],
+    manifest: Mapping[str, Any],
+    limits: Limits,
+    archive_bytes: int,
 ) -> Mapping[str, bytes]:
     """The members keyed by logical path; raise BundleError naming the member on any inconsistency."""
     raw: dict[str, bytes] = {}
@@ -87,7 +91,36 @@ def logical_members(
     if not objects and not any(a.get("storage") == layout.Storage.RECIPE for a in manifest["artifacts"]):
         return members  # format 1, or format 2 with nothing deduplicated
     recipes = _recipes(bundle, raw, objects, manifest, limits)
+    _check_logical_size(bundle, recipes, objects, limits, archive_bytes)
     return LogicalMembers(raw, objects, recipes)
+
+
+def _check_logical_size(
+    bundle: Path,
+    recipes: Mapping[str, tuple[str, ...]],
+    objects: Mapping[str, bytes],
+    limits: Limits,
+    archive_bytes: int,
+) -> None:
+    """What the recipes rebuild, counted before anything is rebuilt: bounded absolutely and per archive byte.
+
+    Deduplication legitimately multiplies (1,000 ztunnels: 28.5 GB rebuilt from 22 MB), so these
+    bounds are the recipes' own, far above the raw members' 200:1; a recipe whose bytes are ever
+    rebuilt whole (`extract`, a dump that must be parsed as one document) is what a hostile bundle
+    would use to make work out of nothing, and that is bounded here.
+    """
+    logical = 0
+    for path, pieces in recipes.items():
+        logical += sum(len(objects[p]) for p in pieces)
+        if logical > limits.max_logical_bytes:
+            raise BundleError(bundle, path, f"recipes rebuild more than {limits.max_logical_bytes} bytes")
+        if logical > limits.ratio_floor_bytes and logical > limits.max_logical_ratio * max(archive_bytes, 1):
+            raise BundleError(
+                bundle,
+                path,
+                f"recipes rebuild over {limits.max_logical_ratio:g} times the archive's size "
+                "(possible recipe bomb)",
+            )
 
 
 def _recipes(
@@ -112,6 +145,12 @@ def _recipes(
                 bundle, path, "manifest.json gives a recipe for an artifact it says is not stored"
             )
         pieces = tuple(a["pieces"])
+        if len(pieces) > limits.max_recipe_pieces:
+            raise BundleError(
+                bundle, path, f"recipe has {len(pieces)} pieces, over the limit of {limits.max_recipe_pieces}"
+            )
+        if len(recipes) >= limits.max_members:
+            raise BundleError(bundle, path, f"more than {limits.max_members} recipes")
         missing = next((p for p in pieces if p not in objects), None)
         if missing is not None:
             raise BundleError(

@@ -88,3 +88,29 @@ def json_objects(count: int) -> bytes:
     """The benign bundle with `count` empty objects in its pod list (2 bytes of text, ~100 of memory each)."""
     pods = b'{"kind": "PodList", "items": [' + b"{}," * (count - 1) + b"{}]}"
     return corpus.bundle(dict(corpus.BASE, **{corpus.PODS: pods}))
+
+
+def recipe_bomb(recipes: int, repeats: int, piece: bytes = b" " * 65536) -> bytes:
+    """A format-2 bundle whose `recipes` config dumps each name one small object `repeats` times.
+
+    The recipes' sha256 is never re-checked on open (the writer checked it), so a stand-in is fine.
+    """
+    import hashlib
+    import json
+
+    from tests.analyzer.tarhelp import manifest
+    from ztbundle import layout
+
+    digest = hashlib.sha256(piece).hexdigest()
+    doc = manifest(dict(corpus.BASE), format_version=2)
+    for i in range(recipes):
+        doc["artifacts"].append(
+            dict(doc["artifacts"][0], path=layout.ztunnel_config_dump(f"ztunnel-{i}"), input="ztunnel-config",
+                 storage="recipe", pieces=[digest] * repeats, bytes=len(piece) * repeats, sha256="0" * 64)
+        )  # fmt: skip
+    entries = [corpus._reg(n, b) for n, b in corpus.BASE.items()]
+    entries += [
+        corpus._reg(layout.object_member(digest), piece),
+        corpus._reg(layout.MANIFEST, json.dumps(doc).encode()),
+    ]
+    return corpus._gz(corpus._raw_tar(entries))

@@ -390,6 +390,27 @@ ATTACKS: tuple[Attack, ...] = (
         lambda: _bombs().data_after_end(),
     ),
     Attack(
+        "recipe-bomb",
+        "ztunnel/ztunnel-1/config_dump.json",  # the second recipe takes the total past 5000 x ~14 KB
+        r"recipes rebuild over 5000 times the archive's size \(possible recipe bomb\)",
+        lambda: _bombs().recipe_bomb(recipes=48, repeats=1024),
+        doc="48 recipes of one 64 KiB object 1,024 times: 3 GiB rebuilt from a few KB",
+    ),
+    Attack(
+        "recipe-pieces",
+        "ztunnel/ztunnel-0/config_dump.json",
+        r"recipe has 1025 pieces, over the limit of 1024",
+        lambda: _bombs().recipe_bomb(recipes=1, repeats=1025, piece=b" "),
+    ),
+    Attack(
+        "recipe-total",
+        "ztunnel/ztunnel-2/config_dump.json",
+        r"recipes rebuild more than 2097152 bytes",
+        lambda: _bombs().recipe_bomb(recipes=4, repeats=16),
+        limits=Limits(max_logical_bytes=2 * MiB),
+        doc="2,500 recipes described 625 GiB at the defaults and passed in 0.8 s",
+    ),
+    Attack(
         "json-object-bomb",
         PODS,
         r"JSON has more than 10000 objects and arrays",

@@ -12,6 +12,7 @@ from analyzer.text import printable_line
 from ztbundle.commands._args import add_bundle, add_limit_scale, rfc3339
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
+from ztbundle.outfile import write_file
 
 if TYPE_CHECKING:
     from analyzer.bundle import BundleFiles
@@ -124,10 +125,7 @@ def run(args: argparse.Namespace) -> Exit:
         print(_summary(result, None), file=sys.stderr)
     else:
         out = Path(args.out) if args.out else args.bundle.with_name(f"{args.bundle.name}.report.{fmt.value}")
-        try:
-            out.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{out}: cannot write report: {exc.strerror or exc}") from None
+        write_file(out, text.encode("utf-8"), "report")  # never through a link planted at `out`
         print(_summary(result, str(out)))
     fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
     return Exit.FINDINGS if result.has_at_least(fail_on) else Exit.OK

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from analyzer.errors import AnalyzerError
-from analyzer.text import printable_line
+from analyzer.text import PrintableStream, printable_line
 from ztbundle import __version__
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import EXIT_HELP, Exit
@@ -50,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
         return int(exc.code or 0)
     try:
-        return int(args.run(args))
+        with _printable_output(args.command):
+            return int(args.run(args))
     except (ZtbundleError, AnalyzerError) as err:
         if args.debug:
             raise
@@ -61,6 +63,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ztbundle: interrupted", file=sys.stderr)
         return int(Exit.INTERRUPTED)
+
+
+@contextlib.contextmanager
+def _printable_output(command: str) -> Iterator[None]:
+    """Every byte a bundle command prints goes through `analyzer.text.printable`: one escaping path.
+
+    `collect` is left out: it prints what it talks to the cluster about, not bundle data, and
+    draws its progress with rich, whose own escapes must reach the terminal.
+    """
+    if command == "collect":
+        yield
+        return
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = PrintableStream(out), PrintableStream(err)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 def entrypoint() -> None:

@@ -21,10 +21,14 @@ class Run:
         return f"ztbundle {' '.join(self.argv)} -> {self.code}\n{self.err[-2000:]}"
 
 
-def argvs(bundle: Path, ztunnel: str, work: Path) -> list[list[str]]:
-    """Every command that reads a bundle, with the options that change what it prints."""
-    b = str(bundle)
+def argvs(bundle: Path, ztunnel: str, work: Path, other: Path | None = None) -> list[list[str]]:
+    """Every command that reads a bundle, with the options that change what it prints.
+
+    `other`, when given, is the other side of `diff` (in both orders); else the bundle itself.
+    """
+    b, o = str(bundle), str(other or bundle)
     return [
+        ["analyze", b, "--format", "text"],
         ["analyze", b, "--format", "text", "-o", str(work / "r.txt")],
         ["analyze", b, "--format", "json", "-o", str(work / "r.json")],
         ["analyze", b, "-o", str(work / "r.html")],
@@ -37,7 +41,10 @@ def argvs(bundle: Path, ztunnel: str, work: Path) -> list[list[str]]:
         ["xds", "--ztunnel", ztunnel, b],
         ["xds", "--ztunnel", ztunnel, "--diff", b],
         ["logs", b],
-        ["diff", b, b],
+        ["logs", "--errors", "-o", "json", b],
+        ["diff", o, b],
+        ["diff", b, o],
+        ["diff", "-o", "json", o, b],
         ["extract", b, str(work / "x")],
     ]
 
@@ -62,9 +69,9 @@ def run(argv: list[str]) -> Run:
     return Run(tuple(argv), code, *(s.buffer.getvalue().decode("utf-8", "replace") for s in (out, err)))
 
 
-def run_all(bundle: Path, ztunnel: str, work: Path) -> list[Run]:
+def run_all(bundle: Path, ztunnel: str, work: Path, other: Path | None = None) -> list[Run]:
     runs = []
-    for i, argv in enumerate(argvs(bundle, ztunnel, work)):
+    for i, argv in enumerate(argvs(bundle, ztunnel, work, other)):
         scratch = work / str(i)
         scratch.mkdir(parents=True, exist_ok=True)
         runs.append(run([a.replace(str(work), str(scratch), 1) for a in argv]))

@@ -75,8 +75,8 @@ def parse_json(
     of text but ~100 of memory). Numbers that overflow a float (`1e999`) and NaN/Infinity are
     refused; a lone UTF-16 surrogate escape (`"\\ud800"`) becomes U+FFFD, as it cannot be encoded.
     """
+    _check_containers(bundle, member, text, max_containers)  # first: it costs no memory, the depth pass does
     _check_depth(bundle, member, text, max_depth)
-    _check_containers(bundle, member, text, max_containers)
     try:
         # object_pairs_hook: 1.19-1.21 dumps repeat `by_hostname`; dict() keeps the last one, deliberately.
         doc = json.loads(text, object_pairs_hook=dict, parse_float=_finite, parse_constant=_no_constant)
@@ -117,13 +117,30 @@ def _no_surrogates(doc: Any) -> Any:
     return doc
 
 
+_DENSE_FLOOR = 100_000  # containers below which density is not judged
+_MIN_BYTES_PER_CONTAINER = 8  # real Kubernetes and Istio JSON has one object or array per ~70+ bytes
+
+
 def _check_containers(bundle: Path | str, member: str, text: str, max_containers: int) -> None:
-    """Reject more objects + arrays than max_containers (brackets inside strings counted only if needed)."""
-    if text.count("{") + text.count("[") <= max_containers:
+    """Reject more objects + arrays than max_containers, or a flood of them (`{},{},...`).
+
+    Each costs ~100 bytes of memory and, as a list item, a model object and rule work: 200 MiB
+    of `{}` is 70 million of them. Counted at C speed; brackets inside strings are removed (an
+    exact count) only when the fast count is over.
+    """
+    fast = text.count("{") + text.count("[")
+    if fast <= max_containers and (fast <= _DENSE_FLOOR or fast * _MIN_BYTES_PER_CONTAINER <= len(text)):
         return
     bare = _STRING.sub("", text)
-    if bare.count("{") + bare.count("[") > max_containers:
+    count = bare.count("{") + bare.count("[")
+    if count > max_containers:
         raise BundleError(bundle, member, f"JSON has more than {max_containers} objects and arrays")
+    if count > _DENSE_FLOOR and count * _MIN_BYTES_PER_CONTAINER > len(text):
+        raise BundleError(
+            bundle,
+            member,
+            f"JSON has {count} objects and arrays in {len(text)} bytes (a flood of empty ones?)",
+        )
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')

@@ -20,7 +20,7 @@ class Limits:
     max_json_depth: int = 64
     max_log_bytes: int = 64 * MiB  # a log member larger than this is read but marked trimmed
     max_header_record_bytes: int = 64 * 1024  # one GNU long-name or PAX record, read before its member
-    max_json_containers: int = 8_000_000  # objects + arrays in one JSON member (~100 bytes of RAM each)
+    max_json_containers: int = 4_000_000  # objects + arrays in one JSON member (a 256 MiB dump has ~3.5M)
     max_recipe_pieces: int = 1024  # objects named by one format-2 recipe (the writer cuts at top-level keys)
     # What format-2 recipes describe, rebuilt: deduplication makes this far larger than the archive
     # (1,000 ztunnels: 28.5 GB in 22 MB), so it has its own bounds; a recipe rebuilt whole (read,

@@ -147,3 +147,17 @@ def test_a_non_finite_metric_counts_as_malformed() -> None:
 
     parsed = parse_metrics("a_total 1\nb_total +Inf\nc_total NaN\n")
     assert [s.name for s in parsed.samples] == ["a_total"] and parsed.malformed == 2
+
+
+def test_json_is_bounded_by_its_object_count_and_density() -> None:
+    from analyzer.bundle import parse_json
+    from analyzer.errors import BundleError
+
+    flood = "[" + "{}," * 150_000 + "{}]"
+    with pytest.raises(BundleError, match=r"JSON has 150002 objects and arrays in 450004 bytes"):
+        parse_json("b", "m", flood)
+    with pytest.raises(BundleError, match=r"JSON has more than 1000 objects and arrays"):
+        parse_json("b", "m", '{"a": [' + '{"k": 1},' * 1000 + "{}]}", max_containers=1000)
+    sparse = [{"name": f"pod-{i}", "ip": "10.0.0.1"} for i in range(150_000)]
+    assert parse_json("b", "m", json.dumps(sparse)) == sparse  # real JSON: ~40 bytes per object
+    assert parse_json("b", "m", json.dumps(["{[{[" * 50_000]))  # brackets inside strings are not counted

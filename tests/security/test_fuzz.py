@@ -8,7 +8,8 @@ command drawn from `ztbundle.cli.COMMANDS` (all but `collect`), in-process, unde
 limit. Allowed: exit 0/1, or exit 3 with exactly one `ztbundle: error:` line as the last line of
 stderr. A traceback, any other code, or a hang fails with the command line and the exception.
 
-    ZTBUNDLE_FUZZ_EXAMPLES=10000 nice .venv/bin/python -m pytest tests/security/test_fuzz.py -q
+    ZTBUNDLE_FUZZ_EXAMPLES=10000 ZTBUNDLE_FUZZ_LOG=fuzz.log nice .venv/bin/python -m pytest \
+        tests/security/test_fuzz.py -q -k mutated -p no:randomly --hypothesis-seed=1
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from ztbundle import cli, layout
 from ztbundle.exits import Exit
 
 EXAMPLES = int(os.environ.get("ZTBUNDLE_FUZZ_EXAMPLES", "60"))
+LOG = os.environ.get("ZTBUNDLE_FUZZ_LOG")  # append one line per example checked (campaigns)
 HANG_S = int(os.environ.get("ZTBUNDLE_FUZZ_HANG_S", "60"))  # a real hang, not a slow machine
 ALLOWED = {Exit.OK, Exit.FINDINGS, Exit.BAD_INPUT}
 BUNDLE_ARGS = {"bundle", "old", "new"}
@@ -557,5 +559,8 @@ def test_mutated_bundles_succeed_or_fail_in_one_line(
     argv = build_argv(data, name, bundle, pristine, work, base)
     outcome = run_cli(argv)
     check_outcome(argv, outcome, what)
+    if LOG:  # a long campaign's progress, readable while it runs
+        with open(LOG, "a", encoding="utf-8") as log:
+            log.write(f"{name}\t{outcome.code}\t{what[:80]}\n")
     event(f"exit {outcome.code} after {what.split()[0]}{' re-signed' if 're-signed' in what else ''}")
     event(f"{name}: exit {outcome.code}")

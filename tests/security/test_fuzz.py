@@ -9,7 +9,7 @@ limit. Allowed: exit 0/1, or exit 3 with exactly one `ztbundle: error:` line as 
 stderr. A traceback, any other code, or a hang fails with the command line and the exception.
 
     ZTBUNDLE_FUZZ_EXAMPLES=10000 ZTBUNDLE_FUZZ_LOG=fuzz.log nice .venv/bin/python -m pytest \
-        tests/security/test_fuzz.py -q -k mutated -p no:randomly --hypothesis-seed=1
+        tests/security/test_fuzz.py -q -k mutated --hypothesis-seed=1
 """
 
 from __future__ import annotations

@@ -24,21 +24,45 @@ from analyzer.errors import BundleError
 from analyzer.limits import Limits
 from ztbundle import layout
 
+_REBUILD_FLOOR = 1 << 20
+
 
 class LogicalMembers(Mapping[str, bytes]):
-    """Raw members by path, plus recipe artifacts rebuilt on each read (never cached)."""
+    """Raw members by path, plus recipe artifacts rebuilt on each read (never cached).
+
+    What reads rebuild is charged against `rebuild_budget` bytes (None: unbounded): parsing a
+    rebuilt file costs what parsing a raw member of that size costs, so rebuilding is held to the
+    raw members' own bounds (the total and the compression ratio against the archive's size).
+    Reading piece by piece (`piece_bytes`) is free: it is what format 2 exists for.
+    """
 
     def __init__(
-        self, raw: Mapping[str, bytes], objects: Mapping[str, bytes], recipes: Mapping[str, tuple[str, ...]]
+        self,
+        raw: Mapping[str, bytes],
+        objects: Mapping[str, bytes],
+        recipes: Mapping[str, tuple[str, ...]],
+        bundle: Path | None = None,
+        rebuild_budget: int | None = None,
     ):
         self._raw = raw
         self._objects = objects
         self._recipes = recipes
+        self._bundle = bundle
+        self._budget = rebuild_budget
+        self.rebuilt_bytes = 0
 
     def __getitem__(self, path: str) -> bytes:
         pieces = self._recipes.get(path)
         if pieces is None:
             return self._raw[path]
+        self.rebuilt_bytes += sum(len(self._objects[p]) for p in pieces)
+        if self._budget is not None and self.rebuilt_bytes > self._budget:
+            raise BundleError(
+                self._bundle or "bundle",
+                path,
+                f"recipes rebuilt whole exceed {self._budget} bytes, the raw members' bound for this "
+                "archive (possible recipe bomb)",
+            )
         return b"".join(self._objects[p] for p in pieces)
 
     def __contains__(self, path: object) -> bool:
@@ -92,7 +116,9 @@ def logical_members(
         return members  # format 1, or format 2 with nothing deduplicated
     recipes = _recipes(bundle, raw, objects, manifest, limits)
     _check_logical_size(bundle, recipes, objects, limits, archive_bytes)
-    return LogicalMembers(raw, objects, recipes)
+    # No 16 MiB floor here: that floor is for tar padding; a recipe is only ever rebuilt to be parsed.
+    budget = min(limits.max_total_bytes, max(_REBUILD_FLOOR, int(limits.max_ratio * archive_bytes)))
+    return LogicalMembers(raw, objects, recipes, bundle, budget)
 
 
 def _check_logical_size(

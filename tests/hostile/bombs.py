@@ -114,3 +114,32 @@ def recipe_bomb(recipes: int, repeats: int, piece: bytes = b" " * 65536) -> byte
         corpus._reg(layout.MANIFEST, json.dumps(doc).encode()),
     ]
     return corpus._gz(corpus._raw_tar(entries))
+
+
+def recipe_parse_bomb(recipes: int = 6, repeats: int = 35) -> bytes:
+    """Recipes under every size bound that must each be parsed whole: distinct, never split into sections.
+
+    Each rebuilds ~2.4 MB of `{"workloads": [0,0,...]}` from three objects; 6 of them in a 1.7 KB
+    bundle took `analyze` 10 s (the config_dump parser is slow on such entries, as it would be on
+    a raw member); rebuilding is now held to what a raw member of this archive could cost.
+    """
+    import hashlib
+    import json
+
+    from tests.analyzer.tarhelp import manifest
+    from ztbundle import layout
+
+    head, mid, tail = b'{"workloads": [', b"0," * 32768, b'0], "services": []}'
+    objects = {hashlib.sha256(x).hexdigest(): x for x in (head, mid, tail)}
+    h, m, t = objects
+    doc = manifest(dict(corpus.BASE), format_version=2)
+    for i in range(recipes):
+        pieces = [h] + [m] * (repeats + i) + [t]  # distinct, so no two share a parse
+        doc["artifacts"].append(
+            dict(doc["artifacts"][0], path=layout.ztunnel_config_dump(f"ztunnel-{i}"), input="ztunnel-config",
+                 storage="recipe", pieces=pieces, bytes=sum(len(objects[p]) for p in pieces), sha256="0" * 64)
+        )  # fmt: skip
+    entries = [corpus._reg(n, b) for n, b in corpus.BASE.items()]
+    entries += [corpus._reg(layout.object_member(d), b) for d, b in objects.items()]
+    entries.append(corpus._reg(layout.MANIFEST, json.dumps(doc).encode()))
+    return corpus._gz(corpus._raw_tar(entries))

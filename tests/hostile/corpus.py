@@ -397,6 +397,15 @@ ATTACKS: tuple[Attack, ...] = (
         doc="48 recipes of one 64 KiB object 1,024 times: 3 GiB rebuilt from a few KB",
     ),
     Attack(
+        "recipe-parse-bomb",
+        "ztunnel/ztunnel-0/config_dump.json",
+        r"recipes rebuilt whole exceed 1048576 bytes, the raw members' bound for this archive "
+        r"\(possible recipe bomb\)",
+        lambda: _bombs().recipe_parse_bomb(),
+        doc="6 recipes, 14.7 MB to parse whole from 1.7 KB: analyze took 10 s; extract writes pieces",
+        content=True,
+    ),
+    Attack(
         "recipe-pieces",
         "ztunnel/ztunnel-0/config_dump.json",
         r"recipe has 1025 pieces, over the limit of 1024",

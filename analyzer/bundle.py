@@ -6,7 +6,6 @@ Every rejection is a `BundleError(bundle, member, problem)`; the CLI prints it a
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import tarfile
 import zlib
@@ -15,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzer import bugreport
+from analyzer import bugreport, tarscan
 from analyzer.errors import BundleError
+from analyzer.jsonsafe import parse_json
 from analyzer.limits import DEFAULT, Limits
+from analyzer.parse import parse_time
 from analyzer.store import logical_members
 from ztbundle import layout
 
@@ -55,54 +56,9 @@ class BundleFiles:
 
     def json(self, member: str) -> Any:
         """The member parsed as JSON with the depth limit; duplicate keys keep the LAST value."""
-        return parse_json(self.path, member, self.text(member), self.limits.max_json_depth)
-
-
-def parse_json(bundle: Path | str, member: str, text: str, max_depth: int = DEFAULT.max_json_depth) -> Any:
-    """Parse JSON text, raising BundleError naming the member on bad syntax or excess depth."""
-    _check_depth(bundle, member, text, max_depth)
-    try:
-        # object_pairs_hook: 1.19-1.21 dumps repeat `by_hostname`; dict() keeps the last one, deliberately.
-        return json.loads(text, object_pairs_hook=dict)
-    except json.JSONDecodeError as exc:
-        raise BundleError(
-            bundle, member, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    except RecursionError:
-        raise BundleError(bundle, member, "JSON nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer literal over Python's 4300-digit conversion limit
-        raise BundleError(bundle, member, f"invalid JSON: {str(exc).split(';')[0][:160]}") from None
-
-
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_INNERMOST = re.compile(r"\[\]|\{\}")
-
-
-def _check_depth(bundle: Path | str, member: str, text: str, max_depth: int) -> None:
-    """Reject nesting deeper than max_depth before json.loads recurses.
-
-    Each regex pass deletes the innermost bracket pairs, i.e. one nesting level, at C speed. The
-    fast pass counts brackets inside strings too (IPv6 `[::1]` adds at most one level); only when
-    it sees too much depth is the exact pass, with strings removed, run. Unbalanced leftovers are
-    json.loads' to report (its own recursion guard still bounds a hostile document).
-    """
-    if _too_deep(_NOT_BRACKET.sub("", text), max_depth) and _too_deep(
-        _NOT_BRACKET.sub("", _STRING.sub("", text)), max_depth
-    ):
-        raise BundleError(bundle, member, f"JSON nested deeper than {max_depth} levels")
-
-
-def _too_deep(brackets: str, max_depth: int) -> bool:
-    for _ in range(max_depth):
-        if not brackets:
-            return False
-        brackets = _INNERMOST.sub("", brackets)
-    return bool(brackets) and not _unbalanced(brackets)
-
-
-def _unbalanced(brackets: str) -> bool:
-    return brackets.count("[") != brackets.count("]") or brackets.count("{") != brackets.count("}")
+        return parse_json(
+            self.path, member, self.text(member), self.limits.max_json_depth, self.limits.max_json_containers
+        )
 
 
 def _check_name(bundle: Path, name: str, segment: re.Pattern[str] = _SEGMENT) -> str:
@@ -206,9 +162,11 @@ def _manifest(path: Path, members: Mapping[str, bytes], limits: Limits) -> dict[
     error = jsonschema.exceptions.best_match(validator.iter_errors(manifest))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise BundleError(
-            path, layout.MANIFEST, f"does not match the manifest schema at {where}: {error.message[:200]}"
-        )
+        message = error.message[:200]
+        if error.validator == "pattern" and where.endswith("/path"):
+            message = f"{error.instance[:200]!r} is not a bundle path (a segment is not a DNS-1123 name)"
+        raise BundleError(path, layout.MANIFEST, f"does not match the manifest schema at {where}: {message}")
+    _check_times(path, manifest)
     if manifest["format_version"] > layout.FORMAT_VERSION:
         raise BundleError(
             path,
@@ -218,6 +176,16 @@ def _manifest(path: Path, members: Mapping[str, bytes], limits: Limits) -> dict[
         )
     assert isinstance(manifest, dict)
     return manifest
+
+
+def _check_times(path: Path, manifest: Mapping[str, Any]) -> None:
+    """The schema's pattern admits 2026-02-30; every time must also be a real date and time."""
+    stamps = [(key, manifest.get(key)) for key in ("started_at", "finished_at")]
+    for i, a in enumerate(manifest["artifacts"]):
+        stamps += [(f"artifacts/{i}/{key}", a.get(key)) for key in ("started_at", "finished_at")]
+    for where, value in stamps:
+        if value is not None and parse_time(value) is None:
+            raise BundleError(path, layout.MANIFEST, f"{where}: {value!r} is not a valid date and time")
 
 
 def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
@@ -241,13 +209,15 @@ def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
         raise BundleError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if raw[:2] != b"\x1f\x8b":
         raise BundleError(path, None, "not a gzip-compressed tar archive")
+    tarscan.scan(path, raw, limits)  # framing and sizes first: tarfile reads headers whole
     members: Mapping[str, bytes] = _read_members(path, raw, limits, bugreport.NAME_SEGMENT)
     if layout.MANIFEST not in members and bugreport.recognise(members):
         return BundleFiles(path, *bugreport.from_members(path, members, limits), limits)
     for name in members:  # istioctl's `config_dump?include_eds` is fine there, never in a bundle
         _check_name(path, name)
     manifest = _manifest(path, members, limits)
-    members = logical_members(path, members, manifest, limits)  # format 2: shared objects → logical paths
+    # format 2: shared objects → logical paths
+    members = logical_members(path, members, manifest, limits, len(raw))
     listed = {a["path"] for a in manifest["artifacts"]} | {layout.MANIFEST}
     for name in members:
         if name not in listed:

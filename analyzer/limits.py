@@ -19,6 +19,14 @@ class Limits:
     max_members: int = 200_000
     max_json_depth: int = 64
     max_log_bytes: int = 64 * MiB  # a log member larger than this is read but marked trimmed
+    max_header_record_bytes: int = 64 * 1024  # one GNU long-name or PAX record, read before its member
+    max_json_containers: int = 4_000_000  # objects + arrays in one JSON member (a 256 MiB dump has ~3.5M)
+    max_recipe_pieces: int = 1024  # objects named by one format-2 recipe (the writer cuts at top-level keys)
+    # What format-2 recipes describe, rebuilt: deduplication makes this far larger than the archive
+    # (1,000 ztunnels: 28.5 GB in 22 MB), so it has its own bounds; a recipe rebuilt whole (read,
+    # extracted, or parsed as one document) is charged against max_total_bytes and max_ratio.
+    max_logical_bytes: int = 64 * 1024 * MiB
+    max_logical_ratio: float = 5000.0
 
     def scaled(self, factor: float) -> Limits:
         """All size/count limits multiplied by `factor` (depth and ratio unchanged)."""
@@ -31,6 +39,8 @@ class Limits:
             max_total_bytes=int(self.max_total_bytes * factor),
             max_members=int(self.max_members * factor),
             max_log_bytes=int(self.max_log_bytes * factor),
+            max_json_containers=int(self.max_json_containers * factor),
+            max_logical_bytes=int(self.max_logical_bytes * factor),
         )
 
 

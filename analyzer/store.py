@@ -24,21 +24,45 @@ from analyzer.errors import BundleError
 from analyzer.limits import Limits
 from ztbundle import layout
 
+_REBUILD_FLOOR = 1 << 20
+
 
 class LogicalMembers(Mapping[str, bytes]):
-    """Raw members by path, plus recipe artifacts rebuilt on each read (never cached)."""
+    """Raw members by path, plus recipe artifacts rebuilt on each read (never cached).
+
+    What reads rebuild is charged against `rebuild_budget` bytes (None: unbounded): parsing a
+    rebuilt file costs what parsing a raw member of that size costs, so rebuilding is held to the
+    raw members' own bounds (the total and the compression ratio against the archive's size).
+    Reading piece by piece (`piece_bytes`) is free: it is what format 2 exists for.
+    """
 
     def __init__(
-        self, raw: Mapping[str, bytes], objects: Mapping[str, bytes], recipes: Mapping[str, tuple[str, ...]]
+        self,
+        raw: Mapping[str, bytes],
+        objects: Mapping[str, bytes],
+        recipes: Mapping[str, tuple[str, ...]],
+        bundle: Path | None = None,
+        rebuild_budget: int | None = None,
     ):
         self._raw = raw
         self._objects = objects
         self._recipes = recipes
+        self._bundle = bundle
+        self._budget = rebuild_budget
+        self.rebuilt_bytes = 0
 
     def __getitem__(self, path: str) -> bytes:
         pieces = self._recipes.get(path)
         if pieces is None:
             return self._raw[path]
+        self.rebuilt_bytes += sum(len(self._objects[p]) for p in pieces)
+        if self._budget is not None and self.rebuilt_bytes > self._budget:
+            raise BundleError(
+                self._bundle or "bundle",
+                path,
+                f"recipes rebuilt whole exceed {self._budget} bytes, the raw members' bound for this "
+                "archive (possible recipe bomb)",
+            )
         return b"".join(self._objects[p] for p in pieces)
 
     def __contains__(self, path: object) -> bool:
@@ -67,7 +91,11 @@ class LogicalMembers(Mapping[str, bytes]):
 
 
 def logical_members(
-    bundle: Path, members: Mapping[str, bytes], manifest: Mapping[str, Any], limits: Limits
+    bundle: Path,
+    members: Mapping[str, bytes],
+    manifest: Mapping[str, Any],
+    limits: Limits,
+    archive_bytes: int,
 ) -> Mapping[str, bytes]:
     """The members keyed by logical path; raise BundleError naming the member on any inconsistency."""
     raw: dict[str, bytes] = {}
@@ -87,7 +115,38 @@ def logical_members(
     if not objects and not any(a.get("storage") == layout.Storage.RECIPE for a in manifest["artifacts"]):
         return members  # format 1, or format 2 with nothing deduplicated
     recipes = _recipes(bundle, raw, objects, manifest, limits)
-    return LogicalMembers(raw, objects, recipes)
+    _check_logical_size(bundle, recipes, objects, limits, archive_bytes)
+    # No 16 MiB floor here: that floor is for tar padding; a recipe is only ever rebuilt to be parsed.
+    budget = min(limits.max_total_bytes, max(_REBUILD_FLOOR, int(limits.max_ratio * archive_bytes)))
+    return LogicalMembers(raw, objects, recipes, bundle, budget)
+
+
+def _check_logical_size(
+    bundle: Path,
+    recipes: Mapping[str, tuple[str, ...]],
+    objects: Mapping[str, bytes],
+    limits: Limits,
+    archive_bytes: int,
+) -> None:
+    """What the recipes rebuild, counted before anything is rebuilt: bounded absolutely and per archive byte.
+
+    Deduplication legitimately multiplies (1,000 ztunnels: 28.5 GB rebuilt from 22 MB), so these
+    bounds are the recipes' own, far above the raw members' 200:1; a recipe whose bytes are ever
+    rebuilt whole (`extract`, a dump that must be parsed as one document) is what a hostile bundle
+    would use to make work out of nothing, and that is bounded here.
+    """
+    logical = 0
+    for path, pieces in recipes.items():
+        logical += sum(len(objects[p]) for p in pieces)
+        if logical > limits.max_logical_bytes:
+            raise BundleError(bundle, path, f"recipes rebuild more than {limits.max_logical_bytes} bytes")
+        if logical > limits.ratio_floor_bytes and logical > limits.max_logical_ratio * max(archive_bytes, 1):
+            raise BundleError(
+                bundle,
+                path,
+                f"recipes rebuild over {limits.max_logical_ratio:g} times the archive's size "
+                "(possible recipe bomb)",
+            )
 
 
 def _recipes(
@@ -112,6 +171,12 @@ def _recipes(
                 bundle, path, "manifest.json gives a recipe for an artifact it says is not stored"
             )
         pieces = tuple(a["pieces"])
+        if len(pieces) > limits.max_recipe_pieces:
+            raise BundleError(
+                bundle, path, f"recipe has {len(pieces)} pieces, over the limit of {limits.max_recipe_pieces}"
+            )
+        if len(recipes) >= limits.max_members:
+            raise BundleError(bundle, path, f"more than {limits.max_members} recipes")
         missing = next((p for p in pieces if p not in objects), None)
         if missing is not None:
             raise BundleError(

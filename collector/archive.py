@@ -75,7 +75,7 @@ class BundleWriter:
         self.format_version = layout.FORMAT_VERSION if dedupe else layout.RAW_FORMAT_VERSION
         self.partial = out.with_name(out.name + ".partial")
         try:
-            fd = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(self.partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         except OSError as exc:
             raise ArchiveError(f"{self.partial}: cannot create bundle: {exc.strerror}") from None
         os.fchmod(fd, 0o600)  # O_CREAT's mode is ignored when the file already existed

@@ -85,7 +85,7 @@ def imports(module: str, source: str, known: frozenset[str]) -> Iterator[str]:
 
 def allowed(source: str, target: str) -> bool:
     """Whether module `source` may import module `target`."""
-    if source in ("ztbundle.cli", "ztbundle.__main__", "ztbundle._entry") or _inside(
+    if source in ("ztbundle.cli", "ztbundle.__main__", "ztbundle._entry", "ztbundle.outfile") or _inside(
         source, "ztbundle.commands"
     ):
         return True

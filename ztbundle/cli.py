@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 from analyzer.errors import AnalyzerError, NotCollected, RuleError
-from analyzer.text import printable_line
+from analyzer.text import PrintableStream, printable_line
 from ztbundle import __version__
 from ztbundle.commands._args import did_you_mean
 from ztbundle.errors import ZtbundleError
@@ -95,7 +96,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "ztbundle") -> int:
         return int(exc.code or 0)
     args.prog = prog
     try:
-        return int(args.run(args))
+        with _printable_output(args.command):
+            return int(args.run(args))
     except (ZtbundleError, AnalyzerError) as err:
         if args.debug:
             raise
@@ -117,6 +119,24 @@ def _exit_code(err: ZtbundleError | AnalyzerError) -> Exit:
     if isinstance(err, NotCollected):
         return Exit.NOT_COLLECTED
     return Exit.USAGE if isinstance(err, RuleError) else Exit.BAD_INPUT
+
+
+@contextlib.contextmanager
+def _printable_output(command: str) -> Iterator[None]:
+    """Every byte a bundle command prints goes through `analyzer.text.printable`: one escaping path.
+
+    `collect` is left out: it prints what it talks to the cluster about, not bundle data, and
+    draws its progress with rich, whose own escapes must reach the terminal.
+    """
+    if command == "collect":
+        yield
+        return
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = PrintableStream(out), PrintableStream(err)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 def entrypoint() -> None:

@@ -109,6 +109,11 @@ class Status(StrEnum):
     SKIPPED = "skipped"
 
 
+def is_segment(value: str) -> bool:
+    """Whether `value` can name a pod, container or namespace in a bundle path (a DNS-1123 name)."""
+    return bool(_SEGMENT.match(value))
+
+
 def _segment(value: str) -> str:
     if not _SEGMENT.match(value):
         raise ValueError(f"not a safe bundle path segment: {value!r}")

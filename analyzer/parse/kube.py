@@ -7,6 +7,7 @@ from typing import Any
 
 from analyzer.model import Container, KubeService, Namespace, Node, ObjectRef, Pod
 from analyzer.parse import as_map, parse_time
+from ztbundle import layout
 
 
 def items(doc: Any) -> list[Mapping[str, Any]]:
@@ -50,6 +51,8 @@ def pod(obj: Mapping[str, Any]) -> Pod:
         str(i.get("ip")) for i in status.get("podIPs") or () if isinstance(i, Mapping) and i.get("ip")
     )
     ip = status.get("podIP") or (ips[0] if ips else None)
+    if meta.get("name") and not layout.is_segment(str(meta["name"])):  # names paths: bundle contract
+        raise ValueError(f"pod name {str(meta['name'])[:80]!r} is not a DNS-1123 name")
     return Pod(
         ref=ObjectRef("Pod", str(meta.get("namespace", "")), str(meta.get("name", ""))),
         uid=str(meta.get("uid", "")),

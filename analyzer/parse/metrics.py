@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -48,6 +49,9 @@ def parse_metrics(text: str) -> Metrics:
         try:
             value = float(m.group(4))
         except ValueError:
+            malformed += 1
+            continue
+        if not math.isfinite(value):  # ztunnel exports counters; +Inf/NaN there is not a count
             malformed += 1
             continue
         labels = tuple((k, _unescape(v)) for k, v in _LABEL.findall(m.group(3) or ""))

@@ -350,7 +350,91 @@ ATTACKS: tuple[Attack, ...] = (
         r"member is in the archive but manifest\.json says not stored",
         lambda: _edited_manifest(_not_stored),
     ),
+    Attack(
+        "gnu-longname-bomb",
+        None,
+        r"tar header record of 268435456 bytes, over the 65536-byte limit \(at byte 0\)",
+        lambda: _bombs().record_bomb(tarfile.GNUTYPE_LONGNAME, 256 * MiB),
+        doc="a 256 MiB GNU long name: tarfile reads a name whole, before any member limit applies",
+    ),
+    Attack(
+        "pax-header-bomb",
+        None,
+        r"tar header record of 268435456 bytes, over the 65536-byte limit \(at byte 0\)",
+        lambda: _bombs().record_bomb(tarfile.XHDTYPE, 256 * MiB),
+    ),
+    Attack(
+        "pax-digits-cve-2024-6232",
+        None,
+        r"PAX header has a run of more than 64 digits \(refused: CVE-2024-6232\)",
+        lambda: _bombs().pax_digits(60_000),
+        doc="tarfile's PAX regexes are quadratic in a digit run on Python < 3.11.10",
+    ),
+    Attack(
+        "pax-malformed",
+        None,
+        r"malformed PAX header record at byte 0",
+        lambda: _bombs().pax_malformed(),
+    ),
+    Attack(
+        "second-gzip-member",
+        None,
+        r"data after the end of the gzip stream \(a second gzip member\?\)",
+        lambda: _bombs().second_gzip_member(),
+        doc="tarfile reads the first member only; `tar xzf` would unpack a symlink and a second pods.json",
+    ),
+    Attack(
+        "data-after-tar-end",
+        None,
+        r"data after the end of the tar archive",
+        lambda: _bombs().data_after_end(),
+    ),
+    Attack(
+        "recipe-bomb",
+        "ztunnel/ztunnel-1/config_dump.json",  # the second recipe takes the total past 5000 x ~14 KB
+        r"recipes rebuild over 5000 times the archive's size \(possible recipe bomb\)",
+        lambda: _bombs().recipe_bomb(recipes=48, repeats=1024),
+        doc="48 recipes of one 64 KiB object 1,024 times: 3 GiB rebuilt from a few KB",
+    ),
+    Attack(
+        "recipe-parse-bomb",
+        "ztunnel/ztunnel-0/config_dump.json",
+        r"recipes rebuilt whole exceed 1048576 bytes, the raw members' bound for this archive "
+        r"\(possible recipe bomb\)",
+        lambda: _bombs().recipe_parse_bomb(),
+        doc="6 recipes, 14.7 MB to parse whole from 1.7 KB: analyze took 10 s; extract writes pieces",
+        content=True,
+    ),
+    Attack(
+        "recipe-pieces",
+        "ztunnel/ztunnel-0/config_dump.json",
+        r"recipe has 1025 pieces, over the limit of 1024",
+        lambda: _bombs().recipe_bomb(recipes=1, repeats=1025, piece=b" "),
+    ),
+    Attack(
+        "recipe-total",
+        "ztunnel/ztunnel-2/config_dump.json",
+        r"recipes rebuild more than 2097152 bytes",
+        lambda: _bombs().recipe_bomb(recipes=4, repeats=16),
+        limits=Limits(max_logical_bytes=2 * MiB),
+        doc="2,500 recipes described 625 GiB at the defaults and passed in 0.8 s",
+    ),
+    Attack(
+        "json-object-bomb",
+        PODS,
+        r"JSON has more than 10000 objects and arrays",
+        lambda: _bombs().json_objects(20_000),
+        limits=Limits(max_json_containers=10_000),
+        doc="at the defaults: 200 MiB of `{}` cost 6.3 GB of memory within every byte limit",
+        content=True,
+    ),
 )
+
+
+def _bombs() -> Any:
+    from tests.hostile import bombs  # imports this module: resolved when an attack is built
+
+    return bombs
 
 BY_NAME: dict[str, Attack] = {a.name: a for a in ATTACKS}
 

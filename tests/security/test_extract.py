@@ -123,7 +123,7 @@ def test_replaces_a_hard_link_instead_of_writing_through_it(tmp_path: Path) -> N
     victim.write_text("keep me")
     (out / "cluster").mkdir(parents=True)
     os.link(victim, out / "cluster" / "pods.json")
-    write_members(out, [(layout.PODS, b"new")])
+    write_members(out, [(layout.PODS, b"new")], force=True)
     assert victim.read_text() == "keep me"
     assert (out / "cluster" / "pods.json").read_bytes() == b"new"
 
@@ -167,3 +167,92 @@ def test_extract_rejects_every_hostile_bundle_before_writing(
     assert code == Exit.BAD_INPUT, err
     assert err.count("\n") == 1 and re.fullmatch(attack.line(path), err.rstrip("\n")), err
     assert not out.exists()
+
+
+def _ztunnel_bundle(tmp_path: Path, count: int) -> Path:
+    members = {layout.PODS: MEMBERS[layout.PODS]}
+    for i in range(count):
+        zt = f"ztunnel-{i:04d}"
+        members[layout.ztunnel_config_dump(zt)] = b"{}"
+        members[
+            layout.pod_log(layout.Component.ZTUNNEL, "istio-system", zt, "istio-proxy", previous=False)
+        ] = b"l\n"
+        members[layout.istiod_proxy_config(ISTIOD, zt)] = b"{}"
+    return write_bundle(tmp_path / "many.tar.gz", members)
+
+
+def test_600_ztunnels_extract_under_1024_file_descriptors(tmp_path: Path) -> None:
+    import resource
+
+    bundle = _ztunnel_bundle(tmp_path, 600)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+    try:
+        assert main(["extract", str(bundle), str(tmp_path / "out")]) == Exit.OK
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert len(_tree(tmp_path / "out")) == 1 + 600 * 3 + 1
+
+
+def test_a_refusal_anywhere_in_the_plan_comes_before_the_first_write(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    (out / "ztunnel").mkdir(parents=True)
+    elsewhere.mkdir()
+    (out / "ztunnel" / ZT_B).symlink_to(elsewhere)  # sorted after cluster/ and istiod/
+    assert main(["extract", str(bundle), str(out)]) == Exit.USAGE
+    assert capsys.readouterr().err == (
+        f"ztbundle: error: {out.resolve()}/ztunnel/{ZT_B}: refusing to follow a symbolic link\n"
+    )
+    assert _tree(out) == {} and list(elsewhere.iterdir()) == []
+
+
+def test_existing_files_are_kept_unless_force(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    (out / "cluster").mkdir(parents=True)
+    (out / layout.PODS).write_bytes(b"mine")
+    (out / layout.NODES).write_bytes(b"not in the bundle")
+    assert main(["extract", str(bundle), str(out)]) == Exit.USAGE
+    assert capsys.readouterr().err == (
+        f"ztbundle: error: {out.resolve()}/{layout.PODS}: already exists; "
+        "refusing to overwrite without --force\n"
+    )
+    assert _tree(out) == {layout.PODS: b"mine", layout.NODES: b"not in the bundle"}
+    assert main(["extract", "--force", str(bundle), str(out)]) == Exit.OK
+    assert capsys.readouterr().out.startswith(f"extracted {len(MEMBERS) + 1} file(s), ")
+    assert (
+        _tree(out)[layout.PODS] == MEMBERS[layout.PODS] and _tree(out)[layout.NODES] == b"not in the bundle"
+    )
+
+
+def test_force_says_how_many_files_it_replaced(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    assert main(["extract", str(bundle), str(out)]) == Exit.OK
+    capsys.readouterr()
+    assert main(["extract", "--force", str(bundle), str(out)]) == Exit.OK
+    assert capsys.readouterr().out.endswith(f"to {out} (replaced {len(MEMBERS) + 1} existing)\n")
+
+
+def test_recipes_are_written_piece_by_piece_within_the_total_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from analyzer import limits
+    from tests.hostile import bombs
+
+    path = tmp_path / "r.tar.gz"
+    path.write_bytes(bombs.recipe_bomb(recipes=3, repeats=4, piece=b"x" * 1000))
+    monkeypatch.setattr(limits, "DEFAULT", limits.Limits(max_total_bytes=10_000))
+    assert main(["extract", str(path), str(tmp_path / "out")]) == Exit.BAD_INPUT
+    assert re.fullmatch(
+        r"ztbundle: error: .*: extracting would write 1\d{4} bytes, over the 10000-byte limit "
+        r"\(--limit-scale raises it\)\n",
+        capsys.readouterr().err,
+    )
+    assert not (tmp_path / "out").exists()
+    assert main(["extract", "--limit-scale", "2", str(path), str(tmp_path / "out")]) == Exit.OK
+    assert (tmp_path / "out" / "ztunnel/ztunnel-2/config_dump.json").read_bytes() == b"x" * 4000

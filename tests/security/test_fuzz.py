@@ -8,7 +8,8 @@ command drawn from `ztbundle.cli.COMMANDS` (all but `collect`), in-process, unde
 limit. Allowed: exit 0/1, or exit 3 with exactly one `ztbundle: error:` line as the last line of
 stderr. A traceback, any other code, or a hang fails with the command line and the exception.
 
-    ZTBUNDLE_FUZZ_EXAMPLES=10000 nice .venv/bin/python -m pytest tests/security/test_fuzz.py -q
+    ZTBUNDLE_FUZZ_EXAMPLES=10000 ZTBUNDLE_FUZZ_LOG=fuzz.log nice .venv/bin/python -m pytest \
+        tests/security/test_fuzz.py -q -k mutated --hypothesis-seed=1
 """
 
 from __future__ import annotations
@@ -43,12 +44,18 @@ from ztbundle import cli, layout
 from ztbundle.exits import Exit
 
 EXAMPLES = int(os.environ.get("ZTBUNDLE_FUZZ_EXAMPLES", "60"))
+LOG = os.environ.get("ZTBUNDLE_FUZZ_LOG")  # append one line per example checked (campaigns)
 HANG_S = int(os.environ.get("ZTBUNDLE_FUZZ_HANG_S", "60"))  # a real hang, not a slow machine
 # USAGE: a --ztunnel/--node the (mutated) bundle no longer has; NOT_COLLECTED: a view's input is absent.
 ALLOWED = {Exit.OK, Exit.FINDINGS, Exit.USAGE, Exit.BAD_INPUT, Exit.NOT_COLLECTED}
 ONE_LINE_ERRORS = {Exit.USAGE, Exit.BAD_INPUT, Exit.NOT_COLLECTED}
 BUNDLE_ARGS = {"bundle", "old", "new"}
 HUGE = "__ztbundle_fuzz_huge__"  # replaced after json.dumps: Python cannot format such an int
+BIG_FLOAT = "__ztbundle_fuzz_1e999__"  # replaced after json.dumps by 1e999 (a float that overflows)
+ESCAPES = (
+    "\x1b]52;c;cHduZWQ=\x07\x1b]8;;https://evil.example/\x1b\\x\x1b[2J\x9b31m[link=https://e.example]y[/link]"
+)
+UNSAFE = re.compile("[\x1b\x07\x80-\x9f]")  # ESC, BEL, C1: none may reach the terminal
 
 
 # --- the base bundle -----------------------------------------------------------------------
@@ -203,6 +210,7 @@ ODD_VALUES = st.one_of(
     st.sampled_from([2**63, -(2**63) - 1, 10**30, 1e308, -0.0, float("nan"), float("inf"), HUGE]),
     st.text(max_size=12),
     st.sampled_from(["", "-1", "1.2.3.4", "::1", "2026-13-45T99:99:99Z", "\u202e<script>", "\x00"]),
+    st.sampled_from(["2026-02-30T00:00:00Z", "Evil_Z", "a\ud800b", "\udc00", ESCAPES, BIG_FLOAT]),
     st.builds(list),  # fresh objects: a shared st.just({}) would be mutated across examples
     st.builds(dict),
     st.lists(st.integers(), max_size=3),
@@ -241,12 +249,19 @@ def _mutate_json(data: st.DataObject, doc: Any, label: str) -> Any:
 
 def _dump(data: st.DataObject, doc: Any, label: str) -> bytes:
     indent = data.draw(st.sampled_from([None, 2]), label=f"{label} indent")
-    return json.dumps(doc, indent=indent).replace(f'"{HUGE}"', "9" * 5000).encode()
+    text = json.dumps(doc, indent=indent, ensure_ascii=data.draw(st.booleans(), label=f"{label} ascii"))
+    return (
+        text.replace(f'"{HUGE}"', "9" * 5000)
+        .replace(f'"{BIG_FLOAT}"', "1e999")
+        .encode("utf-8", "surrogatepass")
+    )
 
 
 def _mutate_member(data: st.DataObject, name: str, body: bytes) -> bytes:
     op = data.draw(
-        st.sampled_from(["json", "json", "json", "truncate", "bitflip", "empty", "append", "deep"]),
+        st.sampled_from(
+            ["json", "json", "json", "truncate", "bitflip", "empty", "append", "deep", "escapes", "objects"]
+        ),
         label=f"{name} op",
     )
     if op == "json":
@@ -266,7 +281,17 @@ def _mutate_member(data: st.DataObject, name: str, body: bytes) -> bytes:
         return b""
     if op == "append":
         return body + data.draw(st.binary(min_size=1, max_size=40), label=f"{name} tail")
+    if op == "escapes":  # raw in text members, JSON-escaped or raw (C1) in JSON strings
+        return body.replace(b"\n", ESCAPES.encode() + b"\n").replace(
+            b'":"', b'":"' + _json_escapes(data, name)
+        )
+    if op == "objects":
+        return b"[" + b"{}," * data.draw(st.integers(1, 200_000), label=f"{name} objects") + b"{}]"
     return b"[" * 5000 + body + b"]" * 5000
+
+
+def _json_escapes(data: st.DataObject, name: str) -> bytes:
+    return json.dumps(ESCAPES, ensure_ascii=data.draw(st.booleans(), label=f"{name} ascii"))[1:-1].encode()
 
 
 def _resign(manifest: dict[str, Any], members: dict[str, bytes], changed: set[str]) -> None:
@@ -286,11 +311,87 @@ def _tar(members: list[tuple[str, bytes]]) -> bytes:
     return buf.getvalue()
 
 
+def _mutate_recipe(data: st.DataObject, manifest: dict[str, Any], members: dict[str, bytes]) -> str:
+    """Repeat, drop or reorder a format-2 recipe's pieces, keeping `bytes` consistent (a recipe bomb)."""
+    recipes = [a for a in manifest["artifacts"] if a.get("storage") == "recipe"]
+    if not recipes:
+        return " (no recipe)"
+    a = data.draw(st.sampled_from(recipes), label="recipe")
+    op = data.draw(st.sampled_from(["repeat", "drop", "reverse", "many"]), label="recipe op")
+    pieces = list(a["pieces"])
+    if op == "repeat":
+        pieces = pieces * data.draw(st.integers(2, 2000), label="recipe repeats")
+    elif op == "drop":
+        pieces = pieces[1:]
+    elif op == "reverse":
+        pieces.reverse()
+    else:  # every recipe points at the first one's pieces, many times over
+        for other in recipes:
+            other["pieces"] = pieces * data.draw(st.integers(1, 300), label="recipe copies")
+            other["bytes"] = sum(len(members[layout.object_member(d)]) for d in other["pieces"])
+        return f" {op}"
+    a["pieces"] = pieces
+    a["bytes"] = sum(len(members[layout.object_member(d)]) for d in pieces)
+    return f" {op} {a['path']}"
+
+
+def _rename(
+    data: st.DataObject, manifest: dict[str, Any], members: dict[str, bytes], order: list[str]
+) -> str:
+    """Give one member and its artifact a path whose pod segment is not a DNS-1123 name."""
+    names = sorted(n for n in members if n.count("/") >= 2 and not n.startswith("objects/"))
+    old = data.draw(st.sampled_from(names), label="renamed")
+    parts = old.split("/")
+    parts[1] = data.draw(st.sampled_from(["Evil_Z", "UPPER", "a_b", "-x", "x" * 300]), label="new segment")
+    new = "/".join(parts)
+    members[new] = members.pop(old)
+    order[order.index(old)] = new
+    for a in manifest["artifacts"]:
+        if a["path"] == old:
+            a["path"] = new
+    return f" {old} -> {new}"
+
+
+def _pax_record(field: bytes) -> bytes:
+    length = len(field) + 2  # the space and the newline
+    length += len(str(length + len(str(length))))
+    return b"%d %s\n" % (length, field)
+
+
+def _framing(data: st.DataObject, raw: bytes) -> tuple[bytes, str]:
+    """Header records and trailing data: what tarfile reads before, or never reaches, the members."""
+    op = data.draw(
+        st.sampled_from(
+            ["second gzip member", "after end", "pax digits", "pax junk", "longname", "pax size"]
+        ),
+        label="framing",
+    )
+    end = len(raw.rstrip(b"\0"))
+    body, tail = raw[: end + (-end % 512)], b"\0" * 1024
+    if op == "second gzip member":
+        return raw, op
+    if op == "after end":
+        return body + tail + _tar([("cluster/smuggled.json", b"{}")]), op
+    kind = tarfile.GNUTYPE_LONGNAME if op == "longname" else tarfile.XHDTYPE
+    size = data.draw(st.integers(1, 200_000), label="record size")
+    record = {
+        "pax digits": b"9" * size,
+        "pax junk": data.draw(st.binary(min_size=1, max_size=600), label="pax bytes"),
+        "longname": b"a" * size,
+        "pax size": _pax_record(b"size=%d" % size),
+    }[op]
+    info = tarfile.TarInfo("././@LongLink")
+    info.type, info.size = kind, len(record)
+    header = info.tobuf(tarfile.USTAR_FORMAT) + record + b"\0" * (-len(record) % 512)
+    return header + body + tail, op
+
+
 def mutate(data: st.DataObject, base: Base) -> tuple[bytes, str]:
     """A mutated bundle (the .tar.gz bytes) and a short description of what was done."""
     kind = data.draw(
         st.sampled_from(
             ["member", "member", "member", "manifest", "reorder", "tar", "gzip-cut", "gzip-flip"]
+            + ["recipe", "rename", "framing"]
         ),
         label="kind",
     )
@@ -314,13 +415,22 @@ def mutate(data: st.DataObject, base: Base) -> tuple[bytes, str]:
             manifest = _mutate_json(data, manifest, f"manifest edit {i}")
     elif kind == "reorder":
         random.Random(data.draw(st.integers(0, 2**32), label="shuffle seed")).shuffle(order)
+    elif kind == "recipe":
+        what += _mutate_recipe(data, manifest, members)
+    elif kind == "rename":
+        what += _rename(data, manifest, members, order)
     members[layout.MANIFEST] = (
         _dump(data, manifest, "manifest") if kind == "manifest" else (json.dumps(manifest, indent=2).encode())
     )
     raw = _tar([(n, members[n]) for n in order])
     if kind == "tar":
         raw = _flip(data, raw, "tar")
+    if kind == "framing":
+        raw, extra = _framing(data, raw)
+        what += f" {extra}"
     gz = gzip.compress(raw, compresslevel=1, mtime=0)
+    if kind == "framing" and extra == "second gzip member":
+        gz += gzip.compress(_tar([("cluster/smuggled.json", b"{}")]), mtime=0)
     if kind == "gzip-cut":
         gz = gz[: data.draw(st.integers(0, len(gz) - 1), label="gzip cut")]
     elif kind == "gzip-flip":
@@ -353,6 +463,7 @@ def time_limit(seconds: int) -> Iterator[None]:
 class Outcome:
     code: int
     stderr: str
+    stdout: str = ""
 
 
 def run_cli(argv: list[str]) -> Outcome:
@@ -368,13 +479,19 @@ def run_cli(argv: list[str]) -> Outcome:
         pytest.fail(
             f"`ztbundle {' '.join(argv)}` raised:\n{traceback.format_exc()}\nstderr:\n{err.getvalue()}"
         )
-    return Outcome(code, err.getvalue())
+    out.flush()
+    return Outcome(code, err.getvalue(), out.buffer.getvalue().decode("utf-8", "replace"))
 
 
 def check_outcome(argv: list[str], outcome: Outcome, what: str) -> None:
     where = f"`ztbundle {' '.join(argv)}` on a bundle mutated by {what}"
     assert "Traceback" not in outcome.stderr, f"{where}: {outcome.stderr}"
     assert outcome.code in ALLOWED, f"{where}: exit {outcome.code}: {outcome.stderr}"
+    for stream in (outcome.stdout, outcome.stderr):
+        leak = UNSAFE.search(stream)
+        assert leak is None, (
+            f"{where}: a terminal escape reached the output: {stream[max(0, leak.start() - 60) :][:120]!r}"
+        )
     lines = outcome.stderr.splitlines()
     errors = [ln for ln in lines if ln.startswith("ztbundle: error: ")]
     if outcome.code in ONE_LINE_ERRORS:
@@ -448,5 +565,8 @@ def test_mutated_bundles_succeed_or_fail_in_one_line(
     argv = build_argv(data, name, bundle, pristine, work, base)
     outcome = run_cli(argv)
     check_outcome(argv, outcome, what)
+    if LOG:  # a long campaign's progress, readable while it runs
+        with open(LOG, "a", encoding="utf-8") as log:
+            log.write(f"{name}\t{outcome.code}\t{what[:80]}\n")
     event(f"exit {outcome.code} after {what.split()[0]}{' re-signed' if 're-signed' in what else ''}")
     event(f"{name}: exit {outcome.code}")

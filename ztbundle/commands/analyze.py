@@ -21,6 +21,7 @@ from ztbundle.commands._args import (
 )
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
+from ztbundle.outfile import write_file
 
 if TYPE_CHECKING:
     from analyzer import AnalysisResult
@@ -170,20 +171,8 @@ def run(args: argparse.Namespace) -> Exit:
         print(_summary(result, None), file=sys.stderr)
     else:
         out = Path(dest) if dest else args.bundle.with_name(f"{args.bundle.name}.report.{fmt.value}")
-        _write_private(out, text)
+        # 0600 like the bundle it describes (it quotes pod names, IPs and log lines), never through a link
+        write_file(out, text.encode("utf-8"), "report", mode=0o600)
         print(_summary(result, str(out)))
     fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
     return Exit.FINDINGS if result.has_at_least(fail_on) else Exit.OK
-
-
-def _write_private(out: Path, text: str) -> None:
-    """Write the report 0600 like the bundle it describes (it quotes pod names, IPs and log lines)."""
-    import os
-
-    try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            os.fchmod(f.fileno(), 0o600)  # an existing file keeps its mode on open; tighten it
-            f.write(text)
-    except OSError as exc:
-        raise UsageError(f"{out}: cannot write report: {exc.strerror or exc}") from None

@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> Exit:
     import json
 
     from analyzer.bundle import parse_json
+    from analyzer.text import printable
     from analyzer.views import zconfig
     from analyzer.views.source import open_source
     from ztbundle.commands import _pick
@@ -140,12 +141,12 @@ def run(args: argparse.Namespace) -> Exit:
         node = pod.node if pod else None
     zt, why = _pick.ztunnel(src, args.ztunnel, node)
     print(f"ztbundle: showing {why}", file=sys.stderr)
-    body = src.member(zt.config_dump_path, f"config_dump for {zt.name}")
+    src.member(zt.config_dump_path, f"config_dump for {zt.name}")  # one line when it was not collected
     section = zconfig.Section(section_name)
     if section is zconfig.Section.ALL and args.output == "json":
-        sys.stdout.flush()
-        sys.stdout.buffer.write(body)  # the dump exactly as ztunnel served it
-        sys.stdout.buffer.flush()
+        # The dump as ztunnel served it; a control character (never raw in valid JSON) shows as
+        # the `\uXXXX` escape of itself, so the text stays the same JSON.
+        sys.stdout.write(printable(src.files.text(zt.config_dump_path)))
         return Exit.OK
     doc = parse_json(src.path, zt.config_dump_path, src.files.text(zt.config_dump_path))
     dump = zconfig.raw_dump(doc)

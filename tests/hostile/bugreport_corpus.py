@@ -139,7 +139,8 @@ ATTACKS: tuple[Attack, ...] = (
     Attack(
         "br-deep-json-config-dump",
         "ztunnel/ztunnel-a/config_dump.json",  # parse errors name the member as presented (logical path)
-        r"JSON (nested deeper than 64 levels|has \d+ objects and arrays in \d+ bytes \(a flood of empty ones\?\))",
+        r"JSON (nested deeper than 64 levels|has \d+ objects and arrays in \d+ bytes "
+        r"\(a flood of empty ones\?\))",
         lambda: archive(dict(BASE, **{DUMP: b'{"workloads": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"})),
         content=True,
     ),

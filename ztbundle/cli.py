@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "ztunnel-config",
     "logs",
     "traffic",
+    "trace",
     "metrics",
     "xds",
     "diff",

@@ -27,6 +27,12 @@ from ztbundle import layout
 def members(scn: Scenario, *, without: Iterable[str] = ()) -> dict[str, bytes]:
     """Every member the trace reads; `without` drops members whose path starts with one of its prefixes."""
     out = _members(scn)
+    out[layout.NAMESPACES] = jbytes(
+        {
+            "kind": "NamespaceList",
+            "items": [k8s.namespace_object(scn, n.name, dict(n.labels)) for n in scn.namespaces],
+        }
+    )
     out[layout.SERVICES] = jbytes(
         {"kind": "ServiceList", "items": [k8s.service_object(scn, s) for s in scn.services]}
     )

@@ -55,7 +55,7 @@ def trace(
     dests = tuple((p, bundle.ztunnel_on(p.node)) for p in path.destinations)
     dest_zts = tuple({z.name: z for _, z in dests if z is not None}.values())
     path_zts = tuple({z.name: z for z in ((path.ztunnel,) if path.ztunnel else ()) + dest_zts}.values())
-    hops = (
+    hops: tuple[Hop, ...] = (
         enrolled(bundle, path),
         identity(bundle, path, dest_zts),
         resolved(bundle, path),

@@ -27,7 +27,7 @@ class Scope:
 
     source: ObjectRef
     source_node: str | None
-    source_ztunnel: str | None
+    source_ztunnels: frozenset[str]  # the source node's current ztunnel (empty when there is none)
     source_identity: ObjectRef | None
     dest_pods: frozenset[ObjectRef]
     dest_nodes: frozenset[str]
@@ -50,7 +50,7 @@ def scope_of(path: Path, destinations: Sequence[tuple[Pod, Ztunnel | None]]) -> 
     return Scope(
         source=path.source.ref,
         source_node=path.source.node,
-        source_ztunnel=path.ztunnel.name if path.ztunnel else None,
+        source_ztunnels=frozenset({path.ztunnel.name} if path.ztunnel else ()),
         source_identity=identity_ref(path.identity),
         dest_pods=frozenset(p.ref for p, _ in destinations),
         dest_nodes=frozenset(p.node for p, _ in destinations if p.node),
@@ -67,7 +67,8 @@ XDS = frozenset({"ZT401", "ZT402", "ZT404", "ZT405", "ZT406", "ZT602"})
 HBONE_LOGS = frozenset({"ZT601", "ZT603", "ZT604"})
 
 
-def _on(f: Finding, zts: frozenset[str] | set[str], nodes: frozenset[str] | set[str]) -> bool:
+def _on(f: Finding, zts: frozenset[str], nodes: frozenset[str]) -> bool:
+    """The finding was seen in one of `zts`, or (not tied to a ztunnel) on one of `nodes`."""
     return (
         (f.ztunnel in zts)
         or (f.subject.kind == "Ztunnel" and f.subject.name in zts)
@@ -77,25 +78,26 @@ def _on(f: Finding, zts: frozenset[str] | set[str], nodes: frozenset[str] | set[
 
 def matchers(s: Scope) -> dict[HopKey, Callable[[Finding], bool]]:
     """For each hop, which findings of the analysis are about this path's part of it."""
-    src_zt = {s.source_ztunnel} - {None}
-    src_node = {s.source_node} - {None}
+    src_zt = s.source_ztunnels
+    src_node = frozenset({s.source_node} if s.source_node else ())
+    none: frozenset[str] = frozenset()
     node_ref = ObjectRef("Node", "", s.source_node or "")
     dest_nodes = {ObjectRef("Node", "", n) for n in s.dest_nodes}
     return {
         HopKey.SOURCE_ENROLLED: lambda f: (
             (f.code in POD_SIDE and f.subject == s.source)
             or (f.code in ("ZT103", "ZT304") and f.subject == node_ref)
-            or (f.code in ZTUNNEL_HEALTH and _on(f, src_zt, src_node))  # type: ignore[arg-type]
+            or (f.code in ZTUNNEL_HEALTH and _on(f, src_zt, src_node))
         ),
         HopKey.SOURCE_IDENTITY: lambda f: (
-            (f.code in CERTS and f.subject == s.source_identity and _on(f, src_zt, src_node))  # type: ignore[arg-type]
-            or (f.code == "ZT206" and _on(f, src_zt | s.dest_ztunnels, set()))  # type: ignore[operator]
+            (f.code in CERTS and f.subject == s.source_identity and _on(f, src_zt, src_node))
+            or (f.code == "ZT206" and _on(f, src_zt | s.dest_ztunnels, none))
         ),
-        HopKey.DESTINATION_RESOLVED: lambda f: f.code in XDS and _on(f, src_zt, src_node),  # type: ignore[arg-type]
+        HopKey.DESTINATION_RESOLVED: lambda f: f.code in XDS and _on(f, src_zt, src_node),
         HopKey.WAYPOINT: lambda f: f.code == "ZT504" and f.subject.namespace == s.waypoint_namespace,
         HopKey.POLICY: lambda f: (
             (f.code == "ZT603" and f.subject in s.dest_pods)
-            or (f.code == "ZT403" and _on(f, s.dest_ztunnels, set()))
+            or (f.code == "ZT403" and _on(f, s.dest_ztunnels, none))
         ),
         HopKey.DESTINATION_SIDE: lambda f: (
             (f.code in POD_SIDE | {"ZT601", "ZT604"} and f.subject in s.dest_pods)

@@ -124,6 +124,8 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
                 server_version=plan.server_version,
                 istio_namespace=plan.istio_namespace,
             )
+            if plan.options.selection is not None:  # what --for/--to narrowed the run to
+                manifest.options["selection"] = plan.options.selection.as_json()
             for node in sorted(request.options.nodes - {p.node for p in plan.ztunnels_all if p.node}):
                 manifest.errors.append(f"--node {node}: no ztunnel pod runs on that node")
             manifest.errors.extend(preflight.run(pool.get(), plan))  # what RBAC will refuse, said up front

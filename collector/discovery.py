@@ -21,6 +21,8 @@ from ztbundle.layout import Component, Status
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
+    from collector.paths import Selection
+
 SELECTORS: dict[Component, str] = {
     Component.ISTIOD: "app=istiod",
     Component.ZTUNNEL: "app=ztunnel",
@@ -39,6 +41,9 @@ class Options:
     nodes: frozenset[str] = frozenset()
     timeout_s: float = 30.0
     max_bytes: int = 256 * 1024 * 1024
+    for_pods: tuple[str, ...] = ()  # `--for`: narrow to these pods' paths (collector.paths)
+    to: str | None = None  # `--to`: the target of those paths
+    selection: Selection | None = None  # what `--for`/`--to` resolved to
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,9 @@ class Plan:
 
     @property
     def waypoints(self) -> tuple[PodRef, ...]:
+        sel = self.options.selection
+        if sel is not None:  # the path's waypoint, wherever it runs
+            return tuple(p for p in self.waypoints_all if p.ref in sel.waypoints)
         return self._on_nodes(self.waypoints_all)
 
 
@@ -88,7 +96,7 @@ def discover(api: ApiClient, options: Options, host: str) -> Plan:
             f"{host}: no Istio found: no istiod (app=istiod) or ztunnel (app=ztunnel) pods in {where}; "
             "check --context or --istio-namespace"
         )
-    return Plan(
+    plan = Plan(
         options=options,
         server_version=version,
         istio_namespace=namespace,
@@ -97,6 +105,11 @@ def discover(api: ApiClient, options: Options, host: str) -> Plan:
         cnis_all=tuple(_find(api, options, host, Component.CNI, None)),
         waypoints_all=tuple(_find(api, options, host, Component.WAYPOINT, None)),
     )
+    if options.for_pods:
+        from collector.paths import narrow
+
+        plan = narrow(api, plan, host)
+    return plan
 
 
 def _fatal(exc: BaseException, host: str, action: str, timeout_s: float) -> ClusterError:

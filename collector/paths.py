@@ -138,8 +138,8 @@ def _waypoint(
             value = _labels(o)[USE_WAYPOINT]
             return None if value == "none" else (_meta(o)[0], value)
     ns = _meta(holders[0])[0] if holders else ""
-    value = _labels(namespaces.get(ns) or {}).get(USE_WAYPOINT)
-    return (ns, value) if value and value != "none" else None
+    label = _labels(namespaces.get(ns) or {}).get(USE_WAYPOINT)
+    return (ns, label) if label and label != "none" else None
 
 
 def _all(api: ApiClient, path: str, options: Options) -> list[Obj]:
@@ -153,7 +153,9 @@ def select(api: ApiClient, options: Options) -> Selection:
     """Resolve `--for` and `--to` against the live cluster (UsageError for names it does not know)."""
     pods = _all(api, "/api/v1/pods", options)
     sources = [find_pod(pods, text, "--for") for text in options.for_pods]
-    target, target_pods, svc, waypoint = None, [], None, None
+    target: str | None = None
+    target_pods: list[Obj] = []
+    waypoint: tuple[str, str] | None = None
     if options.to:
         services = _all(api, "/api/v1/services", options)
         namespaces = {_meta(n)[1]: n for n in _all(api, "/api/v1/namespaces", options)}

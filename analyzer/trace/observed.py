@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from analyzer.model import AccessRecord, Bundle, Component, Input, LogFile, Pod, Ztunnel
+from analyzer.model import AccessRecord, Bundle, Component, Input, LogFile, ObjectRef, Pod, Ztunnel
 from analyzer.parse.metrics import parse_metrics
 from analyzer.trace.path import Path
 from analyzer.trace.types import Check, Evidence, Hop, HopKey, Verdict, hop
@@ -128,8 +128,8 @@ def _counters(
             UNKNOWN, f"istio_tcp_* counters: ztunnel metrics not collected: {why}", supplementary=True
         )
     w = path.source_workload
-    src = (path.source.namespace, w.workload_name if w and w.workload_name else path.source.name)
-    dst = {(p.namespace, p.name) for p in path.destinations}
+    src = (w.namespace, w.workload_name) if w and w.workload_name else _workload(path.source.ref)
+    dst = {_workload(p.ref) for p in path.destinations}
     total: dict[str, float] = {}
     for text in have.values():
         for s in parse_metrics(text).samples:
@@ -142,7 +142,7 @@ def _counters(
                 (labels.get("destination_workload_namespace"), labels.get("destination_workload")),
             }
             host = labels.get("destination_service")
-            if not ({_workload(d) for d in dst} & dst_names) and host != path.target.hostname:
+            if not (dst & dst_names) and host != path.target.hostname:
                 continue
             total[s.name] = total.get(s.name, 0.0) + s.value
     ev = tuple(Evidence(layout.ztunnel_metrics(name)) for name in have)
@@ -152,8 +152,8 @@ def _counters(
     return Check(OK, f"istio_tcp_* counters for this pair: {shown}", ev, supplementary=True)
 
 
-def _workload(key: tuple[str, str]) -> tuple[str, str]:
+def _workload(ref: ObjectRef) -> tuple[str, str]:
     """A pod's workload name as metrics label it: the pod name without its two generated suffixes."""
-    ns, name = key
+    ns, name = ref.namespace, ref.name
     parts = name.split("-")
     return (ns, "-".join(parts[:-2])) if len(parts) > 2 else (ns, name)

@@ -62,23 +62,27 @@ def _finding(f: Any) -> dict[str, Any]:
 
 
 def to_text(t: Trace, *, verbose: bool = False) -> str:
-    """Hop per block: verdict and title, its checks (non-ok first unless `verbose`), findings with Fix."""
-    out = [printable_line(f"trace {t.source} → {t.target} (at {t.now})")]
+    """Hop per block: verdict and title, its checks (only those not ok unless `verbose`), then for a
+    hop that is not ok the findings that explain it with their Fix (messages too when `verbose`)."""
+    out = [f"trace {t.source} → {t.target} (at {t.now})"]
     for h in t.hops:
-        out.append(printable_line(f"{h.number}. {h.title:<21} {MARK[h.verdict]}"))
-        checks = (
+        out.append(f"{h.number}. {h.title:<21} {MARK[h.verdict]}")
+        shown = (
             h.checks
             if verbose or h.verdict is Verdict.OK
             else [c for c in h.checks if c.verdict is not Verdict.OK]
         )
-        for c in checks:
+        for c in shown:
             where = f"  [{', '.join(str(e) for e in c.evidence[:2])}]" if c.evidence else ""
-            out.append(printable_line(f"     {c.verdict.value:<8} {c.text}{where}"))
-        for f in h.findings[:3]:
-            out.append(printable_line(f"     {f.code} {f.rule} ({f.severity}) {f.subject}: {f.message}"))
+            out.append(f"     {c.verdict.value:<8} {c.text}{where}")
+        findings = h.findings if verbose else h.findings[:2] if h.verdict is not Verdict.OK else ()
+        for f in findings:
+            out.append(f"     {f.code} {f.rule} ({f.severity}) on {f.subject}")
+            if verbose:
+                out.append(f"       {f.message}")
             if f.fix:
-                out.append(printable_line(f"       fix: {f.fix}"))
-        if len(h.findings) > 3:
-            out.append(f"     … and {len(h.findings) - 3} more finding(s)")
-    out.append(printable_line(f"verdict: {t.conclusion.text}"))
-    return "\n".join(out) + "\n"
+                out.append(f"       fix: {f.fix}")
+        if len(h.findings) > len(findings) and h.verdict is not Verdict.OK:
+            out.append(f"     … and {len(h.findings) - len(findings)} more finding(s) (-v shows all)")
+    out.append(f"verdict: {t.conclusion.text}")
+    return "".join(printable_line(line) + "\n" for line in out)

@@ -16,12 +16,18 @@ from analyzer.trace.render import to_json
 from tests.analyzer.tarhelp import write_bundle
 from tests.analyzer.test_load import at
 from tests.fakecluster import scenarios
-from tests.fakecluster.scenario import Namespace
+from tests.fakecluster.scenario import Namespace, Policy
 from tests.trace.bundles import members, traced
 from ztbundle.cli import main
 from ztbundle.exits import Exit
 
 SCHEMA = json.loads(resources.files("analyzer").joinpath("schemas/trace.schema.json").read_text("utf-8"))
+
+
+def _sub(tmp: Path, name: str) -> Path:
+    """A fresh directory per bundle: a loaded bundle may still read its file."""
+    (tmp / name).mkdir()
+    return tmp / name
 
 
 def _verdicts(t: object, source: str, target: str) -> dict[HopKey, Verdict]:
@@ -34,11 +40,11 @@ def test_source_ztunnel_dump_not_collected_makes_its_hops_unknown(tmp_path: Path
     t = traced(scn, tmp_path)
     zt = t.model.ztunnel_on(next(p for p in scn.pods if p.labels.get("app") == "productpage").node)
     assert zt is not None
-    t = traced(scn, tmp_path, without=(zt.config_dump_path,))
+    t = traced(scn, _sub(tmp_path, "no-dump"), without=(zt.config_dump_path,))
     got = _verdicts(t, "productpage", "default/details")
-    for key in (HopKey.SOURCE_IDENTITY, HopKey.DESTINATION_RESOLVED):
-        assert got[key] is Verdict.UNKNOWN, got
-    assert Verdict.OK not in (got[HopKey.SOURCE_ENROLLED], got[HopKey.POLICY])
+    unknown = (HopKey.SOURCE_ENROLLED, HopKey.SOURCE_IDENTITY, HopKey.DESTINATION_RESOLVED, HopKey.POLICY)
+    assert {k: got[k] for k in unknown} == dict.fromkeys(unknown, Verdict.UNKNOWN)
+    assert got[HopKey.DESTINATION_SIDE] is Verdict.OK  # details' own ztunnel was collected
 
 
 def test_logs_not_collected_make_observed_traffic_unknown(tmp_path: Path) -> None:
@@ -64,20 +70,66 @@ def test_waypoint_hop_ok_when_ready_and_broken_without_pods(tmp_path: Path) -> N
     hop = got.hops[HopKey.WAYPOINT - 1]
     assert any("waypoint default/waypoint" in c.text and c.verdict is Verdict.OK for c in hop.checks), hop
     gone = replace(scn, pods=tuple(p for p in scn.pods if "waypoint" not in p.name))
-    t2 = traced(gone, tmp_path / "gone") if (tmp_path / "gone").mkdir() is None else None
-    assert t2 is not None
+    t2 = traced(gone, _sub(tmp_path, "gone"))
     hop2 = t2.trace(t2.pod("productpage"), "default/details").hops[HopKey.WAYPOINT - 1]
     assert hop2.verdict is Verdict.BROKEN and any("no pods" in c.text for c in hop2.checks)
 
 
-def test_policy_hop_breaks_when_no_allow_policy_admits_the_source(tmp_path: Path) -> None:
+CURL = "cluster.local/ns/default/sa/curl"
+
+
+@pytest.mark.parametrize(
+    ("policy", "denied", "allowed"),
+    [
+        (Policy("default", "curl-only", scope="Namespace", principals=(CURL,)), "productpage", "curl"),
+        (
+            Policy("default", "no-curl", action="Deny", scope="Namespace", principals=(CURL,)),
+            "curl",
+            "productpage",
+        ),
+    ],
+    ids=["allow-list-without-the-source", "deny-naming-the-source"],
+)
+def test_policy_hop_breaks_when_a_policy_denies_the_source(
+    tmp_path: Path, policy: Policy, denied: str, allowed: str
+) -> None:
+    scn = scenarios.bookinfo()
+    t = traced(replace(scn, policies=(*scn.policies, policy)), tmp_path)
+    no = t.trace(t.pod(denied), "default/details:9080").hops[HopKey.POLICY - 1]
+    yes = t.trace(t.pod(allowed), "default/details:9080").hops[HopKey.POLICY - 1]
+    assert no.verdict is Verdict.BROKEN and any(policy.ref in c.text for c in no.checks), no.checks
+    assert yes.verdict is Verdict.OK, yes.checks
+
+
+def test_workload_selector_policy_no_workload_links_is_shown_not_guessed(tmp_path: Path) -> None:
     t = traced(scenarios.bookinfo(), tmp_path)
-    denied = t.trace(t.pod("reviews", version="v1"), "default/productpage:9080").hops[HopKey.POLICY - 1]
-    allowed = t.trace(t.pod("curl"), "default/productpage:9080").hops[HopKey.POLICY - 1]
-    # productpage-viewer allows only curl; the fake ztunnel links it to no workload, so it is
-    # reported as not evaluated rather than guessed at.
-    assert allowed.verdict is Verdict.OK and denied.verdict is Verdict.OK
-    assert any(c.verdict is Verdict.UNKNOWN and c.supplementary for c in denied.checks)
+    hop = t.trace(t.pod("reviews", version="v1"), "default/productpage:9080").hops[HopKey.POLICY - 1]
+    assert hop.verdict is Verdict.OK
+    assert any(
+        c.verdict is Verdict.UNKNOWN and c.supplementary and "productpage-viewer" in c.text
+        for c in hop.checks
+    )
+
+
+def test_destination_not_in_source_service_table_breaks_hop_3(tmp_path: Path) -> None:
+    t = traced(scenarios.bookinfo(), tmp_path)
+    got = t.trace(t.pod("productpage"), "default/details:8080").hops[HopKey.DESTINATION_RESOLVED - 1]
+    assert got.verdict is Verdict.BROKEN and any("port 8080 is not a port" in c.text for c in got.checks)
+    ok = t.trace(t.pod("productpage"), "default/details:9080").hops[HopKey.DESTINATION_RESOLVED - 1]
+    assert ok.verdict is Verdict.OK and any("healthy endpoint" in c.text for c in ok.checks)
+
+
+def test_observed_traffic_reads_both_logs_and_the_pair_counters(tmp_path: Path) -> None:
+    t = traced(scenarios.bookinfo(), tmp_path)
+    hop = t.trace(t.pod("productpage"), "default/details").hops[HopKey.OBSERVED_TRAFFIC - 1]
+    assert any("record(s) without error" in c.text and c.evidence[0].line for c in hop.checks)
+    counters = next(c for c in hop.checks if "istio_tcp_" in c.text)
+    assert "connections_opened_total=" in counters.text, counters.text
+    bare = traced(scenarios.bookinfo(), _sub(tmp_path, "bare"), without=("ztunnel/ztunnel-",))
+    assert any(
+        "not collected" in c.text
+        for c in bare.trace(bare.pod("productpage"), "default/details").hops[6].checks
+    )
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from collector.context import StepContext
 from collector.discovery import Options, Plan, discover
 from collector.kube import ClientPool, load_cluster_config
 from collector.manifest import Artifact, Manifest, tool_log_item, utc_now
+from collector.paths import narrow
 from collector.runner import ProgressCallback, Runner
 from collector.steps import Item, Step, load_steps
 from collector.toollog import ToolLog
@@ -108,6 +109,8 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
         pool = ClientPool(cluster.configuration)
         try:
             plan = discover(pool.get(), request.options, host)
+            if request.options.for_pods:  # `--for`/`--to`: only what those paths touch
+                plan = narrow(pool.get(), plan, host)
             LOG.info(
                 "found Istio in %s: %d istiod, %d ztunnel (%d selected), %d istio-cni, %d waypoint pods",
                 plan.istio_namespace,

@@ -14,14 +14,12 @@ from urllib.parse import quote
 
 from collector.failures import StepFailed, Truncated, classify
 from collector.kube import api_get
-from collector.targets import ContainerRef, PodRef
+from collector.targets import ContainerRef, PodRef, Selection
 from ztbundle.errors import ClusterError
 from ztbundle.layout import Component, Status
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
-
-    from collector.paths import Selection
 
 SELECTORS: dict[Component, str] = {
     Component.ISTIOD: "app=istiod",
@@ -96,7 +94,7 @@ def discover(api: ApiClient, options: Options, host: str) -> Plan:
             f"{host}: no Istio found: no istiod (app=istiod) or ztunnel (app=ztunnel) pods in {where}; "
             "check --context or --istio-namespace"
         )
-    plan = Plan(
+    return Plan(
         options=options,
         server_version=version,
         istio_namespace=namespace,
@@ -105,11 +103,6 @@ def discover(api: ApiClient, options: Options, host: str) -> Plan:
         cnis_all=tuple(_find(api, options, host, Component.CNI, None)),
         waypoints_all=tuple(_find(api, options, host, Component.WAYPOINT, None)),
     )
-    if options.for_pods:
-        from collector.paths import narrow
-
-        plan = narrow(api, plan, host)
-    return plan
 
 
 def _fatal(exc: BaseException, host: str, action: str, timeout_s: float) -> ClusterError:

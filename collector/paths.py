@@ -12,39 +12,18 @@ import dataclasses
 import difflib
 import ipaddress
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from collector.discovery import Options, Plan, _fatal, list_pages
+from collector.targets import Selection
 from ztbundle.errors import UsageError
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
-    from collector.discovery import Options, Plan
-
 Obj = Mapping[str, Any]
 USE_WAYPOINT = "istio.io/use-waypoint"
 GATEWAY_NAME = "gateway.networking.k8s.io/gateway-name"
-
-
-@dataclass(frozen=True, slots=True)
-class Selection:
-    """What `--for`/`--to` resolved to, as the manifest records it."""
-
-    sources: tuple[str, ...]  # namespace/name of each --for pod
-    target: str | None  # `Service ns/name`, `Pod ns/name` or the IP given
-    target_pods: tuple[str, ...]
-    nodes: frozenset[str]
-    waypoints: frozenset[str]  # namespace/name of waypoint pods on the path
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "for": list(self.sources),
-            "to": self.target,
-            "target_pods": list(self.target_pods),
-            "nodes": sorted(self.nodes),
-            "waypoint_pods": sorted(self.waypoints),
-        }
 
 
 def _meta(o: Obj) -> tuple[str, str]:
@@ -143,8 +122,6 @@ def _waypoint(
 
 
 def _all(api: ApiClient, path: str, options: Options) -> list[Obj]:
-    from collector.discovery import list_pages
-
     pages = list_pages(api, path, [], timeout_s=options.timeout_s, max_bytes=options.max_bytes)
     return [o for page in pages for o in page.get("items") or []]
 
@@ -182,8 +159,6 @@ def _waypoint_pods(pods: list[Obj], waypoint: tuple[str, str] | None) -> Iterato
 
 def narrow(api: ApiClient, plan: Plan, host: str) -> Plan:
     """The plan limited to the selected paths' nodes and waypoints (and `--node`'s, when also given)."""
-    from collector.discovery import _fatal
-
     try:
         sel = select(api, plan.options)
     except UsageError:

@@ -108,3 +108,38 @@ def test_unknown_for_pod_names_the_closest(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "closest: default/productpage-" in err
     assert not (tmp_path / "b.tar.gz").exists()
+
+
+def test_collect_for_keeps_the_targets_waypoint_and_records_the_selection(tmp_path: Path) -> None:
+    scn = scenarios.with_waypoint(scenarios.bookinfo())  # the waypoint runs on the third node
+    pp = next(p for p in scn.pods if p.labels.get("app") == "productpage")
+    details = next(p for p in scn.pods if p.labels.get("app") == "details")
+    waypoint = next(p for p in scn.pods if p.name.startswith("waypoint"))
+    zt_of = {p.node: p.name for p in scn.pods if p.name.startswith("ztunnel-")}
+    out = tmp_path / "b.tar.gz"
+    with FakeCluster(scn) as fc:
+        argv = [
+            "collect",
+            "--kubeconfig",
+            str(fc.kubeconfig),
+            "--context",
+            fc.context,
+            "--quiet",
+            "-o",
+            str(out),
+        ]
+        assert main([*argv, "--for", pp.name, "--to", "details.default.svc.cluster.local:9080"]) == Exit.OK
+    assert _ztunnels(out) == {zt_of[pp.node], zt_of[details.node]} and waypoint.node not in {
+        pp.node,
+        details.node,
+    }
+    manifest = _manifest(out)
+    paths = {a["path"] for a in manifest["artifacts"]}  # type: ignore[union-attr]
+    assert any(p.startswith(f"waypoint/default/{waypoint.name}/") for p in paths), sorted(paths)
+    assert manifest["options"]["selection"] == {  # type: ignore[index]
+        "for": [f"default/{pp.name}"],
+        "to": "Service default/details",
+        "target_pods": [f"default/{details.name}"],
+        "nodes": sorted({pp.node, details.node}),
+        "waypoint_pods": [f"default/{waypoint.name}"],
+    }

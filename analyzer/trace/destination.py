@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from analyzer.model import Bundle, Input, XdsService
 from analyzer.trace.objects import collected_objects
+from analyzer.trace.observed import logs_of, pair_records
 from analyzer.trace.path import Path, service_in, workload_of
 from analyzer.trace.source import ztunnel_usable
 from analyzer.trace.types import Check, Evidence, Hop, HopKey, Verdict, hop
@@ -52,6 +53,7 @@ def _resolved_checks(bundle: Bundle, path: Path) -> Iterator[Check]:
     if target.port is not None and all(p != target.port for p, _ in svc.ports):
         yield Check(BROKEN, f"port {target.port} is not a port of {svc.hostname} ({_ports(svc)})", dump)
     yield from _endpoints(bundle, path, svc, dump)
+    yield _spread(bundle, path)
 
 
 def _expected(bundle: Bundle, path: Path) -> XdsService | None:
@@ -85,6 +87,31 @@ def _endpoints(bundle: Bundle, path: Path, svc: XdsService, dump: tuple[Evidence
         verdict = BROKEN if not healthy else DEGRADED
         gone = [f"{u} (not in the workload table)" for u in unknown]
         yield Check(verdict, f"{len(bad) + len(unknown)} endpoint(s) unusable: {', '.join(bad + gone)}", dump)
+
+
+def _spread(bundle: Bundle, path: Path) -> Check:
+    """How the source's connections spread over the endpoints, per the source ztunnel's access log."""
+    if path.ztunnel is None or not logs_of(bundle, (path.ztunnel,)):
+        why = bundle.availability(Input.ZTUNNEL_LOGS).reason or "no log of the source ztunnel in the bundle"
+        return Check(UNKNOWN, f"L4 spread: ztunnel logs not collected: {why}", supplementary=True)
+    by_ip = {ip: p for p in path.destinations for ip in (p.ips or ((p.ip,) if p.ip else ()))}
+    counts = dict.fromkeys((p.name for p in path.destinations), 0)
+    first: Evidence | None = None
+    for r in pair_records(bundle, path, (path.ztunnel,)):
+        if r.record.direction != "outbound":
+            continue
+        pod = by_ip.get((r.record.dst_hbone_addr or r.record.dst_addr or "").rpartition(":")[0])
+        if pod is not None:
+            counts[pod.name] += 1
+            first = first or r.evidence
+    if first is None:
+        return Check(
+            OK, "L4 spread: no outbound record for this pair in the source ztunnel's log", supplementary=True
+        )
+    shown = ", ".join(f"{name} {n}" for name, n in counts.items())
+    return Check(
+        OK, f"L4 spread over endpoints (source ztunnel access log): {shown}", (first,), supplementary=True
+    )
 
 
 def _pod_target(path: Path, dump: tuple[Evidence, ...]) -> Iterator[Check]:
@@ -167,10 +194,23 @@ def _waypoint_checks(bundle: Bundle, path: Path) -> Iterator[Check]:
         )
     if path.ztunnel is not None and path.ztunnel.available:
         dump = (Evidence(path.ztunnel.config_dump_path),)
-        if programmed:
+        vip = _waypoint_vip(bundle, ns, name)
+        if programmed and vip and programmed.rpartition("/")[2] != vip:
+            yield Check(
+                BROKEN, f"the source ztunnel sends it to {programmed}, not to the waypoint's VIP {vip}", dump
+            )
+        elif programmed:
             yield Check(OK, f"the source ztunnel's copy points at waypoint {programmed}", dump)
         else:
             yield Check(BROKEN, f"the source ztunnel's copy of {path.target.label} has no waypoint", dump)
+
+
+def _waypoint_vip(bundle: Bundle, namespace: str, name: str) -> str | None:
+    """The cluster IP of the waypoint's Service, when the services list was collected."""
+    if not bundle.availability(Input.SERVICES).ok:
+        return None
+    svc = next((s for s in bundle.services if (s.ref.namespace, s.ref.name) == (namespace, name)), None)
+    return svc.cluster_ip if svc else None
 
 
 def _programmed(path: Path) -> str | None:

@@ -151,7 +151,7 @@ def conclude(hops: Sequence[Hop]) -> Conclusion:
         bad = next((c for c in h.checks if c.verdict is verdict), None)
         text = f"{verdict.value} at hop {h.number} ({h.title})"
         if first is not None:
-            text += f": {first.code} {first.rule} on {first.subject}"
+            text += f": {first.id} {first.rule} on {first.subject}"
             if first.incident:
                 via = f", caused by {first.root}" if first.root else ""
                 text += f" — incident {first.incident}{via}"

@@ -77,7 +77,7 @@ def to_text(t: Trace, *, verbose: bool = False) -> str:
             out.append(f"     {c.verdict.value:<8} {c.text}{where}")
         findings = h.findings if verbose else h.findings[:2] if h.verdict is not Verdict.OK else ()
         for f in findings:
-            out.append(f"     {f.code} {f.rule} ({f.severity}) on {f.subject}")
+            out.append(f"     {f.id} {f.rule} ({f.severity}) on {f.subject}")
             if verbose:
                 out.append(f"       {f.message}")
             if f.fix:

@@ -200,3 +200,11 @@ def test_every_verdict_is_in_the_schema() -> None:
 def test_to_json_of_a_healthy_trace_validates(tmp_path: Path) -> None:
     t = traced(scenarios.bookinfo(), tmp_path)
     jsonschema.validate(to_json(t.trace(t.pod("productpage"), "default/reviews")), SCHEMA)
+
+
+def test_destination_hop_shows_the_l4_spread_over_endpoints(tmp_path: Path) -> None:
+    t = traced(scenarios.bookinfo(), tmp_path)
+    hop = t.trace(t.pod("productpage"), "default/reviews").hops[HopKey.DESTINATION_RESOLVED - 1]
+    spread = next(c for c in hop.checks if c.text.startswith("L4 spread over endpoints"))
+    counts = [int(part.rsplit(" ", 1)[1]) for part in spread.text.split(": ", 1)[1].split(", ")]
+    assert len(counts) == 3 and all(n > 0 for n in counts) and spread.evidence[0].line

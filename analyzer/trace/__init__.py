@@ -52,7 +52,8 @@ def trace(
     from analyzer.trace.source import enrolled, identity
 
     path = resolve(bundle, source, target)
-    dests = tuple((p, bundle.ztunnel_on(p.node)) for p in path.destinations)
+    # A destination outside ambient is reached in plaintext: no ztunnel of its own is on the path.
+    dests = tuple((p, bundle.ztunnel_on(p.node) if bundle.is_ambient(p) else None) for p in path.destinations)
     dest_zts = tuple({z.name: z for _, z in dests if z is not None}.values())
     path_zts = tuple({z.name: z for z in ((path.ztunnel,) if path.ztunnel else ()) + dest_zts}.values())
     hops: tuple[Hop, ...] = (

@@ -70,7 +70,16 @@ def _endpoints(bundle: Bundle, path: Path, svc: XdsService, dump: tuple[Evidence
     ztunnel = path.ztunnel
     assert ztunnel is not None
     if not svc.endpoints:
-        yield Check(BROKEN, f"{svc.hostname} has no endpoints in {ztunnel.ref}", dump)
+        ks = path.target.kube_service
+        if ks is not None and not ks.selector:
+            yield Check(
+                OK,
+                f"{svc.hostname} has no selector and no mesh endpoints: ztunnel passes its traffic "
+                "to the VIP outside the mesh",
+                dump,
+            )
+        else:
+            yield Check(BROKEN, f"{svc.hostname} has no endpoints in {ztunnel.ref}", dump)
         return
     healthy, unknown, bad = [], [], []
     for uid, _ports in svc.endpoints:

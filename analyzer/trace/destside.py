@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from analyzer.model import Bundle, Pod, Ztunnel
+from analyzer.model import Bundle, Input, Pod, Ztunnel
 from analyzer.trace.objects import collected_objects
 from analyzer.trace.observed import hbone_failures
 from analyzer.trace.path import Path, workload_of
@@ -22,7 +22,9 @@ def destination_side(bundle: Bundle, path: Path, destinations: Sequence[tuple[Po
         mine = list(_one(bundle, pod, ztunnel))
         fates.append(worst(c.verdict for c in mine))
         checks.extend(mine)
-    if not destinations:
+    if path.outside_mesh:
+        checks.append(Check(OK, f"{path.target.label} is outside the mesh: no destination ztunnel"))
+    elif not destinations:
         checks.append(Check(UNKNOWN, f"no destination pod known for {path.target.label}"))
     elif len(destinations) > 1 and Verdict.BROKEN in fates and any(v is OK for v in fates):
         # One endpoint that cannot answer fails a share of the connections, not all of them.
@@ -39,6 +41,13 @@ def destination_side(bundle: Bundle, path: Path, destinations: Sequence[tuple[Po
 
 
 def _one(bundle: Bundle, pod: Pod, ztunnel: Ztunnel | None) -> Iterator[Check]:
+    if bundle.availability(Input.NAMESPACES).ok and not bundle.is_ambient(pod):
+        yield Check(
+            OK,
+            f"{pod.ref} is not in ambient: reached without HBONE, no destination ztunnel",
+            (Evidence(bundle.list_path(Input.PODS)),),
+        )
+        return
     blocked = ztunnel_usable(bundle, ztunnel, pod.node, str(pod.ref))
     if blocked is not None or ztunnel is None:
         yield blocked or Check(UNKNOWN, "no ztunnel")

@@ -51,6 +51,13 @@ class Path:
     destinations: tuple[Pod, ...]  # endpoint pods (a pod target: itself)
 
     @property
+    def outside_mesh(self) -> bool:
+        """The target is a service without selector and no mesh endpoints (e.g. the API server)."""
+        ks = self.target.kube_service
+        no_endpoints = self.service is None or not self.service.endpoints
+        return not self.destinations and ks is not None and not ks.selector and no_endpoints
+
+    @property
     def identity(self) -> str | None:
         """The source's SPIFFE identity as its ztunnel's workload entry states it."""
         w = self.source_workload

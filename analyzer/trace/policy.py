@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from analyzer.model import Bundle, Pod, Policy, Ztunnel
+from analyzer.model import Bundle, Input, Pod, Policy, Ztunnel
 from analyzer.trace.objects import collected_objects
 from analyzer.trace.path import Path, workload_of
 from analyzer.trace.source import ztunnel_usable
@@ -114,7 +114,9 @@ def _checks(
     if w is None or path.identity is None:
         yield Check(UNKNOWN, "the source identity is unknown: the policies cannot be evaluated")
         return
-    if not destinations:
+    if path.outside_mesh:
+        yield Check(OK, f"{path.target.label} is outside the mesh: no ztunnel enforces policy for it")
+    elif not destinations:
         yield Check(UNKNOWN, "no destination pod known: no policy to evaluate")
     port = path.target.port
     if path.service is not None and port is not None:
@@ -124,6 +126,9 @@ def _checks(
     )
     root = bundle.istiods[0].namespace if bundle.istiods else "istio-system"
     for pod, ztunnel in destinations:
+        if bundle.availability(Input.NAMESPACES).ok and not bundle.is_ambient(pod):
+            yield Check(OK, f"{pod.ref} is not in ambient: no ztunnel enforces policy for it")
+            continue
         blocked = ztunnel_usable(bundle, ztunnel, pod.node, str(pod.ref))
         if blocked is not None or ztunnel is None:
             yield blocked or Check(UNKNOWN, "no ztunnel")

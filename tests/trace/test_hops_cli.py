@@ -208,3 +208,17 @@ def test_destination_hop_shows_the_l4_spread_over_endpoints(tmp_path: Path) -> N
     spread = next(c for c in hop.checks if c.text.startswith("L4 spread over endpoints"))
     counts = [int(part.rsplit(" ", 1)[1]) for part in spread.text.split(": ", 1)[1].split(", ")]
     assert len(counts) == 3 and all(n > 0 for n in counts) and spread.evidence[0].line
+
+
+@pytest.mark.parametrize(
+    ("target", "says"),
+    [("kube-system/kube-dns:53", "is not in ambient"), ("default/kubernetes:443", "outside the mesh")],
+    ids=["destination-not-in-ambient", "service-without-selector"],
+)
+def test_destinations_outside_ambient_have_no_destination_ztunnel_to_blame(
+    tmp_path: Path, target: str, says: str
+) -> None:
+    t = traced(scenarios.bookinfo(), tmp_path)
+    got = t.trace(t.pod("curl"), target)
+    assert [h.verdict for h in got.hops] == [Verdict.OK] * 7, got.conclusion.text
+    assert any(says in c.text for c in got.hops[HopKey.DESTINATION_SIDE - 1].checks)

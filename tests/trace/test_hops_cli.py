@@ -16,7 +16,7 @@ from analyzer.trace.render import to_json
 from tests.analyzer.tarhelp import write_bundle
 from tests.analyzer.test_load import at
 from tests.fakecluster import scenarios
-from tests.fakecluster.scenario import Namespace, Policy
+from tests.fakecluster.scenario import Namespace, Policy, ZtunnelOverride
 from tests.trace.bundles import members, traced
 from ztbundle.cli import main
 from ztbundle.exits import Exit
@@ -222,3 +222,36 @@ def test_destinations_outside_ambient_have_no_destination_ztunnel_to_blame(
     got = t.trace(t.pod("curl"), target)
     assert [h.verdict for h in got.hops] == [Verdict.OK] * 7, got.conclusion.text
     assert any(says in c.text for c in got.hops[HopKey.DESTINATION_SIDE - 1].checks)
+
+
+def test_bare_ip_target_leaves_waypoint_and_destination_unknown(tmp_path: Path) -> None:
+    t = traced(scenarios.bookinfo(), tmp_path)
+    got = {h.key: h.verdict for h in t.trace(t.pod("curl"), "10.1.2.3:80").hops}
+    assert got[HopKey.DESTINATION_RESOLVED] is Verdict.BROKEN
+    assert got[HopKey.WAYPOINT] is Verdict.UNKNOWN and got[HopKey.DESTINATION_SIDE] is Verdict.UNKNOWN
+
+
+def test_destination_ztunnel_dump_not_collected_makes_hop_6_unknown(tmp_path: Path) -> None:
+    scn = scenarios.bookinfo()
+    details = next(p for p in scn.pods if p.labels.get("app") == "details")
+    zt = next(p for p in scn.pods if p.name.startswith("ztunnel-") and p.node == details.node)
+    t = traced(scn, tmp_path, without=(f"ztunnel/{zt.name}/config_dump.json",))
+    got = {h.key: h.verdict for h in t.trace(t.pod("productpage"), "default/details").hops}
+    assert got[HopKey.DESTINATION_SIDE] is Verdict.UNKNOWN and got[HopKey.POLICY] is Verdict.UNKNOWN
+    assert got[HopKey.SOURCE_ENROLLED] is Verdict.OK
+
+
+def test_observed_traffic_puts_errors_first_with_their_line(tmp_path: Path) -> None:
+    scn = scenarios.bookinfo()
+    pp = next(p for p in scn.pods if p.labels.get("app") == "productpage")
+    details = next(p for p in scn.pods if p.labels.get("app") == "details")
+    scn = scn.with_overrides(
+        ztunnels={
+            pp.node or "": ZtunnelOverride(logs=(scenarios.hbone_timeout(pp.ip or "", details.ip or ""),))
+        }
+    )
+    t = traced(scn, tmp_path)
+    hop = t.trace(t.pod("productpage"), "default/details").hops[HopKey.OBSERVED_TRAFFIC - 1]
+    assert hop.verdict is Verdict.DEGRADED  # one failure among many good connections
+    first = hop.checks[0]
+    assert first.verdict is Verdict.DEGRADED and "timed out" in first.text and first.evidence[0].line

@@ -193,3 +193,10 @@ def test_broken_scenario_names_the_first_broken_hop(
     assert got.conclusion.hop == hop, got.conclusion.text
     assert got.conclusion.finding is not None and got.conclusion.finding.code == code
     assert got.conclusion.finding.incident in {i.id for i in broken.result.incidents}  # type: ignore[attr-defined]
+
+
+def test_observed_traffic_is_broken_when_every_record_of_the_pair_failed(broken: object) -> None:
+    got = broken.trace(_ref(broken, "curl"), "default/details")  # type: ignore[attr-defined]
+    hop = got.hops[HopKey.OBSERVED_TRAFFIC - 1]
+    assert hop.verdict is Verdict.BROKEN
+    assert "policy rejection" in hop.checks[0].text and hop.checks[0].evidence[0].line

@@ -158,4 +158,6 @@ def conclude(hops: Sequence[Hop]) -> Conclusion:
         elif bad is not None:
             text += f": {bad.text}"
         return Conclusion(verdict, h.key, first, text)
-    return Conclusion(Verdict.OK, None, None, "ok: every hop is ok")
+    aside = sum(1 for h in hops for c in h.checks if c.supplementary and c.verdict is Verdict.UNKNOWN)
+    note = f" ({aside} supplementary check(s) unknown, listed above)" if aside else ""
+    return Conclusion(Verdict.OK, None, None, f"ok: every hop is ok{note}")

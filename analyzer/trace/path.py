@@ -95,7 +95,7 @@ def find_pod(bundle: Bundle, text: str, what: str = "pod") -> Pod:
             refs = ", ".join(sorted(f"{p.namespace}/{p.name}" for p in found))
             raise NotFound(f"{what} {text!r} is ambiguous: {refs}; give namespace/name")
     names = sorted(f"{p.namespace}/{p.name}" for p in bundle.pods)
-    raise NotFound(f"no {what} {text!r} in the bundle{_closest(text if sep else text, names)}")
+    raise NotFound(f"no {what} {text!r} in the bundle{_closest(text, names)}")
 
 
 def _split_port(text: str) -> tuple[str, int | None]:

@@ -46,18 +46,19 @@ def _enrolled_checks(bundle: Bundle, path: Path) -> Iterator[Check]:
         )
     else:
         yield Check(OK, f"{pod.ref} is selected for ambient", (pods,))
-    redirection = pod.redirection
-    if redirection == "enabled":
-        yield Check(OK, "ambient.istio.io/redirection=enabled", (pods,))
-    else:
-        yield Check(BROKEN, f"ambient.istio.io/redirection is {redirection or 'absent'}", (pods,))
+        redirection = pod.redirection
+        if redirection == "enabled":
+            yield Check(OK, "ambient.istio.io/redirection=enabled", (pods,))
+        else:
+            yield Check(BROKEN, f"ambient.istio.io/redirection is {redirection or 'absent'}", (pods,))
     blocked = ztunnel_usable(bundle, ztunnel, pod.node, "the source")
     if blocked is not None or ztunnel is None:
         yield blocked or Check(UNKNOWN, "no ztunnel")
         return
     dump = Evidence(ztunnel.config_dump_path)
     if not ztunnel.ready:
-        yield Check(BROKEN, f"{ztunnel.ref} on node {ztunnel.node} is not Ready", (pods,))
+        # Not Ready means no first xDS response or CA contact yet: it may still carry old connections.
+        yield Check(DEGRADED, f"{ztunnel.ref} on node {ztunnel.node} is not Ready", (pods,))
     if ztunnel.workload_state is None:
         yield Check(UNKNOWN, f"{ztunnel.ref} reports no workloadState (not in-pod mode)", (dump,), True)
     else:

@@ -108,13 +108,13 @@ def certificate_checks(bundle: Bundle, ztunnel: Ztunnel, identity: str, whose: s
         yield Check(
             BROKEN,
             f"certificate for {identity} is not valid until {leaf.valid_from:%Y-%m-%dT%H:%M:%SZ} "
-            f"(collected {stamp})",
+            f"(analysis time {stamp})",
             dump,
         )
     elif leaf is not None and leaf.expires and leaf.expires <= now:
         yield Check(
             BROKEN,
-            f"certificate for {identity} expired {leaf.expires:%Y-%m-%dT%H:%M:%SZ} (collected {stamp})",
+            f"certificate for {identity} expired {leaf.expires:%Y-%m-%dT%H:%M:%SZ} (analysis time {stamp})",
             dump,
         )
     else:

@@ -255,3 +255,23 @@ def test_observed_traffic_puts_errors_first_with_their_line(tmp_path: Path) -> N
     assert hop.verdict is Verdict.DEGRADED  # one failure among many good connections
     first = hop.checks[0]
     assert first.verdict is Verdict.DEGRADED and "timed out" in first.text and first.evidence[0].line
+
+
+def test_now_moves_the_analysis_time_for_certificate_validity(
+    bundle: Path, capsys: CaptureFixture[str]
+) -> None:
+    argv = [
+        "trace",
+        str(bundle),
+        "--from",
+        "ratings-v1-55nl9wr89b-5whht",
+        "--to",
+        "default/reviews",
+        "-o",
+        "json",
+    ]
+    assert main([*argv, "--now", "2030-01-01T00:00:00Z"]) == Exit.OK
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["now"] == "2030-01-01T00:00:00Z"
+    identity = doc["hops"][HopKey.SOURCE_IDENTITY - 1]
+    assert identity["verdict"] == "broken" and "ZT203" in [f["code"] for f in identity["findings"]]

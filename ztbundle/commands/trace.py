@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ztbundle.commands._args import add_bundle, add_limit_scale
+from ztbundle.commands._args import add_bundle, add_limit_scale, rfc3339
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
@@ -44,11 +44,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("-o", "--output", choices=["text", "json"], default="text", help="output format")
     p.add_argument("-v", "--verbose", action="store_true", help="show every check, not only those not ok")
+    p.add_argument(
+        "--now",
+        type=rfc3339,
+        help="analysis time for certificate validity and rules (default: collection time)",
+    )
     add_limit_scale(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> Exit:
+    import dataclasses
     import json
 
     import rules
@@ -62,6 +68,8 @@ def run(args: argparse.Namespace) -> Exit:
 
     files = open_bundle(args.bundle, DEFAULT.scaled(args.limit_scale))
     model = load_bundle(files)
+    if args.now is not None:
+        model = dataclasses.replace(model, now_override=args.now)
     result = analyze_bundle(model, rules.combined(), bundle_path=str(args.bundle))
     metrics = {
         z.name: files.text(layout.ztunnel_metrics(z.name))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 # `import analyzer.errors` runs this file for every command, `--help` too: the engine, the model and
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from analyzer.bundle import BundleFiles
     from analyzer.findings import Finding, Rule, Severity, Skipped
     from analyzer.incidents import Incident
-    from analyzer.model import Baseline, Bundle, Manifest
+    from analyzer.model import Baseline, Bundle, FormatNote, Manifest
     from analyzer.sections.collection import CollectionError
     from analyzer.sections.nodes import NodeGrid
     from analyzer.sections.rule_docs import RuleDoc
@@ -53,6 +53,7 @@ class AnalysisResult:
     metrics: L4Metrics | None = None  # None: no ztunnel /metrics in the bundle
     rule_docs: tuple[RuleDoc, ...] = ()
     incidents: tuple[Incident, ...] = ()
+    format_notes: tuple[tuple[str, FormatNote], ...] = ()  # (ztunnel, note): dump fields not expected
 
     def counts(self) -> dict[str, int]:
         from analyzer.findings import Severity
@@ -115,7 +116,7 @@ def with_sections(
 def analyze_bundle(
     bundle: Bundle | BundleFiles,
     rules: Sequence[Rule],
-    now: datetime | None = None,
+    now: datetime | timedelta | None = None,
     disabled: Iterable[str] = (),
     bundle_path: str | None = None,
 ) -> AnalysisResult:
@@ -130,6 +131,8 @@ def analyze_bundle(
     from analyzer.sections.collection import collection_errors
 
     model = load_bundle(bundle) if isinstance(bundle, BundleFiles) else bundle
+    if isinstance(now, timedelta):  # an offset from the collection time (`--now +30d`)
+        now = model.manifest.collected_at + now
     if now is not None:
         model = dataclasses.replace(model, now_override=now)
     findings, skipped = run_rules(model, rules, disabled)
@@ -146,6 +149,7 @@ def analyze_bundle(
         collection_errors=collection_errors(model.manifest),
         rules=tuple(rules),
         bundle_path=bundle_path,
+        format_notes=tuple((z.name, n) for z in model.ztunnels for n in z.format_notes),
     )
     texts = _metrics_texts(bundle, model) if isinstance(bundle, BundleFiles) else None
     return with_sections(result, model, texts)

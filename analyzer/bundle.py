@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analyzer import bugreport
 from analyzer.errors import BundleError
 from analyzer.limits import DEFAULT, Limits
 from analyzer.store import logical_members
@@ -104,13 +105,13 @@ def _unbalanced(brackets: str) -> bool:
     return brackets.count("[") != brackets.count("]") or brackets.count("{") != brackets.count("}")
 
 
-def _check_name(bundle: Path, name: str) -> str:
+def _check_name(bundle: Path, name: str, segment: re.Pattern[str] = _SEGMENT) -> str:
     if not name or name.startswith("/") or re.match(r"^[A-Za-z]:", name) or "\\" in name or "\0" in name:
         raise BundleError(bundle, name or "<empty>", "unsafe member name (absolute or malformed path)")
     parts = name.rstrip("/").split("/")
     if any(p in ("", ".", "..") for p in parts):
         raise BundleError(bundle, name, "unsafe member name ('..', '.' or empty path segment)")
-    if not all(_SEGMENT.match(p) for p in parts):
+    if not all(segment.match(p) for p in parts):
         raise BundleError(bundle, name, "unsafe member name (unexpected characters)")
     return name.rstrip("/")
 
@@ -139,7 +140,9 @@ def _open_stream(path: Path, raw: bytes) -> tarfile.TarFile:
         raise BundleError(path, None, "not a gzip-compressed tar archive (or truncated)") from None
 
 
-def _read_members(path: Path, raw: bytes, limits: Limits) -> dict[str, bytes]:
+def _read_members(
+    path: Path, raw: bytes, limits: Limits, segment: re.Pattern[str] = _SEGMENT
+) -> dict[str, bytes]:
 
     members: dict[str, bytes] = {}
     total = 0
@@ -148,7 +151,7 @@ def _read_members(path: Path, raw: bytes, limits: Limits) -> dict[str, bytes]:
             for count, info in enumerate(tar, start=1):
                 if count > limits.max_members:
                     raise BundleError(path, None, f"more than {limits.max_members} members")
-                name = _check_name(path, info.name)
+                name = _check_name(path, info.name, segment)
                 _check_type(path, info)
                 if name in members:
                     raise BundleError(path, name, "duplicate member")
@@ -220,6 +223,9 @@ def _manifest(path: Path, members: Mapping[str, bytes], limits: Limits) -> dict[
 def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
     """Read and validate a bundle; raise BundleError naming the bundle and member on any problem."""
     path = Path(path)
+    if path.is_dir():  # an extracted istioctl bug-report, walked with this reader's name check
+        laid = bugreport.open_directory(path, limits, lambda b, n: _check_name(b, n, bugreport.NAME_SEGMENT))
+        return BundleFiles(path, *laid, limits)
     try:
         size = path.stat().st_size
         if size > limits.max_archive_bytes:
@@ -235,7 +241,11 @@ def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
         raise BundleError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if raw[:2] != b"\x1f\x8b":
         raise BundleError(path, None, "not a gzip-compressed tar archive")
-    members: Mapping[str, bytes] = _read_members(path, raw, limits)
+    members: Mapping[str, bytes] = _read_members(path, raw, limits, bugreport.NAME_SEGMENT)
+    if layout.MANIFEST not in members and bugreport.recognise(members):
+        return BundleFiles(path, *bugreport.from_members(path, members, limits), limits)
+    for name in members:  # istioctl's `config_dump?include_eds` is fine there, never in a bundle
+        _check_name(path, name)
     manifest = _manifest(path, members, limits)
     members = logical_members(path, members, manifest, limits)  # format 2: shared objects → logical paths
     listed = {a["path"] for a in manifest["artifacts"]} | {layout.MANIFEST}

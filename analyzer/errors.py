@@ -25,3 +25,7 @@ class RuleError(AnalyzerError):
     A user's `--rules-dir` module is input the user gave on the command line, so the CLI reports
     this as a usage error.
     """
+
+
+class NotCollected(BundleError):
+    """A sound bundle that lacks what was asked: the collector recorded why it is absent."""

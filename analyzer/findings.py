@@ -185,6 +185,16 @@ class Finding:
     def sort_key(self) -> tuple[int, str, str]:
         return (self.severity.rank, self.code, str(self.subject))
 
+    @property
+    def detail(self) -> str:
+        """The message without its subject when it opens with it, for lists that show the subject
+        in a column of their own (the JSON keeps the whole message)."""
+        ref = str(self.subject)
+        if self.message.startswith(ref) and len(self.message) > len(ref):
+            rest = self.message[len(ref) :].lstrip(" :")
+            return rest or self.message
+        return self.message
+
 
 @dataclass(frozen=True, slots=True)
 class Skipped:

@@ -24,6 +24,7 @@ from analyzer.model import (
     Istiod,
     LogFile,
     Pod,
+    PodRelist,
     ProxyView,
     Status,
     XdsState,
@@ -116,6 +117,19 @@ class _Loader:
             services = tuple(kube.service(i) for i in kube.items(self.doc(layout.SERVICES)))
         return pods, namespaces, nodes, services
 
+    def pods_relisted(self) -> PodRelist | None:
+        """The pod names listed after the dumps; None for a bundle from before that list existed."""
+        path = layout.PODS_AFTER_DUMPS
+        if path not in self.manifest.artifacts:
+            return None
+        if not self.usable(path):
+            return PodRelist(False, reason=self.unavailable_reason(path))
+        with self.guard(path):
+            pods = [kube.pod(i) for i in kube.items(self.doc(path))]
+            return PodRelist(
+                True, frozenset((p.namespace, p.name) for p in pods), frozenset(p.uid for p in pods)
+            )
+
     # -- ztunnels ---------------------------------------------------------------
 
     def ztunnel(self, name: str, pod: Pod | None) -> Ztunnel:
@@ -156,6 +170,7 @@ class _Loader:
             certificates=dump.certificates,
             workload_state=dump.workload_state,
             staged_services=dump.staged_services,
+            format_notes=dump.notes,
             _reads=self.reads,
         )
 
@@ -336,5 +351,6 @@ def _load(files: BundleFiles, *, parse: bool) -> Bundle:
         istiods=istiods,
         logs=logs,
         capture_start=loader.capture_start(),
+        pods_relisted=loader.pods_relisted(),
         _reads=loader.reads,
     )

@@ -129,7 +129,7 @@ def build(ztunnels: int, workloads: int, *, reuse: bool) -> Built:
                 str(cluster.kubeconfig),
                 "--context",
                 cluster.context,
-                "-o",
+                "--out-file",
                 str(path),
                 "--quiet",
                 "--deadline",
@@ -157,8 +157,10 @@ def analyze(built: Built, tmp: Path) -> Measured:
     """Analyze once as JSON (the contract) and once as HTML (the default), each in its own child."""
     out_json, out_html = tmp / "report.json", tmp / "report.html"
     scale = ("--limit-scale", LIMIT_SCALE)
-    as_json = run_child(ztbundle("analyze", str(built.path), "--format", "json", "-o", str(out_json), *scale))
-    as_html = run_child(ztbundle("analyze", str(built.path), "-o", str(out_html), *scale))
+    as_json = run_child(
+        ztbundle("analyze", str(built.path), "-o", "json", "--out-file", str(out_json), *scale)
+    )
+    as_html = run_child(ztbundle("analyze", str(built.path), "--out-file", str(out_html), *scale))
     for run in (as_json, as_html):
         if run.exit not in (0, 1):
             sys.exit(f"bench: analyze {built.path} exited {run.exit}: {run.stderr.strip()[-400:]}")
@@ -196,7 +198,7 @@ def p4(repeats: int) -> tuple[float, list[float]]:
     walls = []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(repeats):
-            run = run_child(ztbundle("analyze", str(SAMPLE), "-o", str(Path(tmp) / "r.html")))
+            run = run_child(ztbundle("analyze", str(SAMPLE), "--out-file", str(Path(tmp) / "r.html")))
             if run.exit != 0:
                 sys.exit(f"bench: analyze {SAMPLE} exited {run.exit}: {run.stderr.strip()[-400:]}")
             walls.append(run.wall_s)
@@ -208,7 +210,7 @@ def import_profile(top: int = 12) -> list[tuple[float, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         run = run_child(
             [sys.executable, "-X", "importtime", "-m", "ztbundle", "analyze", str(SAMPLE)]
-            + ["-o", str(Path(tmp) / "r.html")]
+            + ["--out-file", str(Path(tmp) / "r.html")]
         )
     by_package: dict[str, float] = {}
     for line in run.stderr.splitlines():
@@ -225,7 +227,7 @@ def cprofile(top: int = 12) -> str:
         stats = Path(tmp) / "prof"
         run_child(
             [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "ztbundle", "analyze", str(SAMPLE)]
-            + ["-o", str(Path(tmp) / "r.html")]
+            + ["--out-file", str(Path(tmp) / "r.html")]
         )
         code = (
             "import pstats, sys\n"

@@ -57,8 +57,9 @@ def collect_into(
             str(cluster.kubeconfig),
             "--context",
             cluster.context,
-            "-o",
+            "--out-file",
             str(out),
+            "--force",  # a kept bench bundle is overwritten on purpose
             "--concurrency",
             str(concurrency),
             "--quiet",

@@ -7,7 +7,7 @@
 P1  `ztbundle collect` against FakeCluster(synthetic(N, 20)) with 50 ms added to every request:
     wall vs the concurrency-bound ideal (requests × latency ÷ concurrency), the child's peak RSS.
 P2  that bundle's size (logs capped by --max-size), and what --no-dedup would write (bench.run.no_dedup_mb).
-P3  `ztbundle analyze --format json` of the P1 bundle: wall, peak RSS, and the floor — the bare time
+P3  `ztbundle analyze -o json` of the P1 bundle: wall, peak RSS, and the floor — the bare time
     to decompress the archive and json-parse its unique content once (every object, every raw member).
 P4  `ztbundle analyze samples/bookinfo.tar.gz`, interpreter start included (bench.analyze.p4).
 
@@ -127,7 +127,7 @@ def measure(nodes: int, per_node: int, latency: float, concurrency: int, tmp: Pa
     raw_mb = no_dedup_mb(out)
     report = tmp / "report.json"
     p3 = run_child(
-        ztbundle("analyze", str(out), "--format", "json", "-o", str(report), "--limit-scale", "16")
+        ztbundle("analyze", str(out), "-o", "json", "--out-file", str(report), "--limit-scale", "16")
     )
     floor = run_child([sys.executable, "-c", FLOOR, str(out)])
     if floor.exit != 0:

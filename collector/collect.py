@@ -42,6 +42,8 @@ class CollectRequest:
     max_size: int = 25_000_000  # logs are trimmed to keep the bundle under this (dumps always go in)
     dedupe: bool = True  # format 2 shared objects; False writes a format-1 bundle (all raw members)
     confirm: Callable[[Plan, int], None] | None = None  # the large-cluster guard (`collector.guard`)
+    # Told (context, server, kubeconfig source) as soon as the kubeconfig is read, before discovery.
+    announce: Callable[[str | None, str, str], None] | None = None
     pseudonymize: bool = False  # names and IPs replaced; the real-name archive never reaches `out`
 
 
@@ -58,7 +60,7 @@ class CollectResult:
 
     path: Path
     size: int
-    total: int
+    total: int  # collected + missing + expected, as `layout.Tally` counts (our own log is not counted)
     collected: int
     missing: tuple[Failure, ...]
     complete: bool
@@ -66,6 +68,10 @@ class CollectResult:
     deadline_exceeded: bool
     context: str | None
     istio_namespace: str
+    expected: int = 0  # expected non-answers (istiod replicas a ztunnel is not connected to)
+    server: str = ""
+    abandoned: int = 0  # interrupted: requests still in flight, abandoned
+    not_started: int = 0  # interrupted or past the deadline: items never requested
 
 
 def plan_items(plan: Plan, steps: list[Step]) -> list[tuple[Step, Item]]:
@@ -104,6 +110,8 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
     _tame_malloc()
     cluster = load_cluster_config(request.kubeconfig, request.context)
     host = cluster.configuration.host
+    if request.announce is not None:
+        request.announce(cluster.context, host, cluster.source)
     with ToolLog(cluster.secrets) as toollog:
         LOG.info("ztbundle collect: context %s, server %s, config %s", cluster.context, host, cluster.source)
         pool = ClientPool(cluster.configuration)
@@ -170,7 +178,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
         finally:
             path.unlink(missing_ok=True)
         path = out
-    return _result(path, manifest, plan)
+    return _result(path, manifest, plan, host)
 
 
 def _add_tool_log(writer: BundleWriter, manifest: Manifest, data: bytes) -> None:
@@ -203,17 +211,24 @@ def _options_json(request: CollectRequest) -> dict[str, Any]:
     }
 
 
-def _result(path: Path, manifest: Manifest, plan: Plan) -> CollectResult:
+def _result(path: Path, manifest: Manifest, plan: Plan, server: str) -> CollectResult:
+    count = manifest.tally()
     missing = tuple(Failure(a.item.path, a.status, a.error or a.status.value) for a in manifest.missing())
+    skipped = [a for a in manifest.artifacts if a.status is Status.SKIPPED]
+    in_flight = sum(1 for a in skipped if (a.error or "").endswith("(request still in flight)"))
     return CollectResult(
         path=path,
         size=path.stat().st_size,
-        total=len(manifest.artifacts),
-        collected=sum(1 for a in manifest.artifacts if a.status is Status.OK),
+        total=count.total,
+        collected=count.collected,
         missing=missing,
         complete=manifest.complete,
         interrupted=manifest.interrupted,
         deadline_exceeded=manifest.deadline_exceeded,
         context=manifest.context,
         istio_namespace=plan.istio_namespace,
+        expected=len(count.expected),
+        server=server,
+        abandoned=in_flight,
+        not_started=sum(1 for a in skipped if a.error in ("interrupted", "deadline exceeded")),
     )

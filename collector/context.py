@@ -34,7 +34,7 @@ class MergedList(Body):
 
     def __init__(self) -> None:
         super().__init__()
-        self.redacted: Counter[tuple[redact_text.Rule, str | None]] = Counter()
+        self.redacted: Counter[tuple[redact_text.Reason, str | None]] = Counter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,9 @@ class StepContext:
             self.api(), path, query, timeout_s=self.timeout_s, max_bytes=self.plan.options.max_bytes
         )
 
-    def list_merged(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> MergedList:
+    def list_merged(
+        self, path: str, query: tuple[tuple[str, str], ...] = (), accept: str = "application/json"
+    ) -> MergedList:
         """Fetch every page of a List and write one List holding all items (no `continue`).
 
         Each page is redacted and serialised as soon as it is parsed, straight into a body that spools
@@ -67,7 +69,12 @@ class StepContext:
         out = MergedList()
         written = 0  # items so far; a page may hold none (a selective list can page through empties)
         for page in list_pages(
-            self.api(), path, list(query), timeout_s=self.timeout_s, max_bytes=self.plan.options.max_bytes
+            self.api(),
+            path,
+            list(query),
+            timeout_s=self.timeout_s,
+            max_bytes=self.plan.options.max_bytes,
+            accept=accept,
         ):
             items, hits = redact.redact_page(page)
             out.redacted.update(hits)

@@ -25,7 +25,10 @@ SELECTORS: dict[Component, str] = {
     Component.ISTIOD: "app=istiod",
     Component.ZTUNNEL: "app=ztunnel",
     Component.CNI: "k8s-app=istio-cni-node",
-    Component.WAYPOINT: "gateway.istio.io/managed=istio.io-mesh-controller",
+    # Envoy waypoints, and (1.31) waypoints served by agentgateway, whose container is `agentgateway`
+    Component.WAYPOINT: (
+        "gateway.istio.io/managed in (istio.io-mesh-controller,istio.io-agentgateway-waypoint-controller)"
+    ),
 }
 PAGE = 500
 
@@ -145,13 +148,19 @@ def _probe(api: ApiClient, options: Options, host: str) -> str | None:
 
 
 def list_pages(
-    api: ApiClient, path: str, query: list[tuple[str, str]], *, timeout_s: float, max_bytes: int
+    api: ApiClient,
+    path: str,
+    query: list[tuple[str, str]],
+    *,
+    timeout_s: float,
+    max_bytes: int,
+    accept: str = "application/json",
 ) -> Iterator[dict[str, Any]]:
     """Yield each page of a List, following `continue` with `limit` until the server says done."""
     token: str | None = None
     while True:
         q = [*query, ("limit", str(PAGE))] + ([("continue", token)] if token else [])
-        body = api_get(api, path, q, timeout_s=timeout_s, max_bytes=max_bytes).read_bytes()
+        body = api_get(api, path, q, timeout_s=timeout_s, max_bytes=max_bytes, accept=accept).read_bytes()
         page = json.loads(body)
         if not isinstance(page, dict):
             raise ValueError(f"{path}: expected a List object")

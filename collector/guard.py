@@ -1,8 +1,9 @@
 """The large-cluster guard: before a big unfiltered run, say what is about to happen.
 
 Like cilium sysdump (`LargeSysdumpThreshold` 20 nodes, 5 s abort window): above `NODE_THRESHOLD`
-nodes without `--node` or `--since`, the CLI prints this estimate and pauses so the user can
-Ctrl-C; `--yes` skips the pause. This module only computes; the CLI prints and waits.
+nodes without `--node` or `--since`, the CLI prints this estimate, and pauses so the user can
+Ctrl-C only when the estimate is long (`LONG_RUN_S`); `--yes` skips the pause. This module only
+computes; the CLI prints and waits.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collector.discovery import Plan
 
 NODE_THRESHOLD = 20
 PAUSE_S = 5.0
+LONG_RUN_S = 30.0  # a pause is worth it only when the run itself takes much longer than the pause
 ASSUMED_RTT_S = 0.05  # a typical API-server/port-forward round trip; only used for the estimate
 # Compressed bytes each ztunnel adds to a format-2 bundle beyond the shared mesh: its own
 # certificates, config and workloadState pieces, metrics and manifest entries (measured on the
@@ -61,3 +63,8 @@ def estimate(plan: Plan, planned: int, concurrency: int, max_size: int) -> Estim
         dump_bytes=len(plan.ztunnels) * PER_ZTUNNEL_BYTES,
         max_size=max_size,
     )
+
+
+def worth_pausing(est: Estimate) -> bool:
+    """True when the estimated run is long enough that a pause to reconsider costs little."""
+    return est.seconds >= LONG_RUN_S

@@ -14,7 +14,7 @@ import contextvars
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,8 +59,7 @@ def load_cluster_config(kubeconfig: str | None, context: str | None) -> ClusterC
             config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
             name, source = "in-cluster", "in-cluster"
         else:
-            _, active = config.list_kube_config_contexts(config_file=path)  # type: ignore[no-untyped-call]
-            name = context or (active or {}).get("name")
+            name = _check_kubeconfig(path, context)
             config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=path, context=context, client_configuration=cfg, persist_config=False
             )
@@ -75,6 +74,82 @@ def load_cluster_config(kubeconfig: str | None, context: str | None) -> ClusterC
         v for v in (cfg.password,) if v
     )
     return ClusterConfig(configuration=cfg, context=name, source=source, secrets=secrets)
+
+
+def _check_kubeconfig(path: str, context: str | None) -> str:
+    """Read the kubeconfig file(s) ourselves first, so every usual mistake is one line in our words.
+
+    Returns the context that will be used. `path` may list several files like $KUBECONFIG does.
+    """
+    import difflib
+
+    import yaml
+
+    files = [p for p in path.split(os.pathsep) if p]
+    present = [p for p in files if Path(p).expanduser().is_file()]
+    if not present:
+        raise ClusterError(f"{path}: kubeconfig not found (check --kubeconfig or $KUBECONFIG)")
+    contexts: list[str] = []
+    current: str | None = None
+    for p in present:
+        try:
+            doc = yaml.safe_load(Path(p).expanduser().read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or type(exc).__name__
+            raise ClusterError(f"{p}: not valid YAML{where}: {problem}") from None
+        except UnicodeDecodeError:
+            raise ClusterError(f"{p}: not a kubeconfig (not UTF-8 text)") from None
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            raise ClusterError(f"{p}: not a kubeconfig (expected a YAML mapping with clusters and contexts)")
+        for c in doc.get("contexts") or []:
+            if isinstance(c, dict) and isinstance(c.get("name"), str):
+                contexts.append(c["name"])
+        current = current or (doc.get("current-context") or None)
+    if not contexts:
+        raise ClusterError(f"{path}: kubeconfig has no contexts")
+    listed = ", ".join(contexts)
+    if context is not None and context not in contexts:
+        close = difflib.get_close_matches(context, contexts, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise ClusterError(f"{path}: no context named {context!r}{hint}; contexts: {listed}")
+    if context is None and current not in contexts:
+        what = f"current-context {current!r} is not among its contexts" if current else "no current-context"
+        raise ClusterError(f"{path}: {what}; pick one with --context ({listed})")
+    return context or str(current)
+
+
+@contextlib.contextmanager
+def quiet_tls_warnings(say: Callable[[str], None]) -> Iterator[None]:
+    """Collapse urllib3's per-request InsecureRequestWarning into one line of ours, said once.
+
+    A kubeconfig with `insecure-skip-tls-verify: true` makes urllib3 warn on every request.
+    """
+    import warnings
+
+    from urllib3.exceptions import InsecureRequestWarning
+
+    said = threading.Event()
+    previous = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+        if issubclass(category, InsecureRequestWarning):
+            if not said.is_set():
+                said.set()
+                say("TLS certificate verification is off for this cluster (insecure-skip-tls-verify)")
+            return
+        previous(message, category, *args, **kw)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", InsecureRequestWarning)
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            warnings.showwarning = previous
 
 
 class ClientPool:

@@ -3,13 +3,13 @@
 Runs on the finished `.partial` (after the manifest, before the rename), reading the archive back,
 so it sees exactly what would ship: every collected member, the tool log and the manifest. On any hit
 the `.partial` is deleted (a file holding a secret must not linger next to real bundles, nor be
-renamed and shared by hand) and `LeakFound` names each member, rule and line, never the value.
+renamed and shared by hand) and `LeakFound` names each member, reason and line, never the value.
 
-The patterns are the redactor's, some stricter (a bearer token needs 16 characters here, 8 there), so
-a hit means a place the redactor does not look, not a disagreement about shape. Certificates are
-public: `-----BEGIN CERTIFICATE-----` never matches, only PRIVATE KEY blocks do, also when
-base64-wrapped (config_dump carries PEM as base64 in `pem` fields, and a key there would be just as
-readable by anyone who decodes it).
+It runs the redactor's own matchers (`collector.matchers`), on the raw bytes with JSON escapes
+undone, so what the redactor replaced reads as a placeholder here and what it judged harmless (a
+certificate, a flag, a DNS option it neutralized) is harmless here too: a hit means a secret in a
+place the redactor did not reach, never a disagreement about shape. The structural checks below
+add what only the JSON walk knows (header lists, the last-applied annotation).
 """
 
 from __future__ import annotations
@@ -20,74 +20,48 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from collector.redact_text import B64_PRIVATE_KEY, GITHUB_TOKEN, LAST_APPLIED, Rule, credential_name
+from collector.matchers import LAST_APPLIED, NOT_SECRET, PLACEHOLDER_PREFIX, Reason, find
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import Exit
 
 CHUNK = 1 << 20
 OVERLAP = 4096  # longer than any pattern's minimum match, so a secret split across chunks is still seen
 
-LEAK_PATTERNS: tuple[tuple[Rule, re.Pattern[bytes]], ...] = (
-    (Rule.PRIVATE_KEY, re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")),
-    (Rule.PRIVATE_KEY_BASE64, re.compile(b"|".join(re.escape(m.encode()) for m in B64_PRIVATE_KEY))),
-    (Rule.JWT, re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
-    (Rule.BEARER, re.compile(rb"(?i:bearer)\s+[A-Za-z0-9._~+/-]{16,}")),
-    (Rule.GITHUB_TOKEN, re.compile(GITHUB_TOKEN.encode())),
-    (Rule.AWS_KEY_ID, re.compile(rb"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
-    (Rule.AWS_SECRET, re.compile(rb"(?i:secret_access_key)[\"']?\s*[:=]\s*[\"']?[A-Za-z0-9/+=]{40}")),
-)
-# Structural leftovers in JSON: a credential-named env value, header value or last-applied annotation
-# that is not a placeholder. Names are checked in Python with the redactor's own `credential_name`.
+# Structural leftovers in JSON that the text matchers cannot see: a header value or last-applied
+# annotation that is not a placeholder.
 _NAME = rb'"((?:[^"\\]|\\.){1,256})"'
 _VALUE = rb'"((?:[^"\\]|\\.){0,64})'  # a prefix is enough to tell a placeholder from a value
-STRUCTURAL: tuple[tuple[Rule, re.Pattern[bytes]], ...] = (
-    (Rule.ENV, re.compile(rb'"name"\s*:\s*' + _NAME + rb'\s*,\s*"value"\s*:\s*' + _VALUE)),
-    (Rule.XDS_HEADERS, re.compile(rb'"(?:xds|ca)Headers"\s*:\s*\[\s*\[\s*' + _NAME + rb"\s*,\s*" + _VALUE)),
-    (Rule.LAST_APPLIED, re.compile(re.escape(LAST_APPLIED.encode()) + rb'"\s*:\s*' + _VALUE)),
+STRUCTURAL: tuple[tuple[Reason, re.Pattern[bytes]], ...] = (
+    (
+        Reason.XDS_HEADERS,
+        re.compile(
+            rb'"(?:xds|ca)Headers"\s{0,64}:\s{0,64}\[\s{0,64}\[\s{0,64}'
+            + _NAME
+            + rb"\s{0,64},\s{0,64}"
+            + _VALUE
+        ),
+    ),
+    (Reason.LAST_APPLIED, re.compile(re.escape(LAST_APPLIED.encode()) + rb'"\s{0,64}:\s{0,64}' + _VALUE)),
 )
 
 
-def _is_leak(rule: Rule, m: re.Match[bytes]) -> bool:
-    """A pattern hit is a leak; a structural hit only when its value is neither a placeholder nor a flag."""
-    if rule not in {r for r, _ in STRUCTURAL}:
-        return True
-    groups = [g.decode("utf-8", "replace") for g in m.groups() if g is not None]
-    name, value = ("", groups[-1]) if rule is Rule.LAST_APPLIED else (groups[-2], groups[-1])
-    if value.startswith("[REDACTED:") or value.lower() in ("", "true", "false"):
-        return False
-    return rule is not Rule.ENV or credential_name(name)
+def _is_leak(m: re.Match[bytes]) -> bool:
+    value = m.groups()[-1].decode("utf-8", "replace")
+    return not value.startswith(PLACEHOLDER_PREFIX) and value.lower() not in NOT_SECRET
 
 
-# Literals that every match of a pattern contains (any one of them; `None`: run the pattern always).
-# re finds a plain literal fast, but not an alternation, a case-insensitive prefix or one behind a
-# lookbehind (AWS ids: ~18 ms per MB); a C substring check first skips a window in well under 1 ms.
-_NEEDS: dict[Rule, tuple[tuple[bytes, ...], bool]] = {  # (literals, compare lowercased)
-    Rule.PRIVATE_KEY_BASE64: (tuple(m.encode() for m in B64_PRIVATE_KEY), False),
-    Rule.BEARER: ((b"bearer",), True),
-    Rule.GITHUB_TOKEN: ((b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"), False),
-    Rule.AWS_KEY_ID: ((b"AKIA", b"ASIA"), False),
-    Rule.AWS_SECRET: ((b"secret_access_key",), True),
-}
-
-
-def first_leak(window: bytes) -> tuple[Rule, int] | None:
-    """The earliest leak in `window` as (rule, offset); one pattern at a time keeps re's literal scan fast."""
-    best: tuple[Rule, int] | None = None
-    lowered: bytes | None = None
-    for rule, pattern in (*LEAK_PATTERNS, *STRUCTURAL):
-        needs = _NEEDS.get(rule)
-        if needs is not None:
-            literals, fold = needs
-            haystack = window
-            if fold:
-                lowered = haystack = lowered if lowered is not None else window.lower()
-            if not any(lit in haystack for lit in literals):
-                continue
-        for m in pattern.finditer(window):
-            if best is not None and m.start() >= best[1]:
-                break
-            if _is_leak(rule, m):
-                best = (rule, m.start())
+def first_leak(window: bytes) -> tuple[Reason, int] | None:
+    """The earliest leak in `window` as (reason, byte offset)."""
+    best: tuple[Reason, int] | None = None
+    text = window.decode("utf-8", "surrogateescape")
+    hits = find(text)
+    if hits:
+        reason, start, _ = hits[0]
+        best = (reason, len(text[:start].encode("utf-8", "surrogateescape")))
+    for reason, pattern in STRUCTURAL:
+        for m in pattern.finditer(window, 0, best[1] if best else len(window)):
+            if _is_leak(m):
+                best = (reason, m.start())
                 break
     return best
 
@@ -97,7 +71,7 @@ class Leak:
     """Where a credential-shaped value was found: member, rule and 1-based line (never the value)."""
 
     member: str
-    rule: Rule
+    rule: Reason
     line: int
 
     def __str__(self) -> str:
@@ -120,7 +94,7 @@ class LeakFound(ZtbundleError):
         )
 
 
-def scan_stream(f: IO[bytes]) -> tuple[Rule, int] | None:
+def scan_stream(f: IO[bytes]) -> tuple[Reason, int] | None:
     """First credential-shaped hit in a byte stream, as (rule, line), or None."""
     carry, lines_before = b"", 0
     while chunk := f.read(CHUNK):

@@ -13,8 +13,6 @@ from collector.steps import Item
 from ztbundle import __version__, layout
 from ztbundle.layout import Input, Status
 
-NOT_CONNECTED = "HTTP 404"
-
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -76,29 +74,14 @@ class Manifest:
     def record(self, artifact: Artifact) -> None:
         self.artifacts.append(artifact)
 
-    def missing(self) -> list[Artifact]:
-        """Artifacts whose failure makes the bundle incomplete.
+    def tally(self) -> layout.Tally:
+        """The run's count (collected / missing / expected non-answers), as every display shows it."""
+        return layout.tally((a.item.path, a.item.input, a.status, a.error) for a in self.artifacts)
 
-        istiod answers 404 "Proxy not connected to this Pilot instance" for ztunnels connected to
-        another replica; that is expected and only counts when no replica served that ztunnel.
-        """
-        served = {
-            (a.item.input, a.item.peer.ref)
-            for a in self.artifacts
-            if a.item.peer is not None and a.status is Status.OK
-        }
-        out: list[Artifact] = []
-        for a in self.artifacts:
-            if a.status is Status.OK:
-                continue
-            if (
-                a.item.peer is not None
-                and (a.error or "").startswith(NOT_CONNECTED)
-                and (a.item.input, a.item.peer.ref) in served
-            ):
-                continue
-            out.append(a)
-        return out
+    def missing(self) -> list[Artifact]:
+        """Artifacts whose failure makes the bundle incomplete (`layout.Tally` says which)."""
+        missing = set(self.tally().missing)
+        return [a for a in self.artifacts if a.item.path in missing]
 
     @property
     def complete(self) -> bool:

@@ -1,27 +1,22 @@
-"""Top-level members of a pretty-printed JSON object, and a run-wide memo of big members already seen.
+"""Top-level members of a pretty-printed JSON object, and the digest a run remembers a big one by.
 
 ztunnel pretty-prints its config_dump (2 spaces), and at scale every ztunnel's dump repeats the mesh's
 big members (`workloads`, `services`) byte for byte, as istiod repeats its per-proxy views. Checking or
-redacting a body member by member, with results remembered by each big member's sha256, makes the
-1,000th identical 12 MB `workloads` member cost a hash (~7 ms) instead of a parse, a walk and a pattern
-scan (~0.5 s). Anything that is not exactly this layout gets `None` from `split`, and the caller takes
-its whole-body path.
+redacting a body member by member, with results remembered by each big member's sha256 (in the run's
+`collector.runcache.RunCache`), makes the 1,000th identical 12 MB `workloads` member cost a hash (~7 ms)
+instead of a parse, a walk and a pattern scan (~0.5 s). Anything that is not exactly this layout gets
+`None` from `split`, and the caller takes its whole-body path.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from ztbundle import layout
 
 MEMO_MIN = 64 << 10  # below this, parsing again is cheaper than hashing and remembering
-MEMO_ENTRIES = 4096
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,29 +72,3 @@ def digest(data: bytes | memoryview, member: Member) -> bytes | None:
     if member.stop - member.start < MEMO_MIN:
         return None
     return hashlib.sha256(memoryview(data)[member.start : member.stop]).digest()
-
-
-class Memo(Generic[T]):
-    """Results per (member key, digest, context), least recently used first out.
-
-    Not locked: every caller holds `collector.redact.PARSE_LOCK` (one big JSON body at a time).
-    """
-
-    def __init__(self, entries: int = MEMO_ENTRIES) -> None:
-        self._entries = entries
-        self._data: OrderedDict[tuple[object, ...], T] = OrderedDict()
-
-    def get(self, key: tuple[object, ...]) -> T | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
-
-    def put(self, key: tuple[object, ...], value: T) -> None:
-        self._data[key] = value
-        self._data.move_to_end(key)
-        while len(self._data) > self._entries:
-            self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        self._data.clear()

@@ -1,10 +1,12 @@
 """Redact credentials from a fetched body before the writer sees it: by field in JSON, by pattern in text.
 
 JSON (ztunnel config_dump, Kubernetes lists, the mesh ConfigMap): `xdsHeaders`/`caHeaders` values,
-credential-named `proxyMetadata` keys and container `env` values, ConfigMap `data` keys, and the
+credential-named `proxyMetadata` keys, ConfigMap `data` keys, every `{name, value}` pair named like a
+credential (container `env`, probe `httpHeaders`, any other list of pairs), every key named like a
+secret in any style (`SecretAccessKey`, `session_token`), and the
 `kubectl.kubernetes.io/last-applied-configuration` annotation (it repeats env values verbatim). Every
-other string goes through the text patterns. A body is re-serialised, in its original style, only when
-something was redacted; otherwise its bytes stay exactly as received.
+other string goes through the text matchers of `collector.matchers`. A body is re-serialised, in its
+original style, only when something was redacted; otherwise its bytes stay exactly as received.
 
 Text (logs, metrics, our own log) goes through `collector.redact_text`'s patterns, line by line.
 
@@ -17,21 +19,19 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from collector import members
 from collector.body import Body
+from collector.matchers import has_secret_key, may_hold_secret, secret_key, secret_value
 from collector.redact_text import (
     LAST_APPLIED,
     NOT_SECRET,
     OVERLAP,
-    TRIGGER,
     Outcome,
+    Reason,
     Redaction,
-    Rule,
     credential_name,
     found,
     has_trigger,
@@ -41,29 +41,49 @@ from collector.redact_text import (
     redact_text,
     triggered,
 )
-
-# Parsing is GIL-bound, so parsing bodies in parallel gains nothing, while a parsed config_dump holds
-# ~10x its bytes in Python objects (and redaction briefly holds two). With 16 workers each parsing
-# at once, peak memory grew with dump size x workers; one parse at a time keeps it flat. The runner's
-# JSON check takes the same lock.
-PARSE_LOCK = threading.Lock()
-
+from collector.runcache import RunCache, Walked
 
 # --- JSON -----------------------------------------------------------------------------------------
 
+_SEP = rb"\s{0,64},\s{0,64}"
+_KEY = rb'"%s"\s{0,64}:\s{0,64}"'  # a key and the quote that opens its string value
 _CRED_BYTES = rb"[^\"\\]{0,200}?(?i:token|passw|pwd|secret|credential|key|auth|bearer|cookie|session)"
+# Byte shapes that need the structural walk; each starts at a literal and repeats a bounded number of
+# times, so no body makes them slow.
 _STRUCTURAL = tuple(
     re.compile(p)
     for p in (
-        rb"\"xdsHeaders\"\s*:\s*(?:\[\s*[\[\"{]|\{\s*\")",
-        rb"\"caHeaders\"\s*:\s*(?:\[\s*[\[\"{]|\{\s*\")",
+        rb"\"xdsHeaders\"\s{0,64}:\s{0,64}(?:\[\s{0,64}[\[\"{]|\{\s{0,64}\")",
+        rb"\"caHeaders\"\s{0,64}:\s{0,64}(?:\[\s{0,64}[\[\"{]|\{\s{0,64}\")",
         rb"kubectl\.kubernetes\.io/last-applied-configuration",
-        rb"\"name\"\s*:\s*\"" + _CRED_BYTES + rb"[^\"\\]{0,200}\"\s*,\s*\"value\"\s*:\s*\"[^\"]",
-        rb"\"value\"\s*:\s*\"[^\"]*\"\s*,\s*\"name\"\s*:\s*\"" + _CRED_BYTES,
-        rb"\"proxyMetadata\"\s*:\s*\{[^}]*?\"" + _CRED_BYTES,
-        rb"\"kind\"\s*:\s*\"ConfigMap\"",
+        _KEY % b"name" + _CRED_BYTES + rb"[^\"\\]{0,200}\"" + _SEP + _KEY % b"value" + rb"[^\"]",
+        _KEY % b"value" + rb"[^\"\\]*(?:\\.[^\"\\]*)*\"" + _SEP + _KEY % b"name" + _CRED_BYTES,
+        rb"\"kind\"\s{0,64}:\s{0,64}\"ConfigMap\"",
     )
 )
+
+
+_PROXY_METADATA = b'"proxyMetadata"'
+_CRED_KEY = re.compile(rb'"' + _CRED_BYTES)
+
+
+def _proxy_metadata_credential(data: bytes) -> bool:
+    """A credential-named key in a `proxyMetadata` object; each byte is read a bounded number of times."""
+    at, done = data.find(_PROXY_METADATA), 0
+    while at >= 0:
+        start = max(at + len(_PROXY_METADATA), done)
+        end = data.find(b"}", start)
+        end = len(data) if end < 0 else end
+        if _CRED_KEY.search(data, start, end):
+            return True
+        done = end
+        at = data.find(_PROXY_METADATA, end)
+    return False
+
+
+def _needs_walk(data: bytes) -> bool:
+    """Whether the bytes show a field that only the structural walk can redact."""
+    return found(_STRUCTURAL, data) or _proxy_metadata_credential(data) or has_secret_key(data)
 
 
 _SPECIAL_KEYS = frozenset({"xdsHeaders", "caHeaders", "proxyMetadata", "data", "env", "annotations"})
@@ -77,17 +97,17 @@ class _Walker:
     """
 
     def __init__(self, *, texts: bool = True) -> None:
-        self.counts: Counter[tuple[Rule, str | None]] = Counter()
+        self.counts: Counter[tuple[Reason, str | None]] = Counter()
         self.texts = texts
 
-    def hit(self, rule: Rule, field: str, n: int = 1) -> str:
+    def hit(self, rule: Reason, field: str, n: int = 1) -> str:
         self.counts[(rule, field)] += n
         return placeholder(rule)
 
     def walk(self, node: Any, path: str) -> Any:
         if isinstance(node, str):
             # Most strings hold nothing; skipping the call and its Counter here is most of the walk's cost.
-            if not self.texts or not TRIGGER.search(node):
+            if not self.texts or not may_hold_secret(node):
                 return node
             text, counts = redact_text(node)
             for rule, n in counts.items():
@@ -99,10 +119,23 @@ class _Walker:
             return [self.walk(v, f"{path}[]") for v in node]
         if not isinstance(node, dict):
             return node
+        if "name" in node and "value" in node:
+            self.pair(node, path)
         for key, value in node.items():
             here = f"{path}.{key}" if path else key
-            node[key] = self.special(node, key, value, here)
+            if secret_key(key) and _scalar_secret(value):
+                node[key] = self.hit(Reason.CREDENTIAL_KEY, here)
+            else:
+                node[key] = self.special(node, key, value, here)
         return node
+
+    def pair(self, node: dict[str, Any], path: str, reason: Reason = Reason.CREDENTIAL_PAIR) -> bool:
+        """A `{name, value}` pair whose name is a credential's (env, probe `httpHeaders`, any list)."""
+        name, value = node.get("name"), node.get("value")
+        if not (isinstance(name, str) and credential_name(name) and secret_value(value)):
+            return False
+        node["value"] = self.hit(reason, f"{path.removesuffix('[]')}[{name}]")
+        return True
 
     def structure(self, node: Any, path: str) -> Any:
         """`walk` without text patterns, in place: only objects with a special key need `special`.
@@ -115,6 +148,8 @@ class _Walker:
                 if isinstance(v, dict | list):
                     node[i] = self.structure(v, f"{path}[]")
         elif isinstance(node, dict):
+            if "name" in node and "value" in node:
+                self.pair(node, path)
             plain = _SPECIAL_KEYS.isdisjoint(node)
             for key, value in node.items():
                 if plain and not isinstance(value, dict | list):
@@ -125,18 +160,18 @@ class _Walker:
 
     def special(self, parent: dict[str, Any], key: str, value: Any, here: str) -> Any:
         if key in ("xdsHeaders", "caHeaders"):
-            return self.headers(Rule.XDS_HEADERS if key == "xdsHeaders" else Rule.CA_HEADERS, value, here)
+            return self.headers(Reason.XDS_HEADERS if key == "xdsHeaders" else Reason.CA_HEADERS, value, here)
         if key == "proxyMetadata" and isinstance(value, dict):
-            return self.named_values(Rule.PROXY_METADATA, value, here)
+            return self.named_values(Reason.PROXY_METADATA, value, here)
         if key == "data" and isinstance(value, dict) and parent.get("kind") == "ConfigMap":
-            return self.named_values(Rule.CONFIGMAP, value, here)
+            return self.named_values(Reason.CONFIGMAP, value, here)
         if key == "env" and isinstance(value, list):
             return [self.env(e, f"{here}[]") for e in value]
         if key == "annotations" and isinstance(value, dict) and LAST_APPLIED in value:
-            value[LAST_APPLIED] = self.hit(Rule.LAST_APPLIED, f"{here}.{LAST_APPLIED}")
+            value[LAST_APPLIED] = self.hit(Reason.LAST_APPLIED, f"{here}.{LAST_APPLIED}")
         return self.walk(value, here)
 
-    def headers(self, rule: Rule, value: Any, here: str) -> Any:
+    def headers(self, rule: Reason, value: Any, here: str) -> Any:
         if isinstance(value, dict):  # a map form, should a version serialise it so
             return {k: self.hit(rule, here) for k in value}
         if not isinstance(value, list):
@@ -149,7 +184,7 @@ class _Walker:
                 out.append(self.hit(rule, here))
         return out
 
-    def named_values(self, rule: Rule, value: dict[str, Any], here: str) -> dict[str, Any]:
+    def named_values(self, rule: Reason, value: dict[str, Any], here: str) -> dict[str, Any]:
         for k, v in value.items():
             if credential_name(k) and not (isinstance(v, str) and v.lower() in NOT_SECRET):
                 value[k] = self.hit(rule, f"{here}.{k}")
@@ -158,17 +193,12 @@ class _Walker:
         return value
 
     def env(self, entry: Any, here: str) -> Any:
-        if not isinstance(entry, dict):
-            return self.walk(entry, here)
-        name, value = entry.get("name"), entry.get("value")
-        secret = isinstance(value, str) and value.lower() not in NOT_SECRET
-        if isinstance(name, str) and secret and credential_name(name):
-            entry["value"] = self.hit(Rule.ENV, f"{here.removesuffix('[]')}[{name}]")
+        if isinstance(entry, dict) and self.pair(entry, here, Reason.ENV):
             return entry
         return self.walk(entry, here)
 
 
-def redact_document(doc: Any, *, texts: bool = True) -> tuple[Any, Counter[tuple[Rule, str | None]]]:
+def redact_document(doc: Any, *, texts: bool = True) -> tuple[Any, Counter[tuple[Reason, str | None]]]:
     """Redact a parsed JSON document in place; return it and the hits per (rule, field path)."""
     walker = _Walker(texts=texts)
     return walker.walk(doc, ""), walker.counts
@@ -186,58 +216,53 @@ def _serialise_like(doc: Any, original_head: bytes, trailing_newline: bool) -> b
 
 
 def _strings_may_match(data: bytes) -> bool:
-    """Whether any string of this JSON text could hold a text-pattern hit once decoded.
+    """Whether any string or key of this JSON text could need the full walk once decoded.
 
     In ASCII JSON without escapes every decoded string is a slice of the raw bytes, and the byte
     triggers match exactly where the str ones do (str `\\s` and `(?i)` differ only beyond ASCII).
     """
-    return not data.isascii() or b"\\" in data or triggered(data)
+    return not data.isascii() or b"\\" in data or triggered(data) or has_secret_key(data)
 
 
-def _redact_json(path: str, body: Body) -> Outcome:
-    with PARSE_LOCK:  # also the only time a spooled body is fully in memory
+def _scalar_secret(value: Any) -> bool:
+    """A secret-named key's value worth redacting: a string or number, not a flag or a placeholder."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return True
+    return secret_value(value)
+
+
+def _redact_json(path: str, body: Body, cache: RunCache) -> Outcome:
+    with cache.parse_lock:  # also the only time a spooled body is fully in memory
         data = body.read_bytes()
         split = members.split(data)
         if split is not None:
-            outcome = _redact_by_member(path, body, data, split)
+            outcome = _redact_by_member(path, body, data, split, cache)
             if outcome is not None:
                 return outcome
         key = body.sha256 if body.size >= members.MEMO_MIN else None
-        if key and _CLEAN_BODIES.get((key,)):
+        if key and cache.clean_bodies.get((key,)):
             return Outcome(body, ())
-        if not triggered(data) and not found(_STRUCTURAL, data):
+        if not triggered(data) and not _needs_walk(data):
             if key:
-                _CLEAN_BODIES.put((key,), True)
+                cache.clean_bodies.put((key,), True)
             return Outcome(body, ())
         return _redact_whole(path, body, data)
 
 
-@dataclass(frozen=True, slots=True)
-class _Walked:
-    """A member's redaction: hits per (rule, field) and its new value text (None when untouched)."""
-
-    counts: tuple[tuple[tuple[Rule, str | None], int], ...]
-    text: str | None
-
-
-# Run-wide memos by member digest (see `collector.members`); used under PARSE_LOCK only.
-_TRIGGERED: members.Memo[tuple[bool]] = members.Memo()
-_WALKED: members.Memo[_Walked] = members.Memo()
-_CLEAN_BODIES: members.Memo[bool] = members.Memo()
-
-
-def _member_triggers(data: bytes, m: members.Member, digest: bytes | None) -> bool:
-    known = _TRIGGERED.get((m.key, digest)) if digest else None
+def _member_triggers(data: bytes, m: members.Member, digest: bytes | None, cache: RunCache) -> bool:
+    known = cache.triggered.get((m.key, digest)) if digest else None
     if known is not None:
         return known[0]
     raw = data[m.start : m.stop]
-    hit = triggered(raw) or found(_STRUCTURAL, raw)
+    hit = triggered(raw) or _needs_walk(raw)
     if digest:
-        _TRIGGERED.put((m.key, digest), (hit,))
+        cache.triggered.put((m.key, digest), (hit,))
     return hit
 
 
-def _redact_by_member(path: str, body: Body, data: bytes, split: list[members.Member]) -> Outcome | None:
+def _redact_by_member(
+    path: str, body: Body, data: bytes, split: list[members.Member], cache: RunCache
+) -> Outcome | None:
     """Redact a pretty-printed object one top-level member at a time; None falls back to the whole body.
 
     As on the whole-body path, nothing is walked unless a trigger shows somewhere in the body (here:
@@ -245,10 +270,10 @@ def _redact_by_member(path: str, body: Body, data: bytes, split: list[members.Me
     that changed are re-serialised, so the others keep their received bytes.
     """
     digests = [members.digest(data, m) for m in split]
-    if not any(_member_triggers(data, m, d) for m, d in zip(split, digests, strict=True)):
+    if not any(_member_triggers(data, m, d, cache) for m, d in zip(split, digests, strict=True)):
         edges = [m.start for m in split] + [split[-1].stop]
         if not any(
-            triggered(w) or found(_STRUCTURAL, w)
+            triggered(w) or _needs_walk(w)
             for w in (data[max(0, at - OVERLAP) : at + OVERLAP] for at in edges)
         ):
             return Outcome(body, ())
@@ -257,12 +282,12 @@ def _redact_by_member(path: str, body: Body, data: bytes, split: list[members.Me
         kind_value = json.loads(kind) if kind else None
     except json.JSONDecodeError:
         return None
-    counts: Counter[tuple[Rule, str | None]] = Counter()
+    counts: Counter[tuple[Reason, str | None]] = Counter()
     parts = [data[: split[0].start]]
     for m, digest in zip(split, digests, strict=True):
         configmap_data = m.key == "data" and kind_value == "ConfigMap"
         key = (m.key, digest, configmap_data)
-        walked = _WALKED.get(key) if digest else None
+        walked = cache.walked.get(key) if digest else None
         if walked is None:
             walked = _walk_member(data, m, configmap_data)
             if walked is None:
@@ -270,7 +295,7 @@ def _redact_by_member(path: str, body: Body, data: bytes, split: list[members.Me
             # Remembered unless it carries a big replacement: memory stays bounded, and secrets sit
             # in small members (`config`), so a big member that needs redaction is merely re-walked.
             if digest and (walked.text is None or len(walked.text) < members.MEMO_MIN):
-                _WALKED.put(key, walked)
+                cache.walked.put(key, walked)
         counts.update(dict(walked.counts))
         if walked.text is None:
             parts.append(data[m.start : m.stop])
@@ -285,7 +310,7 @@ def _redact_by_member(path: str, body: Body, data: bytes, split: list[members.Me
     return Outcome(new, records(path, counts))
 
 
-def _walk_member(data: bytes, m: members.Member, configmap_data: bool) -> _Walked | None:
+def _walk_member(data: bytes, m: members.Member, configmap_data: bool) -> Walked | None:
     text = m.value_text(data)
     if text is None:
         return None
@@ -297,11 +322,11 @@ def _walk_member(data: bytes, m: members.Member, configmap_data: bool) -> _Walke
     parent = {"kind": "ConfigMap"} if configmap_data else {}
     value = walker.special(parent, m.key, value, m.key)  # the path `walk` gives a top-level member
     if not walker.counts:
-        return _Walked((), None)
+        return Walked((), None)
     new_text = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
     if json.loads(new_text) != value:  # what is stored must be the redacted value (NaN is never equal)
         return None
-    return _Walked(tuple(walker.counts.items()), new_text)
+    return Walked(tuple(walker.counts.items()), new_text)
 
 
 def _redact_whole(path: str, body: Body, data: bytes) -> Outcome:
@@ -309,11 +334,11 @@ def _redact_whole(path: str, body: Body, data: bytes) -> Outcome:
     try:
         doc = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError):
-        if found(_STRUCTURAL, data):
+        if _needs_walk(data):
             del data
             body.close()
             why = "withheld: not valid JSON, so fields that may hold credentials cannot be redacted"
-            return Outcome(None, (Redaction(path, Rule.WITHHELD, None, 1),), why)
+            return Outcome(None, (Redaction(path, Reason.WITHHELD, None, 1),), why)
         del data
         return redact_stream(path, body)  # still text: the patterns apply
     walker = _Walker(texts=_strings_may_match(data))
@@ -326,13 +351,13 @@ def _redact_whole(path: str, body: Body, data: bytes) -> Outcome:
     return Outcome(new, records(path, counts))
 
 
-def records(path: str, counts: Counter[tuple[Rule, str | None]]) -> tuple[Redaction, ...]:
+def records(path: str, counts: Counter[tuple[Reason, str | None]]) -> tuple[Redaction, ...]:
     """Manifest records for one artifact's hits, in a stable order (rule, then field)."""
     ordered = sorted(counts.items(), key=lambda kv: (kv[0][0].value, kv[0][1] or ""))
     return tuple(Redaction(path, rule, field or None, n) for (rule, field), n in ordered)
 
 
-def redact_page(page: dict[str, Any]) -> tuple[list[Any], Counter[tuple[Rule, str | None]]]:
+def redact_page(page: dict[str, Any]) -> tuple[list[Any], Counter[tuple[Reason, str | None]]]:
     """Redact one List page in place, every string included; return its items and the hits.
 
     Field paths are the merged List's (`items[].metadata...`), so pages add up to one artifact's record.
@@ -344,23 +369,26 @@ def redact_page(page: dict[str, Any]) -> tuple[list[Any], Counter[tuple[Rule, st
     return items, walker.counts
 
 
-def redact_body(path: str, body: Body, *, is_json: bool) -> Outcome:
-    """Redact one fetched body for member `path`; cheap when nothing needs it (a byte prefilter)."""
+def redact_body(path: str, body: Body, *, is_json: bool, cache: RunCache | None = None) -> Outcome:
+    """Redact one fetched body for member `path`; cheap when nothing needs it (a byte prefilter).
+
+    `cache` is the run's (see `collector.runcache`); without one, nothing is remembered.
+    """
     if is_json:
-        return _redact_json(path, body)
+        return _redact_json(path, body, cache or RunCache())
     if not has_trigger(body):
         return Outcome(body, ())
     return redact_stream(path, body)
 
 
 def apply(
-    path: str, body: Body | None, error: str | None, *, is_json: bool
+    path: str, body: Body | None, error: str | None, *, is_json: bool, cache: RunCache | None = None
 ) -> tuple[Body | None, tuple[Redaction, ...], str | None]:
     """The runner's hook: redact a fetched body and its error message before the writer sees them."""
     error = mask(error)
     if body is None:
         return None, (), error
-    outcome = redact_body(path, body, is_json=is_json)
+    outcome = redact_body(path, body, is_json=is_json, cache=cache)
     if outcome.withheld:
         error = f"{error}; {outcome.withheld}" if error else outcome.withheld
     return outcome.body, outcome.redactions, error

@@ -1,48 +1,48 @@
-"""Credential patterns and what they redact in text: short strings, log streams line by line.
+"""Redaction of text: short strings, and log streams line by line.
 
-Bearer tokens, JWTs, PEM private-key blocks (across lines, and base64-wrapped), AWS access key ids
-and secret keys and GitHub tokens become `[REDACTED:<rule>]`. Also the shared vocabulary of
-redaction: the `Rule` enum, manifest `Redaction` records, an `Outcome`, and which names suggest a
-credential. `collector.redact` applies these to fetched bodies (and walks JSON by field).
+What `collector.matchers` finds (bearer and Basic credentials, JWTs, PEM private keys in any wrapping,
+AWS keys, GitHub tokens, secret-named keys and pairs) becomes `[REDACTED:<reason>]`. Also the records
+of redaction: manifest `Redaction`s and an `Outcome`. `collector.redact` applies these to fetched
+bodies (and walks JSON by field).
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from collector.body import Body
+from collector.matchers import (
+    B64_PEM_START,
+    B64_PRIVATE_KEY,
+    GITHUB_TOKEN,
+    LAST_APPLIED,
+    NOT_SECRET,
+    Reason,
+    credential_name,
+    find,
+    may_hold_secret,
+    placeholder,
+    unescape,
+)
+
+__all__ = [
+    "B64_PRIVATE_KEY",
+    "GITHUB_TOKEN",
+    "LAST_APPLIED",
+    "NOT_SECRET",
+    "Outcome",
+    "Reason",
+    "Redaction",
+    "credential_name",
+    "placeholder",
+]
 
 PREFILTER_CHUNK = 1 << 20
 OVERLAP = 4096
-
-
-class Rule(StrEnum):
-    """Why a value was redacted; recorded in the manifest and shown in the placeholder."""
-
-    XDS_HEADERS = "xds-headers"
-    CA_HEADERS = "ca-headers"
-    PROXY_METADATA = "proxy-metadata-credential"
-    ENV = "env-credential"
-    CONFIGMAP = "configmap-credential"
-    LAST_APPLIED = "last-applied-configuration"
-    BEARER = "bearer-token"
-    JWT = "jwt"
-    PRIVATE_KEY = "pem-private-key"
-    PRIVATE_KEY_BASE64 = "pem-private-key-base64"
-    AWS_KEY_ID = "aws-access-key-id"
-    AWS_SECRET = "aws-secret-access-key"
-    GITHUB_TOKEN = "github-token"
-    WITHHELD = "withheld-unparseable"
-
-
-def placeholder(rule: Rule) -> str:
-    return f"[REDACTED:{rule.value}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +50,7 @@ class Redaction:
     """One manifest record: which artifact, which field (or None for text), how many, and why."""
 
     artifact: str
-    rule: Rule
+    rule: Reason
     field: str | None
     count: int
 
@@ -67,98 +67,43 @@ class Outcome:
     withheld: str | None = None
 
 
-# --- names that suggest a credential ------------------------------------------------------------
+# --- text -----------------------------------------------------------------------------------------
 
-_CRED_NAME = re.compile(
-    r"(?i)(token|passw(or)?d|pwd|secret|credential|api_?key|access_?key|private_?key|auth(?!or)|bearer|"
-    r"cookie|session|(^|[_.-])key($|[_.-]))"
+# For bodies: C substring checks of literals that every match contains (a superset, as a prefilter
+# may be). re scans fast only for a plain literal, not an alternation or a (?i) prefix.
+_TRIGGER_LITERALS = tuple(
+    lit.encode()
+    for lit in (
+        "eyJ",
+        "PRIVATE KEY",
+        "AKIA",
+        "ASIA",
+        "ghp_",
+        "gho_",
+        "ghu_",
+        "ghs_",
+        "ghr_",
+        "github_pat_",
+        B64_PEM_START,
+        *B64_PRIVATE_KEY,
+    )
 )
-NOT_SECRET = frozenset({"", "true", "false"})  # a flag named like a credential is not one
+# Matched case-insensitively. Narrower than the matchers' starts (`key` and `token` are in most JSON):
+# every secret-named key contains one of these, and `"name"` pairs are the JSON walker's job.
+_TRIGGER_FOLDED = (b"bearer", b"basic", b"digest", b"passw", b"secret")
+# Secret-named keys ending in `token` or `key`, looked for around each occurrence of those words (one
+# substring scan per word instead of one per spelling).
+_KEY_WORDS = re.compile(rb"(?:session|security|access|refresh|id)[_.-]?token|(?:api|private)[_.-]?key")
 
 
-def credential_name(name: str) -> bool:
-    """Whether an env var, header or data key name suggests its value is a credential."""
-    return bool(_CRED_NAME.search(name))
-
-
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-# --- text patterns --------------------------------------------------------------------------------
-
-
-def _b64_markers(text: bytes) -> list[str]:
-    """Base64 of `text` at each of the three alignments, trimmed to the characters that never vary."""
-    out = []
-    for pad in range(3):
-        enc = base64.b64encode(b"\0" * pad + text).decode()
-        # The first group mixes in unknown preceding bytes; a padded last group, unknown following ones.
-        start = 4 if pad else 0
-        end = len(enc) - (4 if (pad + len(text)) % 3 else 0)
-        out.append(enc[start:end])
-    return out
-
-
-B64_PRIVATE_KEY = tuple(_b64_markers(b"PRIVATE KEY-----"))
-GITHUB_TOKEN = r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})\b"
-
-# (rule, lower-case literals one of which must be present for the pattern to be tried, the pattern);
-# a pattern's group `keep` is context that stays.
-PATTERNS: tuple[tuple[Rule, tuple[str, ...], re.Pattern[str]], ...] = (
-    # A whole base64 run that hides a PEM private key (e.g. a Secret-like `tls.key` value).
-    (
-        Rule.PRIVATE_KEY_BASE64,
-        tuple(m.lower() for m in B64_PRIVATE_KEY),
-        re.compile(r"[A-Za-z0-9+/]*(?:" + "|".join(map(re.escape, B64_PRIVATE_KEY)) + r")[A-Za-z0-9+/]*=*"),
-    ),
-    (
-        Rule.PRIVATE_KEY,
-        ("private key-----",),
-        re.compile(
-            r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?:(?!-----END).)*?(?:-----END \1PRIVATE KEY-----|$)",
-            re.DOTALL,
-        ),
-    ),
-    (Rule.JWT, ("eyj",), re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
-    (Rule.BEARER, ("bearer",), re.compile(r"(?i)(?P<keep>\bbearer\s+)[A-Za-z0-9._~+/-]{8,}=*")),
-    (Rule.GITHUB_TOKEN, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), re.compile(GITHUB_TOKEN)),
-    (Rule.AWS_KEY_ID, ("akia", "asia"), re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")),
-    (
-        Rule.AWS_SECRET,
-        ("secret_access_key",),
-        re.compile(
-            r"(?i)(?P<keep>secret_access_key[\"']?\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
-        ),
-    ),
-)
-_TRIGGER_PARTS = (
-    "eyJ",
-    r"(?i:bearer\s)",
-    "PRIVATE KEY",
-    "AKIA",
-    "ASIA",
-    "(?i:secret_access_key)",
-    "gh[pousr]_",
-    "github_pat_",
-    *B64_PRIVATE_KEY,
-)
-TRIGGER = re.compile("|".join(_TRIGGER_PARTS))  # for short strings
-# For bodies: C substring checks of literals that every trigger match contains (a superset, as a
-# prefilter may be). re scans fast only for a plain literal, not an alternation or a (?i) prefix.
-_TRIGGER_LITERALS = (
-    b"eyJ",
-    b"PRIVATE KEY",
-    b"AKIA",
-    b"ASIA",
-    b"ghp_",
-    b"gho_",
-    b"ghu_",
-    b"ghs_",
-    b"ghr_",
-    b"github_pat_",
-    *(m.encode() for m in B64_PRIVATE_KEY),
-)
-_TRIGGER_FOLDED = (b"bearer", b"secret_access_key")  # matched case-insensitively
+def _secret_word(lowered: bytes) -> bool:
+    for word in (b"token", b"key"):
+        at = lowered.find(word)
+        while at >= 0:
+            if _KEY_WORDS.search(lowered, max(0, at - 9), at + len(word)):
+                return True
+            at = lowered.find(word, at + 1)
+    return False
 
 
 def triggered(data: bytes) -> bool:
@@ -166,29 +111,39 @@ def triggered(data: bytes) -> bool:
     if any(lit in data for lit in _TRIGGER_LITERALS):
         return True
     lowered = data.lower()
-    return any(lit in lowered for lit in _TRIGGER_FOLDED)
+    if any(lit in lowered for lit in _TRIGGER_FOLDED) or _secret_word(lowered):
+        return True
+    if b"\\" not in data:
+        return False
+    view = unescape(data.decode("latin-1")).text.encode("latin-1", "replace")
+    return view != data and triggered(view)
 
 
 def found(patterns: tuple[re.Pattern[bytes], ...], data: bytes) -> bool:
     return any(p.search(data) for p in patterns)
 
 
-def redact_text(text: str) -> tuple[str, Counter[Rule]]:
-    """Replace every pattern hit in one piece of text; return the new text and hits per rule."""
-    counts: Counter[Rule] = Counter()
-    if not TRIGGER.search(text):
-        return text, counts
-    lowered = text.lower()
-    for rule, literals, pattern in PATTERNS:
-        if not any(lit in lowered for lit in literals):
-            continue
+def _replace(text: str) -> tuple[str, Counter[Reason], int]:
+    """Replace every secret; also return where the last hiding base64 block ended (-1: none)."""
+    counts: Counter[Reason] = Counter()
+    if not may_hold_secret(text):
+        return text, counts, -1
+    out: list[str] = []
+    last, b64_end = 0, -1
+    for reason, start, end in find(text):
+        out += (text[last:start], placeholder(reason))
+        counts[reason] += 1
+        last = end
+        if reason is Reason.PRIVATE_KEY_BASE64:
+            b64_end = sum(map(len, out))
+    out.append(text[last:])
+    return "".join(out), counts, b64_end
 
-        def sub(m: re.Match[str], rule: Rule = rule) -> str:
-            counts[rule] += 1
-            return (m.groupdict().get("keep") or "") + placeholder(rule)
 
-        text = pattern.sub(sub, text)
-    return text, counts
+def redact_text(text: str) -> tuple[str, Counter[Reason]]:
+    """Replace every secret in one piece of text; return the new text and hits per reason."""
+    new, counts, _ = _replace(text)
+    return new, counts
 
 
 def mask(text: str | None) -> str | None:
@@ -199,20 +154,26 @@ def mask(text: str | None) -> str | None:
 # --- the line stream (logs) ------------------------------------------------------------------------
 
 _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----")
-_PEM_BODY_LINE = re.compile(r"^\s*(?:[A-Za-z0-9+/=]{1,128}|Proc-Type:.*|DEK-Info:.*)?\s*$")
+_PEM_BODY_LINE = re.compile(r"\s*(?:[A-Za-z0-9+/]+=*|Proc-Type:.*|DEK-Info:.*)?\s*\Z")
+_B64_LINE = re.compile(r"\s*[A-Za-z0-9+/]+=*\s*\Z")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 
 
-def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Rule]]]:
+def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Reason]]]:
     """Redact a log line by line; a PEM block spanning lines is removed from BEGIN to END.
 
     Inside a block, lines that look like PEM body (base64, headers) are dropped; the first line that
     does not (or the END marker) closes it, so a truncated key never swallows the rest of the log.
+    A wrapped base64 block that hides a key is dropped the same way, from the line that shows it.
     """
-    in_block = False
+    in_block = in_b64 = False
     for raw in lines:
         text = raw.decode("utf-8", "surrogateescape")
-        counts: Counter[Rule] = Counter()
+        counts: Counter[Reason] = Counter()
+        if in_b64:
+            if _B64_LINE.match(text):
+                continue
+            in_b64 = False
         if in_block:
             end = _PEM_END.search(text)
             if end:
@@ -226,11 +187,12 @@ def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Rule]]
         begin = _PEM_BEGIN.search(text)
         if begin and not _PEM_END.search(text, begin.end()):
             in_block = True
-            counts[Rule.PRIVATE_KEY] += 1
+            counts[Reason.PRIVATE_KEY] += 1
             newline = "\n" if text.endswith("\n") else ""
-            text = text[: begin.start()] + placeholder(Rule.PRIVATE_KEY) + newline
-        text, more = redact_text(text)
+            text = text[: begin.start()] + placeholder(Reason.PRIVATE_KEY) + newline
+        text, more, b64_end = _replace(text)
         counts.update(more)
+        in_b64 = b64_end >= 0 and not text[b64_end:].strip()
         yield text.encode("utf-8", "surrogateescape"), counts
 
 
@@ -247,7 +209,7 @@ def has_trigger(body: Body) -> bool:
 
 
 def redact_stream(path: str, body: Body) -> Outcome:
-    counts: Counter[Rule] = Counter()
+    counts: Counter[Reason] = Counter()
     out = Body()
     for line, hits in redact_lines(iter(body.rewound().readline, b"")):
         out.write(line)

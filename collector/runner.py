@@ -25,6 +25,7 @@ from collector.body import Body
 from collector.context import MergedList, StepContext
 from collector.failures import Trim, Truncated, classify
 from collector.manifest import Artifact, Manifest, utc_now
+from collector.runcache import RunCache
 from collector.steps import Item, Step
 from ztbundle.layout import Status
 
@@ -69,7 +70,10 @@ class RunState:
 
 
 def _judge_json(
-    body: Body | bytes, version_of: Callable[[Any], str | None] | None, kind: object = None
+    body: Body | bytes,
+    version_of: Callable[[Any], str | None] | None,
+    kind: object = None,
+    cache: RunCache | None = None,
 ) -> tuple[str | None, str | None]:
     """Return (where the body stops being valid JSON, in bytes, or None; the version seen).
 
@@ -77,16 +81,17 @@ def _judge_json(
     same `kind`) already judged in this run is not parsed again: at 1,000 ztunnels that is 1,000
     identical 12 MB `workloads` members. Only an invalid body is parsed whole, for the exact offset.
     """
+    cache = cache or RunCache()
     # One big parse at a time, the redactor's included; also the only time a spooled body is in memory.
-    with redact.PARSE_LOCK:
+    with cache.parse_lock:
         data = body.read_bytes() if isinstance(body, Body) else body
         split = members.split(data)
         if split is not None:
-            parsed = _parse_members(data, split)
+            parsed = _parse_members(data, split, cache)
             if parsed is not None:
                 return None, _version(version_of, parsed)
         key = (kind, body.sha256) if isinstance(body, Body) and body.size >= members.MEMO_MIN else None
-        known = _VALID_BODIES.get(key) if key else None
+        known = cache.valid_bodies.get(key) if key else None
         if known is not None:
             return None, known[0]
         try:
@@ -101,21 +106,16 @@ def _judge_json(
         del text, data
         version = _version(version_of, doc)
         if key:
-            _VALID_BODIES.put(key, (version,))
+            cache.valid_bodies.put(key, (version,))
         return None, version
 
 
-# Big members / compact bodies already judged valid in this run (see `collector.members`).
-_VALID_MEMBERS: members.Memo[bool] = members.Memo()
-_VALID_BODIES: members.Memo[tuple[str | None]] = members.Memo()
-
-
-def _parse_members(data: bytes, split: list[members.Member]) -> dict[str, Any] | None:
+def _parse_members(data: bytes, split: list[members.Member], cache: RunCache) -> dict[str, Any] | None:
     """Every member's value parsed, except big ones already known valid; None when one is not JSON."""
     parsed: dict[str, Any] = {}
     for m in split:
         digest = members.digest(data, m)
-        if digest is not None and _VALID_MEMBERS.get((m.key, digest)):
+        if digest is not None and cache.valid_members.get((m.key, digest)):
             continue  # seen byte for byte before: valid, and not needed for the version
         text = m.value_text(data)
         if text is None:
@@ -125,7 +125,7 @@ def _parse_members(data: bytes, split: list[members.Member]) -> dict[str, Any] |
         except json.JSONDecodeError:
             return None
         if digest is not None:
-            _VALID_MEMBERS.put((m.key, digest), True)
+            cache.valid_members.put((m.key, digest), True)
     return parsed
 
 
@@ -143,7 +143,9 @@ def _version(version_of: Callable[[Any], str | None] | None, doc: Any) -> str | 
         return None
 
 
-def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float]) -> Fetched:
+def fetch_one(
+    ctx: StepContext, step: Step, item: Item, running: dict[str, float], cache: RunCache
+) -> Fetched:
     """Worker body: fetch, then judge the bytes. Never raises; every outcome is a `Fetched`."""
     running[item.path] = time.monotonic()
     started = utc_now()
@@ -175,13 +177,13 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
         )
     if status is Status.OK and body is not None:
         if item.expect_json:
-            problem, version = _judge_json(body, version_of, item.input)
+            problem, version = _judge_json(body, version_of, item.input, cache)
             if problem is not None:
                 status, error = Status.TRUNCATED, problem
         else:
             version = _version(version_of, body.read_bytes()) if version_of else None
     # Secrets never reach the writer: redacted here, so sha256 and size describe what is stored.
-    body, redactions, error = redact.apply(item.path, body, error, is_json=item.expect_json)
+    body, redactions, error = redact.apply(item.path, body, error, is_json=item.expect_json, cache=cache)
     return Fetched(
         body=body,
         status=status,
@@ -230,8 +232,10 @@ class Runner:
         concurrency: int,
         deadline_at: float,
         progress: ProgressCallback | None,
+        cache: RunCache | None = None,
     ) -> None:
         self.ctx = ctx
+        self.cache = cache or RunCache()  # this run's memos and parse lock
         self.writer = writer
         self.manifest = manifest
         self.concurrency = max(1, concurrency)
@@ -260,7 +264,10 @@ class Runner:
                         raise KeyboardInterrupt
                     while next_index < len(planned) and len(in_flight) < self.window:
                         step, item = planned[next_index]
-                        in_flight[executor.submit(fetch_one, self.ctx, step, item, self._running)] = item
+                        if step.after_earlier and in_flight:
+                            break  # it witnesses what the earlier items saw: wait until they land
+                        future = executor.submit(fetch_one, self.ctx, step, item, self._running, self.cache)
+                        in_flight[future] = item
                         next_index += 1
                     remaining = self.deadline_at - time.monotonic()
                     if remaining <= 0:

@@ -13,7 +13,7 @@ MASK = "***"
 _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(
-        r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
+        r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"
     ),  # JWTs, e.g. service-account tokens
     re.compile(r"(?i)((?:token|password|authorization|secret)[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"),
 )

@@ -30,6 +30,11 @@ def ts(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def now_name(bundle: Bundle) -> str:
+    """How messages name the analysis time: the bundle's own, or the time `--now` gave."""
+    return "the bundle time" if bundle.now_override is None else "the --now time"
+
+
 def describe(info: CertInfo) -> str:
     """Name a certificate by its serial, or its fingerprint when the serial did not parse."""
     return f"serial {info.serial:x}" if info.serial is not None else f"fingerprint {info.fingerprint[:12]}"

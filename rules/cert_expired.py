@@ -29,7 +29,7 @@ from datetime import datetime
 
 from analyzer.model import Bundle, Certificate, CertInfo, Input, Ztunnel
 from rules import Hit, Rule, Severity
-from rules._certs import CaUse, chain_hits, describe, span, ts
+from rules._certs import CaUse, chain_hits, describe, now_name, span, ts
 
 RULE = Rule(
     code="ZT203",
@@ -46,22 +46,22 @@ def _expired(info: CertInfo, now: datetime) -> bool:
     return info.expires is not None and info.expires <= now
 
 
-def _leaf_text(ztunnel: Ztunnel, cert: Certificate, now: datetime) -> str | None:
+def _leaf_text(ztunnel: Ztunnel, cert: Certificate, now: datetime, when: str) -> str | None:
     leaf = cert.leaf
     if leaf is None or leaf.expires is None or leaf.expires > now:
         return None
     return (
         f"{ztunnel.ref} serves leaf certificate for {cert.identity} ({describe(leaf)}) "
-        f"that expired at {ts(leaf.expires)}, {span(now - leaf.expires)} before the "
-        f"bundle time {ts(now)}; its state is still Available"
+        f"that expired at {ts(leaf.expires)}, {span(now - leaf.expires)} before "
+        f"{when} {ts(now)}; its state is still Available"
     )
 
 
-def _ca_text(ca: CaUse, now: datetime) -> str:
+def _ca_text(ca: CaUse, now: datetime, when: str) -> str:
     assert ca.info.expires is not None
     return (
         f"an expired {ca.role} certificate ({describe(ca.info)}, expired {ts(ca.info.expires)}, "
-        f"{span(now - ca.info.expires)} before the bundle time) {ca.chains}"
+        f"{span(now - ca.info.expires)} before {when}) {ca.chains}"
     )
 
 
@@ -69,7 +69,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
     now = bundle.now
     yield from chain_hits(
         bundle,
-        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now),
+        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now, now_name(bundle)),
         lambda info: _expired(info, now),
-        lambda ca: _ca_text(ca, now),
+        lambda ca: _ca_text(ca, now, now_name(bundle)),
     )

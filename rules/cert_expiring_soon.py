@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from analyzer.model import Bundle, Certificate, CertInfo, Input, Ztunnel
 from rules import Hit, Rule, Severity
-from rules._certs import CaUse, chain_hits, describe, span, ts
+from rules._certs import CaUse, chain_hits, describe, now_name, span, ts
 
 RULE = Rule(
     code="ZT205",
@@ -47,7 +47,7 @@ MIN_OVERDUE = timedelta(minutes=5)  # > backoff cap (150 s) plus the capture win
 CA_HORIZON = timedelta(days=30)
 
 
-def _leaf_text(ztunnel: Ztunnel, cert: Certificate, now: datetime) -> str | None:
+def _leaf_text(ztunnel: Ztunnel, cert: Certificate, now: datetime, when: str) -> str | None:
     """The message for a leaf whose renewal is overdue, or None."""
     leaf = cert.leaf
     if leaf is None or leaf.valid_from is None or leaf.expires is None:
@@ -61,7 +61,7 @@ def _leaf_text(ztunnel: Ztunnel, cert: Certificate, now: datetime) -> str | None
     return (
         f"{ztunnel.ref}: leaf for {cert.identity} ({describe(leaf)}) "
         f"has {span(left)} left ({left / lifetime:.0%} of its {span(lifetime)} lifetime, expires "
-        f"{ts(leaf.expires)}); renewal was due at {ts(due)}, {span(now - due)} before the bundle time"
+        f"{ts(leaf.expires)}); renewal was due at {ts(due)}, {span(now - due)} before {when}"
     )
 
 
@@ -69,11 +69,11 @@ def _ca_soon(info: CertInfo, now: datetime) -> bool:
     return info.expires is not None and now < info.expires <= now + CA_HORIZON
 
 
-def _ca_text(ca: CaUse, now: datetime) -> str:
+def _ca_text(ca: CaUse, now: datetime, when: str) -> str:
     assert ca.info.expires is not None
     return (
         f"a {ca.role} certificate ({describe(ca.info)}) that expires {ts(ca.info.expires)}, "
-        f"{span(ca.info.expires - now)} after the bundle time, {ca.chains}"
+        f"{span(ca.info.expires - now)} after {when}, {ca.chains}"
     )
 
 
@@ -81,7 +81,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
     now = bundle.now
     yield from chain_hits(
         bundle,
-        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now),
+        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now, now_name(bundle)),
         lambda info: _ca_soon(info, now),
-        lambda ca: _ca_text(ca, now),
+        lambda ca: _ca_text(ca, now, now_name(bundle)),
     )

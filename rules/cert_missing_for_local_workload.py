@@ -13,7 +13,8 @@ Evidence:
     default `cluster.local` (possibly just omitted) any trust domain with the
     same namespace and service account counts. Skipped: pods missing,
     terminating, finished or younger than the capture window, waypoint pods
-    (`gateway.istio.io/managed=istio.io-mesh-controller`: their own proxy
+    (`gateway.istio.io/managed=istio.io-mesh-controller`, or
+    `istio.io-agentgateway-waypoint-controller` for agentgateway: their own proxy
     holds their certificate and ztunnel never speaks for them), non-pod and
     remote-cluster workloads, `proxyMode: Dedicated`, terminating ztunnels
     during a rollout, and dumps that did not parse. One finding per identity.
@@ -29,7 +30,7 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.model import Bundle, Input, ObjectRef, Workload, Ztunnel
+from analyzer.model import WAYPOINT_CONTROLLERS, Bundle, Input, ObjectRef, Workload, Ztunnel
 from rules import Hit, Rule, Severity
 from rules._certs import current_ztunnels, identity_ref
 
@@ -44,7 +45,7 @@ RULE = Rule(
 )
 
 DEFAULT_TRUST_DOMAIN = "cluster.local"
-WAYPOINT_LABEL, WAYPOINT_CONTROLLER = "gateway.istio.io/managed", "istio.io-mesh-controller"
+WAYPOINT_LABEL = "gateway.istio.io/managed"
 
 
 def _identity_keys(ztunnel: Ztunnel) -> tuple[set[str], set[tuple[str, str]]]:
@@ -70,10 +71,10 @@ def _judged(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> bool:
     pod = bundle.pod_by_name(key[1], key[2])
     if pod is None or pod.deleting or pod.terminal or not bundle.settled(pod.created_at):
         return False
-    # A waypoint (dataplane-mode=none, never captured) terminates HBONE in its own Envoy with the
+    # A waypoint (dataplane-mode=none, never captured) terminates HBONE in its own proxy with the
     # certificate istio-agent fetched; ztunnel never sends or receives as the waypoint, so whether a
     # nativeTunnel prefetch left an entry in ztunnel's table changes no traffic (docs/rule-guards.md).
-    return pod.labels.get(WAYPOINT_LABEL) != WAYPOINT_CONTROLLER
+    return pod.labels.get(WAYPOINT_LABEL) not in WAYPOINT_CONTROLLERS
 
 
 def check(bundle: Bundle) -> Iterator[Hit]:

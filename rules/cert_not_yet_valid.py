@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from analyzer.model import Bundle, Certificate, CertInfo, Input, Ztunnel
 from rules import Hit, Rule, Severity
-from rules._certs import CaUse, chain_hits, describe, span, ts
+from rules._certs import CaUse, chain_hits, describe, now_name, span, ts
 
 RULE = Rule(
     code="ZT204",
@@ -44,22 +44,22 @@ def _early(info: CertInfo, now: datetime) -> bool:
     return info.valid_from is not None and info.valid_from > now + TOLERANCE
 
 
-def _leaf_text(ztunnel: Ztunnel, cert: Certificate, now: datetime) -> str | None:
+def _leaf_text(ztunnel: Ztunnel, cert: Certificate, now: datetime, when: str) -> str | None:
     leaf = cert.leaf
     if leaf is None or leaf.valid_from is None or not _early(leaf, now):
         return None
     return (
         f"{ztunnel.ref} on node {ztunnel.node} serves leaf certificate for {cert.identity} "
         f"({describe(leaf)}) valid only from {ts(leaf.valid_from)}, "
-        f"{span(leaf.valid_from - now)} after the bundle time {ts(now)}"
+        f"{span(leaf.valid_from - now)} after {when} {ts(now)}"
     )
 
 
-def _ca_text(ca: CaUse, now: datetime) -> str:
+def _ca_text(ca: CaUse, now: datetime, when: str) -> str:
     assert ca.info.valid_from is not None
     return (
         f"a {ca.role} certificate ({describe(ca.info)}) valid only from {ts(ca.info.valid_from)}, "
-        f"{span(ca.info.valid_from - now)} after the bundle time, {ca.chains}"
+        f"{span(ca.info.valid_from - now)} after {when}, {ca.chains}"
     )
 
 
@@ -67,7 +67,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
     now = bundle.now
     yield from chain_hits(
         bundle,
-        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now),
+        lambda ztunnel, cert: _leaf_text(ztunnel, cert, now, now_name(bundle)),
         lambda info: _early(info, now),
-        lambda ca: _ca_text(ca, now),
+        lambda ca: _ca_text(ca, now, now_name(bundle)),
     )

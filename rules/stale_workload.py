@@ -9,12 +9,15 @@ Evidence:
     list, is Succeeded/Failed, or whose workloadIps differ from the pod's IPs.
     Pods being deleted or younger than the capture window, HostNetwork
     workloads and non-pod workloads (WorkloadEntry, ServiceEntry, remote
-    clusters) are ignored. A pod absent from the pod list counts as gone only
-    when some ztunnel holding it served its dump less than 1 s after the pod
-    list was started (manifest artifact times): a later dump may already show
-    a pod created after the list was read. One finding per workload lists every ztunnel that
+    clusters) are ignored. A pod counts as gone only when it is in neither
+    `cluster/pods.json` nor `cluster/pods-after-dumps.json`, the pod list
+    taken again once every dump had landed: a pod created after the first
+    list is in the second, however long the dumps took. If that second list
+    could not be collected, absence proves nothing and is not reported;
+    bundles written before it existed are judged on the first list alone.
+    One finding per workload lists every ztunnel that
     still holds it. Also: an in-pod proxy (workloadState entry, keyed by pod
-    UID) for a pod UID that no longer exists, when no pod of that name is
+    UID) for a pod UID in neither pod list, when no pod of that name is
     younger than the capture window (its replacement may still be draining
     the old one).
 
@@ -27,7 +30,6 @@ Fix:
 """
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
 
 from analyzer.model import Bundle, Input, ObjectRef, Workload, Ztunnel
 from rules import Hit, Rule, Severity
@@ -43,10 +45,6 @@ RULE = Rule(
 )
 
 NO_POD = "has no pod in the cluster"
-# The fastest a pod created after the pod list can appear in a ztunnel's table: scheduling, a
-# sandbox with a CNI-assigned IP, the status update istiod builds workloads from, and istiod's
-# 100 ms push debounce (`docs/rule-guards.md`, guard: settle window, covers the usual longer delays).
-NEW_POD_FLOOR = timedelta(seconds=1)
 
 
 def _problem(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> str | None:
@@ -55,7 +53,9 @@ def _problem(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> str | None
         return None  # guard: pod workloads only; HostNetwork shares the node IP by design
     pod = bundle.pod_by_name(key[1], key[2])
     if pod is None:
-        return NO_POD
+        # Absent from the first list: gone only if the list taken after the dumps lacks it too (a
+        # pod created in between is there, and is judged at the next collection).
+        return NO_POD if _gone(bundle, name=(key[1], key[2])) else None
     if pod.deleting or not bundle.settled(pod.created_at):
         return None  # changing during capture (guard: settle window)
     if pod.terminal:
@@ -66,23 +66,19 @@ def _problem(bundle: Bundle, ztunnel: Ztunnel, workload: Workload) -> str | None
     return None
 
 
-def _absence_proven(bundle: Bundle, holders: list[Ztunnel]) -> bool:
-    """Some holder's dump predates any pod created after the pod list (unknown times: assume so)."""
-    artifacts = bundle.manifest.artifacts
-    listed = artifacts.get(bundle.list_path(Input.PODS))
-    if listed is None or listed.started_at is None:
-        return True  # a bundle without artifact times: judge as before
-    cutoff = listed.started_at + NEW_POD_FLOOR
-    for ztunnel in holders:
-        dump = artifacts.get(ztunnel.config_dump_path)
-        if dump is None or dump.finished_at is None or dump.finished_at < cutoff:
-            return True
-    return False
+def _gone(bundle: Bundle, name: tuple[str, str] | None = None, uid: str | None = None) -> bool:
+    """The pod is absent from the list taken after every dump too (a bundle without one: assume so)."""
+    relist = bundle.pods_relisted
+    if relist is None:
+        return True  # written before the second list existed: the first list decides
+    if not relist.collected:
+        return False  # the pod may have been created after the first list
+    return name not in relist.names and uid not in relist.uids
 
 
 def _leaked_proxies(bundle: Bundle, ztunnel: Ztunnel) -> Iterator[Hit]:
     for uid, state in (ztunnel.workload_state or {}).items():
-        if bundle.pod_by_uid(uid) is not None or not state.name:
+        if bundle.pod_by_uid(uid) is not None or not state.name or not _gone(bundle, uid=uid):
             continue
         successor = bundle.pod_by_name(state.namespace, state.name)
         if successor is not None and not bundle.settled(successor.created_at):
@@ -128,8 +124,6 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         if ztunnel.available:
             yield from _leaked_proxies(bundle, ztunnel)
     for workload, problem, holders in found.values():
-        if problem == NO_POD and not _absence_proven(bundle, holders):
-            continue  # the pod may be newer than the pod list (guard: settle window)
         names = ", ".join(z.name for z in holders)
         yield Hit(
             subject=workload.ref,

@@ -1,11 +1,13 @@
 """Regenerate the committed sample bundles by running the real `ztbundle collect` against FakeCluster.
 
-    .venv/bin/python samples/make.py              # writes samples/bookinfo.tar.gz and samples/broken.tar.gz
+    .venv/bin/python samples/make.py              # writes bookinfo, broken and istioctl-bug-report .tar.gz
     .venv/bin/python samples/make.py --out /tmp   # somewhere else (the e2e tests do this)
 
 Samples are never hand-written: each one is what the collector wrote while talking, over sockets, to a
 simulated cluster. `bookinfo` is the healthy scenario; `broken` is the fakecluster's `broken()` scenario
 plus the few faults it lacks (see `broken_sample`), so that every rule of the analyzer fires at least once.
+`istioctl-bug-report` is the same broken cluster as `istioctl bug-report` would have archived it,
+written by tests/bugreport/make_archive.py (which follows istioctl's code; no collector involved).
 """
 
 from __future__ import annotations
@@ -96,6 +98,11 @@ def broken_sample() -> Scenario:
 
 
 SAMPLES: dict[str, Callable[[], Scenario]] = {"bookinfo": scenarios.bookinfo, "broken": broken_sample}
+BUG_REPORTS: dict[str, Callable[[], Scenario]] = {"istioctl-bug-report": broken_sample}
+"""Samples written as `istioctl bug-report` archives (tests/bugreport/make_archive.py), not collected."""
+ALL = (*SAMPLES, *BUG_REPORTS)
+NOT_IN_BUG_REPORTS = frozenset({"ZT401", "ZT402", "ZT403"})
+"""The drift rules need istiod's per-proxy views, which istioctl bug-report never fetches."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +121,22 @@ def _shown(path: Path) -> str:
 
 
 def make(name: str, out_dir: Path) -> Made:
-    """Serve the named sample scenario and run the real `ztbundle collect` against it."""
+    """Serve the named sample scenario and run the real `ztbundle collect` against it (or write the
+    bug-report sample's archive)."""
     from ztbundle.cli import main
 
     out = out_dir / f"{name}.tar.gz"
     out.unlink(missing_ok=True)
+    if name in BUG_REPORTS:
+        from tests.bugreport import make_archive
+
+        make_archive.write(out, BUG_REPORTS[name]())
+        out.chmod(0o644)
+        return Made(name, out, 0)
     with FakeCluster(SAMPLES[name]()) as cluster:
         code = main(
             ["collect", "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context]
-            + ["-o", _shown(out), "--quiet"]
+            + ["--out-file", _shown(out), "--quiet"]
         )
     if not out.exists():
         raise SystemExit(f"samples/make.py: collect wrote no {out} (exit {code})")
@@ -136,7 +150,7 @@ def findings(bundle: Path) -> Iterator[tuple[str, str, str]]:
 
     report = bundle.with_name(bundle.name + ".check.json")
     try:
-        main(["analyze", str(bundle), "--format", "json", "-o", str(report)])
+        main(["analyze", str(bundle), "-o", "json", "--out-file", str(report)])
         doc = json.loads(report.read_text(encoding="utf-8"))
     finally:
         report.unlink(missing_ok=True)
@@ -154,22 +168,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="samples/make.py", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE, help="directory to write into (default: samples/)")
     parser.add_argument(
-        "names", nargs="*", metavar="NAME", help=f"samples to make: {', '.join(SAMPLES)} (default: all)"
+        "names", nargs="*", metavar="NAME", help=f"samples to make: {', '.join(ALL)} (default: all)"
     )
     args = parser.parse_args(argv)
-    if unknown := [n for n in args.names if n not in SAMPLES]:
+    if unknown := [n for n in args.names if n not in ALL]:
         parser.error(f"no such sample: {', '.join(unknown)}")
     args.out.mkdir(parents=True, exist_ok=True)
-    for name in args.names or list(SAMPLES):
+    for name in args.names or list(ALL):
         made = make(name, args.out)
         found = list(findings(made.path))
         codes = {code for code, _, _ in found}
+        how = "istioctl bug-report shape" if name in BUG_REPORTS else f"collect exit {made.collect_exit}"
         print(
-            f"{made.path}: {made.path.stat().st_size / 1024:.1f} KiB, collect exit {made.collect_exit}, "
+            f"{made.path}: {made.path.stat().st_size / 1024:.1f} KiB, {how}, "
             f"{len(found)} finding(s): {' '.join(sorted(codes)) or 'none'}"
         )
-        if name == "broken" and (missing := REQUIRED - codes):
-            print(f"samples/make.py: broken sample lacks {' '.join(sorted(missing))}", file=sys.stderr)
+        required = REQUIRED - NOT_IN_BUG_REPORTS if name in BUG_REPORTS else REQUIRED
+        if name in ("broken", *BUG_REPORTS) and (missing := required - codes):
+            print(f"samples/make.py: {name} sample lacks {' '.join(sorted(missing))}", file=sys.stderr)
             return 1
         if name == "bookinfo" and any(sev in ("error", "warning") for _, sev, _ in found):
             print("samples/make.py: the healthy sample has errors or warnings", file=sys.stderr)

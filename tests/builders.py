@@ -14,8 +14,9 @@ Everything is optional and defaults to a healthy, old, Running object. Times are
                 workload dicts also take service_account?, trust_domain?, native_tunnel?, protocol?
     cni:        [{node, phase?, deleting?, age?}]  (istio-cni pods; default: one Running per node)
     unavailable: {<input>: <reason>}               (manifest: input not collected)
-    pod_list_age: s                                (manifest: when cluster/pods.json was listed;
-                                                    ztunnel `dump_age: s` times its config_dump)
+    pods_after: [ns/name | POD] | failed | legacy  (the pod list taken after the dumps; default: the
+                                                    `pods`; `failed`: not collected;
+                                                    `legacy`: a bundle from before that list existed)
     istiods, services, logs, ztunnel services/policies/version: see tests/builders_xds.py
 
 A CERT is {identity | sa: ns/name, trust_domain?, state?: Available|Initializing|Unavailable,
@@ -33,7 +34,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analyzer.model import (
-    Artifact,
     Availability,
     Bundle,
     Certificate,
@@ -47,7 +47,7 @@ from analyzer.model import (
     Node,
     ObjectRef,
     Pod,
-    Status,
+    PodRelist,
     Workload,
     Ztunnel,
     ZtunnelConfig,
@@ -78,21 +78,21 @@ def _manifest(given: Mapping[str, Any]) -> Manifest:
         not unavailable,
         False,
         availability,
-        _artifacts(given),
+        {},
     )
 
 
-def _artifacts(given: Mapping[str, Any]) -> dict[str, Artifact]:
-    """Timed artifacts for the cases that set `pod_list_age` or a ztunnel's `dump_age`."""
-    timed = [(layout.CLUSTER_LISTS[Input.PODS], Input.PODS, given.get("pod_list_age"))]
-    for i, spec in enumerate(given.get("ztunnels") or ()):
-        name = _ztunnel_name(spec, i)
-        timed.append((layout.ztunnel_config_dump(name), Input.ZTUNNEL_CONFIG, spec.get("dump_age")))
-    return {
-        path: Artifact(path, inp, Status.OK, None, True, _time(age), _time(age))
-        for path, inp, age in timed
-        if age is not None
-    }
+def _relist(given: Mapping[str, Any]) -> PodRelist | None:
+    spec = given.get("pods_after")
+    if spec == "legacy":
+        return None
+    if spec == "failed":
+        return PodRelist(False, reason="timeout: list pods in all namespaces")
+    specs = (
+        given.get("pods") or () if spec is None else [r if isinstance(r, dict) else {"ref": r} for r in spec]
+    )
+    pods = [_pod(p, _Ips()) for p in specs]
+    return PodRelist(True, frozenset((p.namespace, p.name) for p in pods), frozenset(p.uid for p in pods))
 
 
 def _ztunnel_name(spec: Mapping[str, Any], index: int) -> str:
@@ -287,6 +287,7 @@ def build_bundle(given: Mapping[str, Any] | None) -> Bundle:
         nodes=nodes,
         ztunnels=tuple(ztunnels),
         capture_start=COLLECTED_AT,
+        pods_relisted=_relist(given),
         _reads=reads,
     )
     return extend_bundle(bundle, given)  # istiods, Services, logs: tests/builders_xds.py

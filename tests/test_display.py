@@ -33,13 +33,23 @@ def test_hostile_bundle_text_reaches_neither_terminal_nor_report_raw(
 
     bundle = tmp_path / "hostile.tar.gz"
     with FakeCluster(scenarios.hostile()) as fc:
-        main(["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "-o", str(bundle)])
+        main(
+            [
+                "collect",
+                "--kubeconfig",
+                str(fc.kubeconfig),
+                "--context",
+                fc.context,
+                "--out-file",
+                str(bundle),
+            ]
+        )
     capsys.readouterr()
-    assert main(["analyze", str(bundle), "--format", "text", "--fail-on", "never"]) == Exit.OK
+    assert main(["analyze", str(bundle), "-o", "text", "--fail-on", "never"]) == Exit.OK
     shown = capsys.readouterr().out
     assert "\\u202e" in shown  # the override is in a finding, shown as an escape ...
     assert "\u202e" not in shown  # ... never as the live character
     report = tmp_path / "r.html"
-    main(["analyze", str(bundle), "-o", str(report), "--fail-on", "never"])
+    main(["analyze", str(bundle), "--out-file", str(report), "--fail-on", "never"])
     html = report.read_text(encoding="utf-8")
     assert "\\u202e" in html and "\u202e" not in html

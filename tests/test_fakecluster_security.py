@@ -252,7 +252,9 @@ def test_real_collect_needs_nothing_beyond_least_privilege(tmp_path: Path) -> No
     out = tmp_path / "hostile.tar.gz"
     scn: Scenario = scenarios.with_least_privilege(scenarios.hostile())
     with FakeCluster(scn) as fc:
-        rc = main(["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "-o", str(out)])
+        rc = main(
+            ["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "--out-file", str(out)]
+        )
         forbidden = [str(r) for r in fc.requests if r.status == 403]
     assert rc == Exit.OK and forbidden == []
     with tarfile.open(out) as tar:

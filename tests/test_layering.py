@@ -3,7 +3,8 @@
 Every module of the four packages is parsed with `ast`; every import counts, also one inside a
 function or under `if TYPE_CHECKING:`. The allowed edges:
 
-- `ztbundle.cli`, `ztbundle.__main__` and `ztbundle.commands.*` (the CLI) may import anything;
+- `ztbundle.cli`, `ztbundle.__main__`, `ztbundle._entry` and `ztbundle.commands.*` (the CLI) may import
+  anything;
 - the bottom, `ztbundle` (only `__version__`), `ztbundle.layout`, `ztbundle.exits` and
   `ztbundle.errors`, imports only the bottom;
 - `collector.*` imports `collector.*` and the bottom;
@@ -84,7 +85,9 @@ def imports(module: str, source: str, known: frozenset[str]) -> Iterator[str]:
 
 def allowed(source: str, target: str) -> bool:
     """Whether module `source` may import module `target`."""
-    if source in ("ztbundle.cli", "ztbundle.__main__") or _inside(source, "ztbundle.commands"):
+    if source in ("ztbundle.cli", "ztbundle.__main__", "ztbundle._entry") or _inside(
+        source, "ztbundle.commands"
+    ):
         return True
     if source in BOTTOM:
         return target in BOTTOM

@@ -1,5 +1,5 @@
 """`python -m ztbundle`."""
 
-from ztbundle.cli import entrypoint
+from ztbundle._entry import main
 
-entrypoint()
+main()

@@ -11,6 +11,7 @@ directory), so a member name in an error message is exactly the path below:
     cluster/version.json                           GET /version
     cluster/{nodes,namespaces,pods,services,endpointslices}.json
                                                    one merged v1 List per resource (all pages)
+    cluster/pods-after-dumps.json                  pods listed again once every ztunnel dump landed
     istio/{daemonsets,deployments,events}.json     lists in the Istio namespace
     istio/mesh-configmap.json                      the `istio` ConfigMap
     ztunnel/<pod>/config_dump.json                 admin :15000 /config_dump, bytes as received
@@ -48,8 +49,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -75,6 +76,7 @@ class Input(StrEnum):
     NODES = "nodes"
     NAMESPACES = "namespaces"
     PODS = "pods"
+    PODS_AFTER_DUMPS = "pods-after-dumps"  # the second witness that a pod in a dump is gone
     SERVICES = "services"
     ENDPOINTSLICES = "endpointslices"
     ISTIO_DAEMONSETS = "istio-daemonsets"
@@ -119,6 +121,7 @@ CLUSTER_VERSION = "cluster/version.json"
 NODES = "cluster/nodes.json"
 NAMESPACES = "cluster/namespaces.json"
 PODS = "cluster/pods.json"
+PODS_AFTER_DUMPS = "cluster/pods-after-dumps.json"
 SERVICES = "cluster/services.json"
 ENDPOINTSLICES = "cluster/endpointslices.json"
 ISTIO_DAEMONSETS = "istio/daemonsets.json"
@@ -305,6 +308,83 @@ def parse_istiod_proxy(path: str) -> tuple[str, str, bool] | None:
     """Return (istiod pod, ztunnel pod, is_policies) of a per-proxy member path, else None."""
     m = _ISTIOD_PROXY.match(path)
     return (m.group(1), m.group(2), m.group(3) is not None) if m else None
+
+
+# --- counting outcomes -------------------------------------------------------------------------
+
+NOT_CONNECTED = "HTTP 404"
+"""How a per-proxy request fails when the ztunnel is connected to another istiod replica (istiod
+answers 404 "Proxy not connected to this Pilot instance"): expected, as long as a replica served it."""
+
+
+class Outcome(StrEnum):
+    """What one attempted artifact counts as, everywhere counts are shown."""
+
+    COLLECTED = "collected"
+    EXPECTED = "expected"  # an expected non-answer: another istiod replica served that ztunnel
+    MISSING = "missing"
+
+
+@dataclass(slots=True)
+class Tally:
+    """The one count of a run: collected, missing, and expected non-answers.
+
+    The progress bar, `collect`'s summary, `analyze`'s summary and the report all count with this,
+    so they agree. Feed it artifacts with `add` in any order (the progress bar feeds it as they
+    land); an istiod 404 turns from missing into expected once another replica serves that ztunnel.
+    Our own log (`TOOL_LOG`) is not a collected artifact and is not counted.
+    """
+
+    collected: int = 0
+    _failed: dict[str, tuple[tuple[str, bool] | None, str | None]] = field(default_factory=dict)
+    _served: set[tuple[str, bool]] = field(default_factory=set)
+
+    def add(self, path: str, input: Input | str, status: Status | str, error: str | None) -> None:
+        if Input(input) is Input.TOOL_LOG:
+            return
+        proxy = parse_istiod_proxy(path)
+        peer = (proxy[1], proxy[2]) if proxy else None
+        if Status(status) is Status.OK:
+            self.collected += 1
+            if peer is not None:
+                self._served.add(peer)
+            return
+        self._failed[path] = (peer, error)
+
+    def outcome(self, path: str) -> Outcome:
+        """How `path` counts (COLLECTED for anything added without failing)."""
+        if path not in self._failed:
+            return Outcome.COLLECTED
+        peer, error = self._failed[path]
+        if peer is not None and (error or "").startswith(NOT_CONNECTED) and peer in self._served:
+            return Outcome.EXPECTED
+        return Outcome.MISSING
+
+    @property
+    def missing(self) -> list[str]:
+        return [p for p in self._failed if self.outcome(p) is Outcome.MISSING]
+
+    @property
+    def expected(self) -> list[str]:
+        return [p for p in self._failed if self.outcome(p) is Outcome.EXPECTED]
+
+    @property
+    def total(self) -> int:
+        return self.collected + len(self._failed)
+
+    def line(self) -> str:
+        """`38/45 collected, 4 missing, 3 expected non-answers (istiod replicas)`: the shared wording."""
+        expected = len(self.expected)
+        tail = f", {expected} expected non-answer(s) from istiod replicas" if expected else ""
+        return f"{self.collected}/{self.total} collected, {len(self.missing)} missing{tail}"
+
+
+def tally(artifacts: Iterable[tuple[str, Input | str, Status | str, str | None]]) -> Tally:
+    """A `Tally` over (path, input, status, error) records, e.g. a manifest's artifacts."""
+    out = Tally()
+    for path, input_, status, error in artifacts:
+        out.add(path, input_, status, error)
+    return out
 
 
 # --- naming the archive -----------------------------------------------------------------

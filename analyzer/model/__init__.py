@@ -20,7 +20,16 @@ from analyzer.model.istiod import (
     SyncEntry,
     SyncResource,
 )
-from analyzer.model.kube import Container, KubeService, Namespace, Node, ObjectRef, Pod
+from analyzer.model.kube import (
+    WAYPOINT_CONTROLLERS,
+    Container,
+    KubeService,
+    Namespace,
+    Node,
+    ObjectRef,
+    Pod,
+    PodRelist,
+)
 from analyzer.model.logs import LogFile
 from analyzer.model.manifest import Artifact, Availability, Manifest
 from analyzer.model.xds import Policy, Workload, XdsService, XdsState
@@ -28,6 +37,7 @@ from analyzer.model.ztunnel import (
     Certificate,
     CertInfo,
     CertState,
+    FormatNote,
     InpodState,
     Ztunnel,
     ZtunnelConfig,
@@ -37,6 +47,7 @@ from ztbundle.layout import Component, Input, Status
 
 __all__ = [
     "CAPTURE_SETTLE",
+    "WAYPOINT_CONTROLLERS",
     "AccessRecord",
     "Artifact",
     "Availability",
@@ -48,6 +59,7 @@ __all__ = [
     "Certificate",
     "Component",
     "Container",
+    "FormatNote",
     "InpodState",
     "Input",
     "Istiod",
@@ -61,6 +73,7 @@ __all__ = [
     "ObjectRef",
     "ParsedLog",
     "Pod",
+    "PodRelist",
     "Policy",
     "ProxyView",
     "Status",

@@ -12,7 +12,16 @@ from typing import Any, ClassVar
 
 from analyzer.model.baseline import choose_baseline
 from analyzer.model.istiod import Baseline, Istiod
-from analyzer.model.kube import AMBIENT_LABEL, CNI_EXCLUDED_NAMESPACES, KubeService, Namespace, Node, Pod
+from analyzer.model.kube import (
+    AMBIENT_LABEL,
+    CNI_EXCLUDED_NAMESPACES,
+    WAYPOINT_CONTROLLERS,
+    KubeService,
+    Namespace,
+    Node,
+    Pod,
+    PodRelist,
+)
 from analyzer.model.logs import LogFile
 from analyzer.model.manifest import Availability, Manifest
 from analyzer.model.tracking import Tracked
@@ -75,6 +84,7 @@ class Bundle(Tracked):
     istiods: tuple[Istiod, ...] = ()
     logs: tuple[LogFile, ...] = ()
     capture_start: datetime | None = None  # earliest ztunnel/istiod dump; defaults to collected_at
+    pods_relisted: PodRelist | None = None  # None: the bundle predates the second pod list
     now_override: datetime | None = None  # `--now`; time-based rules use `bundle.now`
     _reads: set[Input] = field(default_factory=set, compare=False, repr=False)
     _index: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -84,6 +94,8 @@ class Bundle(Tracked):
         "pod_by_uid": Input.PODS,
         "pod_by_ip": Input.PODS,
         "pod_by_name": Input.PODS,
+        # The same kind of evidence as the first list; a rule reading it must cope with its absence.
+        "pods_relisted": Input.PODS,
         "pods_on": Input.PODS,
         "cni_pods": Input.PODS,
         "waypoint_pods": Input.PODS,
@@ -205,9 +217,7 @@ class Bundle(Tracked):
         return tuple(p for p in self.pods if p.labels.get("k8s-app") == "istio-cni-node")
 
     def waypoint_pods(self) -> tuple[Pod, ...]:
-        return tuple(
-            p for p in self.pods if p.labels.get("gateway.istio.io/managed") == "istio.io-mesh-controller"
-        )
+        return tuple(p for p in self.pods if p.labels.get("gateway.istio.io/managed") in WAYPOINT_CONTROLLERS)
 
     # -- ztunnels ----------------------------------------------------------------
 

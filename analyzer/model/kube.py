@@ -10,6 +10,8 @@ AMBIENT_LABEL = "istio.io/dataplane-mode"
 SIDECAR_STATUS = "sidecar.istio.io/status"
 REDIRECTION = "ambient.istio.io/redirection"
 CNI_EXCLUDED_NAMESPACES = frozenset({"kube-system"})  # istio-cni chart default excludeNamespaces
+WAYPOINT_CONTROLLERS = frozenset({"istio.io-mesh-controller", "istio.io-agentgateway-waypoint-controller"})
+"""`gateway.istio.io/managed` of waypoint pods: Envoy's, and agentgateway's (1.31)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,3 +125,13 @@ class KubeService:
     cluster_ip: str | None
     labels: Mapping[str, str] = field(default_factory=dict)
     selector: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PodRelist:
+    """The pod list taken again once every ztunnel dump had landed (`cluster/pods-after-dumps.json`)."""
+
+    collected: bool  # False: attempted but not usable, so it proves nothing
+    names: frozenset[tuple[str, str]] = frozenset()  # (namespace, name)
+    uids: frozenset[str] = frozenset()
+    reason: str | None = None

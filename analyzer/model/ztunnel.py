@@ -67,6 +67,19 @@ class ZtunnelConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FormatNote:
+    """A config_dump field this release of ztbundle did not expect (unknown, or of another type).
+
+    A mistyped field is left out of the model (its default applies); the dump stays in the bundle as is.
+    """
+
+    field: str  # e.g. `workloads.capacity`, `config.dnsProxy`, `top.newSection`
+    expected: str  # JSON type(s), or "no such field"
+    seen: str  # JSON type and a short excerpt of the value
+    version: str | None = None  # the ztunnel's Istio release, when its dump says
+
+
+@dataclass(frozen=True, slots=True)
 class Ztunnel(Tracked):
     name: str
     namespace: str
@@ -81,6 +94,7 @@ class Ztunnel(Tracked):
     certificates: tuple[Certificate, ...] = ()
     workload_state: Mapping[str, InpodState] | None = None  # None: not in-pod mode / absent
     staged_services: int = 0
+    format_notes: tuple[FormatNote, ...] = ()
     _reads: set[Input] = field(default_factory=set, compare=False, repr=False)
 
     _INPUTS: ClassVar[Mapping[str, Input | tuple[Input, ...]]] = {
@@ -92,6 +106,7 @@ class Ztunnel(Tracked):
         "certificates": Input.ZTUNNEL_CONFIG,
         "workload_state": Input.ZTUNNEL_CONFIG,
         "staged_services": Input.ZTUNNEL_CONFIG,
+        "format_notes": Input.ZTUNNEL_CONFIG,
     }
 
     @property

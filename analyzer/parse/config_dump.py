@@ -12,8 +12,16 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from analyzer import xds as normalize
-from analyzer.model import Certificate, CertInfo, CertState, InpodState, XdsState, ZtunnelConfig
-from analyzer.parse import as_list, as_map, parse_time
+from analyzer.model import (
+    Certificate,
+    CertInfo,
+    CertState,
+    FormatNote,
+    InpodState,
+    XdsState,
+    ZtunnelConfig,
+)
+from analyzer.parse import as_list, as_map, dump_format, parse_time
 from ztbundle import layout
 
 T = TypeVar("T")
@@ -32,7 +40,7 @@ class ZtunnelDump:
     workload_state: Mapping[str, InpodState] | None = None
     staged_services: int = 0
     shape: str = "list"  # list (1.23+) | map (1.22) | legacy (1.18-1.21)
-    notes: tuple[str, ...] = field(default=())
+    notes: tuple[FormatNote, ...] = field(default=())
 
 
 def _flat(value: Any) -> list[Mapping[str, Any]]:
@@ -63,6 +71,40 @@ def _shape(doc: Mapping[str, Any]) -> str:
         "unsupported ztunnel dump version: none of workloads/by_addr/by_uid present "
         f"(top-level keys: {', '.join(sorted(doc)[:8]) or 'none'})"
     )
+
+
+def _is_118(doc: Mapping[str, Any]) -> bool:
+    """1.18's flattened store: workloads keyed by bare IP next to `vips` and `workload_to_vip`."""
+    return isinstance(doc.get("workloads"), Mapping) and ("vips" in doc or "workload_to_vip" in doc)
+
+
+def _from_118(doc: Mapping[str, Any]) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """1.18 workloads and services in today's entry shape.
+
+    1.18 workloads have no uid: a pod's is spelled as later releases spell it. 1.18 services are only
+    `"vip:port" → [[ip, targetPort], ...]`: one service per VIP, named by its VIP, endpoints by uid.
+    """
+    workloads, uid_of_ip = [], {}
+    for w in _flat(doc.get("workloads")):
+        if not w.get("uid") and w.get("name"):
+            cluster = w.get("clusterId") or "Kubernetes"
+            w = {**w, "uid": f"{cluster}//Pod/{w.get('namespace') or ''}/{w['name']}"}
+        workloads.append(w)
+        if isinstance(w.get("workloadIp"), str):
+            uid_of_ip[w["workloadIp"]] = w.get("uid")
+    services: dict[str, dict[str, Any]] = {}
+    for key, targets in as_map(doc.get("vips")).items():
+        vip, _, port = str(key).rpartition(":")
+        svc = services.setdefault(vip, {"hostname": vip, "vips": [f"/{vip}"], "ports": {}, "endpoints": {}})
+        for target in as_list(targets):
+            if not (isinstance(target, list) and len(target) == 2 and port.isdigit()):
+                continue
+            ip, target_port = target
+            svc["ports"][port] = target_port
+            uid = uid_of_ip.get(ip) or f"/{ip}"
+            endpoint = svc["endpoints"].setdefault(uid, {"workloadUid": uid, "port": {}})
+            endpoint["port"][port] = target_port
+    return workloads, list(services.values())
 
 
 def _config(raw: Any) -> ZtunnelConfig:
@@ -191,6 +233,35 @@ def _services_from_endpoints(xds: XdsState, intern: normalize.Interner) -> XdsSt
     return dataclasses.replace(xds, workloads=workloads, workload_hashes=hashes)
 
 
+# Building a model object from an entry can fail on a shape no release wrote (a string where an
+# object belongs, deep inside): the entry is left out and noted rather than failing the load.
+_BUILD_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError)
+_SECTIONS: Mapping[str, tuple[str, Mapping[str, tuple[str, ...]]]] = {
+    "w": ("workloads", dump_format.WORKLOAD),
+    "s": ("services", dump_format.SERVICE),
+    "p": ("policies", dump_format.POLICY),
+}
+
+
+def _tolerant(kind: str, fn: Callable[[Any], T], sink: list[FormatNote]) -> Callable[[Any], T | None]:
+    """`fn` on the entry without its mistyped fields; notes go to `sink`, None when unreadable."""
+    section, known = _SECTIONS[kind]
+
+    def build(raw: Any) -> T | None:
+        if not isinstance(raw, Mapping):
+            sink.append(FormatNote(section, "object", dump_format.json_type(raw)))
+            return None
+        clean, notes = dump_format.check(section, raw, known)
+        sink.extend(notes)
+        try:
+            return fn(clean)
+        except _BUILD_ERRORS as exc:
+            sink.append(dump_format.unreadable(section, raw, exc))
+            return None
+
+    return build
+
+
 class _Entries:
     """A section's entries: parsed dicts (slow path) or raw entry texts (fast path, interned by text)."""
 
@@ -211,30 +282,75 @@ class _Entries:
     def __bool__(self) -> bool:
         return bool(self.texts if self.texts is not None else self.raw)
 
-    def build(self, intern: normalize.Interner, kind: str, fn: Callable[[Any], T]) -> Iterator[tuple[T, str]]:
-        if self.texts is not None and self.parse is not None:
-            return (intern.text(kind, t, self.parse, fn) for t in self.texts)
-        return (intern(kind, e, fn) for e in self.raw)
+    def build(
+        self, intern: normalize.Interner, kind: str, fn: Callable[[Any], T], notes: list[FormatNote]
+    ) -> Iterator[tuple[T, str]]:
+        """Each readable entry built and interned; `notes` fills as the iterator is consumed.
+
+        Entries are built once per load, so what building one noted is kept by entry for the other
+        ztunnels holding the same entry.
+        """
+        sink: list[FormatNote] = []
+        build = _tolerant(kind, fn, sink)
+        stash: dict[Any, tuple[FormatNote, ...]] = intern.memo("format-notes", kind, dict)
+        fast = self.texts is not None and self.parse is not None
+        for entry in self.texts if fast else self.raw:  # type: ignore[union-attr]
+            if fast:
+                key: Any = entry
+                obj, h = intern.text(kind, entry, self.parse, build)  # type: ignore[arg-type]
+            else:
+                key = normalize.raw_key(entry)
+                obj, h = intern(kind, entry, build)
+            if sink:
+                stash[key] = tuple(sink)
+                sink.clear()
+            if stash and key in stash:
+                notes.extend(stash[key])
+            if obj is not None:
+                yield obj, h
 
 
-def _xds_state(wl: _Entries, svc: _Entries, pol: _Entries, intern: normalize.Interner) -> XdsState:
-    """The xDS state of a dump: a function of its three entry sections only."""
+def _xds_state(
+    wl: _Entries, svc: _Entries, pol: _Entries, intern: normalize.Interner
+) -> tuple[XdsState, tuple[FormatNote, ...]]:
+    """The xDS state of a dump and its entries' format notes: a function of its three entry sections."""
+    notes: list[FormatNote] = []
     xds = normalize.state_from(
-        wl.build(intern, "w", normalize.workload_from_ztunnel),
-        svc.build(intern, "s", normalize.service_from_ztunnel),
-        pol.build(intern, "p", normalize.policy_from_ztunnel),
+        wl.build(intern, "w", normalize.workload_from_ztunnel, notes),
+        svc.build(intern, "s", normalize.service_from_ztunnel, notes),
+        pol.build(intern, "p", normalize.policy_from_ztunnel, notes),
     )
     if not wl.has_key("services"):
         xds = _services_from_endpoints(xds, intern)
     absent = {name for key, name in _VERSIONED_FIELDS if wl and not wl.has_key(key)}
-    return dataclasses.replace(xds, absent_fields=frozenset(absent))
+    return dataclasses.replace(xds, absent_fields=frozenset(absent)), dump_format.distinct(notes)
+
+
+def _certificates(raw: Any, notes: list[FormatNote]) -> tuple[Certificate, ...]:
+    out = []
+    for entry in _flat(raw):
+        clean, found = dump_format.check("certificates", entry, dump_format.CERTIFICATE)
+        notes.extend(found)
+        try:
+            out.append(certificate(clean))
+        except _BUILD_ERRORS as exc:
+            notes.append(dump_format.unreadable("certificates", entry, exc))
+    return tuple(out)
+
+
+def _workload_state(raw: Any, notes: list[FormatNote]) -> dict[str, InpodState] | None:
+    try:
+        return workload_state(raw)
+    except _BUILD_ERRORS as exc:
+        notes.append(dump_format.unreadable("workloadState", raw, exc))
+        return None
 
 
 def parse_config_dump(
     doc: Any,
     intern: normalize.Interner,
     fast: Mapping[str, _Entries] | None = None,
-    xds: XdsState | None = None,
+    xds: tuple[XdsState, tuple[FormatNote, ...]] | None = None,
 ) -> ZtunnelDump:
     """Parse a decoded `/config_dump`; raises UnsupportedDump for unknown shapes."""
     if not isinstance(doc, Mapping):
@@ -251,18 +367,42 @@ def parse_config_dump(
             _Entries(_flat(_pick(doc, "by_key", "policies"))),
             intern,
         )
+    elif _is_118(doc):
+        workloads_118, services_118 = _from_118(doc)
+        xds = _xds_state(
+            _Entries(workloads_118), _Entries(services_118), _Entries(_flat(doc.get("policies"))), intern
+        )
     else:
         wl, svc, pol = (_Entries(_flat(doc.get(k))) for k in ("workloads", "services", "policies"))
         xds = _xds_state(wl, svc, pol, intern)
-    staged = _pick(doc, "stagedServices", "staged_services")
+    state, entry_notes = xds
+    top, notes_list = dump_format.check("", doc, dump_format.TOP)
+    notes = list(notes_list)
+    for key in ("workloads", "services", "policies", "certificates"):  # `_flat` keeps objects only
+        kept = (Mapping, list)
+        notes += [
+            FormatNote(key, "object", dump_format.json_type(v))
+            for v in as_list(top.get(key))
+            if not isinstance(v, kept)
+        ]
+    config, config_notes = dump_format.check(
+        "config", as_map(top.get("config")), dump_format.CONFIG, unknown=False
+    )
+    notes += config_notes
+    certificates = _certificates(top.get("certificates"), notes)
+    inpod = _workload_state(top.get("workloadState"), notes)
+    staged = _pick(top, "stagedServices", "staged_services")
+    version = _version(top.get("version"))
+    notes += entry_notes
     return ZtunnelDump(
-        config=_config(doc.get("config")),
-        version=_version(doc.get("version")),
-        xds=xds,
-        certificates=tuple(certificate(c) for c in _flat(doc.get("certificates"))),
-        workload_state=workload_state(doc.get("workloadState")),
+        config=_config(config),
+        version=version,
+        xds=state,
+        certificates=certificates,
+        workload_state=inpod,
         staged_services=sum(len(v) if isinstance(v, Mapping) else 1 for v in as_list(staged)),
         shape=shape,
+        notes=tuple(dataclasses.replace(n, version=version) for n in dump_format.distinct(notes)),
     )
 
 
@@ -361,7 +501,7 @@ class PieceCache:
     def __init__(self) -> None:
         self.sections: dict[tuple[str, bool, bool], list[tuple[str, str]] | None] = {}
         self.values: dict[SectionId, Any] = {}
-        self.xds: dict[tuple[SectionId | None, ...], XdsState] = {}
+        self.xds: dict[tuple[SectionId | None, ...], tuple[XdsState, tuple[FormatNote, ...]]] = {}
 
 
 def parse_config_dump_pieces(

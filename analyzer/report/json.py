@@ -81,6 +81,10 @@ def to_dict(result: AnalysisResult) -> dict[str, Any]:
             {"path": e.path, "input": e.input, "status": e.status, "error": e.error, "expected": e.expected}
             for e in result.collection_errors
         ],
+        "format_notes": [
+            {"ztunnel": z, "field": n.field, "expected": n.expected, "seen": n.seen, "version": n.version}
+            for z, n in result.format_notes
+        ],
         "rules": [
             {
                 "code": r.code,

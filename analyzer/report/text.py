@@ -20,14 +20,14 @@ def _status(e: CollectionError) -> str:
 def _finding(f: Finding, indent: str) -> list[str]:
     where = f" [node {f.node}]" if f.node else ""
     caused = " (follows)" if f.caused_by else ""
-    line = f"{indent}{f.severity.value.upper():7} {f.code} {f.rule}{caused}: {f.subject}{where}: {f.message}"
+    line = f"{indent}{f.severity.value.upper():7} {f.code} {f.rule}{caused}: {f.subject}{where}: {f.detail}"
     return [printable_line(line)] + [printable_line(f"{indent}          evidence: {e}") for e in f.evidence]
 
 
 def render(result: AnalysisResult) -> str:
     lines = [
         f"ztbundle analysis of {result.bundle_path or 'bundle'} "
-        f"(collected {result.manifest.collected_at.isoformat()})",
+        f"(collected {result.manifest.collected_at.isoformat().replace('+00:00', 'Z')})",
         result.summary_line(),
         "",
     ]
@@ -55,5 +55,13 @@ def render(result: AnalysisResult) -> str:
         lines += [
             printable_line(f"  {e.path or '(run)'}: {_status(e)}: {e.error or ''}".rstrip())
             for e in result.collection_errors
+        ]
+    if result.format_notes:
+        lines += ["", "format notes (config_dump fields this ztbundle does not expect):"]
+        lines += [
+            printable_line(
+                f"  {z}: {n.field}: expected {n.expected}, seen {n.seen} (ztunnel {n.version or '?'})"
+            )
+            for z, n in result.format_notes
         ]
     return "\n".join(lines) + "\n"

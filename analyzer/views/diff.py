@@ -1,8 +1,8 @@
 """What changed between two bundles of one cluster: per ztunnel (paired by node) and in the findings.
 
 Workloads are keyed by uid, services by `ns/hostname`, policies by `ns/name`, certificates by
-identity; changed entries get deepdiff's field-level lines (`normalize.diff`). ztunnel pods are
-paired by node because a DaemonSet rollout renames them.
+identity; changed entries get field-level lines in ztunnel's terms (`views.fields`). ztunnel pods
+are paired by node because a DaemonSet rollout renames them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from analyzer.findings import Finding
 from analyzer.model import Bundle, Certificate, CertState, Ztunnel
-from analyzer.model.drift import diff
+from analyzer.views import fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ def _entries(scope: str, section: str, old: Mapping[str, Any], new: Mapping[str,
     out += [Change(scope, section, k, "added") for k in sorted(new.keys() - old.keys())]
     for k in sorted(old.keys() & new.keys()):
         if old[k] != new[k]:
-            out.append(Change(scope, section, k, "changed", tuple(diff(old[k], new[k]))))
+            out.append(Change(scope, section, k, "changed", tuple(fields.lines(old[k], new[k]))))
     return out
 
 
@@ -39,7 +39,7 @@ def _cert_line(c: Certificate) -> str:
     if leaf is None:
         return c.state.value
     serial = format(leaf.serial, "x") if leaf.serial is not None else "?"
-    expires = leaf.expires.isoformat() if leaf.expires else "?"
+    expires = leaf.expires.isoformat().replace("+00:00", "Z") if leaf.expires else "?"
     return f"{c.state.value}, serial {serial}, expires {expires}"
 
 
@@ -117,11 +117,23 @@ def finding_changes(old: Iterable[Finding], new: Iterable[Finding]) -> list[Chan
     return out
 
 
+_NOUN = {
+    "workloads": "workload",
+    "services": "service",
+    "policies": "policy",
+    "certificates": "certificate",
+    "ztunnel": "ztunnel",
+}
+
+
 def text(changes: list[Change]) -> str:
+    """`node w1: removed workload <uid>`, `findings: appeared ZT101 Pod shop/cart-0`, details indented."""
     if not changes:
         return "no changes\n"
     lines = []
     for c in changes:
-        lines.append(f"{c.scope}: {c.section} {c.key}: {c.change}")
+        noun = _NOUN.get(c.section)
+        what = f"{c.change} {noun} {c.key}" if noun else f"{c.change} {c.key}"
+        lines.append(f"{c.scope}: {what}")
         lines += [f"    {d}" for d in c.details]
     return "\n".join(lines) + "\n"

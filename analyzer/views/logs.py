@@ -21,6 +21,7 @@ class Query:
     errors: bool = False
     since: datetime | None = None
     until: datetime | None = None
+    previous: bool = False  # only the previous container's log: the run before the last restart
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +59,35 @@ def matches(r: AccessRecord, q: Query) -> bool:
     return not (q.until and (r.time is None or r.time > q.until))
 
 
-def ztunnel_logs(bundle: Bundle, ztunnel: str | None = None) -> Iterator[LogFile]:
+def ztunnel_logs(bundle: Bundle, ztunnel: str | None = None, previous: bool = False) -> Iterator[LogFile]:
     for f in bundle.logs_of(Component.ZTUNNEL):
-        if ztunnel is None or f.pod == ztunnel:
+        if (ztunnel is None or f.pod == ztunnel) and (f.previous or not previous):
             yield f
+
+
+@dataclass(frozen=True, slots=True)
+class LastWords:
+    """The last error and warning lines of one log: for a previous container, why it ended."""
+
+    ztunnel: str
+    path: str
+    lines: tuple[tuple[int, str, str], ...]  # (line number, level, message)
+
+
+def last_words(bundle: Bundle, q: Query, count: int = 5) -> tuple[LastWords, ...]:
+    """The last `count` error/warning events of each selected log, oldest first."""
+    out = []
+    for f in ztunnel_logs(bundle, q.ztunnel, q.previous):
+        bad = [e for e in f.parsed().events if e.level in ("error", "warn")]
+        if bad:
+            out.append(LastWords(f.pod, f.path, tuple((e.line, e.level, e.message) for e in bad[-count:])))
+    return tuple(out)
 
 
 def access_log(bundle: Bundle, q: Query = Query()) -> AccessLog:
     """Every access record of the selected ztunnels' logs (previous containers included), oldest first."""
     entries, malformed, files = [], [], 0
-    for f in ztunnel_logs(bundle, q.ztunnel):
+    for f in ztunnel_logs(bundle, q.ztunnel, q.previous):
         files += 1
         parsed = f.parsed()  # shared with the rules that already read this log
         if parsed.malformed:
@@ -109,6 +129,48 @@ def table(log: AccessLog) -> Table:
     headers = ("TIME", "ZTUNNEL", "DIRECTION", "SOURCE", "SRC ADDR", "SRC IDENTITY", "DESTINATION",
                "DST ADDR", "DST HBONE ADDR", "SERVICE", "SENT", "RECEIVED", "DURATION", "ERROR")  # fmt: skip
     return Table(headers, tuple(rows), padding=2)
+
+
+def _short_who(namespace: str | None, workload: str | None, service: str | None) -> str:
+    if workload:
+        return _who(namespace, workload)
+    return ".".join((service or "-").split(".")[:2])  # reviews.bookinfo.svc.cluster.local → reviews.bookinfo
+
+
+def short_table(log: AccessLog, width: int) -> Table:
+    """The default `logs` table fitted to `width` columns: ERROR is cut to fit (`-o wide` shows all)."""
+    rows = []
+    for e in log.entries:
+        r = e.record
+        sent = "-" if r.bytes_sent is None else str(r.bytes_sent)
+        recv = "-" if r.bytes_recv is None else str(r.bytes_recv)
+        rows.append(
+            (
+                r.time.strftime("%Y-%m-%dT%H:%M:%SZ") if r.time else "-",
+                e.ztunnel,
+                {"inbound": "in", "outbound": "out"}.get(r.direction or "", r.direction or "-"),
+                _who(r.src_namespace, r.src_workload),
+                _short_who(r.dst_namespace, r.dst_workload, r.dst_service),
+                f"{sent}/{recv}",
+                r.error or "-",
+            )
+        )
+    headers = ("TIME", "ZTUNNEL", "DIR", "SOURCE", "DESTINATION", "SENT/RECV", "ERROR")
+    pad = 2
+    widths = [max(len(row[i]) for row in [headers, *rows]) for i in range(len(headers))]
+    # Too wide: cut ERROR (down to 12 columns), SOURCE and DESTINATION (down to 18), widest first.
+    floors = {6: 12, 3: 18, 4: 18}
+    while sum(widths) + pad * (len(widths) - 1) > width:
+        col = max(floors, key=lambda c: widths[c] - floors[c])
+        if widths[col] <= floors[col]:
+            break
+        widths[col] -= 1
+    cut = tuple(tuple(_fit(cell, widths[i]) for i, cell in enumerate(row)) for row in rows)
+    return Table(headers, cut, padding=pad)
+
+
+def _fit(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + "…"
 
 
 def record_json(e: Entry) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyzer.bundle import BundleFiles, open_bundle
-from analyzer.errors import BundleError
+from analyzer.errors import BundleError, NotCollected
 from analyzer.load import load_bundle, load_index
 from analyzer.model import Bundle, Status, Ztunnel
 from ztbundle import layout
@@ -41,7 +41,7 @@ class Source:
         return self._index
 
     def member(self, member: str, what: str) -> bytes:
-        """The member's bytes, else BundleError `<bundle>:<member>: no <what> was collected: <why>`."""
+        """The member's bytes, else NotCollected `<bundle>:<member>: no <what> was collected: <why>`."""
         a = self.index.manifest.artifacts.get(member)
         if a is not None and a.status is Status.OK and a.stored and self.files.has(member):
             return self.files.read(member)
@@ -51,7 +51,7 @@ class Source:
             reason = "listed as collected but missing from the archive"
         else:
             reason = f"{a.status.value}: {a.error}" if a.error else a.status.value
-        raise BundleError(self.path, member, f"no {what} was collected: {reason}")
+        raise NotCollected(self.path, member, f"no {what} was collected: {reason}")
 
     def ztunnel(
         self, name: str | None = None, node: str | None = None, *, parsed: bool = False

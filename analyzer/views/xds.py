@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from analyzer.model import Baseline, BaselineKind, Bundle, XdsState, Ztunnel, drift
+from analyzer.model import Baseline, BaselineKind, Bundle, XdsService, XdsState, Ztunnel, drift
+from analyzer.views import fields
 from analyzer.views.table import Table
 
 
@@ -15,7 +17,7 @@ class Change:
     section: str  # workloads | services | policies
     key: str  # uid, `ns/hostname`, `ns/name`
     change: str  # missing-in-ztunnel | extra-in-ztunnel | changed
-    fields: tuple[str, ...] = ()  # `path: istiod → ztunnel` lines (deepdiff)
+    fields: tuple[str, ...] = ()  # `protocol: istiod 'HBONE', ztunnel 'TCP'` lines (`views.fields`)
 
 
 def describe(b: Baseline) -> str:
@@ -32,6 +34,14 @@ def _waypoint(w: str | None) -> str:
     return w or "None"
 
 
+def _endpoints(xds: XdsState, s: XdsService) -> str:
+    """`healthy/all` as `istioctl ztunnel-config services` prints ENDPOINTS."""
+    healthy = sum(
+        1 for uid, _ in s.endpoints if (w := xds.workloads.get(uid)) is not None and w.status == "Healthy"
+    )
+    return f"{healthy}/{len(s.endpoints)}"
+
+
 def tables(xds: XdsState) -> tuple[Table, Table, Table]:
     """Workloads, services and policies of a normalized state, in istioctl-like columns."""
     wl = tuple(
@@ -40,7 +50,7 @@ def tables(xds: XdsState) -> tuple[Table, Table, Table]:
     )
     sv = tuple(
         (s.namespace, s.name, ",".join(v.partition("/")[2] for v in s.vips), _waypoint(s.waypoint),
-         str(len(s.endpoints)))
+         _endpoints(xds, s))
         for s in sorted(xds.services.values(), key=lambda s: (s.namespace, s.name, s.hostname))
     )  # fmt: skip
     pol = tuple(
@@ -72,15 +82,37 @@ def changes(bundle: Bundle, ztunnel: Ztunnel) -> list[Change]:
             continue
         out += [Change(kind.value, k, "missing-in-ztunnel") for k in d.missing]
         out += [Change(kind.value, k, "extra-in-ztunnel") for k in d.extra]
-        out += [Change(kind.value, k, "changed", lines) for k, lines in d.changed]
+        expected = bundle.baseline_for(ztunnel).xds
+        for k, raw in d.changed:
+            said: tuple[str, ...] = ()
+            if expected is not None:
+                want, have = _section(expected, kind.value)[k], _section(ztunnel.xds, kind.value)[k]
+                said = tuple(fields.lines(want, have, sides=("istiod", "ztunnel")))
+            out.append(Change(kind.value, k, "changed", said or raw))
     return out
 
 
-def changes_text(found: list[Change]) -> str:
+_NOUN = {"workloads": "workload", "services": "service", "policies": "policy"}
+
+
+def _section(xds: XdsState, section: str) -> Mapping[str, Any]:
+    """One section of a state by name (a `drift.Kind` value): workloads, services or policies."""
+    entries: Mapping[str, Any] = getattr(xds, section)
+    return entries
+
+
+def changes_text(found: list[Change], ztunnel: str) -> str:
+    """One line per entry, naming the side that holds what: istiod (what it sends) or the ztunnel."""
     if not found:
-        return "no differences: the ztunnel holds exactly what istiod sends\n"
+        return f"no differences: {ztunnel} holds exactly what istiod sends\n"
     lines = []
     for c in found:
-        lines.append(f"{c.section} {c.key}: {c.change}")
+        noun = _NOUN.get(c.section, c.section)
+        if c.change == "missing-in-ztunnel":
+            lines.append(f"{noun} {c.key}: istiod sends it; {ztunnel} does not have it")
+        elif c.change == "extra-in-ztunnel":
+            lines.append(f"{noun} {c.key}: {ztunnel} has it; istiod does not send it")
+        else:
+            lines.append(f"{noun} {c.key}: differs between istiod and {ztunnel}")
         lines += [f"    {f}" for f in c.fields]
     return "\n".join(lines) + "\n"

@@ -39,6 +39,20 @@ class Filter:
     address: str | None = None
     direction: str | None = None  # inbound | outbound
     raw: bool = False  # connections: addresses instead of names
+    workload: str | None = None  # `<pod>` or `<pod>.<namespace>` (workloads, connections)
+
+    def target(self) -> tuple[str | None, str | None]:
+        """(pod name, namespace): `<pod>.<namespace>` splits at the first dot unless a namespace is given."""
+        if not self.workload:
+            return None, self.namespace
+        if self.namespace is None and "." in self.workload:
+            name, _, ns = self.workload.partition(".")
+            return name, ns
+        return self.workload, self.namespace
+
+
+Release = tuple[int, int]
+LEGACY_KEYS = ("by_addr", "by_uid", "by_vip", "by_host", "by_key", "workload_to_vip", "vips")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +64,17 @@ class RawDump:
     policies: tuple[Mapping[str, Any], ...]
     certificates: tuple[Mapping[str, Any], ...]
     workload_state: Mapping[str, Any]
+    release: Release | None = None  # the ztunnel's Istio release; None: unknown, print as the newest
+
+
+def release_of(doc: Mapping[str, Any]) -> Release | None:
+    """`version.istioVersion` as (major, minor); a ≤1.21 key set without one counts as 1.21."""
+    version = as_map(doc.get("version"))
+    text = _s(version.get("istioVersion") or version.get("istio_version"))
+    m = re.match(r"^(\d+)\.(\d+)", text)
+    if m:
+        return int(m.group(1)), int(m.group(2))
+    return (1, 21) if any(k in doc for k in LEGACY_KEYS) else None
 
 
 def _entries(value: Any) -> tuple[Mapping[str, Any], ...]:
@@ -66,12 +91,23 @@ def raw_dump(doc: Any) -> RawDump:
     """Pick the sections out of a decoded dump (1.22 maps, 1.23+ lists, ≤1.21 `by_*` keys)."""
     d = as_map(doc)
     return RawDump(
-        workloads=_entries(d.get("workloads", d.get("by_uid", d.get("by_addr")))),
+        workloads=_entries(
+            d.get("workloads", d.get("by_addr", d.get("by_uid")))
+        ),  # istioctl ≤1.21 read by_addr
         services=_entries(d.get("services", d.get("by_host", d.get("by_vip")))),
         policies=_entries(d.get("policies", d.get("by_key"))),
         certificates=_entries(d.get("certificates")),
         workload_state=as_map(d.get("workloadState")),
+        release=release_of(d),
     )
+
+
+def _ips(w: Mapping[str, Any]) -> list[str]:
+    """`workloadIps`, or 1.18's single `workloadIp`."""
+    ips = w.get("workloadIps")
+    if ips is None and w.get("workloadIp"):
+        ips = [w["workloadIp"]]
+    return [_s(ip) for ip in ips or ()]
 
 
 def _s(value: Any) -> str:
@@ -104,31 +140,47 @@ def _gateway_name(gw: Any, services: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _workload_ok(w: Mapping[str, Any], f: Filter) -> bool:
-    if f.namespace and not _eq(w.get("namespace"), f.namespace):
+    name, namespace = f.target()
+    if name and not _eq(w.get("name"), name):
         return False
-    if f.address and not any(_eq(ip, f.address) for ip in w.get("workloadIps") or ()):
+    if namespace and not _eq(w.get("namespace"), namespace):
+        return False
+    if f.address and not any(_eq(ip, f.address) for ip in _ips(w)):
         return False
     return not (f.node and not _eq(w.get("node"), f.node))
 
 
 def workloads(dump: RawDump, f: Filter = Filter()) -> Table:
-    """NAMESPACE POD NAME ADDRESS NODE WAYPOINT PROTOCOL, sorted by `ns.name` then node."""
+    """NAMESPACE POD NAME ADDRESS NODE WAYPOINT PROTOCOL, sorted by `ns.name` then node.
+
+    As the istioctl of the dump's release: ≤1.21 `NAME NETWORK IP` (first IP), 1.22-1.23 `POD NAME IP`.
+    """
     chosen = [w for w in dump.workloads if _workload_ok(w, f)]
     chosen.sort(key=lambda w: (f"{_s(w.get('namespace'))}.{_s(w.get('name'))}", _s(w.get("node"))))
+    release = dump.release or (99, 0)
     rows = []
     for w in chosen:
-        address = ",".join(_s(ip) for ip in w.get("workloadIps") or ()) or _s(w.get("hostname"))
+        ips = _ips(w)
+        first = ips[0] if ips else ""
+        address = (",".join(ips) or _s(w.get("hostname"))) if release >= (1, 24) else first
+        network = (_s(w.get("network")),) if release < (1, 22) else ()
         rows.append(
             (
                 _s(w.get("namespace")),
                 _s(w.get("name")),
+                *network,
                 address,
                 _s(w.get("node")),
                 _gateway_name(w.get("waypoint"), dump.services),
                 _s(w.get("protocol")),
             )
         )
-    return Table(("NAMESPACE", "POD NAME", "ADDRESS", "NODE", "WAYPOINT", "PROTOCOL"), tuple(rows))
+    if release < (1, 22):
+        headers: tuple[str, ...] = ("NAMESPACE", "NAME", "NETWORK", "IP", "NODE", "WAYPOINT", "PROTOCOL")
+    else:
+        address_header = "ADDRESS" if release >= (1, 24) else "IP"
+        headers = ("NAMESPACE", "POD NAME", address_header, "NODE", "WAYPOINT", "PROTOCOL")
+    return Table(headers, tuple(rows))
 
 
 # --- services ------------------------------------------------------------------------
@@ -200,8 +252,42 @@ def _cert_row(identity: str, kind: str, state: str, cert: Mapping[str, Any], at:
     )
 
 
+def _legacy_cert_row(
+    identity: str, kind: str, state: str, cert: Mapping[str, Any], at: datetime
+) -> tuple[str, ...]:
+    start, end = parse_time(cert.get("valid_from")), parse_time(cert.get("expiration_time"))
+    return (
+        identity,
+        kind,
+        state,
+        "true" if start and end and start < at < end else "false",
+        hex_serial(cert.get("serial_number")),
+        _s(cert.get("expiration_time")) or "NA",
+        _s(cert.get("valid_from")) or "NA",
+    )
+
+
+def _legacy_certificates(dump: RawDump, at: datetime) -> Table:
+    """≤1.21 (`ca_cert`, `cert_chain`, snake_case fields): istioctl 1.18-1.21's `CA`/`Cert Chain` rows."""
+    rows: list[tuple[str, ...]] = []
+    for c in dump.certificates:
+        identity, state = _s(c.get("identity")), _s(c.get("state"))
+        if "Unavailable" in state:
+            state = "Unavailable"
+        ca = [x for x in as_list(c.get("ca_cert")) if isinstance(x, Mapping)]
+        chain = [x for x in as_list(c.get("cert_chain")) if isinstance(x, Mapping)]
+        if not ca and not chain:
+            rows.append((identity, "NA", state, "false", "NA", "NA", "NA"))
+        rows.extend(_legacy_cert_row(identity, "CA", state, x, at) for x in ca)
+        rows.extend(_legacy_cert_row(identity, "Cert Chain", state, x, at) for x in chain)
+    headers = ("NAME", "TYPE", "STATUS", "VALID CERT", "SERIAL NUMBER", "NOT AFTER", "NOT BEFORE")
+    return Table(headers, tuple(rows), padding=5)
+
+
 def certificates(dump: RawDump, at: datetime) -> Table:
     """Leaf / Intermediate / Root rows per identity; `NA` rows for certificates not (yet) issued."""
+    if any("cert_chain" in c or "ca_cert" in c for c in dump.certificates):
+        return _legacy_certificates(dump, at)
     rows: list[tuple[str, ...]] = []
     for c in dump.certificates:
         identity, state = _s(c.get("identity")), _s(c.get("state"))
@@ -277,9 +363,12 @@ def connections(dump: RawDump, f: Filter = Filter()) -> Table:
         key=lambda s: (_s(as_map(s.get("info")).get("namespace")), _s(as_map(s.get("info")).get("name")))
     )
     rows: list[tuple[str, ...]] = []
+    workload, namespace = f.target()
     for st in states:
         info, conns = as_map(st.get("info")), as_map(st.get("connections"))
-        if f.namespace and f.namespace != _s(info.get("namespace")):
+        if namespace and namespace != _s(info.get("namespace")):
+            continue
+        if workload and not _eq(info.get("name"), workload):
             continue
         name = f"{_s(info.get('name'))}.{_s(info.get('namespace'))}"
         if f.direction != "outbound":
@@ -301,8 +390,14 @@ def connections(dump: RawDump, f: Filter = Filter()) -> Table:
 # --- all -------------------------------------------------------------------------------
 
 
-def render(section: Section, dump: RawDump, at: datetime, f: Filter = Filter()) -> str:
-    """The `short` output of one section; `all` is every table, each preceded by a blank line."""
+_HEADERS = ("WORKLOAD INFO", "SERVICE INFO", "POLICY INFO", "SECRET INFO", "CONNECTIONS INFO")
+
+
+def render(
+    section: Section, dump: RawDump, at: datetime, f: Filter = Filter(), *, headers: bool = False
+) -> str:
+    """The `short` output of one section; `all` is every table, each after a blank line (and a
+    `------ WORKLOAD INFO ------` line with `headers`, istioctl's `--with-headers`)."""
     if section is Section.ALL:
         parts = (
             workloads(dump, f),
@@ -311,7 +406,8 @@ def render(section: Section, dump: RawDump, at: datetime, f: Filter = Filter()) 
             certificates(dump, at),
             connections(dump, f),
         )
-        return "".join("\n" + t.render() for t in parts)
+        head = [f"------ {h} ------\n\n" if headers else "" for h in _HEADERS]
+        return "".join(f"\n{h}{t.render()}" for h, t in zip(head, parts, strict=True))
     return table(section, dump, at, f).render()
 
 
@@ -334,7 +430,9 @@ def entries(section: Section, dump: RawDump, f: Filter = Filter()) -> list[Any]:
     if section is Section.WORKLOADS:
         return [dict(w) for w in dump.workloads if _workload_ok(w, f)]
     if section is Section.SERVICES:
-        return [dict(s) for s in dump.services if not f.namespace or _eq(s.get("namespace"), f.namespace)]
+        return [
+            _service_json(s) for s in dump.services if not f.namespace or _eq(s.get("namespace"), f.namespace)
+        ]
     if section is Section.POLICIES:
         return [dict(p) for p in dump.policies if not f.namespace or _eq(p.get("namespace"), f.namespace)]
     if section is Section.CERTIFICATES:
@@ -342,3 +440,17 @@ def entries(section: Section, dump: RawDump, f: Filter = Filter()) -> list[Any]:
     if section is Section.CONNECTIONS:
         return [dict(as_map(v)) for v in dump.workload_state.values()]
     raise ValueError(f"not a single table: {section}")
+
+
+def _cidr_vip(value: Any) -> Any:
+    """1.30's `{"network", "cidr"}` as istioctl prints it: `network/cidr` (`/cidr` without a network)."""
+    if isinstance(value, Mapping):
+        return f"{_s(value.get('network'))}/{_s(value.get('cidr'))}"
+    return value
+
+
+def _service_json(svc: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(svc)
+    if isinstance(out.get("cidrVips"), list):
+        out["cidrVips"] = [_cidr_vip(v) for v in out["cidrVips"]]
+    return out

@@ -79,6 +79,8 @@ class Step:
     # top-level members parsed for this body: big ones seen byte for byte earlier in the run are left
     # out (`collector.members`), so read small members such as ztunnel's `version`.
     version_of: Callable[[Item, Any], str | None] | None = None
+    # Start only once every item of the steps before it has landed (a witness of what they saw).
+    after_earlier: bool = False
 
 
 def forward_action(pod: PodRef) -> str:
@@ -121,6 +123,7 @@ def fetch_admin(ctx: StepContext, item: Item) -> Body:
 STEP_MODULES: tuple[str, ...] = (
     "cluster_objects",
     "ztunnel_config_dump",
+    "pods_after_dumps",
     "istiod_proxy",
     "istiod_debug",
     "ztunnel_metrics",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -13,7 +14,7 @@ from analyzer.report.json import schema
 from tests.analyzer.tarhelp import write_bundle
 from tests.analyzer.test_load import _members, at
 from tests.fakecluster import scenarios
-from tests.fakecluster.scenario import Role
+from tests.fakecluster.scenario import DEFAULT_NOW, Role
 from ztbundle import layout
 from ztbundle.cli import main
 from ztbundle.exits import Exit
@@ -26,15 +27,19 @@ def broken_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("e2e") / "broken.tar.gz"
     with FakeCluster(scenarios.broken()) as fc:
-        rc = main(["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "-o", str(out)])
+        rc = main(
+            ["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "--out-file", str(out)]
+        )
     assert rc in (Exit.OK, Exit.INCOMPLETE) and out.exists()
     return out
 
 
+CLEAN = scenarios.bookinfo(now=DEFAULT_NOW)  # one pinned clock for the bundle and the assertions
+
+
 @pytest.fixture
 def clean_bundle(tmp_path: Path) -> Path:
-    scn = scenarios.bookinfo()
-    return write_bundle(tmp_path / "clean.tar.gz", _members(scn), at=at(scn))
+    return write_bundle(tmp_path / "clean.tar.gz", _members(CLEAN), at=at(CLEAN))
 
 
 def test_analyze_rejects_non_tarball_in_one_line(tmp_path: Path, capsys: CaptureFixture[str]) -> None:
@@ -58,12 +63,12 @@ def test_unsafe_member_error_names_bundle_and_member(tmp_path: Path, capsys: Cap
 
 
 def test_clean_bundle_json_to_stdout_validates(clean_bundle: Path, capsys: CaptureFixture[str]) -> None:
-    assert main(["analyze", str(clean_bundle), "--format", "json", "-o", "-"]) == Exit.OK
+    assert main(["analyze", str(clean_bundle), "-o", "json", "--out-file", "-"]) == Exit.OK
     captured = capsys.readouterr()
     doc = json.loads(captured.out)
     jsonschema.validate(doc, schema())
     assert doc["summary"] == {"error": 0, "warning": 0, "info": 0} and doc["findings"] == []
-    assert doc["bundle"]["collected_at"] == at(scenarios.bookinfo()) and doc["bundle"]["complete"] is True
+    assert doc["bundle"]["collected_at"] == at(CLEAN) and doc["bundle"]["complete"] is True
     assert {b["kind"] for b in doc["bundle"]["baseline"]} == {"istiod-ambientz"}
     assert {r["code"] for r in doc["rules"]} >= {"ZT101", "ZT102", "ZT103"}
     assert "0 finding(s)" in captured.err  # the summary never pollutes stdout data
@@ -71,7 +76,7 @@ def test_clean_bundle_json_to_stdout_validates(clean_bundle: Path, capsys: Captu
 
 def test_end_to_end_broken_scenario(broken_bundle: Path, tmp_path: Path, capsys: CaptureFixture[str]) -> None:
     out = tmp_path / "r.json"
-    assert main(["analyze", str(broken_bundle), "--format", "json", "-o", str(out)]) == Exit.FINDINGS
+    assert main(["analyze", str(broken_bundle), "-o", "json", "--out-file", str(out)]) == Exit.FINDINGS
     doc = json.loads(out.read_text())
     jsonschema.validate(doc, schema())
     codes = {f["code"] for f in doc["findings"]}
@@ -86,16 +91,17 @@ def test_end_to_end_broken_scenario(broken_bundle: Path, tmp_path: Path, capsys:
     assert doc["collection_errors"] and doc["bundle"]["complete"] is False
     stdout = capsys.readouterr().out
     assert "ZT101" in stdout and f"report: {out}" in stdout
-    assert f"bundle incomplete: {len(doc['collection_errors'])} artifact(s) not collected" in stdout
+    assert re.search(r"bundle incomplete: \d+/\d+ collected, [1-9]\d* missing", stdout)  # `layout.Tally`
 
 
 def test_fail_on_levels(broken_bundle: Path, tmp_path: Path) -> None:
     out = str(tmp_path / "r.txt")
     assert (
-        main(["analyze", str(broken_bundle), "--format", "text", "-o", out, "--fail-on", "never"]) == Exit.OK
+        main(["analyze", str(broken_bundle), "-o", "text", "--out-file", out, "--fail-on", "never"])
+        == Exit.OK
     )
     assert (
-        main(["analyze", str(broken_bundle), "--format", "text", "-o", out, "--fail-on", "info"])
+        main(["analyze", str(broken_bundle), "-o", "text", "--out-file", out, "--fail-on", "info"])
         == Exit.FINDINGS
     )
     text = Path(out).read_text()
@@ -106,7 +112,7 @@ def test_fail_on_levels(broken_bundle: Path, tmp_path: Path) -> None:
 def test_text_format_prints_every_finding_to_stdout(
     broken_bundle: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["analyze", str(broken_bundle), "--format", "text"]) == Exit.FINDINGS
+    assert main(["analyze", str(broken_bundle), "-o", "text"]) == Exit.FINDINGS
     stdout = capsys.readouterr().out
     assert "ERROR   ZT103 node-missing-ztunnel-or-cni: Node ambient-worker4" in stdout
     assert "… and" not in stdout  # the whole list, not the short summary
@@ -115,7 +121,7 @@ def test_text_format_prints_every_finding_to_stdout(
 
 def test_disable_and_now(broken_bundle: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    args = ["analyze", str(broken_bundle), "--format", "json", "-o", str(out)]
+    args = ["analyze", str(broken_bundle), "-o", "json", "--out-file", str(out)]
     assert main(
         [
             *args,
@@ -138,7 +144,7 @@ def test_disable_and_now(broken_bundle: Path, tmp_path: Path) -> None:
     [
         ["--disable", "ZT999"],
         ["--now", "yesterday"],
-        ["--format", "pdf"],
+        ["-o", "pdf"],
         ["--fail-on", "sometimes"],
     ],
 )
@@ -160,7 +166,7 @@ def test_default_html_report_next_to_bundle_escapes_content(
 
 def test_html_report_shows_l4_metrics_from_collected_ztunnels(broken_bundle: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
-    main(["analyze", str(broken_bundle), "-o", str(out), "--fail-on", "never"])
+    main(["analyze", str(broken_bundle), "--out-file", str(out), "--fail-on", "never"])
     section = out.read_text().split('<section id="metrics">', 1)[1].split("</section>", 1)[0]
     assert "Not included" not in section
     assert "productpage-v1" in section  # a bookinfo workload's counters, read from ztunnel /metrics
@@ -179,7 +185,16 @@ def test_rules_dir_adds_a_rule_and_a_crash_is_reported(clean_bundle: Path, tmp_p
     out = tmp_path / "r.json"
     assert (
         main(
-            ["analyze", str(clean_bundle), "--format", "json", "-o", str(out), "--rules-dir", str(rules_dir)]
+            [
+                "analyze",
+                str(clean_bundle),
+                "-o",
+                "json",
+                "--out-file",
+                str(out),
+                "--rules-dir",
+                str(rules_dir),
+            ]
         )
         == Exit.FINDINGS
     )
@@ -198,7 +213,7 @@ def test_missing_input_skips_rules_with_reason(tmp_path: Path) -> None:
     }
     path = write_bundle(tmp_path / "b.tar.gz", members, failed=failed, at=at(scn))
     out = tmp_path / "r.json"
-    assert main(["analyze", str(path), "--format", "json", "-o", str(out)]) == Exit.OK
+    assert main(["analyze", str(path), "-o", "json", "--out-file", str(out)]) == Exit.OK
     skipped = {s["code"]: s["reason"] for s in json.loads(out.read_text())["skipped"]}
     assert "ZT101" in skipped and "timeout: no answer in 30s" in skipped["ZT101"]
     assert "ZT103" not in skipped
@@ -216,10 +231,10 @@ def test_enums_match_the_schema_and_the_cli() -> None:
     assert baseline["enum"] == [k.value for k in BaselineKind]
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     analyze = sub.choices["analyze"]  # type: ignore[index]
-    fmt = next(a for a in analyze._actions if a.dest == "format")
-    assert list(fmt.choices) == [f.value for f in Format]
+    fmt = next(a for a in analyze._actions if "-o" in a.option_strings)
+    assert list(fmt.type.choices) == [f.value for f in Format]  # type: ignore[union-attr]
     fail_on = next(a for a in analyze._actions if a.dest == "fail_on")
-    assert list(fail_on.choices) == [s.value for s in Severity] + ["never"]
+    assert list(fail_on.type.choices) == [s.value for s in Severity] + ["never"]  # type: ignore[union-attr]
 
 
 def test_expected_non_answers_do_not_call_a_complete_bundle_incomplete(
@@ -230,13 +245,24 @@ def test_expected_non_answers_do_not_call_a_complete_bundle_incomplete(
 
     bundle = tmp_path / "b.tar.gz"
     with FakeCluster(scenarios.synthetic(nodes=2, pods_per_node=3)) as fc:
-        rc = main(["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "-o", str(bundle)])
+        rc = main(
+            [
+                "collect",
+                "--kubeconfig",
+                str(fc.kubeconfig),
+                "--context",
+                fc.context,
+                "--out-file",
+                str(bundle),
+            ]
+        )
     assert rc == Exit.OK
     capsys.readouterr()
     out = tmp_path / "r.json"
-    main(["analyze", str(bundle), "--format", "json", "-o", str(out)])
+    main(["analyze", str(bundle), "-o", "json", "--out-file", str(out)])
     doc = json.loads(out.read_text())
     stdout = capsys.readouterr().out
     assert doc["bundle"]["complete"] is True and doc["collection_errors"]
     assert "bundle incomplete" not in stdout
-    assert f"bundle complete; {len(doc['collection_errors'])} expected non-answer(s)" in stdout
+    n = len(doc["collection_errors"])
+    assert "bundle complete: " in stdout and f", 0 missing, {n} expected non-answer(s)" in stdout

@@ -154,3 +154,22 @@ def test_broken_sample_leads_with_the_crash_looping_ztunnel_and_accounts_for_eve
     members = [f.id for inc in result.incidents for f in inc.findings]
     assert sorted(members) == sorted(f.id for f in result.findings)  # each in exactly one incident
     assert first.next_steps and first.next_steps[0].startswith("ztbundle logs ")
+
+
+def test_every_next_step_of_the_broken_sample_is_a_command_that_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import shlex
+
+    from ztbundle.cli import main
+    from ztbundle.exits import Exit
+
+    result = analyze_bundle(open_bundle(SAMPLES / "broken.tar.gz"), rules.all_rules())
+    steps = {step for inc in result.incidents for step in inc.next_steps}
+    assert len(steps) >= 5
+    for step in sorted(steps):
+        argv = shlex.split(step)
+        assert argv[0] == "ztbundle"
+        rc = main(argv[1:])
+        err = capsys.readouterr().err
+        assert rc in (Exit.OK, Exit.FINDINGS), f"{step}: exit {rc}: {err}"  # diff(1)-style 1 is fine

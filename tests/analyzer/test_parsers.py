@@ -339,3 +339,127 @@ def test_text_fast_path_equals_full_parse(node: str, shape: str) -> None:
     parsed.clear()
     assert parse_config_dump_text(json.dumps(doc), normalize.Interner(), parse) == expected
     assert len(parsed) == 1  # compact JSON: whole-document fallback
+
+
+# --- format notes: a field of an unexpected type or an unknown field never fails the load ------------
+
+
+def _drifted(scn: Any) -> dict[str, Any]:
+    """A current dump as a later ztunnel might write it: one field changed type, new fields added."""
+    doc = copy.deepcopy(payloads.ztunnel_config_dump(scn, NODE))
+    doc["workloads"][0]["capacity"] = "lots"  # an integer until now
+    for i, workload in enumerate(doc["workloads"]):  # one note for the field, not one per workload
+        workload["futureField"] = {"a": 1} if i == 0 else {"a": i}
+    doc["config"]["dnsProxy"] = "true"  # the kind of bool → string change kiali #8381 met
+    doc["certificates"][0]["futureCert"] = 1
+    doc["newSection"] = []
+    return doc
+
+
+EXPECTED_NOTES = {
+    ("workloads.capacity", "integer", 'string "lots"'),
+    ("workloads.futureField", "no such field", 'object {"a":1}'),
+    ("config.dnsProxy", "boolean", 'string "true"'),
+    ("certificates.futureCert", "no such field", "integer 1"),
+    ("newSection", "no such field", "list []"),
+}
+
+
+def test_dumps_of_every_known_shape_have_no_format_notes(scn: Any) -> None:
+    intern = normalize.Interner()
+    for dump in (payloads.ztunnel_config_dump(scn, NODE), payloads.ztunnel_config_dump_122(scn, NODE)):
+        assert parse_config_dump(dump, intern).notes == ()
+
+
+@pytest.mark.parametrize("path", ["whole", "pretty-text"])
+def test_mistyped_and_unknown_fields_load_as_format_notes(scn: Any, path: str) -> None:
+    import json
+
+    from analyzer.parse.config_dump import parse_config_dump_text
+
+    doc, intern = _drifted(scn), normalize.Interner()
+    text = json.dumps(doc, indent=2)
+    for _ in range(2):  # a second ztunnel with the same entries gets the same notes
+        got = (
+            parse_config_dump(doc, intern)
+            if path == "whole"
+            else parse_config_dump_text(text, intern, json.loads)
+        )
+        assert {(n.field, n.expected, n.seen) for n in got.notes} == EXPECTED_NOTES
+        assert {n.version for n in got.notes} == {"1.24.3"}
+        first = got.xds.workloads[doc["workloads"][0]["uid"]]
+        assert first.capacity == 1  # the mistyped value is left out: its default applies
+        assert got.config.dns_proxy is None and len(got.xds.workloads) == len(doc["workloads"])
+
+
+def test_an_entry_no_release_could_write_is_left_out_and_noted(scn: Any) -> None:
+    doc = copy.deepcopy(payloads.ztunnel_config_dump(scn, NODE))
+    doc["workloads"].append("not an object")
+    doc["services"][0]["ports"] = {"80": {"deep": "object"}}  # right type outside, nonsense inside
+    got = parse_config_dump(doc, normalize.Interner())
+    assert ("workloads", "object", "string") in {(n.field, n.expected, n.seen) for n in got.notes}
+    assert any(n.field == "services" and n.expected == "a readable services entry" for n in got.notes)
+    assert len(got.xds.workloads) == len(doc["workloads"]) - 1
+
+
+def test_bundle_with_a_drifted_dump_loads_analyzes_and_carries_the_notes(scn: Any, tmp_path: Any) -> None:
+    import json
+
+    import jsonschema
+
+    import rules
+    from analyzer import analyze_bundle
+    from analyzer.bundle import open_bundle
+    from analyzer.load import load_bundle
+    from analyzer.report import json as report_json
+    from analyzer.report import text as report_text
+    from tests.analyzer.tarhelp import write_bundle
+    from tests.analyzer.test_load import _members, at
+    from tests.fakecluster.scenario import Role
+    from ztbundle import layout
+
+    members = _members(scn)
+    name = next(z.name for z in scn.pods_by_role(Role.ZTUNNEL) if z.node == NODE)
+    members[layout.ztunnel_config_dump(name)] = json.dumps(_drifted(scn), indent=2).encode()
+    bundle = load_bundle(open_bundle(write_bundle(tmp_path / "b.tar.gz", members, at=at(scn))))
+    ztunnel = bundle.ztunnel_named(name)
+    assert ztunnel is not None and ztunnel.available
+    assert {(n.field, n.expected, n.seen) for n in ztunnel.format_notes} == EXPECTED_NOTES
+    assert all(not z.format_notes for z in bundle.ztunnels if z.name != name)
+    result = analyze_bundle(bundle, rules.all_rules())  # rules run over the tolerated model
+    doc = json.loads(report_json.render(result))
+    jsonschema.validate(doc, report_json.schema())
+    assert {(n["ztunnel"], n["field"], n["version"]) for n in doc["format_notes"]} == {
+        (name, field, "1.24.3") for field, _, _ in EXPECTED_NOTES
+    }
+    text = report_text.render(result)
+    assert f'  {name}: workloads.capacity: expected integer, seen string "lots" (ztunnel 1.24.3)' in text
+
+
+def test_118_dump_parses_to_workloads_with_uids_and_addresses_and_services_per_vip() -> None:
+    """1.18 (ztunnel src/workload.rs at 1.18.0): workloads keyed by bare IP, `vips` "vip:port" → targets."""
+    doc = {
+        "workloads": {
+            "10.244.2.3": {"workloadIp": "10.244.2.3", "name": "gw-0", "namespace": "istio-system"},
+            "10.244.2.4": {
+                "workloadIp": "10.244.2.4",
+                "name": "web-0",
+                "namespace": "shop",
+                "protocol": "HBONE",
+            },
+        },
+        "vips": {"10.96.73.38:80": [["10.244.2.3", 8080]], "10.96.73.38:443": [["10.244.2.3", 8443]]},
+        "workload_to_vip": {},
+        "policies": {},
+        "version": {"version": "dc75c58", "istio_version": "unknown"},
+        "certificates": [],
+    }
+    got = parse_config_dump(doc, normalize.Interner())
+    assert got.notes == ()
+    assert {uid: w.ips for uid, w in got.xds.workloads.items()} == {
+        "Kubernetes//Pod/istio-system/gw-0": ("10.244.2.3",),
+        "Kubernetes//Pod/shop/web-0": ("10.244.2.4",),
+    }
+    (svc,) = got.xds.services.values()
+    assert svc.vips == ("/10.96.73.38",) and svc.ports == ((80, 8080), (443, 8443))
+    assert svc.endpoints == (("Kubernetes//Pod/istio-system/gw-0", ((80, 8080), (443, 8443))),)

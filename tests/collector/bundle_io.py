@@ -66,7 +66,7 @@ def collect(cluster: FakeCluster, tmp: Path, *extra: str, context: str | None = 
             str(cluster.kubeconfig),
             "--context",
             context or cluster.context,
-            "-o",
+            "--out-file",
             str(out),
             "--timeout",
             "2",

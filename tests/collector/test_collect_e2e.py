@@ -289,7 +289,7 @@ def test_lists_follow_continue_pagination(fake_cluster: Start, tmp_path: Path) -
     scn = scenarios.synthetic(nodes=30, pods_per_node=20, istiod_replicas=1)
     assert len(scn.pods) > PAGE
     cluster = fake_cluster(scn)
-    run = collect(cluster, tmp_path, "--node", "node-1")
+    run = collect(cluster, tmp_path, "--node", "node-001")
     pods = json.loads(run.members[layout.PODS])
     assert len(pods["items"]) == len(scn.pods)
     assert [r for r in cluster.requests if r.path == "/api/v1/pods" and r.query.get("continue")]
@@ -308,7 +308,7 @@ def test_kubeconfig_env_is_read_at_call_time(
     cluster = fake_cluster()
     monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig))
     out = tmp_path / "env.tar.gz"
-    assert main(["collect", "-o", str(out), "--quiet", "--timeout", "2"]) == Exit.OK
+    assert main(["collect", "--out-file", str(out), "--quiet", "--timeout", "2"]) == Exit.OK
     assert out.exists()
 
 
@@ -340,7 +340,9 @@ def test_unreachable_cluster_exits_1_with_one_line(
     kubeconfig.write_text(cluster.kubeconfig.read_text())
     cluster.stop()  # the port is now closed: connection refused
     out = tmp_path / "b.tar.gz"
-    code = main(["collect", "--kubeconfig", str(kubeconfig), "-o", str(out), "--quiet", "--timeout", "2"])
+    code = main(
+        ["collect", "--kubeconfig", str(kubeconfig), "--out-file", str(out), "--quiet", "--timeout", "2"]
+    )
     assert code == Exit.NOTHING_COLLECTED and not out.exists()
     err = _one_line_error(capsys)
     assert f"cannot reach the API server at {url}" in err and "Connection refused" in err
@@ -422,7 +424,9 @@ def test_interrupt_exits_130_with_archive_written(
     monkeypatch.setattr(command._PlainProgress, "__call__", _interrupting(5, how))
     cluster = fake_cluster()
     out = tmp_path / "b.tar.gz"
-    code = main(["collect", "--kubeconfig", str(cluster.kubeconfig), "-o", str(out), "--concurrency", "1"])
+    code = main(
+        ["collect", "--kubeconfig", str(cluster.kubeconfig), "--out-file", str(out), "--concurrency", "1"]
+    )
     assert code == Exit.INTERRUPTED
     from tests.collector.bundle_io import read_bundle
 

@@ -14,16 +14,16 @@ import pytest
 
 from collector import members, redact, runner
 from collector.body import Body
-from collector.redact_text import Rule
+from collector.redact_text import Reason
+from collector.runcache import RunCache
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.YWJjZGVmZ2hpams.c2lnbmF0dXJlc2ln"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_memos() -> None:
-    memos = (runner._VALID_MEMBERS, runner._VALID_BODIES, redact._TRIGGERED, redact._WALKED)
-    for memo in (*memos, redact._CLEAN_BODIES):
-        memo.clear()
+@pytest.fixture
+def cache() -> RunCache:
+    """One run's memos: every call in a test shares it, as the calls of one collect run do."""
+    return RunCache()
 
 
 def _mesh(secret: str = "") -> dict[str, Any]:
@@ -58,27 +58,29 @@ def test_split_finds_every_top_level_member_and_rejects_other_layouts() -> None:
     assert members.split(b"[\n  1\n]") is None
 
 
-def test_a_repeated_big_member_is_not_needed_for_validity_or_version() -> None:
-    first = runner._judge_json(Body.of(_dump("a")), _version, "dump")
-    second = runner._judge_json(Body.of(_dump("b", version="1.25.1")), _version, "dump")
+def test_a_repeated_big_member_is_not_needed_for_validity_or_version(cache: RunCache) -> None:
+    first = runner._judge_json(Body.of(_dump("a")), _version, "dump", cache)
+    second = runner._judge_json(Body.of(_dump("b", version="1.25.1")), _version, "dump", cache)
     assert first == (None, "1.24.0") and second == (None, "1.25.1")
-    assert len(runner._VALID_MEMBERS._data) == 1  # only the workloads member is big enough to remember
+    assert len(cache.valid_members) == 1  # only the workloads member is big enough to remember
 
 
-def test_an_invalid_small_member_beside_a_remembered_one_gets_the_whole_body_offset() -> None:
-    runner._judge_json(Body.of(_dump("a")), None, "dump")
+def test_an_invalid_small_member_beside_a_remembered_one_gets_the_whole_body_offset(cache: RunCache) -> None:
+    runner._judge_json(Body.of(_dump("a")), None, "dump", cache)
     bad = _dump("b").replace(b'"node": "b"', b'"node": b"')
-    problem, _ = runner._judge_json(Body.of(bad), None, "dump")
+    problem, _ = runner._judge_json(Body.of(bad), None, "dump", cache)
     whole = bad.decode()
     with pytest.raises(json.JSONDecodeError) as exc:
         json.loads(whole)
     assert problem is not None and problem.startswith(f"invalid JSON at byte {exc.value.pos} ")
 
 
-def test_repeated_big_members_are_redacted_the_same_every_time() -> None:
+def test_repeated_big_members_are_redacted_the_same_every_time(cache: RunCache) -> None:
     mesh = _mesh(secret=f"Bearer {JWT}")
     outs = [
-        redact.redact_body(f"ztunnel/{n}/config_dump.json", Body.of(_dump(n, mesh=mesh)), is_json=True)
+        redact.redact_body(
+            f"ztunnel/{n}/config_dump.json", Body.of(_dump(n, mesh=mesh)), is_json=True, cache=cache
+        )
         for n in "ab"
     ]
     for node, out in zip("ab", outs, strict=True):
@@ -88,18 +90,18 @@ def test_repeated_big_members_are_redacted_the_same_every_time() -> None:
         doc = json.loads(stored)
         assert doc["config"]["node"] == node and len(doc["workloads"]) == 2000
         assert {(r.rule, r.field) for r in out.redactions} == {
-            (Rule.XDS_HEADERS, "config.xdsHeaders"),
-            (Rule.JWT, "workloads.uid-7.note"),
+            (Reason.XDS_HEADERS, "config.xdsHeaders"),
+            (Reason.JWT, "workloads.uid-7.note"),
         }
-    assert len(redact._WALKED._data) == 0  # a big replacement is not kept: the memo's memory stays bounded
+    assert len(cache.walked) == 0  # a big replacement is not kept: the memo's memory stays bounded
 
 
-def test_a_clean_big_member_is_walked_once_beside_a_redacted_small_one() -> None:
-    outs = [redact.redact_body("d.json", Body.of(_dump(n)), is_json=True) for n in "abc"]
+def test_a_clean_big_member_is_walked_once_beside_a_redacted_small_one(cache: RunCache) -> None:
+    outs = [redact.redact_body("d.json", Body.of(_dump(n)), is_json=True, cache=cache) for n in "abc"]
     for node, out in zip("abc", outs, strict=True):
         assert out.body is not None and f"token-of-{node}".encode() not in out.body.read_bytes()
-        assert {(r.rule, r.field) for r in out.redactions} == {(Rule.XDS_HEADERS, "config.xdsHeaders")}
-    assert [k[0] for k in redact._WALKED._data] == ["workloads"]  # remembered, untouched, no text kept
+        assert {(r.rule, r.field) for r in out.redactions} == {(Reason.XDS_HEADERS, "config.xdsHeaders")}
+    assert [k[0] for k in cache.walked] == ["workloads"]  # remembered, untouched, no text kept
 
 
 def test_member_path_equals_whole_body_path() -> None:
@@ -111,10 +113,36 @@ def test_member_path_equals_whole_body_path() -> None:
     assert by_member.redactions == whole.redactions
 
 
-def test_a_clean_body_keeps_its_bytes_and_is_remembered_clean() -> None:
+def test_a_clean_body_keeps_its_bytes_and_is_remembered_clean(cache: RunCache) -> None:
     data = json.dumps({"configs": [{"workload": _mesh()}]}).encode()  # compact, like istiod's views
     for _ in range(2):
         body = Body.of(data)
-        out = redact.redact_body("istiod/x.json", body, is_json=True)
+        out = redact.redact_body("istiod/x.json", body, is_json=True, cache=cache)
         assert out.body is body and out.redactions == ()
-    assert len(redact._CLEAN_BODIES._data) == 1
+    assert len(cache.clean_bodies) == 1
+
+
+def test_two_runs_do_not_share_what_they_remember() -> None:
+    """Memos belong to the run that made them: a second run parses its members itself."""
+    first, second = RunCache(), RunCache()
+    assert runner._judge_json(Body.of(_dump("a")), None, "dump", first) == (None, None)
+    assert len(first.valid_members) == 1 and len(second.valid_members) == 0
+    redact.redact_body("d.json", Body.of(_dump("a")), is_json=True, cache=first)
+    assert len(first.walked) == 1 and len(second.walked) == 0
+
+
+def test_the_redactor_and_the_runner_keep_no_memo_or_lock_of_their_own() -> None:
+    """The run's state is passed in: these modules hold no Memo, RunCache or lock at import."""
+    import threading
+
+    from collector import leakscan, redact_text
+    from collector.runcache import Memo
+
+    lock_type = type(threading.Lock())
+    for module in (redact, redact_text, runner, members, leakscan):
+        held = [
+            name
+            for name, value in vars(module).items()
+            if isinstance(value, Memo | RunCache | lock_type)
+        ]
+        assert held == [], (module.__name__, held)

@@ -1,4 +1,4 @@
-"""One big JSON parse at a time: the redactor waits for the validator's lock (peak RSS)."""
+"""One big JSON parse at a time in a run: the redactor and the validator share the run's lock (peak RSS)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 
 from collector import redact, redact_text, runner
 from collector.body import Body
+from collector.runcache import RunCache
 
 DUMP = json.dumps({"config": {"xdsHeaders": [["authorization", "Bearer abcdefghijklmnop"]]}}, indent=2)
 
@@ -25,8 +26,9 @@ def _in_thread(fn: object) -> tuple[threading.Thread, threading.Event]:
 
 def test_validating_json_waits_while_the_redactor_holds_the_lock() -> None:
     out: list[tuple[str | None, str | None]] = []
-    with redact.PARSE_LOCK:
-        t, done = _in_thread(lambda: out.append(runner._judge_json(DUMP.encode(), None)))
+    cache = RunCache()
+    with cache.parse_lock:
+        t, done = _in_thread(lambda: out.append(runner._judge_json(DUMP.encode(), None, None, cache)))
         assert not done.wait(0.3), "validation parsed while the redactor held the lock"
     assert done.wait(5)
     t.join()
@@ -35,9 +37,12 @@ def test_validating_json_waits_while_the_redactor_holds_the_lock() -> None:
 
 def test_redacting_json_waits_while_another_parse_holds_the_lock() -> None:
     out: list[redact_text.Outcome] = []
-    with redact.PARSE_LOCK:
+    cache = RunCache()
+    with cache.parse_lock:
         t, done = _in_thread(
-            lambda: out.append(redact.redact_body("d.json", Body.of(DUMP.encode()), is_json=True))
+            lambda: out.append(
+                redact.redact_body("d.json", Body.of(DUMP.encode()), is_json=True, cache=cache)
+            )
         )
         assert not done.wait(0.3), "redaction parsed while another parse held the lock"
     assert done.wait(5)

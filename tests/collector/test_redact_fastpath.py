@@ -11,7 +11,7 @@ from typing import Any
 
 from collector import redact, redact_text
 from collector.body import Body
-from collector.redact_text import Rule
+from collector.redact_text import Reason
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.YWJjZGVmZ2hpams.c2lnbmF0dXJlc2ln"
 
@@ -25,7 +25,7 @@ def _dump(**extra: Any) -> dict[str, Any]:
     }
 
 
-def _redact(data: bytes) -> tuple[bytes, set[tuple[Rule, str | None]]]:
+def _redact(data: bytes) -> tuple[bytes, set[tuple[Reason, str | None]]]:
     out = redact.redact_body("ztunnel/z/config_dump.json", Body.of(data), is_json=True)
     assert out.body is not None
     return out.body.read_bytes(), {(r.rule, r.field) for r in out.redactions}
@@ -41,7 +41,7 @@ def test_splice_equals_full_reserialisation_of_a_pretty_dump() -> None:
     doc = _dump()
     stored, rules = _redact(json.dumps(doc, indent=2).encode() + b"\n")
     assert stored == _full(doc)
-    assert rules == {(Rule.XDS_HEADERS, "config.xdsHeaders")}
+    assert rules == {(Reason.XDS_HEADERS, "config.xdsHeaders")}
     assert b"s3cr3t" not in stored
 
 
@@ -75,19 +75,19 @@ def test_text_patterns_still_reach_strings_hidden_by_escapes() -> None:
     text = json.dumps(_dump(note=JWT), indent=2).replace('"eyJ', '"\\u0065yJ', 1)
     assert b"eyJhbGci" not in text.encode()
     stored, rules = _redact(text.encode())
-    assert (Rule.JWT, "note") in rules and "eyJhbGci" not in stored.decode()
+    assert (Reason.JWT, "note") in rules and "eyJhbGci" not in stored.decode()
 
 
 def test_text_patterns_still_reach_non_ascii_whitespace() -> None:
     # str `\s` matches a no-break space; the byte trigger does not, so non-ASCII bodies take the slow path.
     stored, rules = _redact(json.dumps(_dump(note="Bearer\u00a0abcdefgh12345"), ensure_ascii=False).encode())
-    assert (Rule.BEARER, "note") in rules and "abcdefgh12345" not in stored.decode()
+    assert (Reason.BEARER, "note") in rules and "abcdefgh12345" not in stored.decode()
 
 
 def test_plain_ascii_strings_are_not_scanned_but_structure_still_is() -> None:
     doc = _dump(spec={"containers": [{"env": [{"name": "API_TOKEN", "value": "hunter2hunter2"}]}]})
     stored, rules = _redact(json.dumps(doc, indent=2).encode())
-    assert (Rule.ENV, "spec.containers[].env[API_TOKEN]") in rules
+    assert (Reason.ENV, "spec.containers[].env[API_TOKEN]") in rules
     assert b"hunter2" not in stored and stored == _full(doc).rstrip(b"\n")
 
 

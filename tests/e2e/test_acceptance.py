@@ -77,7 +77,7 @@ class Analysis:
 
 
 def analyze_json(bundle: Path, out: Path) -> Analysis:
-    code = main(["analyze", str(bundle), "--format", "json", "-o", str(out)])
+    code = main(["analyze", str(bundle), "-o", "json", "--out-file", str(out)])
     return Analysis(code, json.loads(out.read_text(encoding="utf-8")))
 
 

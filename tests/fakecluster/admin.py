@@ -192,7 +192,12 @@ def deliver(
         stop.wait(kinds[FaultKind.HANG].seconds)
         raise Closed("hang")
     if FaultKind.HTTP_500 in kinds:
-        resp = Response(500, b'{"error":"injected fault: internal server error"}\n', JSON)
+        text = kinds[FaultKind.HTTP_500].message  # a body of the test's choosing, sent as plain text
+        resp = (
+            Response(500, text.encode(), "text/plain")
+            if text
+            else Response(500, b'{"error":"injected fault: internal server error"}\n', JSON)
+        )
     body = resp.body
     if isinstance(body, Pieces) and kinds.keys() & {
         FaultKind.HUGE_BODY,

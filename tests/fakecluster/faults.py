@@ -58,8 +58,10 @@ class Fault:
         port: int | None = None,
         path: str | None = None,
         resource: str | None = None,
+        message: str = "",
     ) -> Fault:
-        return cls(FaultKind.HTTP_500, pod=pod, port=port, path=path, resource=resource)
+        """Answer 500; on the admin ports with `message` as a text body when one is given."""
+        return cls(FaultKind.HTTP_500, pod=pod, port=port, path=path, resource=resource, message=message)
 
     @classmethod
     def hang(
@@ -119,6 +121,11 @@ class Fault:
 
     # --- matching ----------------------------------------------------------------------------
 
+    @property
+    def everywhere(self) -> bool:
+        """No target at all: the fault applies to every request, API and admin."""
+        return self.pod is None and self.resource is None and self.port is None and self.path is None
+
     def matches_admin(self, pod: str, port: int, path: str) -> bool:
         if self.resource is not None:
             return False
@@ -132,6 +139,8 @@ class Fault:
         """Match an API request; `resource` may be "pods" or "pods/log"."""
         if self.kind in (FaultKind.PORTFORWARD_ERROR,):
             return False
+        if self.pod is None and (self.port is not None or self.path is not None):
+            return False  # an admin-port fault (any pod): never an API request
         if self.pod is not None:
             if self.port is not None or self.path is not None:
                 return False

@@ -158,6 +158,7 @@ def pod_object(scn: Scenario, pod: Pod) -> Obj:
             "terminationMessagePath": "/dev/termination-log",
             "terminationMessagePolicy": "File",
             "imagePullPolicy": "IfNotPresent",
+            **(pod.container_extra if i == 0 else {}),
         }
         for i, c in enumerate(pod.containers)
     ]
@@ -169,6 +170,7 @@ def pod_object(scn: Scenario, pod: Pod) -> Obj:
         "dnsPolicy": "ClusterFirst",
         "schedulerName": "default-scheduler",
         "terminationGracePeriodSeconds": 30,
+        **pod.spec_extra,
     }
     if pod.node:
         spec["nodeName"] = pod.node

@@ -28,6 +28,7 @@ AMBIENT = "ambient"
 REDIRECTION = "ambient.istio.io/redirection"
 WAYPOINT_MANAGED = "gateway.istio.io/managed"
 WAYPOINT_CONTROLLER = "istio.io-mesh-controller"
+AGENTGATEWAY_WAYPOINT_CONTROLLER = "istio.io-agentgateway-waypoint-controller"  # 1.31
 
 
 class Phase(StrEnum):
@@ -134,6 +135,10 @@ class Pod:
     ports: tuple[int, ...] = ()
     image: str = ""
     env: Mapping[str, str] = field(default_factory=dict)  # the first container's env values
+    # Tenant-controlled fields merged as given: into the pod spec (`dnsConfig`) and its first container
+    # (`livenessProbe`), for what a hostile tenant can put where the collector reads.
+    spec_extra: Mapping[str, Any] = field(default_factory=dict)
+    container_extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -600,23 +605,28 @@ def component_pods(
     return pods
 
 
-def waypoint_pod(namespace: str, node: str, name: str = "waypoint", version: str = "1.26.2") -> Pod:
+def waypoint_pod(
+    namespace: str, node: str, name: str = "waypoint", version: str = "1.26.2", *, agentgateway: bool = False
+) -> Pod:
+    """An Envoy waypoint pod, or (1.31) one served by agentgateway: its own controller and container."""
     return Pod(
         namespace,
         f"{name}-{k8s_suffix('wp', namespace, name, length=10)}-{k8s_suffix('wpod', namespace, name)}",
         node=node,
         labels={
-            WAYPOINT_MANAGED: WAYPOINT_CONTROLLER,
+            WAYPOINT_MANAGED: AGENTGATEWAY_WAYPOINT_CONTROLLER if agentgateway else WAYPOINT_CONTROLLER,
             "gateway.networking.k8s.io/gateway-name": name,
             "istio.io/dataplane-mode": "none",
             "networking.istio.io/tunnel": "http",
         },
         service_account=name,
-        containers=("istio-proxy",),
+        containers=("agentgateway",) if agentgateway else ("istio-proxy",),
         workload=name,
         role=Role.WAYPOINT,
         ports=(15008, 15021, 15090),
-        image=f"docker.io/istio/proxyv2:{version}",
+        image=f"cr.agentgateway.dev/agentgateway:{version}"
+        if agentgateway
+        else f"docker.io/istio/proxyv2:{version}",
     )
 
 

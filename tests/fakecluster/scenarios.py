@@ -126,20 +126,22 @@ def bookinfo(
     )
 
 
-def with_waypoint(scn: Scenario, namespace: str = "default", node: str = NODES[2]) -> Scenario:
-    """Add a namespace waypoint (pod + service) and bind the namespace's services to it."""
+def with_waypoint(
+    scn: Scenario, namespace: str = "default", node: str = NODES[2], *, agentgateway: bool = False
+) -> Scenario:
+    """Add a namespace waypoint (pod + service; `agentgateway`: 1.31's) and bind the namespace's services."""
     from dataclasses import replace
 
     from tests.fakecluster.scenario import _with_vip
 
-    pod = waypoint_pod(namespace, node, version=scn.istio_version)
+    pod = waypoint_pod(namespace, node, version=scn.istio_version, agentgateway=agentgateway)
     svc = _with_vip(
         Service(
             namespace,
             "waypoint",
             selector={"gateway.networking.k8s.io/gateway-name": "waypoint"},
             ports=(ServicePort(15008, 15008, "mesh"), ServicePort(15021, 15021, "status")),
-            labels={"gateway.istio.io/managed": "istio.io-mesh-controller"},
+            labels={"gateway.istio.io/managed": pod.labels["gateway.istio.io/managed"]},
         )
     )
     namespaces = tuple(

@@ -202,7 +202,7 @@ class Handler(BaseHTTPRequestHandler):
             body = self.rfile.read(int(self.headers["Content-Length"]))
         user = self._user()
         record.user = user
-        global_faults = [f for f in self.cluster.faults if f.pod is None and f.resource is None]
+        global_faults = [f for f in self.cluster.faults if f.everywhere]
         if user is None:
             self._json(status_obj(401, "Unauthorized", "Unauthorized"), 401, [], record)
             return
@@ -287,7 +287,8 @@ class Handler(BaseHTTPRequestHandler):
             if found is None:
                 raise not_found(route.resource, route.name, route.group)
             return self._json(found, 200, faults, record)
-        body = self._list(res, route.namespace, query)
+        metadata_only = "as=PartialObjectMetadataList" in self.headers.get("Accept", "")
+        body = self._list(res, route.namespace, query, metadata_only=metadata_only)
         return self._send(Response(200, body, JSON), faults, record)
 
     def _pod(self, route: Route) -> Pod:
@@ -299,8 +300,12 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- lists --------------------------------------------------------------------------------------
 
-    def _list(self, res: k8s.Resource, namespace: str | None, query: dict[str, str]) -> bytes:
-        """One page of a list as the apiserver encodes it: `json.dumps` of the list object, spelled out."""
+    def _list(
+        self, res: k8s.Resource, namespace: str | None, query: dict[str, str], *, metadata_only: bool = False
+    ) -> bytes:
+        """One page of a list as the apiserver encodes it: `json.dumps` of the list object, spelled out.
+
+        `metadata_only` (Accept `as=PartialObjectMetadataList`): each item is only its metadata."""
         try:
             items = k8s.list_items_json(
                 self.cluster.scenario,
@@ -328,6 +333,15 @@ class Handler(BaseHTTPRequestHandler):
             meta["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode().rstrip("=")
             meta["remainingItemCount"] = len(items) - start - limit
         head = json.dumps({"kind": f"{res.kind}List", "apiVersion": res.group_version, "metadata": meta})
+        if metadata_only:
+            kind = "PartialObjectMetadata"
+            head = json.dumps({"kind": f"{kind}List", "apiVersion": "meta.k8s.io/v1", "metadata": meta})
+            page = [
+                json.dumps(
+                    {"kind": kind, "apiVersion": "meta.k8s.io/v1", "metadata": json.loads(i)["metadata"]}
+                )
+                for i in page
+            ]
         # Same text as json.dumps(head | {"items": [...]}) without re-encoding the cached items.
         return (head[:-1] + ', "items": [' + ", ".join(page) + "]}").encode()
 
@@ -579,16 +593,21 @@ class PortForwardSession:
         port = self.ports[index]
         self.record.http_path = target
         self.record.port = port
+        faults = [
+            f for f in self.cluster.faults if f.matches_admin(self.pod.name, port, target.split("?")[0])
+        ]
+        faults += [f for f in self.cluster.faults if f.everywhere]
+        self.done.add(index)
+        # A slow admin endpoint answers with the state of when it answers, as ztunnel's dump does.
+        for f in faults:
+            if f.kind is FaultKind.LATENCY:
+                self.cluster.stopping.wait(f.seconds)
+        faults = [f for f in faults if f.kind is not FaultKind.LATENCY]
         resp = admin_response(self.cluster.scenario, self.pod, port, target)
         if resp is None:
             resp = Response(404, b"")
         if parts[0] != "GET" and resp.status < 400:
             resp = Response(405, b"Method Not Allowed\n", "text/plain")
-        faults = [
-            f for f in self.cluster.faults if f.matches_admin(self.pod.name, port, target.split("?")[0])
-        ]
-        faults += [f for f in self.cluster.faults if f.pod is None and f.resource is None]
-        self.done.add(index)
         # If the pod drops its TCP connection (Closed), the kubelet sees an ordinary end of stream,
         # so the client gets a normal WebSocket close after whatever bytes were sent.
         with contextlib.suppress(Closed):

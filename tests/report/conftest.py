@@ -71,6 +71,8 @@ def collected_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     out = tmp_path_factory.mktemp("collected") / "broken.tar.gz"
     with FakeCluster(scenarios.broken()) as fc:
-        rc = main(["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "-o", str(out)])
+        rc = main(
+            ["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "--out-file", str(out)]
+        )
     assert rc in (Exit.OK, Exit.INCOMPLETE) and out.exists()
     return out

@@ -30,7 +30,7 @@ def driver() -> Iterator[Any]:
 def report(collected_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report `ztbundle analyze` writes for a bundle from the real collector."""
     out = tmp_path_factory.mktemp("report") / "report.html"
-    assert main(["analyze", str(collected_bundle), "-o", str(out)]) == Exit.FINDINGS
+    assert main(["analyze", str(collected_bundle), "--out-file", str(out)]) == Exit.FINDINGS
     return out
 
 
@@ -38,7 +38,7 @@ def report(collected_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 def expected(collected_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The same analysis as JSON: the ground truth for what the page must show."""
     out = tmp_path_factory.mktemp("json") / "report.json"
-    main(["analyze", str(collected_bundle), "--format", "json", "-o", str(out)])
+    main(["analyze", str(collected_bundle), "-o", "json", "--out-file", str(out)])
     doc: dict[str, Any] = json.loads(out.read_text())
     return doc
 
@@ -62,8 +62,11 @@ def test_report_shows_findings_and_grid_without_errors_or_requests(
     rows = _shown(driver, "tr[data-finding]")
     assert len(rows) == len(findings)
     visible = driver.find_element("id", "findings").text
-    for f in findings:
-        assert f["message"] in visible
+    for f in findings:  # the subject has its own column; the message is shown without repeating it
+        s = f["subject"]
+        ref = f"{s['kind']} {s['namespace']}/{s['name']}" if s["namespace"] else f"{s['kind']} {s['name']}"
+        assert ref in visible
+        assert f["message"].removeprefix(ref).lstrip(" :") in visible
     header = driver.find_element("id", "verdict").text
     assert f"{expected['summary']['error']} errors" in header
     cell = driver.find_element("css selector", 'td[data-node="ambient-worker4"][data-column="ztunnel ready"]')

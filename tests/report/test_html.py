@@ -210,7 +210,7 @@ def test_doc_sections_split_and_reflow() -> None:
 
 def test_cli_writes_html_with_the_model(collected_bundle: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.html"
-    assert main(["analyze", str(collected_bundle), "-o", str(out)]) == Exit.FINDINGS
+    assert main(["analyze", str(collected_bundle), "--out-file", str(out)]) == Exit.FINDINGS
     page = out.read_text()
     assert 'data-node="ambient-worker4" data-column="ztunnel ready">none</td>' in page
     assert "The typed model was not passed" not in page

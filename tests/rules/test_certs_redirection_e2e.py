@@ -21,11 +21,21 @@ def _collect_and_analyze(tmp: Path, name: str) -> set[tuple[str, str]]:
     scn = getattr(scenarios, name)()
     bundle, report = tmp / f"{name}.tar.gz", tmp / f"{name}.json"
     with FakeCluster(scn) as fc:
-        rc = main(["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "-o", str(bundle)])
+        rc = main(
+            [
+                "collect",
+                "--kubeconfig",
+                str(fc.kubeconfig),
+                "--context",
+                fc.context,
+                "--out-file",
+                str(bundle),
+            ]
+        )
     assert rc in (Exit.OK, Exit.INCOMPLETE)
     # certificates are generated on the scenario's clock; judge them there (what `--now` is for)
     now = str(certs.rfc3339(scn.now))
-    main(["analyze", str(bundle), "--format", "json", "-o", str(report), "--now", now])
+    main(["analyze", str(bundle), "-o", "json", "--out-file", str(report), "--now", now])
     doc = json.loads(report.read_text())
     return {
         (f["code"], f"{f['subject']['kind']} {f['subject']['name'].split('-')[0]}")

@@ -44,7 +44,9 @@ from ztbundle.exits import Exit
 
 EXAMPLES = int(os.environ.get("ZTBUNDLE_FUZZ_EXAMPLES", "60"))
 HANG_S = int(os.environ.get("ZTBUNDLE_FUZZ_HANG_S", "60"))  # a real hang, not a slow machine
-ALLOWED = {Exit.OK, Exit.FINDINGS, Exit.BAD_INPUT}
+# USAGE: a --ztunnel/--node the (mutated) bundle no longer has; NOT_COLLECTED: a view's input is absent.
+ALLOWED = {Exit.OK, Exit.FINDINGS, Exit.USAGE, Exit.BAD_INPUT, Exit.NOT_COLLECTED}
+ONE_LINE_ERRORS = {Exit.USAGE, Exit.BAD_INPUT, Exit.NOT_COLLECTED}
 BUNDLE_ARGS = {"bundle", "old", "new"}
 HUGE = "__ztbundle_fuzz_huge__"  # replaced after json.dumps: Python cannot format such an int
 
@@ -74,7 +76,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     out = tmp_path_factory.mktemp("fuzzbase") / "bookinfo.tar.gz"
     with FakeCluster(scenarios.bookinfo()) as fc:
         rc = cli.main(
-            ["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "-o", str(out)]
+            ["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "--out-file", str(out)]
         )
     assert rc in (Exit.OK, Exit.INCOMPLETE) and out.exists()
     with tarfile.open(out, "r:gz") as tar:
@@ -144,7 +146,11 @@ def build_argv(
     used_groups: set[int] = set()
     for a in sub._actions:
         opt = next((o for o in a.option_strings if o.startswith("--")), None)
-        if opt is None or a.dest in ("help", "rules_dir", "limit_scale", "now"):
+        if (
+            opt is None
+            or a.help == argparse.SUPPRESS
+            or a.dest in ("help", "rules_dir", "limit_scale", "now")
+        ):
             continue
         group = exclusive.get(id(a))
         if group is not None and id(group) in used_groups:
@@ -157,7 +163,7 @@ def build_argv(
         elif a.dest in ("source", "target"):  # trace's --from POD / --to TARGET: pods of the bundle
             names = base.ztunnels if a.dest == "source" else [*base.ztunnels, "default/kubernetes:443"]
             argv += [opt, data.draw(st.sampled_from(names), label=opt)]
-        elif a.dest == "out" or opt == "--out":
+        elif a.dest == "out_file":
             argv += [opt, str(work / "report.out")]
         elif isinstance(a, argparse._StoreTrueAction):
             if data.draw(st.booleans(), label=opt):
@@ -371,12 +377,10 @@ def run_cli(argv: list[str]) -> Outcome:
 def check_outcome(argv: list[str], outcome: Outcome, what: str) -> None:
     where = f"`ztbundle {' '.join(argv)}` on a bundle mutated by {what}"
     assert "Traceback" not in outcome.stderr, f"{where}: {outcome.stderr}"
-    # trace's --from/--to name pods of the bundle: a mutation may remove them (exit 2, one line)
-    named = argv[0] == "trace" and outcome.code == Exit.USAGE
-    assert outcome.code in ALLOWED or named, f"{where}: exit {outcome.code}: {outcome.stderr}"
+    assert outcome.code in ALLOWED, f"{where}: exit {outcome.code}: {outcome.stderr}"
     lines = outcome.stderr.splitlines()
     errors = [ln for ln in lines if ln.startswith("ztbundle: error: ")]
-    if outcome.code == Exit.BAD_INPUT or named:
+    if outcome.code in ONE_LINE_ERRORS:
         assert len(errors) == 1 and lines[-1] == errors[0], f"{where}: {outcome.stderr}"
     else:
         assert errors == [], f"{where}: {outcome.stderr}"

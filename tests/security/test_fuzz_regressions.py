@@ -19,7 +19,7 @@ ZT_LOG = layout.pod_log(layout.Component.ZTUNNEL, "istio-system", "ztunnel-a", "
 
 
 def _analyze(bundle: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = main(["analyze", str(bundle), "--format", "json", "-o", str(bundle.with_suffix(".json"))])
+    code = main(["analyze", str(bundle), "-o", "json", "--out-file", str(bundle.with_suffix(".json"))])
     return code, capsys.readouterr().err
 
 

@@ -41,7 +41,7 @@ def test_the_benign_base_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixtu
     """Each attack changes one thing in this base, so its rejection is the attack's, not the base's."""
     path = tmp_path / "benign.tar.gz"
     path.write_bytes(corpus.benign())
-    assert main(["analyze", str(path), "--format", "json", "-o", str(tmp_path / "r.json")]) == Exit.OK
+    assert main(["analyze", str(path), "-o", "json", "--out-file", str(tmp_path / "r.json")]) == Exit.OK
     assert capsys.readouterr().err == ""
 
 
@@ -57,7 +57,7 @@ def test_analyze_rejects_with_one_exact_line(
         monkeypatch.setattr(limits, "DEFAULT", attack.limits)
     path = written[attack.name].path
     report = tmp_path / "report.html"
-    assert main(["analyze", str(path), "-o", str(report)]) == Exit.BAD_INPUT
+    assert main(["analyze", str(path), "--out-file", str(report)]) == Exit.BAD_INPUT
     captured = capsys.readouterr()
     _one_line_error(captured.err, attack, path)
     assert captured.out == "" and not report.exists()

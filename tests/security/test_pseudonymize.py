@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from collector.pseudonymize import KEEP_NAMESPACES, Mapper
+from collector.pseudonymize import KEEP_NAMESPACES, Mapper, mapping_path, rewrite, write_raw
 from tests.collector.bundle_io import Run, collect
 from tests.fakecluster import FakeCluster, scenarios
 from ztbundle import layout
@@ -39,7 +39,7 @@ def pair(cluster: FakeCluster, tmp_path_factory: pytest.TempPathFactory) -> tupl
 
 def _findings(bundle: Path, tmp: Path) -> list[dict[str, Any]]:
     out = tmp / f"{bundle.name}.json"
-    assert main(["analyze", str(bundle), "--format", "json", "-o", str(out)]) in (Exit.OK, Exit.FINDINGS)
+    assert main(["analyze", str(bundle), "-o", "json", "--out-file", str(out)]) in (Exit.OK, Exit.FINDINGS)
     findings: list[dict[str, Any]] = json.loads(out.read_text())["findings"]
     return findings
 
@@ -90,12 +90,15 @@ def test_same_input_same_token_across_members(pair: tuple[Run, Run, dict[str, An
     assert any(token.encode() in d for m, d in pseudo.members.items() if m.startswith("istiod/"))  # proxy IDs
 
 
-def test_analyzer_finds_the_same_problems_on_mapped_subjects(
-    pair: tuple[Run, Run, dict[str, Any]], tmp_path: Path
-) -> None:
-    plain, pseudo, mapping = pair
-    before, after = _findings(plain.out, tmp_path), _findings(pseudo.out, tmp_path)
-    assert before, "the broken scenario must produce findings for this test to mean anything"
+def _pseudonymized(plain: Path, tmp: Path) -> tuple[Path, dict[str, Any]]:
+    """The same collected bundle pseudonymized, so both sides share every byte and every timestamp."""
+    out = tmp / "pseudo.tar.gz"
+    rewrite(plain, out, write_raw)
+    return out, json.loads(mapping_path(out).read_text())
+
+
+def _same_findings(plain: Path, pseudo: Path, mapping: dict[str, Any], tmp: Path) -> list[dict[str, Any]]:
+    before, after = _findings(plain, tmp), _findings(pseudo, tmp)
     tokens = {v: k for k, v in mapping["names"].items()}
 
     def mapped(f: dict[str, Any]) -> tuple[str, str, str | None, str]:
@@ -112,6 +115,16 @@ def test_analyzer_finds_the_same_problems_on_mapped_subjects(
         return f["code"], s["kind"], s["namespace"], s["name"]
 
     assert sorted(map(mapped, before)) == sorted(map(plain_key, after))
+    return before
+
+
+def test_analyzer_finds_the_same_problems_on_mapped_subjects(
+    pair: tuple[Run, Run, dict[str, Any]], tmp_path: Path
+) -> None:
+    plain, _, _ = pair
+    pseudo, mapping = _pseudonymized(plain.out, tmp_path)
+    before = _same_findings(plain.out, pseudo, mapping, tmp_path)
+    assert before, "the broken scenario must produce findings for this test to mean anything"
 
 
 def test_mapper_units() -> None:
@@ -152,5 +165,5 @@ def test_a_failed_rewrite_leaves_no_real_name_archive(
     out = tmp_path / "bundle.tar.gz"
     with pytest.raises(RuntimeError):
         main(["collect", "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context,
-              "-o", str(out), "--quiet", "--pseudonymize"])  # fmt: skip
+              "--out-file", str(out), "--quiet", "--pseudonymize"])  # fmt: skip
     assert list(tmp_path.iterdir()) == []  # neither the real-name archive nor a partial survives

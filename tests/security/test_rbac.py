@@ -58,7 +58,7 @@ def _run(scn: Scenario, tmp: Path, *extra: str, loud: bool = False) -> tuple[Run
             out = tmp / "bundle.tar.gz"
             code = main(
                 ["collect", "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context]
-                + ["-o", str(out), "--timeout", "2", *extra]
+                + ["--out-file", str(out), "--timeout", "2", *extra]
             )
             run = Run(code, out, *read_bundle(out))
         else:

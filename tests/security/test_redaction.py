@@ -10,12 +10,13 @@ import tarfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from collector import leakscan, redact, redact_text
 from collector.body import SPOOL_BYTES, Body
-from collector.redact_text import Rule
+from collector.redact_text import Reason
 from tests.collector.bundle_io import Run, collect
 from tests.fakecluster import FakeCluster, hostile, scenarios
 from tests.fakecluster.hostile import PLANTED
@@ -108,16 +109,16 @@ def test_bodies_without_secrets_keep_their_exact_bytes() -> None:
 @pytest.mark.parametrize(
     ("text", "rule"),
     [
-        (f"Authorization: Bearer {hostile.LOG_BEARER}", Rule.BEARER),
-        (f"token={hostile.LOG_JWT}", Rule.JWT),
-        (f"AWS_ACCESS_KEY_ID={hostile.AWS_KEY_ID}", Rule.AWS_KEY_ID),
-        (f"aws_secret_access_key = {hostile.AWS_SECRET}", Rule.AWS_SECRET),
-        (f"pushing with {hostile.GITHUB_TOKEN}", Rule.GITHUB_TOKEN),
-        (f"key: {hostile.PEM_KEY}", Rule.PRIVATE_KEY),
-        (f"tls.key={base64.b64encode(hostile.PEM_KEY.encode()).decode()}", Rule.PRIVATE_KEY_BASE64),
+        (f"Authorization: Bearer {hostile.LOG_BEARER}", Reason.BEARER),
+        (f"token={hostile.LOG_JWT}", Reason.JWT),
+        (f"AWS_ACCESS_KEY_ID={hostile.AWS_KEY_ID}", Reason.AWS_KEY_ID),
+        (f"aws_secret_access_key = {hostile.AWS_SECRET}", Reason.AWS_SECRET),
+        (f"pushing with {hostile.GITHUB_TOKEN}", Reason.GITHUB_TOKEN),
+        (f"key: {hostile.PEM_KEY}", Reason.PRIVATE_KEY),
+        (f"tls.key={base64.b64encode(hostile.PEM_KEY.encode()).decode()}", Reason.PRIVATE_KEY_BASE64),
     ],
 )
-def test_each_pattern_redacts_and_the_leak_scan_would_have_caught_it(text: str, rule: Rule) -> None:
+def test_each_pattern_redacts_and_the_leak_scan_would_have_caught_it(text: str, rule: Reason) -> None:
     out, counts = redact_text.redact_text(text)
     assert counts == {rule: 1} and f"[REDACTED:{rule.value}]" in out
     assert not [v for v in PLANTED.values() if v in out] and hostile.GITHUB_TOKEN not in out
@@ -163,14 +164,15 @@ def test_a_spooled_log_is_redacted_as_a_stream() -> None:
     assert out.body is not None and out.body is not body
     data = out.body.read_bytes()
     assert hostile.LOG_BEARER.encode() not in data and data.count(b"\n") == 2 * filler.count(b"\n") + 1
-    assert out.redactions == (redact_text.Redaction("ztunnel/z/logs/istio-proxy.log", Rule.BEARER, None, 1),)
+    log = "ztunnel/z/logs/istio-proxy.log"
+    assert out.redactions == (redact_text.Redaction(log, Reason.BEARER, None, 1),)
     assert out.body.sha256 != body.sha256
 
 
 def test_truncated_json_that_may_hold_credentials_is_withheld() -> None:
     cut = b'{"items":[{"spec":{"containers":[{"env":[{"name":"DB_PASSWORD","value":"hunter2hunter2"}]'
     body, records, error = redact.apply(layout.PODS, Body.of(cut), "invalid JSON at byte 90", is_json=True)
-    assert body is None and records == (redact_text.Redaction(layout.PODS, Rule.WITHHELD, None, 1),)
+    assert body is None and records == (redact_text.Redaction(layout.PODS, Reason.WITHHELD, None, 1),)
     assert error is not None and error.startswith("invalid JSON at byte 90; withheld")
 
 
@@ -197,7 +199,7 @@ def test_leak_scan_finds_each_seeded_secret_in_the_unredacted_data(
         shutil.copyfile(partial, kept)
         real_check(partial, bundle)
 
-    monkeypatch.setattr(redact, "redact_body", lambda path, body, is_json: redact_text.Outcome(body, ()))
+    monkeypatch.setattr(redact, "redact_body", lambda path, body, **_: redact_text.Outcome(body, ()))
     monkeypatch.setattr(redact, "redact_bytes", lambda path, data: (data, ()))
     monkeypatch.setattr(redact, "redact_page", lambda page: (page.pop("items", None) or [], Counter()))
     monkeypatch.setattr(leakscan, "check_archive", keep_a_copy)
@@ -225,14 +227,14 @@ def test_leak_scan_failure_is_one_line_naming_member_and_rule(
     """A redactor gap on one kind of artifact (logs) is caught, and nothing is finalized."""
     real = redact.redact_body
 
-    def skip_logs(path: str, body: Body, is_json: bool) -> redact_text.Outcome:
-        return redact_text.Outcome(body, ()) if path.endswith(".log") else real(path, body, is_json=is_json)
+    def skip_logs(path: str, body: Body, **kw: Any) -> redact_text.Outcome:
+        return redact_text.Outcome(body, ()) if path.endswith(".log") else real(path, body, **kw)
 
     monkeypatch.setattr(redact, "redact_body", skip_logs)
     out = tmp_path / "b.tar.gz"
     code = main(
         ["collect", "--kubeconfig", str(hostile_cluster.kubeconfig), "--context", hostile_cluster.context]
-        + ["-o", str(out), "--quiet"]
+        + ["--out-file", str(out), "--quiet"]
     )
     err = capsys.readouterr().err
     assert code == Exit.NOTHING_COLLECTED and not out.exists() and list(tmp_path.iterdir()) == []

@@ -70,11 +70,23 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Reports:
     tmp = tmp_path_factory.mktemp("xss")
     bundle = tmp / "hostile.tar.gz"
     with FakeCluster(_scenario()) as fc:
-        rc = main(["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "-o", str(bundle)])
+        rc = main(
+            [
+                "collect",
+                "--kubeconfig",
+                str(fc.kubeconfig),
+                "--context",
+                fc.context,
+                "--out-file",
+                str(bundle),
+            ]
+        )
     assert rc in (Exit.OK, Exit.INCOMPLETE)
     html, js = tmp / "report.html", tmp / "report.json"
-    assert main(["analyze", str(bundle), "-o", str(html), "--fail-on", "never"]) == Exit.OK
-    assert main(["analyze", str(bundle), "--format", "json", "-o", str(js), "--fail-on", "never"]) == Exit.OK
+    assert main(["analyze", str(bundle), "--out-file", str(html), "--fail-on", "never"]) == Exit.OK
+    assert (
+        main(["analyze", str(bundle), "-o", "json", "--out-file", str(js), "--fail-on", "never"]) == Exit.OK
+    )
     return Reports(html, json.loads(js.read_text(encoding="utf-8")))
 
 
@@ -119,5 +131,8 @@ def test_hostile_text_is_shown_literally_and_nothing_runs(driver: Any, reports: 
 def test_every_finding_is_on_the_page_as_text(driver: Any, reports: Reports) -> None:
     driver.get(reports.html.as_uri())
     rows = [r.text for r in driver.find_elements("css selector", "tr[data-finding] td.message")]
-    for f in reports.json["findings"]:
-        assert any(_shown(f["message"]) in r for r in rows), f["message"]
+    for f in reports.json["findings"]:  # shown without the subject it opens with (its own column)
+        s = f["subject"]
+        ref = f"{s['kind']} {s['namespace']}/{s['name']}" if s["namespace"] else f"{s['kind']} {s['name']}"
+        detail = f["message"].removeprefix(ref).lstrip(" :") if f["message"] != ref else f["message"]
+        assert any(_shown(detail) in r for r in rows), f["message"]

@@ -62,9 +62,9 @@ def test_collect_for_gathers_only_the_path_and_traces_the_same(
         base = ["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "--quiet", "--yes"]
         target = f"{dst[0].namespace}/svc-0003"
         assert (
-            main([*base, "-o", str(small), "--for", f"{src.namespace}/{src.name}", "--to", target]) == Exit.OK
+            main([*base, "--out-file", str(small), "--for", f"{src.namespace}/{src.name}", "--to", target]) == Exit.OK
         )
-        assert main([*base, "-o", str(full)]) in (Exit.OK, Exit.INCOMPLETE)
+        assert main([*base, "--out-file", str(full)]) in (Exit.OK, Exit.INCOMPLETE)
     assert _ztunnels(small) == {zt_of[n] for n in {src.node} | dst_nodes}
     assert len(_ztunnels(full)) == 100
     selection = _manifest(small)["options"]["selection"]  # type: ignore[index]
@@ -99,7 +99,7 @@ def test_unknown_for_pod_names_the_closest(
         "--context",
         fc.context,
         "--quiet",
-        "-o",
+        "--out-file",
         str(tmp_path / "b.tar.gz"),
         "--for",
         "default/productpag",
@@ -125,7 +125,7 @@ def test_collect_for_keeps_the_targets_waypoint_and_records_the_selection(tmp_pa
             "--context",
             fc.context,
             "--quiet",
-            "-o",
+            "--out-file",
             str(out),
         ]
         assert main([*argv, "--for", pp.name, "--to", "details.default.svc.cluster.local:9080"]) == Exit.OK

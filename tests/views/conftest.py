@@ -28,7 +28,7 @@ def collect(scenario: Scenario, out: Path) -> Path:
                 str(fc.kubeconfig),
                 "--context",
                 fc.context,
-                "-o",
+                "--out-file",
                 str(out),
                 "--quiet",
             ]
@@ -79,7 +79,7 @@ def degraded_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 str(fc.kubeconfig),
                 "--context",
                 fc.context,
-                "-o",
+                "--out-file",
                 str(out),
                 "--quiet",
             ]

@@ -93,7 +93,8 @@ def test_query_filters_by_workload_prefix_service_short_name_and_errors() -> Non
 def test_golden_inbound_reviews_records(
     bookinfo_bundle: Path, golden: Callable[[str, str], None], capsys: CaptureFixture[str]
 ) -> None:
-    assert main(["logs", str(bookinfo_bundle), "--service", "reviews", "--direction", "inbound"]) == Exit.OK
+    argv = ["logs", str(bookinfo_bundle), "--service", "reviews", "--direction", "inbound", "-o", "wide"]
+    assert main(argv) == Exit.OK
     out = capsys.readouterr()
     golden("logs-reviews-inbound.txt", out.out)
     assert out.out.count("\n") == 41 and "reviews.default.svc.cluster.local" in out.out
@@ -108,8 +109,8 @@ def test_json_records_carry_evidence_and_errors(broken_bundle: Path, capsys: Cap
     assert all(r["evidence"].startswith("ztunnel/") and ":" in r["evidence"] for r in records)
 
 
-def test_missing_logs_is_one_line_exit_3(degraded_bundle: Path, capsys: CaptureFixture[str]) -> None:
-    assert main(["logs", str(degraded_bundle)]) == Exit.BAD_INPUT
+def test_missing_logs_is_one_line_exit_5(degraded_bundle: Path, capsys: CaptureFixture[str]) -> None:
+    assert main(["logs", str(degraded_bundle)]) == Exit.NOT_COLLECTED
     err = capsys.readouterr().err
     assert err.startswith(f"ztbundle: error: {degraded_bundle}: no ztunnel logs were collected: ")
     assert "forbidden" in err and err.count("\n") == 1
@@ -124,3 +125,25 @@ def test_malformed_lines_are_named_for_a_few_files_then_summed() -> None:
     many = tuple((f"z{i}.log", 2) for i in range(1000))
     notes = logs.malformed_notes(many)
     assert len(notes) == 4 and notes[-1] == "… and 1994 malformed line(s) in 997 more log file(s)"
+
+
+def test_previous_shows_the_run_before_the_restart_and_its_last_error_lines(
+    broken_bundle: Path, capsys: CaptureFixture[str]
+) -> None:
+    # The broken scenario's ztunnel on ambient-worker crash-loops; its previous log ends in a panic.
+    assert (
+        main(["logs", str(broken_bundle), "--ztunnel", "ztunnel-kfwpp", "--previous", "--errors"]) == Exit.OK
+    )
+    out, err = capsys.readouterr()
+    assert "last error lines of ztunnel/ztunnel-kfwpp/logs/istio-proxy.previous.log:" in out
+    assert "panicked" in out.splitlines()[-1]
+    assert "from 1 ztunnel log file(s)" in err
+
+
+def test_previous_of_a_ztunnel_that_never_restarted_is_exit_5(
+    broken_bundle: Path, capsys: CaptureFixture[str]
+) -> None:
+    assert (
+        main(["logs", str(broken_bundle), "--ztunnel", "ztunnel-ppc6w", "--previous"]) == Exit.NOT_COLLECTED
+    )
+    assert "no previous container log of ztunnel ztunnel-ppc6w" in capsys.readouterr().err

@@ -80,10 +80,10 @@ def test_metrics_golden(
     golden("metrics.txt", capsys.readouterr().out)
 
 
-def test_metrics_not_collected_is_one_line_exit_3(degraded_bundle: Path, capsys: CaptureFixture[str]) -> None:
+def test_metrics_not_collected_is_one_line_exit_5(degraded_bundle: Path, capsys: CaptureFixture[str]) -> None:
     assert (
         main(["metrics", str(degraded_bundle), "--ztunnel", _first_ztunnel(degraded_bundle)])
-        == Exit.BAD_INPUT
+        == Exit.NOT_COLLECTED
     )
     err = capsys.readouterr().err
     zt = _first_ztunnel(degraded_bundle)

@@ -44,18 +44,18 @@ def test_xds_diff_shows_missing_extra_and_changed_fields(
     broken_bundle: Path, capsys: CaptureFixture[str]
 ) -> None:
     zt = _ztunnel_on_first_node(broken_bundle)  # node 1 of `broken`: missing, stale and TCP-protocol entries
-    assert main(["xds", str(broken_bundle), "--ztunnel", zt, "--diff", "-o", "json"]) == Exit.OK
+    assert main(["xds", str(broken_bundle), "--ztunnel", zt, "--diff", "-o", "json"]) == Exit.DIFFERENCES
     changes = json.loads(capsys.readouterr().out)
     kinds = {(c["section"], c["change"]) for c in changes}
     assert {("workloads", "missing-in-ztunnel"), ("workloads", "extra-in-ztunnel")} <= kinds
     changed = [c for c in changes if c["change"] == "changed" and c["section"] == "workloads"]
-    assert any("['protocol']: 'HBONE' → 'TCP'" in c["fields"] for c in changed)
+    assert any("protocol: istiod 'HBONE', ztunnel 'TCP'" in c["fields"] for c in changed)
 
 
 def test_diff_reports_workloads_certificates_and_findings(
     bookinfo_bundle: Path, broken_bundle: Path, capsys: CaptureFixture[str]
 ) -> None:
-    assert main(["diff", str(bookinfo_bundle), str(broken_bundle), "-o", "json"]) == Exit.OK
+    assert main(["diff", str(bookinfo_bundle), str(broken_bundle), "-o", "json"]) == Exit.DIFFERENCES
     changes = json.loads(capsys.readouterr().out)
     got = {(c["section"], c["change"]) for c in changes}
     assert {("workloads", "added"), ("workloads", "removed"), ("workloads", "changed")} <= got

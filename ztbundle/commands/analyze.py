@@ -1,4 +1,4 @@
-"""`ztbundle analyze BUNDLE`: analyse a bundle offline and write a report."""
+"""`ztbundle analyze BUNDLE`: analyze a bundle offline and write a report."""
 
 from __future__ import annotations
 
@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analyzer.text import printable_line
-from ztbundle.commands._args import add_bundle, add_limit_scale, rfc3339
+from ztbundle.commands._args import (
+    add_bundle,
+    add_limit_scale,
+    add_out_file,
+    add_output,
+    choice,
+    output_format,
+    time_or_offset,
+)
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
@@ -21,23 +29,53 @@ _FAIL_ON = ("error", "warning", "info", "never")
 SHOWN_INCIDENTS = 3  # the terminal summary; the report and `--format text` list them all
 
 
+EPILOG = """examples:
+  # write bundle.tar.gz.report.html next to the bundle and print a summary
+  ztbundle analyze bundle.tar.gz
+
+  # every finding on the terminal; the JSON contract on stdout (for jq or a ticket)
+  ztbundle analyze bundle.tar.gz -o text
+  ztbundle analyze bundle.tar.gz -o json | jq '.findings[].code'
+
+  # the HTML report somewhere else; exit 1 on warnings too (for scripts)
+  ztbundle analyze bundle.tar.gz --out-file /tmp/incident.html --fail-on warning
+
+  # judge certificate lifetimes at another time than the collection time: a time, or 30 days later
+  ztbundle analyze bundle.tar.gz --now 2026-01-01T12:00:00Z
+  ztbundle analyze bundle.tar.gz --now +30d"""
+
+_FORMATS = ("html", "json", "text")
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "analyze",
-        help="analyse a bundle offline and write a report",
-        description="analyse a bundle written by `ztbundle collect`, offline",
+        help="analyze a bundle offline and write a report",
+        description="analyze a bundle written by `ztbundle collect`, offline",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_bundle(p)
-    p.add_argument(
-        "-o",
-        "--out",
-        help="report path, or - for stdout (default: <bundle>.report.<format>; text prints to stdout)",
+    add_output(
+        p,
+        _FORMATS,
+        "html",
+        help="report format: html (default; written to <bundle>.report.html), json or text (to stdout)",
     )
-    p.add_argument("--format", choices=["html", "json", "text"], default="html", help="report format")
+    # `--format` was the format's first spelling; it keeps working, hidden, with the same meaning.
+    p.add_argument(
+        "--format",
+        dest="output",
+        type=output_format(_FORMATS),
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+    )
+    add_out_file(p, "write the report here, - for stdout (default: html next to the bundle, others stdout)")
     p.add_argument(
         "--fail-on",
-        choices=_FAIL_ON,
+        type=choice(_FAIL_ON),
         default="error",
+        metavar="{" + ",".join(_FAIL_ON) + "}",
         help="exit 1 when a finding is at least this severe (default: error)",
     )
     p.add_argument("--rules-dir", type=Path, help="also run rule modules from this directory")
@@ -49,7 +87,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="do not run this rule (code or name); repeatable",
     )
     p.add_argument(
-        "--now", type=rfc3339, help="analysis time for time-based rules (default: collection time)"
+        "--now",
+        type=time_or_offset,
+        metavar="TIME",
+        help="analysis time for time-based rules: RFC 3339, or +30d/-2h from the collection time "
+        "(default: collection time)",
     )
     add_limit_scale(p)
     p.set_defaults(run=run)
@@ -80,6 +122,8 @@ def _wrapped(label: str, text: str, width: int) -> list[str]:
 
 def _summary(result: AnalysisResult, out: str | None) -> str:
     """Incidents first, most urgent on top, each with its Fix and the next offline command."""
+    from ztbundle import layout
+
     width = max(60, min(shutil.get_terminal_size((100, 24)).columns, 120))
     lines: list[str] = []
     shown = result.incidents[:SHOWN_INCIDENTS]
@@ -92,14 +136,12 @@ def _summary(result: AnalysisResult, out: str | None) -> str:
             lines += _wrapped("  next: ", step, width)
     if len(result.incidents) > len(shown):
         more = len(result.incidents) - len(shown)
-        lines.append(f"… and {more} more incident(s): `--format text` lists every one with its findings")
+        lines.append(f"… and {more} more incident(s): `-o text` lists every one with its findings")
     lines.append(result.summary_line())
-    n = len(result.collection_errors)
-    if n and not result.manifest.complete:  # an incomplete bundle limits what the findings can say
-        lines.append(f"bundle incomplete: {n} artifact(s) not collected (listed in the report)")
-    elif n:  # the collector judged every failure expected (istiod replicas a ztunnel is not on)
-        expected = f"{n} expected non-answer(s), e.g. from istiod replicas"
-        lines.append(f"bundle complete; {expected} (in the report)")
+    count = layout.tally((a.path, a.input, a.status, a.error) for a in result.manifest.artifacts.values())
+    if count.missing or count.expected:  # the same count `collect` printed (`layout.Tally`)
+        state = "complete" if result.manifest.complete else "incomplete"
+        lines.append(f"bundle {state}: {count.line()} (listed in the report)")
     if out:
         lines.append(f"report: {out}")
     return "\n".join(lines)
@@ -117,19 +159,31 @@ def run(args: argparse.Namespace) -> Exit:
     files = open_bundle(args.bundle, DEFAULT.scaled(args.limit_scale))  # BundleError names file and member
     extra = rules.load_dir(args.rules_dir) if args.rules_dir else ()
     result = analyze_bundle(files, rules.combined(extra), now=args.now, disabled=args.disable)
-    fmt = Format(args.format)
+    fmt = Format(args.output)
     text = render(result, fmt)
-    if fmt is Format.TEXT and args.out is None:
-        sys.stdout.write(text)  # text is for reading: it goes to the terminal unless -o names a file
-    elif args.out == "-":
+    # Like kubectl, -o json|text prints to stdout; the HTML report is a file to open in a browser.
+    dest = args.out_file or (None if fmt is not Format.HTML else "")
+    if dest is None and fmt is Format.TEXT:
+        sys.stdout.write(text)  # text is for reading: the summary would repeat it
+    elif dest is None or dest == "-":
         sys.stdout.write(text)
         print(_summary(result, None), file=sys.stderr)
     else:
-        out = Path(args.out) if args.out else args.bundle.with_name(f"{args.bundle.name}.report.{fmt.value}")
-        try:
-            out.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"{out}: cannot write report: {exc.strerror or exc}") from None
+        out = Path(dest) if dest else args.bundle.with_name(f"{args.bundle.name}.report.{fmt.value}")
+        _write_private(out, text)
         print(_summary(result, str(out)))
     fail_on = None if args.fail_on == "never" else Severity(args.fail_on)
     return Exit.FINDINGS if result.has_at_least(fail_on) else Exit.OK
+
+
+def _write_private(out: Path, text: str) -> None:
+    """Write the report 0600 like the bundle it describes (it quotes pod names, IPs and log lines)."""
+    import os
+
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            os.fchmod(f.fileno(), 0o600)  # an existing file keeps its mode on open; tighten it
+            f.write(text)
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write report: {exc.strerror or exc}") from None

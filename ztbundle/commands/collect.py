@@ -7,30 +7,67 @@ import functools
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
-from ztbundle.commands._args import duration, positive_int, size
+from ztbundle.commands._args import add_moved, add_out_file, duration, positive_int, size, unknown_name
+from ztbundle.commands._progress import PlainProgress as _PlainProgress
+from ztbundle.commands._progress import Printable, inert
+from ztbundle.commands._progress import RichProgress as _RichProgress
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
 if TYPE_CHECKING:
     from collector.collect import CollectResult
     from collector.discovery import Plan
-    from collector.runner import ProgressEvent
+
+
+EPILOG = """examples:
+  # the current kubeconfig context; writes ztbundle-<context>-<UTC time>.tar.gz here
+  ztbundle collect
+
+  # another context, only the last 30 minutes of logs, a chosen file name
+  ztbundle collect --context prod-eu --since 30m --out-file incident.tar.gz
+
+  # only two nodes' ztunnel, istio-cni and waypoint pods; Istio in a non-default namespace
+  ztbundle collect --node worker-3 --node worker-7 -i istio-ambient
+
+  # names and IPs replaced consistently, safe to attach to a public issue
+  ztbundle collect --pseudonymize
+
+then: ztbundle analyze <bundle>"""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("collect", help="snapshot a live cluster into a diagnostic bundle (.tar.gz)")
+    p = sub.add_parser(
+        "collect",
+        help="snapshot a live cluster into a diagnostic bundle (.tar.gz)",
+        description="snapshot a live cluster's Istio ambient state (read-only) into one .tar.gz bundle",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--kubeconfig", help="kubeconfig path (default: $KUBECONFIG, then ~/.kube/config)")
     p.add_argument("--context", help="kubeconfig context (default: the current context)")
-    p.add_argument("--istio-namespace", metavar="NS", help="Istio namespace (default: where istiod runs)")
     p.add_argument(
-        "-o", "--out", type=Path, help="bundle path (default: ztbundle-<context>-<UTC time>.tar.gz)"
+        "-i",
+        "--istio-namespace",
+        "--istioNamespace",  # istioctl's spelling
+        dest="istio_namespace",
+        metavar="NS",
+        help="Istio namespace, as istioctl's -i (default: where istiod runs)",
     )
+    add_moved(p, "-n", "--namespace", instead="-i {value} (the Istio namespace is -i/--istio-namespace)")
+    add_out_file(
+        p,
+        "bundle path, - for stdout (default: ztbundle-<context>-<UTC time>.tar.gz in the current directory)",
+    )
+    add_moved(
+        p, "-o", "--output", instead="--out-file {value} (-o is an output format; collect writes a bundle)"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out-file")
     p.add_argument("--since", type=duration, metavar="DURATION", help="only logs newer than this, e.g. 30m")
     p.add_argument("--concurrency", type=positive_int, default=16, metavar="N", help="parallel requests (16)")
     p.add_argument(
-        "--timeout", type=duration, default=30.0, metavar="SECONDS", help="per-request timeout (30)"
+        "--timeout", type=duration, default=30.0, metavar="DURATION", help="per-request timeout (30s)"
     )
     p.add_argument(
         "--deadline", type=duration, default=600.0, metavar="DURATION", help="whole-run deadline (10m)"
@@ -42,7 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         nargs="+",
         default=[],
         metavar="NAME",
-        help="only these nodes' ztunnel, istio-cni and waypoint pods",
+        help="only these nodes' ztunnel, istio-cni and waypoint pods (an unknown node is an error)",
     )
     p.add_argument(
         "--for",
@@ -74,7 +111,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--no-dedup", action="store_true", help="store every dump whole (format 1) instead of shared pieces"
     )
-    p.add_argument("-y", "--yes", action="store_true", help="skip the pause before a large unfiltered run")
+    p.add_argument("-y", "--yes", action="store_true", help="skip the pause before a long unfiltered run")
     p.add_argument(
         "--pseudonymize",
         action="store_true",
@@ -85,6 +122,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(run=run)
 
 
+def _target(args: argparse.Namespace) -> tuple[Path | None, Path | None]:
+    """(where the collector writes, a temporary directory to remove) for --out-file."""
+    if args.out_file == "-":
+        if args.pseudonymize:
+            raise UsageError(
+                "--out-file -: --pseudonymize writes its mapping next to the bundle; give a path"
+            )
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix="ztbundle-"))
+        return tmp / "bundle.tar.gz", tmp
+    if args.out_file is None:
+        return None, None
+    out = Path(args.out_file)
+    if out.is_dir():
+        raise UsageError(f"{out}: is a directory; give a file name for the bundle")
+    if out.exists() and not args.force:
+        raise UsageError(f"{out}: already exists; choose another --out-file or add --force to overwrite it")
+    return out, None
+
+
 def run(args: argparse.Namespace) -> Exit:
     from collector import preflight
     from collector.collect import CollectRequest, run_collect
@@ -92,8 +150,8 @@ def run(args: argparse.Namespace) -> Exit:
 
     if args.to and not args.for_pods:
         raise UsageError("--to needs --for POD: the source of the path to collect for")
-    if args.out is not None and args.out.is_dir():
-        raise UsageError(f"{args.out}: is a directory; give a file name for the bundle")
+    out, tmp = _target(args)
+    say = _Say(None if args.quiet else sys.stderr, args.prog)
     request = CollectRequest(
         options=Options(
             istio_namespace=args.istio_namespace,
@@ -106,56 +164,103 @@ def run(args: argparse.Namespace) -> Exit:
         ),
         kubeconfig=args.kubeconfig,
         context=args.context,
-        out=args.out,
+        out=out,
         concurrency=args.concurrency,
         deadline_s=args.deadline,
         argv=_argv(args),
         max_size=args.max_size,
         dedupe=not args.no_dedup,
-        confirm=functools.partial(_large_cluster_guard, args),
+        confirm=functools.partial(_before_run, args, say),
+        announce=say.connected,
         pseudonymize=args.pseudonymize,
     )
-    preflight.echo_to(None if args.quiet else sys.stderr)  # RBAC warnings before the run starts
+    # RBAC warnings before the run starts; they may quote the API server, so they are escaped too.
+    preflight.echo_to(None if args.quiet else cast(TextIO, Printable(sys.stderr)))
     tty = sys.stderr.isatty()
     display = None if args.quiet else (_RichProgress() if tty else _PlainProgress(sys.stderr))
     try:
-        result = run_collect(request, display)
+        from collector.kube import quiet_tls_warnings
+
+        with quiet_tls_warnings(say.line):
+            result = run_collect(request, display)
     finally:
         if isinstance(display, _RichProgress):
             display.stop()
     if args.pseudonymize:
         from collector.pseudonymize import mapping_path
 
-        print(
-            f"ztbundle: pseudonymized; mapping (keep it private): {mapping_path(result.path)}",
-            file=sys.stderr,
+        say.line(f"pseudonymized; mapping (keep it private): {mapping_path(result.path)}")
+    if tmp is not None:
+        _stream_and_remove(result.path, tmp)
+        _summary(result, rich=False, out=sys.stderr, shown_path="-", prog=args.prog)
+    else:
+        _summary(
+            result, rich=sys.stdout.isatty(), out=sys.stdout, shown_path=str(result.path), prog=args.prog
         )
-    _summary(result, rich=sys.stdout.isatty())
     if result.interrupted:
         return Exit.INTERRUPTED
     return Exit.OK if result.complete else Exit.INCOMPLETE
 
 
-def _large_cluster_guard(args: argparse.Namespace, plan: Plan, planned: int) -> None:
-    """Print the estimate for a large unfiltered run, then pause so Ctrl-C can stop it.
+def _stream_and_remove(path: Path, tmp: Path) -> None:
+    import shutil
 
-    The pause is a timed wait, not a prompt, so it behaves the same without a TTY: CI (no stdin)
-    gets the estimate in its log and goes on after the pause; `--yes` skips it.
+    try:
+        with path.open("rb") as f:
+            sys.stdout.flush()
+            shutil.copyfileobj(f, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class _Say:
+    """Status lines on stderr (`ztbundle: …`), or nowhere with --quiet."""
+
+    def __init__(self, stream: TextIO | None, prog: str) -> None:
+        self.stream = stream
+        self.prog = prog
+
+    def line(self, text: str) -> None:
+        if self.stream is not None:
+            print(f"ztbundle: {text}", file=self.stream, flush=True)
+
+    @staticmethod
+    def always(text: str) -> None:
+        """Even with --quiet: what is about to cost the user time (the large-cluster guard)."""
+        print(f"ztbundle: {text}", file=sys.stderr, flush=True)
+
+    def connected(self, context: str | None, server: str, source: str) -> None:
+        self.line(f"context {context or '?'}, server {server} (kubeconfig {source}); discovering Istio…")
+
+
+def _before_run(args: argparse.Namespace, say: _Say, plan: Plan, planned: int) -> None:
+    """After discovery, before any artifact is requested: check --node, say what runs, maybe pause.
+
+    An unknown --node is a usage error here, so a typo costs nothing and writes nothing. The guard's
+    pause is a timed wait, not a prompt, so it behaves the same without a TTY; it happens only when
+    the estimate is long, and `--yes` skips it.
     """
     from collector import guard
 
+    known = {p.node for p in (*plan.ztunnels_all, *plan.cnis_all, *plan.waypoints_all) if p.node}
+    for node in args.nodes:
+        if node not in known:
+            raise UsageError(unknown_name("--node", node, known, "node running an Istio pod"))
+    say.line(
+        f"Istio namespace {plan.istio_namespace}: {len(plan.istiods)} istiod, {len(plan.ztunnels)} ztunnel "
+        f"pod(s) selected; {planned} request(s) to make"
+    )
     if not guard.applies(plan):
         return
     est = guard.estimate(plan, planned, args.concurrency, args.max_size)
     for line in est.lines():
-        print(f"ztbundle: {line}", file=sys.stderr)
-    if args.yes:
+        say.always(line)
+    if args.yes or not guard.worth_pausing(est):
         return
-    print(
-        f"ztbundle: starting in {guard.PAUSE_S:g} s; press Ctrl-C to abort "
-        "(limit with --node or --since, or skip this pause with --yes)",
-        file=sys.stderr,
-        flush=True,
+    say.always(
+        f"starting in {guard.PAUSE_S:g} s; press Ctrl-C to abort "
+        "(limit with --node or --since, or skip this pause with --yes)"
     )
     time.sleep(guard.PAUSE_S)
 
@@ -167,7 +272,7 @@ def _argv(args: argparse.Namespace) -> tuple[str, ...]:
         ("--kubeconfig", args.kubeconfig),
         ("--context", args.context),
         ("--istio-namespace", args.istio_namespace),
-        ("--out", args.out),
+        ("--out-file", args.out_file),
         ("--since", f"{args.since:g}s" if args.since else None),
         ("--concurrency", args.concurrency),
         ("--timeout", f"{args.timeout:g}"),
@@ -184,63 +289,16 @@ def _argv(args: argparse.Namespace) -> tuple[str, ...]:
     if args.to:
         out += ["--to", args.to]
     flags = [
-        f for f, on in (("--no-dedup", args.no_dedup), ("--yes", args.yes), ("--quiet", args.quiet)) if on
+        f
+        for f, on in (
+            ("--no-dedup", args.no_dedup),
+            ("--yes", args.yes),
+            ("--quiet", args.quiet),
+            ("--force", args.force),
+        )
+        if on
     ]
     return tuple(out + flags)
-
-
-class _PlainProgress:
-    """Non-TTY progress: one line per failure and a count every few seconds."""
-
-    def __init__(self, out: TextIO, every_s: float = 2.0) -> None:
-        self.out = out
-        self.every_s = every_s
-        self.last = 0.0
-
-    def __call__(self, event: ProgressEvent) -> None:
-        a = event.last
-        if a is not None and a.status.value != "ok":
-            print(f"ztbundle: {a.item.path}: {a.status.value}: {a.error}", file=self.out)
-        now = time.monotonic()
-        if now - self.last >= self.every_s or event.done == event.total:
-            self.last = now
-            slow = f", slowest {event.slowest} {event.slowest_s:.0f}s" if event.slowest else ""
-            print(f"ztbundle: {event.done}/{event.total} done, {event.failed} failed{slow}", file=self.out)
-
-
-class _RichProgress:
-    """TTY progress bar: done/total, failures so far, and the slowest item still running."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(
-            TextColumn("collecting"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("[red]{task.fields[failed]} failed"),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[slowest]}"),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self.task: Any = None
-
-    def __call__(self, event: ProgressEvent) -> None:
-        if self.task is None:
-            self.progress.start()
-            self.task = self.progress.add_task("collect", total=event.total, failed=0, slowest="")
-        slow = (
-            f"slowest: {event.slowest} ({event.slowest_s:.0f}s)"
-            if event.slowest and event.slowest_s >= 1
-            else ""
-        )
-        self.progress.update(self.task, completed=event.done, failed=event.failed, slowest=slow)
-
-    def stop(self) -> None:
-        if self.task is not None:
-            self.progress.stop()
 
 
 def _human(n: int) -> str:
@@ -261,30 +319,52 @@ def _headline(result: CollectResult) -> str:
         state = "complete"
     else:
         state = "incomplete"
-    return f"{state}: {result.collected}/{result.total} artifacts collected, {len(result.missing)} missing"
+    expected = f", {result.expected} expected non-answer(s) from istiod replicas" if result.expected else ""
+    return f"{state}: {result.collected}/{result.total} collected, {len(result.missing)} missing{expected}"
 
 
-def _summary(result: CollectResult, *, rich: bool) -> None:
-    """One screen: what was collected, what is missing and why, and where the bundle is."""
+def _interrupted_line(result: CollectResult) -> str:
+    """After Ctrl-C one line, not a table: what was kept and what was given up."""
+    return (
+        f"interrupted: {result.collected}/{result.total} collected; {result.abandoned} request(s) in flight "
+        f"abandoned, {result.not_started} not started; partial bundle written"
+    )
+
+
+def _summary(result: CollectResult, *, rich: bool, out: TextIO, shown_path: str, prog: str) -> None:
+    """One screen: what was collected, what is missing and why, where the bundle is, what next."""
+    where = (
+        f"context {result.context or '?'}, server {result.server or '?'}, "
+        f"Istio namespace {result.istio_namespace}"
+    )
+    tail = [f"bundle: {shown_path} ({_human(result.size)}); {where}"]
+    if shown_path != "-":
+        tail.append(f"next: {prog} analyze {shown_path}")
+    if result.interrupted:
+        print(_interrupted_line(result), file=out)
+        print("\n".join(tail), file=out)
+        return
     shown = result.missing[:20]
     if rich:
         from rich.console import Console
+        from rich.markup import escape
         from rich.table import Table
 
-        console = Console()
-        console.print(_headline(result))
+        console = Console(file=out)
+        console.print(escape(_headline(result)))
         if shown:
             table = Table("missing artifact", "status", "reason", show_lines=False)
             for f in shown:
-                table.add_row(f.path, f.status.value, f.reason)
+                table.add_row(inert(f.path, markup=True), f.status.value, inert(f.reason, markup=True))
             console.print(table)
         if len(result.missing) > len(shown):
             console.print(f"… and {len(result.missing) - len(shown)} more (see manifest.json)")
-        console.print(f"bundle: {result.path} ({_human(result.size)})")
+        for line in tail:
+            console.print(escape(line), highlight=False)
         return
-    print(_headline(result))
+    print(_headline(result), file=out)
     for f in shown:
-        print(f"  missing {f.path}: {f.status.value}: {f.reason}")
+        print(f"  missing {inert(f.path)}: {f.status.value}: {inert(f.reason)}", file=out)
     if len(result.missing) > len(shown):
-        print(f"  … and {len(result.missing) - len(shown)} more (see manifest.json)")
-    print(f"bundle: {result.path} ({_human(result.size)})")
+        print(f"  … and {len(result.missing) - len(shown)} more (see manifest.json)", file=out)
+    print("\n".join(tail), file=out)

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack, suppress
 from pathlib import Path
 
-from ztbundle.commands._args import add_bundle, add_limit_scale
+from ztbundle.commands._args import add_bundle, add_limit_scale, unknown_name
 from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
@@ -148,7 +148,6 @@ def write_members(target: Path, members: Iterable[tuple[str, bytes]]) -> list[Pa
 
 def run(args: argparse.Namespace) -> Exit:
     from analyzer.bundle import open_bundle
-    from analyzer.errors import BundleError
     from analyzer.limits import DEFAULT
 
     files = open_bundle(args.bundle, DEFAULT.scaled(args.limit_scale))  # validates everything first
@@ -156,10 +155,9 @@ def run(args: argparse.Namespace) -> Exit:
     if args.ztunnel:
         names = ztunnel_members(names, args.ztunnel)
         if not names:
-            have = sorted({n.split("/")[1] for n in files.names() if n.startswith("ztunnel/")})
-            raise BundleError(
-                files.path, None, f"no ztunnel named {args.ztunnel!r} in the bundle (have: {', '.join(have)})"
-            )
+            have = {n.split("/")[1] for n in files.names() if n.startswith("ztunnel/")}
+            what = "ztunnel pod in the bundle"
+            raise UsageError(f"{files.path}: {unknown_name('--ztunnel', args.ztunnel, have, what)}")
     written = write_members(args.dir, ((n, files.read(n)) for n in names))
     total = sum(len(files.read(n)) for n in names)
     print(f"extracted {len(written)} file(s), {total} bytes, to {args.dir}")

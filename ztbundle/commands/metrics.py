@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
-from ztbundle.commands._args import add_bundle
+from ztbundle.commands._args import add_bundle, add_output
 from ztbundle.exits import Exit
 
 EPILOG = """examples:
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_bundle(p)
     p.add_argument("--ztunnel", metavar="POD", help="only this ztunnel")
-    p.add_argument("-o", "--output", choices=["text", "json"], default="text", help="output format")
+    add_output(p, ("text", "json", "yaml"), "text")
     p.set_defaults(run=run)
 
 
@@ -38,8 +39,10 @@ def run(args: argparse.Namespace) -> Exit:
     from analyzer.views import metrics
     from analyzer.views.source import open_source
     from ztbundle import layout
+    from ztbundle.commands import _pick
 
     src = open_source(args.bundle)
+    _pick.check_ztunnel(src, args.ztunnel)
     zts = [src.ztunnel(args.ztunnel)[0]] if args.ztunnel else sorted(src.index.ztunnels, key=lambda z: z.name)
     texts: dict[str, str] = {}
     missing: list[BundleError] = []
@@ -58,10 +61,26 @@ def run(args: argparse.Namespace) -> Exit:
     m = metrics.l4_metrics(texts)
     for zt, count in m.malformed:
         print(f"ztbundle: {layout.ztunnel_metrics(zt)}: skipped {count} malformed line(s)", file=sys.stderr)
-    if args.output == "json":
-        doc = {"workloads": [dataclasses.asdict(r) for r in m.workloads],
-               "ztunnels": [dataclasses.asdict(r) for r in m.ztunnels]}  # fmt: skip
-        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    if args.output in ("json", "yaml"):
+        doc = _counters_as_ints({"workloads": [dataclasses.asdict(r) for r in m.workloads],
+                                 "ztunnels": [dataclasses.asdict(r) for r in m.ztunnels]})  # fmt: skip
+        if args.output == "json":
+            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        else:
+            import yaml
+
+            sys.stdout.write(yaml.safe_dump(doc, sort_keys=False))
     else:
         sys.stdout.write(metrics.workload_table(m).render() + "\n" + metrics.ztunnel_table(m).render())
     return Exit.OK
+
+
+def _counters_as_ints(value: Any) -> Any:
+    """Counters are whole numbers: Prometheus text carries them as floats (`1234.0`), JSON shows `1234`."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _counters_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_counters_as_ints(v) for v in value]
+    return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ztbundle.commands._args import add_bundle
+from ztbundle.commands._args import add_bundle, add_output
 from ztbundle.exits import Exit
 
 EPILOG = """examples:
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_bundle(p)
     p.add_argument("--service", metavar="HOST", help="only this service (hostname or short name)")
-    p.add_argument("-o", "--output", choices=["text", "json"], default="text", help="output format")
+    add_output(p, ("text", "json", "yaml"), "text")
     p.set_defaults(run=run)
 
 
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> Exit:
     import dataclasses
     import json
 
-    from analyzer.errors import BundleError
+    from analyzer.errors import NotCollected
     from analyzer.model import Component, Input
     from analyzer.views import traffic
     from analyzer.views.source import open_source
@@ -46,10 +46,15 @@ def run(args: argparse.Namespace) -> Exit:
     src = open_source(args.bundle)
     if not src.model.logs_of(Component.ZTUNNEL):
         why = src.model.availability(Input.ZTUNNEL_LOGS).reason or "no ztunnel log in the bundle"
-        raise BundleError(src.path, None, f"no ztunnel logs were collected: {why}")
+        raise NotCollected(src.path, None, f"no ztunnel logs were collected: {why}")
     t = traffic.traffic(src.model, args.service)
     if args.output == "json":
         sys.stdout.write(json.dumps(dataclasses.asdict(t), indent=2) + "\n")
+        return Exit.OK
+    if args.output == "yaml":
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(dataclasses.asdict(t))), sort_keys=False))
         return Exit.OK
     if not args.service:
         sys.stdout.write(traffic.workload_table(t).render() + "\n")

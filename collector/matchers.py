@@ -1,0 +1,479 @@
+"""What a credential looks like in text: the matchers the redactor applies and the leak scan runs again.
+
+One list, `MATCHERS`, serves both sides: `collector.redact_text` replaces what they find, and
+`collector.leakscan` reports what they still find in the written archive. A matcher yields spans,
+`[start, end)` of the secret only (a key name or `Bearer ` before it stays), and never a span that
+already holds a placeholder.
+
+Text is matched as it reads once JSON escapes are undone (`Bearer\\u0020…`, `\\/` in base64, `\\n`
+inside a PEM block): `unescape` gives that view and a map back to the original positions.
+
+Every pattern has a linear worst case: each one starts at a literal or at the start of a run (a
+lookbehind), its repeats are bounded or stop at a delimiter, and base64 blocks are found by a scan
+that visits each character a bounded number of times. `tests/security/test_redaction_structure.py`
+holds them to a time budget on 1 MiB adversarial inputs.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Why a value was redacted; recorded in the manifest and shown in the placeholder."""
+
+    XDS_HEADERS = "xds-headers"
+    CA_HEADERS = "ca-headers"
+    PROXY_METADATA = "proxy-metadata-credential"
+    ENV = "env-credential"
+    CONFIGMAP = "configmap-credential"
+    LAST_APPLIED = "last-applied-configuration"
+    CREDENTIAL_PAIR = "credential-pair"  # a name/value pair named like a credential (probe httpHeaders)
+    CREDENTIAL_KEY = "credential-key"  # a key named like a secret (`SecretAccessKey`, `password`)
+    BEARER = "bearer-token"
+    AUTHORIZATION = "authorization-header"
+    JWT = "jwt"
+    PRIVATE_KEY = "pem-private-key"
+    PRIVATE_KEY_BASE64 = "pem-private-key-base64"
+    AWS_KEY_ID = "aws-access-key-id"
+    AWS_SECRET = "aws-secret-access-key"
+    GITHUB_TOKEN = "github-token"
+    WITHHELD = "withheld-unparseable"
+
+
+PLACEHOLDER_PREFIX = "[REDACTED:"
+
+
+def placeholder(reason: Reason) -> str:
+    return f"{PLACEHOLDER_PREFIX}{reason.value}]"
+
+
+# --- names that suggest a credential ------------------------------------------------------------
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+_CRED_WORDS = re.compile(
+    r"token|passw(or)?d|pwd|secret|credential|api_?key|access_?key|private_?key|auth(?!or(s|ity)?(_|$))|bearer|"
+    r"cookie|session|(^|_)key($|_)"
+)
+NOT_SECRET = frozenset({"", "true", "false", "null"})  # a flag named like a credential is not one
+
+
+def normalize_name(name: str) -> str:
+    """`secretAccessKey`, `Secret-Access-Key` and `SECRET_ACCESS_KEY` all become `secret_access_key`."""
+    return _SEPARATORS.sub("_", _CAMEL.sub("_", name[:256]).lower()).strip("_")
+
+
+def credential_name(name: str) -> bool:
+    """Whether an env var, header, pair or data key name suggests its value is a credential."""
+    return bool(_CRED_WORDS.search(normalize_name(name)))
+
+
+# Key names that hold a secret wherever they appear in JSON, in any style (case, `_`, `-`, `.`).
+_STRONG = (
+    r"passw(?:or)?d|secret[_.-]?access[_.-]?key|(?:session|security|access|refresh|id)[_.-]?token"
+    r"|client[_.-]?secret|api[_.-]?key|private[_.-]?key"
+)
+_STRONG_KEY = re.compile(rf"(?i)(?:{_STRONG})\Z")
+_STRONG_KEY_BYTES = re.compile(rf"(?i)(?:{_STRONG})\"\s{{0,16}}:\s{{0,16}}\"".encode())
+_KEY_QUOTE_ENDS = (b'password"', b'passwd"', b'secret"', b'token"', b'key"')
+
+
+def has_secret_key(data: bytes) -> bool:
+    """Whether JSON bytes hold a secret-named key with a string value (`"SecretAccessKey": "…`).
+
+    Found from each key end (`token"`, `key"`, …) with a short look back, as a case-insensitive
+    alternation run over a 12 MB dump would take seconds.
+    """
+    lowered = data.lower()
+    for end in _KEY_QUOTE_ENDS:
+        at = lowered.find(end)
+        while at >= 0:
+            if _STRONG_KEY_BYTES.search(data, max(0, at - 24), at + len(end) + 40):
+                return True
+            at = lowered.find(end, at + 1)
+    return False
+
+
+def secret_key(name: str) -> bool:
+    """Whether a JSON key holds a secret wherever it appears (`SecretAccessKey`, `db_password`)."""
+    return len(name) <= 256 and bool(_STRONG_KEY.search(name))
+
+
+def secret_value(value: object) -> bool:
+    """A string worth redacting: not a flag, not already a placeholder."""
+    return (
+        isinstance(value, str)
+        and value.lower() not in NOT_SECRET
+        and not value.startswith(PLACEHOLDER_PREFIX)
+    )
+
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+# --- JSON escapes -----------------------------------------------------------------------------------
+
+_ESCAPE = re.compile(r"\\+(?:u([0-9a-fA-F]{4})|([/tnrbf]))")
+_SIMPLE = {"/": "/", "t": "\t", "n": "\n", "r": "\r", "b": " ", "f": " "}
+
+
+def _unescaped(m: re.Match[str]) -> str | None:
+    if m.group(2):
+        return _SIMPLE[m.group(2)]
+    cp = int(m.group(1), 16)
+    if cp in (0x22, 0x5C):  # a quote or backslash would change what a JSON string means
+        return None
+    if 0x20 <= cp < 0x7F or cp in (0x09, 0x0A, 0x0D):
+        return chr(cp)
+    return " " if chr(cp).isspace() else None
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Text with JSON escapes undone (at any nesting depth), and the way back to original positions."""
+
+    text: str
+    _at: tuple[int, ...] = ()  # view index of each replacement character
+    _from: tuple[tuple[int, int], ...] = ()  # the original [start, end) it replaced
+
+    def original(self, pos: int) -> int:
+        """The original position of view position `pos` (a start, or an exclusive end)."""
+        i = bisect_right(self._at, pos) - 1
+        if i < 0:
+            return pos
+        at, (start, end) = self._at[i], self._from[i]
+        return start if pos == at else end + (pos - at - 1)
+
+
+def unescape(text: str) -> View:
+    if "\\" not in text:
+        return View(text)
+    parts: list[str] = []
+    at: list[int] = []
+    spans: list[tuple[int, int]] = []
+    last = shift = 0
+    for m in _ESCAPE.finditer(text):
+        char = _unescaped(m)
+        if char is None:
+            continue
+        parts += (text[last : m.start()], char)
+        at.append(m.start() - shift)
+        spans.append((m.start(), m.end()))
+        shift += m.end() - m.start() - 1
+        last = m.end()
+    if not at:
+        return View(text)
+    parts.append(text[last:])
+    return View("".join(parts), tuple(at), tuple(spans))
+
+
+# --- base64 blocks that hide a PEM private key -------------------------------------------------------
+
+
+def _b64_markers(text: bytes) -> list[str]:
+    """Base64 of `text` at each of the three alignments, trimmed to the characters that never vary."""
+    out = []
+    for pad in range(3):
+        enc = base64.b64encode(b"\0" * pad + text).decode()
+        # The first group mixes in unknown preceding bytes; a padded last group, unknown following ones.
+        start = 4 if pad else 0
+        end = len(enc) - (4 if (pad + len(text)) % 3 else 0)
+        out.append(enc[start:end])
+    return out
+
+
+B64_PRIVATE_KEY = tuple(_b64_markers(b"PRIVATE KEY-----"))
+B64_PEM_START = base64.b64encode(b"-----BEGIN")[:14].decode()  # `LS0tLS1CRUdJTi`: a PEM at a blob's start
+_ANCHORS = (B64_PEM_START, *B64_PRIVATE_KEY)
+_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_B64_RUN = re.compile(r"[A-Za-z0-9+/]*=*")
+_LINE_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
+_LINE_END = re.compile(r"[ \t]*(?:\r?\n|\Z|[\"',;\]}])")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _block_end(text: str, pos: int) -> int:
+    """End of the base64 block at `pos`: its run, then each following line that is base64 only."""
+    end = _B64_RUN.match(text, pos).end()  # type: ignore[union-attr]
+    while brk := _LINE_BREAK.match(text, end):
+        run = _B64_RUN.match(text, brk.end()).end()  # type: ignore[union-attr]
+        if run == brk.end() or not _LINE_END.match(text, run):
+            break
+        end = run
+    return end
+
+
+def _hides_private_key(block: str) -> bool:
+    """Whether a block that starts a PEM (`-----BEGIN`) decodes to a private key's BEGIN line."""
+    head = _WHITESPACE.sub("", block[:512])[:200]
+    try:
+        raw = base64.b64decode(head[: len(head) // 4 * 4])
+    except (binascii.Error, ValueError):
+        return False
+    return b"PRIVATE KEY-----" in raw.split(b"\n", 1)[0]
+
+
+def b64_private_key_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Whole base64 blocks that hide a PEM private key, however they are wrapped.
+
+    A block starts at `LS0tLS1CRUdJTi` (a PEM at the start of the base64) and runs over following
+    lines that are base64 only, or it holds the encoding of `PRIVATE KEY-----` at any alignment (then
+    its start is the start of that run). A PEM that turns out to be a certificate is left alone.
+    """
+    done = 0  # end of the last block given out; anchors before it are inside it
+    checked = 0  # end of the last block that was not a private key; no other PEM starts inside it
+    for at in _occurrences(text, _ANCHORS):
+        if at < done:
+            continue
+        if text.startswith(B64_PEM_START, at):
+            if at < checked:
+                continue
+            end = _block_end(text, at)
+            if not _hides_private_key(text[at:end]):
+                checked = end
+                continue
+            start = at
+        else:
+            start = at
+            while start > done and text[start - 1] in _B64_CHARS:
+                start -= 1
+            end = _block_end(text, at)
+        yield start, end
+        done = end
+
+
+# --- the matchers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Matcher:
+    """One kind of secret: the lower-case literals a match starts with, and how to find it.
+
+    `pattern` is tried only where one of `starts` occurs (C substring searches find those, where a
+    case-insensitive alternation would crawl); `scan` replaces both for secrets that need code. A
+    pattern's secret is its group `secret` (or `secret2`), else the whole match; `accept` vetoes a
+    match (a pair whose name is not a credential's).
+    """
+
+    reason: Reason
+    starts: tuple[str, ...]
+    pattern: re.Pattern[str] | None = None
+    accept: Callable[[re.Match[str]], bool] | None = None
+    scan: Callable[[str, str], Iterator[tuple[int, int]]] | None = None
+
+    def spans(self, text: str, lowered: str | None = None) -> Iterator[tuple[int, int]]:
+        """Secrets in `text`, in order, not overlapping; `lowered` is `lower(text)` if the caller has it."""
+        if lowered is None:
+            lowered = lower(text)
+        if self.scan is not None:
+            yield from self.scan(text, lowered)
+            return
+        assert self.pattern is not None
+        groups = [g for g in ("secret", "secret2") if g in self.pattern.groupindex]
+        done = 0
+        for at in _occurrences(lowered, self.starts):
+            if at < done:
+                continue
+            m = self.pattern.match(text, at)
+            if m is None or (self.accept is not None and not self.accept(m)):
+                continue
+            group = next((g for g in groups if m.group(g) is not None), 0)
+            start, end = m.span(group)
+            if end > start and not text.startswith(PLACEHOLDER_PREFIX, start):
+                yield start, end
+            done = max(m.end(), at + 1)
+
+
+def lower(text: str) -> str:
+    """`text` lower-cased, as long as `text` so positions carry over (a few characters grow otherwise)."""
+    lowered = text.lower()
+    return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
+
+
+def _occurrences(lowered: str, literals: tuple[str, ...]) -> list[int]:
+    """Every position where one of `literals` starts, in order."""
+    out: list[int] = []
+    for lit in literals:
+        at = lowered.find(lit)
+        while at >= 0:
+            out.append(at)
+            at = lowered.find(lit, at + 1)
+    return sorted(set(out)) if len(literals) > 1 else out
+
+
+_JSON_STRING = r'"(?P<{0}>[^"\\]*(?:\\.[^"\\]*)*)"'  # a JSON string's body, unrolled (no backtracking)
+
+
+def _secret(m: re.Match[str]) -> str | None:
+    return m.group("secret") if m.group("secret") is not None else m.group("secret2")
+
+
+def _pair_accepts(m: re.Match[str]) -> bool:
+    return credential_name(m.group("name") or m.group("name2")) and secret_value(_secret(m))
+
+
+# After a secret-named key: the separator and the value, quoted (JSON, YAML) or bare (env, logs).
+_AFTER_KEY = re.compile(
+    r"(?![A-Za-z0-9])[\"']?\s{0,16}[:=]\s{0,16}"
+    + "(?:"
+    + _JSON_STRING.format("secret")
+    + r"|(?P<secret2>[^\s\"',;&{}\[\]\\]+))"
+)
+_KEY_ENDS = ("passw", "key", "token", "secret")
+_KEY_PREFIXES = {  # by the first three letters of the key's end: what must come shortly before it
+    "key": ("api", "private", "access"),
+    "tok": ("session", "security", "access", "refresh", "id"),
+    "sec": ("client",),
+}
+
+
+def _credential_key_spans(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    """Values of secret-named keys (`"SessionToken": "…"`, `DB_PASSWORD=…`), found from the key's end."""
+    done = 0
+    for at in _occurrences(lowered, _KEY_ENDS):
+        if at < done:
+            continue
+        end = at + (3 if lowered.startswith("key", at) else 5 if lowered.startswith("token", at) else 6)
+        if lowered.startswith("passw", at):
+            end = at + (
+                8 if lowered.startswith("password", at) else 6 if lowered.startswith("passwd", at) else 0
+            )
+            if end == at:
+                continue
+        before = lowered[max(0, at - 24) : at]
+        if not any(p in before for p in _KEY_PREFIXES.get(lowered[at : at + 3], ("",))):
+            continue  # `key` or `token` without the word that makes it a secret's name
+        if not _STRONG_KEY.search(text, max(0, at - 24), end):
+            continue
+        m = _AFTER_KEY.match(text, end)
+        if m is None or not secret_value(_secret(m)):
+            continue
+        group = "secret" if m.group("secret") is not None else "secret2"
+        start, stop = m.span(group)
+        if stop > start:
+            yield start, stop
+        done = m.end()
+
+
+def _b64_spans(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    return b64_private_key_spans(text)
+
+
+GITHUB_TOKEN = r"\b(?:gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22,})\b"
+
+MATCHERS: tuple[Matcher, ...] = (
+    Matcher(
+        Reason.PRIVATE_KEY_BASE64,
+        tuple(m.lower() for m in (B64_PEM_START, *B64_PRIVATE_KEY)),
+        scan=_b64_spans,
+    ),
+    Matcher(
+        Reason.PRIVATE_KEY,
+        ("-----begin ",),
+        re.compile(
+            r"-----BEGIN ([A-Z0-9 ]{0,40})PRIVATE KEY-----(?:(?!-----END).)*?"
+            r"(?:-----END \1PRIVATE KEY-----|\Z)",
+            re.DOTALL,
+        ),
+    ),
+    Matcher(
+        Reason.JWT,
+        ("eyj",),
+        re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
+    ),
+    Matcher(Reason.BEARER, ("bearer",), re.compile(r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/-]{8,}=*)")),
+    Matcher(
+        Reason.AUTHORIZATION,
+        ("authorization",),
+        re.compile(
+            r"(?i)authorization[\"']?\s{0,16}[:=]\s{0,16}[\"']?\s{0,16}(?:basic|digest)\s+"
+            r"(?P<secret>[A-Za-z0-9+/._~-]{4,}=*)"
+        ),
+    ),
+    Matcher(
+        Reason.GITHUB_TOKEN, ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"), re.compile(GITHUB_TOKEN)
+    ),
+    Matcher(
+        Reason.AWS_KEY_ID, ("akia", "asia"), re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
+    ),
+    Matcher(
+        Reason.AWS_SECRET,
+        ("secret",),
+        re.compile(
+            r"(?i)secret[_.-]?access[_.-]?key[\"']?\s{0,16}[:=]\s{0,16}[\"']?"
+            r"(?P<secret>[A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])"
+        ),
+    ),
+    Matcher(Reason.CREDENTIAL_KEY, _KEY_ENDS, scan=_credential_key_spans),
+    # `{"name": "Authorization", "value": "Basic …"}` in JSON text: env, probe httpHeaders, any pair.
+    Matcher(
+        Reason.CREDENTIAL_PAIR,
+        ('"name"', '"value"'),
+        re.compile(
+            r'"name"\s{0,16}:\s{0,16}"(?P<name>[^"\\]{1,256})"\s{0,16},\s{0,16}"value"\s{0,16}:\s{0,16}'
+            + _JSON_STRING.format("secret")
+            + r'|"value"\s{0,16}:\s{0,16}'
+            + _JSON_STRING.format("secret2")
+            + r'\s{0,16},\s{0,16}"name"\s{0,16}:\s{0,16}"(?P<name2>[^"\\]{1,256})"'
+        ),
+        accept=_pair_accepts,
+    ),
+)
+
+
+def find(text: str) -> list[tuple[Reason, int, int]]:
+    """Every secret in `text` as (reason, start, end) in the original text, earliest first.
+
+    Matched on the unescaped view; a span that overlaps one found by an earlier matcher is dropped.
+    """
+    view = unescape(text)
+    lowered = lower(view.text)
+    taken: list[tuple[int, int, Reason]] = []
+    for matcher in MATCHERS:  # each looks its literals up itself: no separate presence scan
+        spans = [(s, e, matcher.reason) for s, e in matcher.spans(view.text, lowered)]
+        if spans:
+            taken = _merge(taken, spans)
+    return [(reason, view.original(s), view.original(e)) for s, e, reason in taken]
+
+
+def _merge(
+    taken: list[tuple[int, int, Reason]], new: list[tuple[int, int, Reason]]
+) -> list[tuple[int, int, Reason]]:
+    """Both lists sorted and free of overlaps; add the spans of `new` that overlap nothing in `taken`."""
+    out: list[tuple[int, int, Reason]] = []
+    i = 0
+    for span in new:
+        while i < len(taken) and taken[i][1] <= span[0]:
+            out.append(taken[i])
+            i += 1
+        if i < len(taken) and taken[i][0] < span[1]:
+            continue
+        if out and out[-1][1] > span[0]:
+            continue
+        out.append(span)
+    out.extend(taken[i:])
+    return out
+
+
+_LITERALS = tuple(sorted({lit for m in MATCHERS for lit in m.starts}))
+
+
+def may_hold_secret(text: str) -> bool:
+    """A cheap first test: does `text` hold a literal some matcher needs (C substring searches)?"""
+    lowered = lower(text)
+    if any(lit in lowered for lit in _LITERALS):
+        return True
+    if "\\" not in text:
+        return False
+    lowered = lower(unescape(text).text)
+    return any(lit in lowered for lit in _LITERALS)

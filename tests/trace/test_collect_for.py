@@ -62,7 +62,8 @@ def test_collect_for_gathers_only_the_path_and_traces_the_same(
         base = ["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "--quiet", "--yes"]
         target = f"{dst[0].namespace}/svc-0003"
         assert (
-            main([*base, "--out-file", str(small), "--for", f"{src.namespace}/{src.name}", "--to", target]) == Exit.OK
+            main([*base, "--out-file", str(small), "--for", f"{src.namespace}/{src.name}", "--to", target])
+            == Exit.OK
         )
         assert main([*base, "--out-file", str(full)]) in (Exit.OK, Exit.INCOMPLETE)
     assert _ztunnels(small) == {zt_of[n] for n in {src.node} | dst_nodes}

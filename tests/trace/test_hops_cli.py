@@ -275,3 +275,14 @@ def test_now_moves_the_analysis_time_for_certificate_validity(
     assert doc["now"] == "2030-01-01T00:00:00Z"
     identity = doc["hops"][HopKey.SOURCE_IDENTITY - 1]
     assert identity["verdict"] == "broken" and "ZT203" in [f["code"] for f in identity["findings"]]
+
+
+def test_objects_adapter_reads_typed_accessors_once_a_bundle_has_them(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from analyzer.trace.objects import collected_objects
+
+    t = traced(scenarios.bookinfo(), tmp_path)
+    assert collected_objects(t.model, "authorization_policies") is None  # not on this model yet
+    assert collected_objects(SimpleNamespace(gateways=lambda: ["gw"]), "gateways") == ("gw",)  # type: ignore[arg-type]
+    assert collected_objects(SimpleNamespace(network_policies=()), "network_policies") == ()  # type: ignore[arg-type]

@@ -18,6 +18,7 @@ from collector.context import StepContext
 from collector.discovery import Options, Plan, discover
 from collector.kube import ClientPool, load_cluster_config
 from collector.manifest import Artifact, Manifest, tool_log_item, utc_now
+from collector.paths import narrow
 from collector.runner import ProgressCallback, Runner
 from collector.steps import Item, Step, load_steps
 from collector.toollog import ToolLog
@@ -116,6 +117,8 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
         pool = ClientPool(cluster.configuration)
         try:
             plan = discover(pool.get(), request.options, host)
+            if request.options.for_pods:  # `--for`/`--to`: only what those paths touch
+                plan = narrow(pool.get(), plan, host)
             LOG.info(
                 "found Istio in %s: %d istiod, %d ztunnel (%d selected), %d istio-cni, %d waypoint pods",
                 plan.istio_namespace,
@@ -132,6 +135,8 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
                 server_version=plan.server_version,
                 istio_namespace=plan.istio_namespace,
             )
+            if plan.options.selection is not None:  # what --for/--to narrowed the run to
+                manifest.options["selection"] = plan.options.selection.as_json()
             for node in sorted(request.options.nodes - {p.node for p in plan.ztunnels_all if p.node}):
                 manifest.errors.append(f"--node {node}: no ztunnel pod runs on that node")
             manifest.errors.extend(preflight.run(pool.get(), plan))  # what RBAC will refuse, said up front

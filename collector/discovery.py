@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from collector.failures import StepFailed, Truncated, classify
 from collector.kube import api_get
-from collector.targets import ContainerRef, PodRef
+from collector.targets import ContainerRef, PodRef, Selection
 from ztbundle.errors import ClusterError
 from ztbundle.layout import Component, Status
 
@@ -42,6 +42,9 @@ class Options:
     nodes: frozenset[str] = frozenset()
     timeout_s: float = 30.0
     max_bytes: int = 256 * 1024 * 1024
+    for_pods: tuple[str, ...] = ()  # `--for`: narrow to these pods' paths (collector.paths)
+    to: str | None = None  # `--to`: the target of those paths
+    selection: Selection | None = None  # what `--for`/`--to` resolved to
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +74,9 @@ class Plan:
 
     @property
     def waypoints(self) -> tuple[PodRef, ...]:
+        sel = self.options.selection
+        if sel is not None:  # the path's waypoint, wherever it runs
+            return tuple(p for p in self.waypoints_all if p.ref in sel.waypoints)
         return self._on_nodes(self.waypoints_all)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ztbundle.layout import Component
 
@@ -34,3 +35,23 @@ class PodRef:
     def proxy_id(self) -> str:
         """istiod's proxy ID for a ztunnel pod: `<pod>.<namespace>` (its xDS node id middle part)."""
         return f"{self.name}.{self.namespace}"
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What `--for`/`--to` resolved to, as the manifest records it."""
+
+    sources: tuple[str, ...]  # namespace/name of each --for pod
+    target: str | None  # `Service ns/name`, `Pod ns/name` or the IP given
+    target_pods: tuple[str, ...]
+    nodes: frozenset[str]
+    waypoints: frozenset[str]  # namespace/name of waypoint pods on the path
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "for": list(self.sources),
+            "to": self.target,
+            "target_pods": list(self.target_pods),
+            "nodes": sorted(self.nodes),
+            "waypoint_pods": sorted(self.waypoints),
+        }

@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "ztunnel-config",
     "logs",
     "traffic",
+    "trace",
     "metrics",
     "xds",
     "diff",

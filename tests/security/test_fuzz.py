@@ -167,6 +167,9 @@ def build_argv(
             known = base.ztunnels if a.dest == "ztunnel" else base.nodes
             if a.required or data.draw(st.booleans(), label=opt):
                 argv += [opt, data.draw(st.sampled_from([*known, "nope"]), label=opt)]
+        elif a.dest in ("source", "target"):  # trace's --from POD / --to TARGET: pods of the bundle
+            names = base.ztunnels if a.dest == "source" else [*base.ztunnels, "default/kubernetes:443"]
+            argv += [opt, data.draw(st.sampled_from(names), label=opt)]
         elif a.dest == "out_file":
             argv += [opt, str(work / "report.out")]
         elif isinstance(a, argparse._StoreTrueAction):

@@ -82,6 +82,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="only these nodes' ztunnel, istio-cni and waypoint pods (an unknown node is an error)",
     )
     p.add_argument(
+        "--for",
+        dest="for_pods",
+        action="append",
+        default=[],
+        metavar="POD",
+        help="only what this pod's connections need (namespace/name or a unique name; repeatable)",
+    )
+    p.add_argument(
+        "--to",
+        metavar="TARGET",
+        help="with --for: the target too (service ns/name[:port] or hostname, pod, or IP[:port])",
+    )
+    p.add_argument(
         "--max-artifact-size",
         type=size,
         default=256 << 20,
@@ -135,6 +148,8 @@ def run(args: argparse.Namespace) -> Exit:
     from collector.collect import CollectRequest, run_collect
     from collector.discovery import Options
 
+    if args.to and not args.for_pods:
+        raise UsageError("--to needs --for POD: the source of the path to collect for")
     out, tmp = _target(args)
     say = _Say(None if args.quiet else sys.stderr, args.prog)
     request = CollectRequest(
@@ -142,6 +157,8 @@ def run(args: argparse.Namespace) -> Exit:
             istio_namespace=args.istio_namespace,
             since_s=int(args.since) if args.since else None,
             nodes=frozenset(args.nodes),
+            for_pods=tuple(args.for_pods),
+            to=args.to,
             timeout_s=args.timeout,
             max_bytes=args.max_artifact_size,
         ),
@@ -267,6 +284,10 @@ def _argv(args: argparse.Namespace) -> tuple[str, ...]:
             out += [flag, str(value)]
     for node in args.nodes:
         out += ["--node", node]
+    for pod in args.for_pods:
+        out += ["--for", pod]
+    if args.to:
+        out += ["--to", args.to]
     flags = [
         f
         for f, on in (

@@ -46,7 +46,20 @@ def argvs(bundle: Path, ztunnel: str, work: Path, other: Path | None = None) -> 
         ["diff", b, o],
         ["diff", "-o", "json", o, b],
         ["extract", b, str(work / "x")],
+        *_traces(bundle),
     ]
+
+
+def _traces(bundle: Path) -> list[list[str]]:
+    """`trace` between the bundle's first two pods, both ways (names with escapes included)."""
+    from analyzer.bundle import open_bundle
+    from analyzer.load import load_bundle
+
+    pods = [f"{p.namespace}/{p.name}" for p in load_bundle(open_bundle(bundle)).pods if p.ip][:2]
+    if len(pods) < 2:
+        return []
+    return [["trace", str(bundle), "--from", pods[0], "--to", pods[1]], ["trace", str(bundle), "--from", pods[1],
+            "--to", pods[0], "-o", "json"]]  # fmt: skip
 
 
 def _stream() -> io.TextIOWrapper:

@@ -58,8 +58,10 @@ def _traces(bundle: Path) -> list[list[str]]:
     pods = [f"{p.namespace}/{p.name}" for p in load_bundle(open_bundle(bundle)).pods if p.ip][:2]
     if len(pods) < 2:
         return []
-    return [["trace", str(bundle), "--from", pods[0], "--to", pods[1]], ["trace", str(bundle), "--from", pods[1],
-            "--to", pods[0], "-o", "json"]]  # fmt: skip
+    return [
+        ["trace", str(bundle), "--from", pods[0], "--to", pods[1]],
+        ["trace", str(bundle), "--from", pods[1], "--to", pods[0], "-o", "json"],
+    ]
 
 
 def _stream() -> io.TextIOWrapper:

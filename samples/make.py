@@ -136,7 +136,8 @@ def make(name: str, out_dir: Path) -> Made:
     with FakeCluster(SAMPLES[name]()) as cluster:
         code = main(
             ["collect", "--kubeconfig", str(cluster.kubeconfig), "--context", cluster.context]
-            + ["--out-file", _shown(out), "--quiet"]
+            # format 1: every member whole, so the hostile-content tests can edit a sample's members
+            + ["--out-file", _shown(out), "--quiet", "--no-dedup"]
         )
     if not out.exists():
         raise SystemExit(f"samples/make.py: collect wrote no {out} (exit {code})")

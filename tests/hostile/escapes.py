@@ -47,7 +47,9 @@ def _taint_json(path: str, data: bytes) -> bytes:
         doc = json.loads(data)
     except ValueError:  # not one document (e.g. istiod's JSON-lines debug output): left as it is
         return data
-    tainted = _taint_pods(doc) if path == "cluster/pods.json" else _taint(doc)
+    tainted = (
+        _taint_pods(doc) if path in ("cluster/pods.json", "cluster/pods-after-dumps.json") else _taint(doc)
+    )
     return json.dumps(tainted, ensure_ascii=False).encode()  # C1 and bidi characters raw, as JSON allows
 
 

@@ -36,8 +36,12 @@ def test_sample_reports_validate_and_carry_every_section(sample: tuple[Any, dict
     assert len(doc["nodes"]["rows"]) == len(result.nodes.rows) > 0
     assert [z["name"] for z in doc["ztunnels"]] == [z.name for z in result.ztunnels]
     assert doc["traffic"] is not None and doc["traffic"]["records"] > 0  # both samples hold access logs
-    assert doc["metrics"] is not None and doc["metrics"]["workloads"]
     assert {d["code"] for d in doc["rule_docs"]} >= {r["code"] for r in doc["rules"]}
+    if doc["metrics"] is None:  # istioctl bug-report archives carry no ztunnel /metrics
+        notes = [e["error"] or "" for e in doc["collection_errors"] if e["path"] is None]
+        assert any("istioctl bug-report" in n for n in notes)
+        return
+    assert doc["metrics"]["workloads"]
     assert all(isinstance(r["opened"], int) for r in doc["metrics"]["workloads"])  # counters, not floats
 
 

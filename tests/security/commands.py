@@ -53,9 +53,13 @@ def argvs(bundle: Path, ztunnel: str, work: Path, other: Path | None = None) -> 
 def _traces(bundle: Path) -> list[list[str]]:
     """`trace` between the bundle's first two pods, both ways (names with escapes included)."""
     from analyzer.bundle import open_bundle
+    from analyzer.errors import AnalyzerError
     from analyzer.load import load_bundle
 
-    pods = [f"{p.namespace}/{p.name}" for p in load_bundle(open_bundle(bundle)).pods if p.ip][:2]
+    try:
+        pods = [f"{p.namespace}/{p.name}" for p in load_bundle(open_bundle(bundle)).pods if p.ip][:2]
+    except AnalyzerError:  # a bundle every command must refuse: the other commands show that
+        return []
     if len(pods) < 2:
         return []
     return [

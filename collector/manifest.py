@@ -89,7 +89,7 @@ class Manifest:
         }
         out: list[Artifact] = []
         for a in self.artifacts:
-            if a.status is Status.OK:
+            if a.status in layout.NOT_MISSING:
                 continue
             if (
                 a.item.peer is not None

@@ -27,6 +27,7 @@ from tests.fakecluster.scenario import (
     pod_prefix,
     waypoint_pod,
 )
+from ztbundle import layout
 
 NODES = ("ambient-worker", "ambient-worker2", "ambient-worker3")
 AMBIENT_NS = {"istio.io/dataplane-mode": "ambient"}
@@ -471,6 +472,14 @@ def least_privilege_rbac(istio_namespace: str = "istio-system") -> tuple[RbacRul
         for verb in ("get", "list")
     ]
     rules.append(RbacRule("create", "selfsubjectaccessreviews", "", group="authorization.k8s.io"))
+    rules.append(RbacRule("get", "configmaps", "", istio_namespace, group="", name="istio-cni-config"))
+    rules += [RbacRule(verb, "pods", "", istio_namespace, group="metrics.k8s.io") for verb in ("get", "list")]
+    rules += [
+        RbacRule(verb, res.resource, "", group=res.group)
+        for res in layout.CONFIG_RESOURCES
+        if not res.istio_namespace_only
+        for verb in ("get", "list")
+    ]
     return tuple(rules)
 
 

@@ -231,7 +231,11 @@ class Handler(BaseHTTPRequestHandler):
         if method == "POST" and path.rstrip("/") == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
             return self._ssar(body, record, faults)
         route = parse_route(path)
-        if route is None or (route.group, route.resource) not in k8s.RESOURCES:
+        if (
+            route is None
+            or (route.group, route.resource) not in k8s.RESOURCES
+            or route.group in scn.uninstalled_groups
+        ):
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         res = k8s.RESOURCES[(route.group, route.resource)]
         if method != "GET":

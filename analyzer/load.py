@@ -29,7 +29,9 @@ from analyzer.model import (
     XdsState,
     Ztunnel,
 )
+from analyzer.model.config import ConfigSet
 from analyzer.parse import as_map, config_dump, connections, istiod, kube, syncz
+from analyzer.parse import config as config_parse
 from analyzer.xds import Interner
 from ztbundle import layout
 
@@ -115,6 +117,10 @@ class _Loader:
         with self.guard(layout.SERVICES):
             services = tuple(kube.service(i) for i in kube.items(self.doc(layout.SERVICES)))
         return pods, namespaces, nodes, services
+
+    def config(self) -> ConfigSet:
+        """Every configuration List (empty where not collected or not installed), and istiod's Deployment."""
+        return config_parse.config_set(self.doc, self.guard)
 
     # -- ztunnels ---------------------------------------------------------------
 
@@ -335,6 +341,7 @@ def _load(files: BundleFiles, *, parse: bool) -> Bundle:
         ztunnels=ztunnels,
         istiods=istiods,
         logs=logs,
+        config=loader.config() if parse else ConfigSet(),
         capture_start=loader.capture_start(),
         _reads=loader.reads,
     )

@@ -51,6 +51,9 @@ class Pod:
     ready: bool = False
     containers: tuple[Container, ...] = ()
     ips: tuple[str, ...] = ()
+    service_account: str = ""
+    probe_ports: tuple[int | str, ...] = ()  # httpGet/tcpSocket/grpc probes: the kubelet connects to these
+    memory_limits: Mapping[str, int] = field(default_factory=dict)  # container → resources.limits.memory
 
     @property
     def namespace(self) -> str:

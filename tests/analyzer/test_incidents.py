@@ -35,6 +35,10 @@ KINDS = {
     "ZT305": "Pod",
     "ZT604": "Pod",
     "ZT605": "Pod",
+    "ZT504": "Gateway",
+    "ZT702": "Gateway",
+    "ZT704": "Pod",
+    "ZT707": "Deployment",
 }
 TOPO = Topology(
     ztunnel_nodes={"zt-a": "node-a", "zt-b": "node-b"},

@@ -139,7 +139,7 @@ def served_apis(api: ApiClient, options: Options) -> ServedApis:
             found = list(pool.map(lambda g: _group(api, g, served[g], options), groups))
     except Exception as exc:  # noqa: BLE001 - recorded on every configuration list, never fatal
         failed = classify(exc, "read API discovery (/apis)", options.timeout_s)
-        return ServedApis({}, failed.message)
+        return ServedApis({}, f"API discovery (/apis) failed: {failed.message}")
     resources = {gv: names for listing in found for gv, names in listing.items()}
     return ServedApis(resources, None)
 

@@ -106,8 +106,16 @@ def _bookinfo_services() -> list[Service]:
 def bookinfo(
     *, istio_version: str = "1.26.2", istiod_replicas: int = 1, now: datetime | None = None
 ) -> Scenario:
-    """The healthy 3-node cluster of istio.io's ztunnel troubleshooting page (`now`: see `build`)."""
-    return build(
+    """The healthy 3-node cluster of istio.io's ztunnel troubleshooting page (`now`: see `build`).
+
+    It carries its configuration too (tests/fakecluster/scenario_config.py): a waypoint bound to the
+    reviews Service, a namespace-wide ALLOW policy and a NetworkPolicy that admits HBONE and probes.
+    """
+    from dataclasses import replace
+
+    from tests.fakecluster.scenario_config import bookinfo_config, with_probes, with_service_waypoint
+
+    scn = build(
         "bookinfo",
         nodes=NODES,
         namespaces=[Namespace("default", AMBIENT_NS), Namespace("istio-ingress"), Namespace("kube-system")],
@@ -125,6 +133,8 @@ def bookinfo(
         istiod_replicas=istiod_replicas,
         now=now,
     )
+    scn = replace(scn, config=bookinfo_config(scn))
+    return with_probes(with_service_waypoint(scn), "productpage", "details", "ratings", "reviews")
 
 
 def with_waypoint(scn: Scenario, namespace: str = "default", node: str = NODES[2]) -> Scenario:
@@ -400,7 +410,10 @@ def broken(*, now: datetime | None = None) -> Scenario:
         created=now - timedelta(minutes=1),
         ready=False,
     )
-    return replace(scn, nodes=scn.nodes + (lonely_node,), pods=scn.pods + (lonely, terminating, pending))
+    scn = replace(scn, nodes=scn.nodes + (lonely_node,), pods=scn.pods + (lonely, terminating, pending))
+    from tests.fakecluster.scenario_config import broken_config
+
+    return broken_config(scn)
 
 
 # --- synthetic clusters for benchmarks ----------------------------------------------------------

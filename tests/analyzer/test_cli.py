@@ -13,7 +13,7 @@ from analyzer.report.json import schema
 from tests.analyzer.tarhelp import write_bundle
 from tests.analyzer.test_load import _members, at
 from tests.fakecluster import scenarios
-from tests.fakecluster.scenario import Role
+from tests.fakecluster.scenario import DEFAULT_NOW, Role
 from ztbundle import layout
 from ztbundle.cli import main
 from ztbundle.exits import Exit
@@ -33,7 +33,7 @@ def broken_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def clean_bundle(tmp_path: Path) -> Path:
-    scn = scenarios.bookinfo()
+    scn = scenarios.bookinfo(now=DEFAULT_NOW)  # pinned: the test compares the collection time
     return write_bundle(tmp_path / "clean.tar.gz", _members(scn), at=at(scn))
 
 
@@ -63,7 +63,8 @@ def test_clean_bundle_json_to_stdout_validates(clean_bundle: Path, capsys: Captu
     doc = json.loads(captured.out)
     jsonschema.validate(doc, schema())
     assert doc["summary"] == {"error": 0, "warning": 0, "info": 0} and doc["findings"] == []
-    assert doc["bundle"]["collected_at"] == at(scenarios.bookinfo()) and doc["bundle"]["complete"] is True
+    assert doc["bundle"]["collected_at"] == at(scenarios.bookinfo(now=DEFAULT_NOW))
+    assert doc["bundle"]["complete"] is True
     assert {b["kind"] for b in doc["bundle"]["baseline"]} == {"istiod-ambientz"}
     assert {r["code"] for r in doc["rules"]} >= {"ZT101", "ZT102", "ZT103"}
     assert "0 finding(s)" in captured.err  # the summary never pollutes stdout data

@@ -55,9 +55,9 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         if pod.terminal or not pod.sidecar_injected:
             continue
         own = pod.labels.get(AMBIENT)
-        ns = bundle.namespaces.get(pod.namespace)
+        own_ns = bundle.namespaces.get(pod.namespace)
         via = "its label" if own == "ambient" else f"Namespace {pod.namespace}"
-        if own == "ambient" or (own is None and ns is not None and ns.dataplane_mode == "ambient"):
+        if own == "ambient" or (own is None and own_ns is not None and own_ns.dataplane_mode == "ambient"):
             yield Hit(
                 subject=pod.ref,
                 message=f"{pod.ref} has an injected istio-proxy sidecar and is ambient by {via}",

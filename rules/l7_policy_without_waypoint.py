@@ -5,8 +5,11 @@ A policy that selects pods by `selector` or applies to a whole namespace (no
 for ztunnel (pilot/pkg/serviceregistry/kube/controller/ambient, function
 `convertAuthorizationPolicy`): in an ALLOW policy every rule that names an
 HTTP attribute is dropped whole, so the traffic it meant to allow is denied;
-in a DENY policy the HTTP attributes are removed and the rule's remaining L4
-conditions deny everything they match. Both are stricter than written.
+in a DENY policy the HTTP attributes are removed. ztunnel's matcher
+(istio/ztunnel src/rbac.rs, `Authorization::matches`) skips a match left
+empty, so a DENY rule whose `to`, `from` or `when` held only HTTP attributes
+never matches (less is denied than written, although istiod's status message
+says "more restrictive"); one that keeps L4 conditions denies all they match.
 
 Evidence:
     The policy (cluster config list) has no `targetRefs`, selects at least one
@@ -41,9 +44,21 @@ ROOT_NAMESPACE = "istio-system"  # meshConfig.rootNamespace default; a policy th
 
 
 def _effect(policy: AuthorizationPolicy) -> str:
-    if policy.action == "DENY":
-        return "ztunnel enforces the DENY rules without their HTTP parts, denying all they match at L4"
-    return "ztunnel drops every ALLOW rule that names them, so the traffic they allow is denied"
+    if policy.action != "DENY":
+        return "istiod drops every ALLOW rule that names them, so the traffic they allow is denied"
+    l7 = [r for r in policy.rules if r.http_attributes]
+    never = sum(1 for r in l7 if r.empty_after_strip)
+    if never == len(l7):
+        return (
+            "istiod strips them and ztunnel skips the emptied matches, so these DENY rules never match: "
+            "less is denied than written, whatever the status says"
+        )
+    if never:
+        return (
+            f"{len(l7) - never} DENY rule(s) keep their L4 conditions and deny all they match; "
+            f"{never} emptied rule(s) never match"
+        )
+    return "istiod strips them and the DENY rules' L4 conditions deny all they match"
 
 
 def check(bundle: Bundle) -> Iterator[Hit]:

@@ -93,6 +93,9 @@ class AuthzRule:
 
     http_attributes: tuple[str, ...] = ()
     principals: tuple[str, ...] = ()
+    # Once istiod strips the HTTP attributes, a `to`/`from` clause left with only empty matches (or a
+    # `when` on an HTTP key) never matches in ztunnel, which skips empty matches (src/rbac.rs).
+    empty_after_strip: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,18 +99,38 @@ def conditions(status: object) -> tuple[Condition, ...]:
     return tuple(out)
 
 
+L4_OPERATION = ("ports", "notPorts")
+L4_SOURCE = (
+    "ipBlocks",
+    "notIpBlocks",
+    "namespaces",
+    "notNamespaces",
+    "principals",
+    "notPrincipals",
+    "serviceAccounts",
+    "notServiceAccounts",
+)
+
+
+def _all_empty(entries: list[Mapping[str, Any]], fields: tuple[str, ...]) -> bool:
+    """A non-empty clause whose every entry keeps no L4 field once HTTP attributes are stripped."""
+    return bool(entries) and all(not any(_list(e.get(f)) for f in fields) for e in entries)
+
+
 def _rule(rule: Mapping[str, Any]) -> AuthzRule:
     found: set[str] = set()
     principals: list[str] = []
-    for to in _maps(rule.get("to")):
-        op = as_map(to.get("operation"))
+    operations = [as_map(to.get("operation")) for to in _maps(rule.get("to"))]
+    sources = [as_map(src.get("source")) for src in _maps(rule.get("from"))]
+    for op in operations:
         found.update(f for f in HTTP_OPERATION if _list(op.get(f)))
-    for src in _maps(rule.get("from")):
-        source = as_map(src.get("source"))
+    for source in sources:
         found.update(f for f in HTTP_SOURCE if _list(source.get(f)))
         principals += _strs(source.get("principals"))
-    found.update(str(w.get("key")) for w in _maps(rule.get("when")) if str(w.get("key")) not in L4_WHEN)
-    return AuthzRule(tuple(sorted(found)), tuple(principals))
+    http_when = [str(w.get("key")) for w in _maps(rule.get("when")) if str(w.get("key")) not in L4_WHEN]
+    found.update(http_when)
+    empty = bool(http_when) or _all_empty(operations, L4_OPERATION) or _all_empty(sources, L4_SOURCE)
+    return AuthzRule(tuple(sorted(found)), tuple(principals), empty_after_strip=bool(found) and empty)
 
 
 def authorization_policy(obj: Mapping[str, Any], path: str) -> AuthorizationPolicy:

@@ -88,3 +88,20 @@ def test_unreadable_discovery_fails_every_config_list_but_nothing_else(tmp_path:
     assert run.code == Exit.INCOMPLETE
     assert set(failed) == {r.path for r in layout.CONFIG_RESOURCES}
     assert all(a["status"] == "error" and "API discovery" in a["error"] for a in failed.values())
+
+
+def test_a_kind_rbac_refuses_is_forbidden_up_front_and_its_rules_are_skipped_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    scn = scenarios.bookinfo()
+    rbac = tuple(r for r in scenarios.least_privilege_rbac() if r.resource != "networkpolicies")
+    with FakeCluster(scn.with_overrides(rbac=rbac)) as cluster:
+        run = collect(cluster, tmp_path)
+    path = _path(Input.NETWORK_POLICIES)
+    assert run.code == Exit.INCOMPLETE and set(run.not_ok()) == {path}
+    assert run.artifact(path)["status"] == "forbidden"
+    assert any("list networkpolicies.networking.k8s.io" in e for e in run.manifest["errors"])  # preflight
+    result = analyze_bundle(open_bundle(run.out), rules=rules.all_rules())
+    skipped = {s.code: s for s in result.skipped}
+    assert set(skipped) == {"ZT704", "ZT705"}
+    assert all("networkpolicies.json" in str(s) for s in skipped.values())

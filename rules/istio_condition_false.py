@@ -7,7 +7,7 @@ service not bound to its waypoint (`istio.io/WaypointBound`).
 
 Evidence:
     `status.conditions` of the object (and of its listeners or route parents)
-    in the config lists: a condition whose status is False (True for
+    in the config lists, and of Services (cluster list): a condition whose status is False (True for
     `Conflicted`), or whose reason is `PartiallyInvalid`, with its reason and
     message. `ZtunnelAccepted` with reason `UnsupportedValue` for HTTP
     attributes is ZT701's finding and is not repeated here.
@@ -46,6 +46,7 @@ RULE = Rule(
             Input.TCP_ROUTES,
             Input.TLS_ROUTES,
             Input.REFERENCE_GRANTS,
+            Input.SERVICES,
         }
     ),
     doc=__doc__,

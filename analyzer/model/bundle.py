@@ -49,6 +49,7 @@ STATUS_INPUTS: tuple[Input, ...] = (
     Input.TCP_ROUTES,
     Input.TLS_ROUTES,
     Input.REFERENCE_GRANTS,
+    Input.SERVICES,  # istiod's istio.io/WaypointBound condition
 )
 """The kinds whose status conditions `Bundle.status_carriers` reads."""
 
@@ -306,7 +307,19 @@ class Bundle(Tracked):
     def status_carriers(self) -> tuple[AuthorizationPolicy | Gateway | ServiceEntry | ConfigObject, ...]:
         """Every Istio and Gateway API object that carries status conditions."""
         c = self.config
-        return (*c.authorization_policies, *c.gateways, *c.gateway_classes, *c.service_entries, *c.others)
+        services = tuple(
+            ConfigObject(s.ref, layout.SERVICES, s.labels, s.conditions)
+            for s in self.services
+            if s.conditions
+        )
+        return (
+            *c.authorization_policies,
+            *c.gateways,
+            *c.gateway_classes,
+            *c.service_entries,
+            *c.others,
+            *services,
+        )
 
     def gateway_named(self, namespace: str, name: str) -> Gateway | None:
         return next((g for g in self.gateways if g.ref.namespace == namespace and g.ref.name == name), None)

@@ -10,22 +10,11 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from analyzer.model.kube import ObjectRef
+from analyzer.model.kube import Condition, ObjectRef
 
 WAYPOINT_CLASS = "istio-waypoint"
 USE_WAYPOINT = "istio.io/use-waypoint"
 USE_WAYPOINT_NAMESPACE = "istio.io/use-waypoint-namespace"
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """One status condition; `where` names a nested owner (`listener mesh`, `parent ns/gw`) or is empty."""
-
-    type: str
-    status: str
-    reason: str = ""
-    message: str = ""
-    where: str = ""
 
 
 @dataclass(frozen=True, slots=True)

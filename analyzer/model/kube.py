@@ -25,6 +25,17 @@ class ObjectRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Condition:
+    """One status condition; `where` names a nested owner (`listener mesh`, `parent ns/gw`) or is empty."""
+
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+    where: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Container:
     name: str
     ready: bool
@@ -126,3 +137,4 @@ class KubeService:
     cluster_ip: str | None
     labels: Mapping[str, str] = field(default_factory=dict)
     selector: Mapping[str, str] = field(default_factory=dict)
+    conditions: tuple[Condition, ...] = ()  # status.conditions istiod writes (istio.io/WaypointBound)

@@ -126,4 +126,11 @@ def service(obj: Mapping[str, Any]) -> KubeService:
         cluster_ip=spec.get("clusterIP") or None,
         labels=_strmap(meta.get("labels")),
         selector=_strmap(spec.get("selector")),
+        conditions=_conditions(obj.get("status")),
     )
+
+
+def _conditions(status: object) -> tuple[Any, ...]:
+    from analyzer.parse.config import conditions
+
+    return conditions(status)

@@ -59,6 +59,7 @@ BROKEN = frozenset(
         ("ZT701", "AuthorizationPolicy default/ratings-get-only"),  # methods/paths, no waypoint
         ("ZT702", "Gateway default/reviews-waypoint"),  # the reviews label names no Gateway
         ("ZT703", "HTTPRoute default/ratings-canary"),  # ResolvedRefs False: backend not found
+        ("ZT703", "Service default/reviews"),  # istio.io/WaypointBound False: its waypoint is missing
         ("ZT704", "Pod default/details-v1-4bkvmhmlsf-nvqz7"),  # NetworkPolicy allows 9080, not 15008
         ("ZT705", "Pod default/ratings-v1-55nl9wr89b-5whht"),  # NetworkPolicy admits no probe SNAT
         ("ZT706", "Namespace shop"),  # labelled ambient and istio-injection=enabled
@@ -151,7 +152,7 @@ def test_broken_html_report_is_written_next_to_the_bundle(
     assert lines[0].startswith("ERROR") and "CA_TRUSTED_NODE_ACCOUNTS" in lines[0]
     second = next(line for line in lines[1:] if line.startswith("ERROR"))
     assert "ztunnel-kfwpp" in second and "CrashLoopBackOff" in out
-    assert "from 39 finding(s): 25 error, 13 warning, 1 info" in out and "report: " in out
+    assert "from 40 finding(s): 25 error, 14 warning, 1 info" in out and "report: " in out
 
 
 # --- the committed samples --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from tests.fakecluster.scenario import Role, Scenario, stable_int, stable_uid
+from tests.fakecluster.scenario import Role, Scenario, Service, stable_int, stable_uid
 
 Obj = dict[str, Any]
 
@@ -133,3 +133,37 @@ def pod_metrics(scn: Scenario) -> list[Obj]:
             }
         )
     return out
+
+
+def waypoint_bound(scn: Scenario, svc: Service) -> Obj:
+    """istiod's `istio.io/WaypointBound` condition on a Service that uses a waypoint (istio/istio#53845).
+
+    True (`WaypointAccepted`) when the waypoint's pods run; False (`WaypointIsNotReady`) when it does
+    not exist or is not ready (the reasons of istio/istio#59993). Nothing for a Service without one.
+    """
+    ns = next((n for n in scn.namespaces if n.name == svc.namespace), None)
+    name = svc.labels.get("istio.io/use-waypoint") or (ns.labels.get("istio.io/use-waypoint") if ns else None)
+    if not name or name == "none" or svc.labels.get("gateway.istio.io/managed"):
+        return {}
+    where = svc.labels.get("istio.io/use-waypoint-namespace") or svc.namespace
+    ready = any(
+        p.role is Role.WAYPOINT
+        and p.namespace == where
+        and p.labels.get("gateway.networking.k8s.io/gateway-name") == name
+        and p.ready
+        for p in scn.pods
+    )
+    when = (scn.now - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if ready:
+        cond = {
+            "reason": "WaypointAccepted",
+            "status": "True",
+            "message": f"Successfully attached to waypoint {where}/{name}",
+        }
+    else:
+        cond = {
+            "reason": "WaypointIsNotReady",
+            "status": "False",
+            "message": f"waypoint {where}/{name} does not exist or is not ready",
+        }
+    return {"conditions": [{"lastTransitionTime": when, "type": "istio.io/WaypointBound", **cond}]}

@@ -296,7 +296,7 @@ def service_object(scn: Scenario, svc: Service) -> Obj:
         "kind": "Service",
         "metadata": meta(scn, "service", svc.name, svc.namespace, labels=dict(svc.labels)),
         "spec": spec,
-        "status": {"loadBalancer": {}},
+        "status": {"loadBalancer": {}} | config.waypoint_bound(scn, svc),
     }
 
 

@@ -30,7 +30,9 @@ from analyzer.model import (
     XdsState,
     Ztunnel,
 )
+from analyzer.model.config import ConfigSet
 from analyzer.parse import as_map, config_dump, connections, istiod, kube, syncz
+from analyzer.parse import config as config_parse
 from analyzer.xds import Interner
 from ztbundle import layout
 
@@ -129,6 +131,10 @@ class _Loader:
             return PodRelist(
                 True, frozenset((p.namespace, p.name) for p in pods), frozenset(p.uid for p in pods)
             )
+
+    def config(self) -> ConfigSet:
+        """Every configuration List (empty where not collected or not installed), and istiod's Deployment."""
+        return config_parse.config_set(self.doc, self.guard)
 
     # -- ztunnels ---------------------------------------------------------------
 
@@ -350,6 +356,7 @@ def _load(files: BundleFiles, *, parse: bool) -> Bundle:
         ztunnels=ztunnels,
         istiods=istiods,
         logs=logs,
+        config=loader.config() if parse else ConfigSet(),
         capture_start=loader.capture_start(),
         pods_relisted=loader.pods_relisted(),
         _reads=loader.reads,

@@ -41,8 +41,9 @@ def _availability(artifacts: Mapping[str, Artifact], files: BundleFiles) -> dict
         by_input[a.input].append(a)
     out = {}
     for inp, arts in by_input.items():
-        ok = [a for a in arts if is_usable(a, files)]
-        bad = [a for a in arts if not is_usable(a, files)]
+        # Not installed (no such CRD) is collected: the cluster holds nothing of that kind.
+        ok = [a for a in arts if is_usable(a, files) or a.status is Status.NOT_INSTALLED]
+        bad = [a for a in arts if a not in ok]
         reason = None
         if bad:
             reason = _reason(bad[0]) + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -58,6 +59,7 @@ class Plan:
     ztunnels_all: tuple[PodRef, ...]
     cnis_all: tuple[PodRef, ...]
     waypoints_all: tuple[PodRef, ...]
+    apis: ServedApis = field(default_factory=lambda: ServedApis({}, None))
 
     def _on_nodes(self, pods: tuple[PodRef, ...]) -> tuple[PodRef, ...]:
         if not self.options.nodes:
@@ -83,6 +85,10 @@ class Plan:
 def discover(api: ApiClient, options: Options, host: str) -> Plan:
     """Probe the server, then find Istio; raise ClusterError when nothing could be collected."""
     version = _probe(api, options, host)
+    # API discovery runs beside the pod lists below: it costs no time of its own.
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ztbundle-apis")
+    apis = background.submit(served_apis, api, options)
+    background.shutdown(wait=False)
     istiods = tuple(_find(api, options, host, Component.ISTIOD, options.istio_namespace))
     ztunnels = tuple(_find(api, options, host, Component.ZTUNNEL, None))
     namespace = options.istio_namespace
@@ -105,7 +111,78 @@ def discover(api: ApiClient, options: Options, host: str) -> Plan:
         ztunnels_all=ztunnels,
         cnis_all=tuple(_find(api, options, host, Component.CNI, None)),
         waypoints_all=tuple(_find(api, options, host, Component.WAYPOINT, None)),
+        apis=apis.result(),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ServedApis:
+    """Which group versions serve which resources (`/apis` discovery), or why that is unknown.
+
+    `resources` maps (group, version) to the resource names that group version serves. When
+    discovery itself failed, `error` says why and every configuration list fails with it.
+    """
+
+    resources: dict[tuple[str, str], frozenset[str]]
+    error: str | None
+
+    def version_for(self, group: str, resource: str, known: tuple[str, ...]) -> str | None:
+        """The newest version in `known` (newest first) whose group version serves `resource`."""
+        return next((v for v in known if resource in self.resources.get((group, v), frozenset())), None)
+
+
+def served_apis(api: ApiClient, options: Options) -> ServedApis:
+    """Read `/apis`, then each version of the groups the configuration lists use (one GET each)."""
+    from ztbundle.layout import CONFIG_RESOURCES
+
+    try:
+        doc = _get_json(api, "/apis", options)
+        served = {
+            str(g.get("name")): {str(v.get("version")) for v in g.get("versions") or []}
+            for g in doc.get("groups") or []
+        }
+        groups = sorted({r.group for r in CONFIG_RESOURCES if r.group in served})
+        # Groups together (as the preflight does, on one thread-safe pool); within a group, the
+        # newest versions first, stopping once every wanted resource has a version.
+        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="ztbundle-discovery") as pool:
+            found = list(pool.map(lambda g: _group(api, g, served[g], options), groups))
+    except Exception as exc:  # noqa: BLE001 - recorded on every configuration list, never fatal
+        failed = classify(exc, "read API discovery (/apis)", options.timeout_s)
+        return ServedApis({}, f"API discovery (/apis) failed: {failed.message}")
+    resources = {gv: names for listing in found for gv, names in listing.items()}
+    return ServedApis(resources, None)
+
+
+def _group(
+    api: ApiClient, group: str, served: set[str], options: Options
+) -> dict[tuple[str, str], frozenset[str]]:
+    from ztbundle.layout import CONFIG_RESOURCES
+
+    wanted = [r for r in CONFIG_RESOURCES if r.group == group]
+    order: list[str] = []
+    for r in wanted:
+        order += [v for v in r.versions if v in served and v not in order]
+    order.sort(key=lambda v: min(r.versions.index(v) for r in wanted if v in r.versions))
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    missing = {r.resource for r in wanted}
+    for version in order:
+        if not missing:
+            break
+        listing = _get_json(api, f"/apis/{group}/{version}", options)
+        names = frozenset(
+            str(r.get("name")) for r in listing.get("resources") or [] if "/" not in str(r.get("name"))
+        )
+        out[(group, version)] = names
+        missing -= names
+    return out
+
+
+def _get_json(api: ApiClient, path: str, options: Options) -> dict[str, Any]:
+    body = api_get(api, path, timeout_s=options.timeout_s, max_bytes=8 << 20).read_bytes()
+    doc = json.loads(body)
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: expected a JSON object")
+    return doc
 
 
 def _fatal(exc: BaseException, host: str, action: str, timeout_s: float) -> ClusterError:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 from collector.discovery import Plan
+from ztbundle import layout
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -71,6 +72,12 @@ def checks(plan: Plan) -> Iterator[Check]:
     for kind in ("daemonsets", "deployments"):
         yield Check("list", kind, f"istio/{kind}.json", namespace=ns, group="apps")
     yield Check("get", "configmaps", "istio/mesh-configmap.json", namespace=ns, name="istio")
+    yield Check("get", "configmaps", layout.CNI_CONFIG, namespace=ns, name=layout.CNI_CONFIGMAP)
+    for res in layout.CONFIG_RESOURCES:  # only what is served: a kind not installed needs no grant
+        if plan.apis.version_for(res.group, res.resource, res.versions) is None:
+            continue
+        where = ns if res.istio_namespace_only else ""
+        yield Check("list", res.resource, res.path, namespace=where, group=res.group)
     forwarded = {p.namespace for p in (*plan.ztunnels, *plan.istiods)}
     for where in sorted(forwarded):
         yield Check(
@@ -115,7 +122,7 @@ def run(api: ApiClient, plan: Plan) -> list[str]:
     requests), so the preflight costs about one round trip of the run's deadline, not one per check.
     """
     todo = list(checks(plan))
-    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="ztbundle-preflight") as pool:
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="ztbundle-preflight") as pool:
         answers = list(pool.map(lambda c: _answer(api, c, plan.options.timeout_s), todo))
     failed = next((a for a in answers if isinstance(a, Exception)), None)
     if failed is not None:

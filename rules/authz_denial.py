@@ -11,7 +11,10 @@ Evidence:
     grouped by destination pod (dst.workload, else the pod holding the
     dst.addr IP, else the bare address), with the rejection reasons and source
     identities counted. A source identity whose service account name
-    contains `waypoint` is called out.
+    contains `waypoint` is called out. For a destination pod, the
+    AuthorizationPolicies ztunnel applies to it (no `targetRefs`; its
+    namespace's or the root namespace's, selector matching its labels) are
+    named with their action.
 
 Fix:
     Allow the denied source in the policy that rejects it, or remove that policy.
@@ -33,7 +36,7 @@ RULE = Rule(
     code="ZT603",
     name="authz-denial",
     severity=Severity.INFO,
-    needs=frozenset({Input.ZTUNNEL_LOGS, Input.PODS}),
+    needs=frozenset({Input.ZTUNNEL_LOGS, Input.PODS, Input.AUTHORIZATION_POLICIES}),
     doc=__doc__,
     next_steps=(
         "ztbundle logs {bundle} --workload {name} --errors",
@@ -42,6 +45,7 @@ RULE = Rule(
 )
 
 DENIED = "connection closed due to policy rejection"
+ROOT_NAMESPACE = "istio-system"  # meshConfig.rootNamespace default: its policies apply mesh-wide
 
 
 def _denial(event: LogEvent) -> bool:
@@ -62,6 +66,19 @@ def _top(counter: Counter[str], limit: int = 3) -> str:
     return ", ".join(f"{k} ×{n}" for k, n in counter.most_common(limit))
 
 
+def _policies(bundle: Bundle, subject: ObjectRef) -> str:
+    """The AuthorizationPolicies ztunnel applies to the destination pod, named with their action."""
+    pod = bundle.pod_by_name(subject.namespace, subject.name) if subject.kind == "Pod" else None
+    if pod is None:
+        return ""
+    applied = [
+        f"{p.ref.namespace}/{p.ref.name} ({p.action})"
+        for p in bundle.authorization_policies
+        if p.applies_to(pod.namespace, pod.labels, ROOT_NAMESPACE)
+    ]
+    return f"; policies applied to it: {', '.join(sorted(applied))}" if applied else ""
+
+
 def check(bundle: Bundle) -> Iterator[Hit]:
     groups: dict[ObjectRef, list[Sighting]] = {}
     for s in find(bundle.logs_of(Component.ZTUNNEL), [DENIED], _denial):
@@ -74,6 +91,7 @@ def check(bundle: Bundle) -> Iterator[Hit]:
         sources = Counter(s.field("src.identity") or "no identity (plaintext)" for s in seen)
         waypoint = [src for src in sources if "/sa/" in src and "waypoint" in src.rsplit("/sa/", 1)[1]]
         note = f"; the source {waypoint[0]} is a waypoint identity" if waypoint else ""
+        note += _policies(bundle, subject)
         yield Hit(
             subject=subject,
             message=(

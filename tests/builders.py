@@ -13,6 +13,8 @@ Everything is optional and defaults to a healthy, old, Running object. Times are
                   proxy_mode?, certificates?: [CERT]}]
                 workload dicts also take service_account?, trust_domain?, native_tunnel?, protocol?
     cni:        [{node, phase?, deleting?, age?}]  (istio-cni pods; default: one Running per node)
+    pods also take service_account?, probe_ports?, memory_limit? ("256Mi"), last_reason?, state?, reason?
+    config, pod_metrics, istiod_env: see tests/builders_config.py
     unavailable: {<input>: <reason>}               (manifest: input not collected)
     pods_after: [ns/name | POD] | failed | legacy  (the pod list taken after the dumps; default: the
                                                     `pods`; `failed`: not collected;
@@ -52,7 +54,9 @@ from analyzer.model import (
     Ztunnel,
     ZtunnelConfig,
 )
+from analyzer.parse.config import quantity as parse_quantity
 from analyzer.xds import content_hash, state_from
+from tests.builders_config import with_config
 from tests.builders_xds import extend_bundle
 from ztbundle import layout
 
@@ -135,7 +139,19 @@ def _pod(spec: Mapping[str, Any], ips: _Ips) -> Pod:
         created_at=_time(spec.get("age")),
         started_at=_time(spec.get("age")),
         ready=ready,
-        containers=(Container("main", ready, restarts, "running" if phase == "Running" else "waiting"),),
+        containers=(
+            Container(
+                "main",
+                ready,
+                restarts,
+                str(spec.get("state", "running" if phase == "Running" else "waiting")),
+                reason=spec.get("reason"),
+                last_reason=spec.get("last_reason"),
+            ),
+        ),
+        service_account=str(spec.get("service_account", "default")),
+        probe_ports=tuple(spec.get("probe_ports") or ()),
+        memory_limits={"main": parse_quantity(spec["memory_limit"])} if spec.get("memory_limit") else {},
     )
 
 
@@ -197,7 +213,23 @@ def _ztunnel(
                 "ref": f"{ISTIO_NS}/{name}",
                 "node": node,
                 "labels": {"app": "ztunnel"},
-                **{k: spec[k] for k in ("deleting", "age", "phase", "ready", "restarts") if k in spec},
+                "service_account": "ztunnel",
+                **{
+                    k: spec[k]
+                    for k in (
+                        "deleting",
+                        "age",
+                        "phase",
+                        "ready",
+                        "restarts",
+                        "service_account",
+                        "memory_limit",
+                        "last_reason",
+                        "state",
+                        "reason",
+                    )
+                    if k in spec
+                },
             },
             ips,
         )
@@ -290,4 +322,5 @@ def build_bundle(given: Mapping[str, Any] | None) -> Bundle:
         pods_relisted=_relist(given),
         _reads=reads,
     )
-    return extend_bundle(bundle, given)  # istiods, Services, logs: tests/builders_xds.py
+    # istiods, Services, logs: tests/builders_xds.py; configuration objects: tests/builders_config.py
+    return with_config(extend_bundle(bundle, given), given)

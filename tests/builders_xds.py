@@ -12,7 +12,7 @@ log-signature rules (ZT4xx-ZT6xx) need. Everything is optional. Keys:
                  syncz?: [{proxy: <ztunnel name>, namespace?, type?, version?,
                            address?: {sent?, acked?, error?, sent_age?}, authorization?: {...}}],
                  connections?: [<ztunnel name>, ...]}]
-    services:  [{ref: ns/name, labels?, selector?}]              (Kubernetes Services)
+    services:  [{ref: ns/name, labels?, selector?, conditions?}]  (Kubernetes Services)
     logs:      [{component: ztunnel|istiod|cni|waypoint, pod, namespace?, container?, previous?,
                  trimmed?, lines: [raw text | {age?, level?, target?, message, fields?, repeat?,
                                                every?} | {age?, raw, repeat?, every?}]}]
@@ -273,6 +273,8 @@ def istiods(
 
 
 def services(given: Mapping[str, Any]) -> tuple[KubeService, ...]:
+    from analyzer.parse.config import conditions
+
     out = []
     for spec in given.get("services") or ():
         ns, _, name = str(spec["ref"]).partition("/")
@@ -282,6 +284,7 @@ def services(given: Mapping[str, Any]) -> tuple[KubeService, ...]:
                 cluster_ip=spec.get("cluster_ip", "10.96.0.10"),
                 labels=dict(spec.get("labels") or {}),
                 selector=dict(spec.get("selector") or {}),
+                conditions=conditions({"conditions": spec.get("conditions") or []}),
             )
         )
     return tuple(out)

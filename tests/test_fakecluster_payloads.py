@@ -303,6 +303,10 @@ def test_connections_follow_the_traffic_in_both_directions(bookinfo: Scenario) -
         dst_ip, dst_port = conn["actualDst"].rsplit(":", 1)
         assert dst_port == "15008" and conn["originalDst"] in vips
         svc = vips[conn["originalDst"]]
+        if ip_of[dst_ip].role is Role.WAYPOINT:  # the waypoint the service is bound to terminates HBONE
+            waypoint = ip_of[dst_ip].labels.get("gateway.networking.k8s.io/gateway-name")
+            assert svc.labels.get("istio.io/use-waypoint") == waypoint
+            continue
         assert ip_of[dst_ip] in bookinfo.pods_of(svc)  # a backend of the service the client dialled
         peer_name, seen = inbound[conn["src"]]  # the same connection, seen by the destination's ztunnel
         assert peer_name == ip_of[dst_ip].name and seen["originalDst"] == svc.hostname

@@ -14,6 +14,9 @@ directory), so a member name in an error message is exactly the path below:
     cluster/pods-after-dumps.json                  pods listed again once every ztunnel dump landed
     istio/{daemonsets,deployments,events}.json     lists in the Istio namespace
     istio/mesh-configmap.json                      the `istio` ConfigMap
+    istio/cni-configmap.json                       the `istio-cni-config` ConfigMap
+    config/<group>/<resource>.json                 Istio, Gateway API and NetworkPolicy objects,
+                                                   one merged List each (`CONFIG_RESOURCES`)
     ztunnel/<pod>/config_dump.json                 admin :15000 /config_dump, bytes as received
     ztunnel/<pod>/metrics.txt                      stats :15020 /metrics
     ztunnel/<pod>/logs/<container>[.previous].log  container logs
@@ -96,6 +99,27 @@ class Input(StrEnum):
     CNI_LOGS = "cni-logs"
     WAYPOINT_LOGS = "waypoint-logs"
     TOOL_LOG = "tool-log"
+    # Configuration behind the data plane (`CONFIG_RESOURCES`).
+    AUTHORIZATION_POLICIES = "authorization-policies"
+    PEER_AUTHENTICATIONS = "peer-authentications"
+    REQUEST_AUTHENTICATIONS = "request-authentications"
+    SERVICE_ENTRIES = "service-entries"
+    WORKLOAD_ENTRIES = "workload-entries"
+    SIDECARS = "sidecars"
+    DESTINATION_RULES = "destination-rules"
+    VIRTUAL_SERVICES = "virtual-services"
+    TELEMETRIES = "telemetries"
+    GATEWAY_CLASSES = "gateway-classes"
+    GATEWAYS = "gateways"
+    HTTP_ROUTES = "http-routes"
+    GRPC_ROUTES = "grpc-routes"
+    TCP_ROUTES = "tcp-routes"
+    TLS_ROUTES = "tls-routes"
+    REFERENCE_GRANTS = "reference-grants"
+    NETWORK_POLICIES = "network-policies"
+    INJECTION_WEBHOOKS = "injection-webhooks"
+    POD_METRICS = "pod-metrics"
+    CNI_CONFIG = "cni-config"
 
 
 class Status(StrEnum):
@@ -107,6 +131,11 @@ class Status(StrEnum):
     TRUNCATED = "truncated"
     FORBIDDEN = "forbidden"
     SKIPPED = "skipped"
+    NOT_INSTALLED = "not-installed"  # the API (a CRD, metrics-server) is not served: nothing to read
+
+
+NOT_MISSING: frozenset[Status] = frozenset({Status.OK, Status.NOT_INSTALLED})
+"""Statuses that leave a bundle complete: collected, or nothing of that kind exists in the cluster."""
 
 
 def is_segment(value: str) -> bool:
@@ -133,6 +162,112 @@ ISTIO_DAEMONSETS = "istio/daemonsets.json"
 ISTIO_DEPLOYMENTS = "istio/deployments.json"
 ISTIO_EVENTS = "istio/events.json"
 MESH_CONFIG = "istio/mesh-configmap.json"
+
+CNI_CONFIG = "istio/cni-configmap.json"
+CNI_CONFIGMAP = "istio-cni-config"  # the istio-cni chart's ConfigMap in the Istio namespace
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigResource:
+    """A configuration kind collected as one merged List at `config/<group>/<resource>.json`.
+
+    `versions` lists the versions this tool understands, newest first; the collector uses the
+    newest one the server serves (`/apis` discovery). `istio_namespace_only` lists only the Istio
+    namespace (PodMetrics); `selector` narrows a cluster-scoped list to Istio's objects.
+    """
+
+    input: Input
+    group: str
+    resource: str
+    kind: str
+    versions: tuple[str, ...]
+    namespaced: bool = True
+    istio_namespace_only: bool = False
+    selector: str = ""
+
+    @property
+    def path(self) -> str:
+        return f"config/{self.group}/{self.resource}.json"
+
+
+_ISTIO_NET = ("v1", "v1beta1", "v1alpha3")
+CONFIG_RESOURCES: tuple[ConfigResource, ...] = (
+    ConfigResource(
+        Input.AUTHORIZATION_POLICIES,
+        "security.istio.io",
+        "authorizationpolicies",
+        "AuthorizationPolicy",
+        ("v1", "v1beta1"),
+    ),
+    ConfigResource(
+        Input.PEER_AUTHENTICATIONS,
+        "security.istio.io",
+        "peerauthentications",
+        "PeerAuthentication",
+        ("v1", "v1beta1"),
+    ),
+    ConfigResource(
+        Input.REQUEST_AUTHENTICATIONS,
+        "security.istio.io",
+        "requestauthentications",
+        "RequestAuthentication",
+        ("v1", "v1beta1"),
+    ),
+    ConfigResource(
+        Input.SERVICE_ENTRIES, "networking.istio.io", "serviceentries", "ServiceEntry", _ISTIO_NET
+    ),
+    ConfigResource(
+        Input.WORKLOAD_ENTRIES, "networking.istio.io", "workloadentries", "WorkloadEntry", _ISTIO_NET
+    ),
+    ConfigResource(Input.SIDECARS, "networking.istio.io", "sidecars", "Sidecar", _ISTIO_NET),
+    ConfigResource(
+        Input.DESTINATION_RULES, "networking.istio.io", "destinationrules", "DestinationRule", _ISTIO_NET
+    ),
+    ConfigResource(
+        Input.VIRTUAL_SERVICES, "networking.istio.io", "virtualservices", "VirtualService", _ISTIO_NET
+    ),
+    ConfigResource(Input.TELEMETRIES, "telemetry.istio.io", "telemetries", "Telemetry", ("v1", "v1alpha1")),
+    ConfigResource(
+        Input.GATEWAY_CLASSES,
+        "gateway.networking.k8s.io",
+        "gatewayclasses",
+        "GatewayClass",
+        ("v1", "v1beta1"),
+        namespaced=False,
+    ),
+    ConfigResource(Input.GATEWAYS, "gateway.networking.k8s.io", "gateways", "Gateway", ("v1", "v1beta1")),
+    ConfigResource(
+        Input.HTTP_ROUTES, "gateway.networking.k8s.io", "httproutes", "HTTPRoute", ("v1", "v1beta1")
+    ),
+    ConfigResource(
+        Input.GRPC_ROUTES, "gateway.networking.k8s.io", "grpcroutes", "GRPCRoute", ("v1", "v1alpha2")
+    ),
+    ConfigResource(Input.TCP_ROUTES, "gateway.networking.k8s.io", "tcproutes", "TCPRoute", ("v1alpha2",)),
+    ConfigResource(
+        Input.TLS_ROUTES, "gateway.networking.k8s.io", "tlsroutes", "TLSRoute", ("v1alpha3", "v1alpha2")
+    ),
+    ConfigResource(
+        Input.REFERENCE_GRANTS,
+        "gateway.networking.k8s.io",
+        "referencegrants",
+        "ReferenceGrant",
+        ("v1", "v1beta1"),
+    ),
+    ConfigResource(Input.NETWORK_POLICIES, "networking.k8s.io", "networkpolicies", "NetworkPolicy", ("v1",)),
+    ConfigResource(
+        Input.INJECTION_WEBHOOKS,
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        ("v1",),
+        namespaced=False,
+        selector="app=sidecar-injector",
+    ),
+    ConfigResource(
+        Input.POD_METRICS, "metrics.k8s.io", "pods", "PodMetrics", ("v1beta1",), istio_namespace_only=True
+    ),
+)
+CONFIG_PATHS: dict[Input, str] = {r.input: r.path for r in CONFIG_RESOURCES} | {Input.CNI_CONFIG: CNI_CONFIG}
 
 CLUSTER_LISTS: dict[Input, str] = {
     Input.NODES: NODES,

@@ -147,6 +147,8 @@ def lay_out_cluster(out: Out, members: Mapping[str, bytes], objects: kube.Object
     else:
         out.absent(layout.MESH_CONFIG, Input.MESH_CONFIG)
     out.absent(layout.ISTIO_EVENTS, Input.ISTIO_EVENTS, f"{REASON} as objects (cluster/events is a table)")
+    for inp, path in layout.CONFIG_PATHS.items():  # Istio, Gateway API and NetworkPolicy objects
+        out.absent(path, inp, f"{REASON} (its configuration objects are not read yet)")
     out.absent(layout.CLUSTER_VERSION, Input.CLUSTER_VERSION, f"{REASON} as JSON (kubectl-version is text)")
 
 

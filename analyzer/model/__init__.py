@@ -11,6 +11,20 @@ type is re-exported here; drift's comparison is imported from `analyzer.model.dr
 from __future__ import annotations
 
 from analyzer.model.bundle import CAPTURE_SETTLE, Bundle
+from analyzer.model.config import (
+    WAYPOINT_CLASS,
+    AuthorizationPolicy,
+    Condition,
+    ConfigObject,
+    ConfigSet,
+    Gateway,
+    IstiodDeployment,
+    LabelSelector,
+    NetworkPolicy,
+    PeerAuthentication,
+    PodMetrics,
+    ServiceEntry,
+)
 from analyzer.model.istiod import (
     Baseline,
     BaselineKind,
@@ -46,6 +60,18 @@ from analyzer.parse.logs import AccessRecord, LogEvent, ParsedLog
 from ztbundle.layout import Component, Input, Status
 
 __all__ = [
+    "WAYPOINT_CLASS",
+    "AuthorizationPolicy",
+    "Condition",
+    "ConfigObject",
+    "ConfigSet",
+    "Gateway",
+    "IstiodDeployment",
+    "LabelSelector",
+    "NetworkPolicy",
+    "PeerAuthentication",
+    "PodMetrics",
+    "ServiceEntry",
     "CAPTURE_SETTLE",
     "WAYPOINT_CONTROLLERS",
     "AccessRecord",

@@ -11,6 +11,17 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from analyzer.model.baseline import choose_baseline
+from analyzer.model.config import (
+    AuthorizationPolicy,
+    ConfigObject,
+    ConfigSet,
+    Gateway,
+    IstiodDeployment,
+    NetworkPolicy,
+    PeerAuthentication,
+    PodMetrics,
+    ServiceEntry,
+)
 from analyzer.model.istiod import Baseline, Istiod
 from analyzer.model.kube import (
     AMBIENT_LABEL,
@@ -29,6 +40,27 @@ from analyzer.model.xds import Workload
 from analyzer.model.ztunnel import Ztunnel
 from ztbundle import layout
 from ztbundle.layout import Component, Input
+
+STATUS_INPUTS: tuple[Input, ...] = (
+    Input.AUTHORIZATION_POLICIES,
+    Input.PEER_AUTHENTICATIONS,
+    Input.REQUEST_AUTHENTICATIONS,
+    Input.SERVICE_ENTRIES,
+    Input.WORKLOAD_ENTRIES,
+    Input.SIDECARS,
+    Input.DESTINATION_RULES,
+    Input.VIRTUAL_SERVICES,
+    Input.TELEMETRIES,
+    Input.GATEWAY_CLASSES,
+    Input.GATEWAYS,
+    Input.HTTP_ROUTES,
+    Input.GRPC_ROUTES,
+    Input.TCP_ROUTES,
+    Input.TLS_ROUTES,
+    Input.REFERENCE_GRANTS,
+    Input.SERVICES,  # istiod's istio.io/WaypointBound condition
+)
+"""The kinds whose status conditions `Bundle.status_carriers` reads."""
 
 CAPTURE_SETTLE = timedelta(seconds=60)
 """Objects younger than this at the earliest dump are not judged (`docs/rule-guards.md`, settle window)."""
@@ -83,6 +115,7 @@ class Bundle(Tracked):
     ztunnels: tuple[Ztunnel, ...] = ()
     istiods: tuple[Istiod, ...] = ()
     logs: tuple[LogFile, ...] = ()
+    config: ConfigSet = field(default_factory=ConfigSet)  # read through the accessors below
     capture_start: datetime | None = None  # earliest ztunnel/istiod dump; defaults to collected_at
     pods_relisted: PodRelist | None = None  # None: the bundle predates the second pod list
     now_override: datetime | None = None  # `--now`; time-based rules use `bundle.now`
@@ -104,6 +137,15 @@ class Bundle(Tracked):
         "is_ambient": (Input.PODS, Input.NAMESPACES),
         "nodes": Input.NODES,
         "services": Input.SERVICES,
+        "authorization_policies": Input.AUTHORIZATION_POLICIES,
+        "peer_authentications": Input.PEER_AUTHENTICATIONS,
+        "network_policies": Input.NETWORK_POLICIES,
+        "gateways": Input.GATEWAYS,
+        "gateway_classes": Input.GATEWAY_CLASSES,
+        "service_entries": Input.SERVICE_ENTRIES,
+        "pod_metrics": Input.POD_METRICS,
+        "istiod_deployments": Input.ISTIO_DEPLOYMENTS,
+        "status_carriers": STATUS_INPUTS,
     }
 
     @property
@@ -236,6 +278,61 @@ class Bundle(Tracked):
     def baseline_for(self, ztunnel: Ztunnel) -> Baseline:
         """istiod's expected state for this ztunnel (per-proxy dump, else ambientz + WADS)."""
         return choose_baseline(self.istiods, ztunnel)
+
+    # -- configuration (analyzer.model.config) -------------------------------------
+
+    @property
+    def authorization_policies(self) -> tuple[AuthorizationPolicy, ...]:
+        return self.config.authorization_policies
+
+    @property
+    def peer_authentications(self) -> tuple[PeerAuthentication, ...]:
+        return self.config.peer_authentications
+
+    @property
+    def network_policies(self) -> tuple[NetworkPolicy, ...]:
+        return self.config.network_policies
+
+    @property
+    def gateways(self) -> tuple[Gateway, ...]:
+        return self.config.gateways
+
+    @property
+    def gateway_classes(self) -> tuple[ConfigObject, ...]:
+        return self.config.gateway_classes
+
+    @property
+    def service_entries(self) -> tuple[ServiceEntry, ...]:
+        return self.config.service_entries
+
+    @property
+    def pod_metrics(self) -> tuple[PodMetrics, ...]:
+        return self.config.pod_metrics
+
+    @property
+    def istiod_deployments(self) -> tuple[IstiodDeployment, ...]:
+        return self.config.istiod_deployments
+
+    @property
+    def status_carriers(self) -> tuple[AuthorizationPolicy | Gateway | ServiceEntry | ConfigObject, ...]:
+        """Every Istio and Gateway API object that carries status conditions."""
+        c = self.config
+        services = tuple(
+            ConfigObject(s.ref, layout.SERVICES, s.labels, s.conditions)
+            for s in self.services
+            if s.conditions
+        )
+        return (
+            *c.authorization_policies,
+            *c.gateways,
+            *c.gateway_classes,
+            *c.service_entries,
+            *c.others,
+            *services,
+        )
+
+    def gateway_named(self, namespace: str, name: str) -> Gateway | None:
+        return next((g for g in self.gateways if g.ref.namespace == namespace and g.ref.name == name), None)
 
     # -- logs --------------------------------------------------------------------
 

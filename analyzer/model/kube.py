@@ -27,6 +27,17 @@ class ObjectRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Condition:
+    """One status condition; `where` names a nested owner (`listener mesh`, `parent ns/gw`) or is empty."""
+
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+    where: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Container:
     name: str
     ready: bool
@@ -53,6 +64,9 @@ class Pod:
     ready: bool = False
     containers: tuple[Container, ...] = ()
     ips: tuple[str, ...] = ()
+    service_account: str = ""
+    probe_ports: tuple[int | str, ...] = ()  # httpGet/tcpSocket/grpc probes: the kubelet connects to these
+    memory_limits: Mapping[str, int] = field(default_factory=dict)  # container → resources.limits.memory
 
     @property
     def namespace(self) -> str:
@@ -125,6 +139,7 @@ class KubeService:
     cluster_ip: str | None
     labels: Mapping[str, str] = field(default_factory=dict)
     selector: Mapping[str, str] = field(default_factory=dict)
+    conditions: tuple[Condition, ...] = ()  # status.conditions istiod writes (istio.io/WaypointBound)
 
 
 @dataclass(frozen=True, slots=True)

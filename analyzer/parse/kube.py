@@ -70,7 +70,36 @@ def pod(obj: Mapping[str, Any]) -> Pod:
         containers=tuple(
             _container(c) for c in status.get("containerStatuses") or () if isinstance(c, Mapping)
         ),
+        service_account=str(spec.get("serviceAccountName") or spec.get("serviceAccount") or ""),
+        probe_ports=_probe_ports(spec),
+        memory_limits=_memory_limits(spec),
     )
+
+
+_PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
+
+
+def _probe_ports(spec: Mapping[str, Any]) -> tuple[int | str, ...]:
+    """Ports the kubelet probes over the network (exec probes run inside the pod and are not listed)."""
+    out: list[int | str] = []
+    for c in spec.get("containers") or ():
+        for probe in (as_map(as_map(c).get(k)) for k in _PROBES):
+            for handler in ("httpGet", "tcpSocket", "grpc"):
+                port = as_map(probe.get(handler)).get("port")
+                if isinstance(port, int | str) and port not in out:
+                    out.append(port)
+    return tuple(out)
+
+
+def _memory_limits(spec: Mapping[str, Any]) -> dict[str, int]:
+    from analyzer.parse.config import quantity
+
+    out = {}
+    for c in spec.get("containers") or ():
+        got = quantity(as_map(as_map(as_map(c).get("resources")).get("limits")).get("memory"))
+        if got is not None:
+            out[str(as_map(c).get("name", ""))] = got
+    return out
 
 
 def namespace(obj: Mapping[str, Any]) -> Namespace:
@@ -100,4 +129,11 @@ def service(obj: Mapping[str, Any]) -> KubeService:
         cluster_ip=spec.get("clusterIP") or None,
         labels=_strmap(meta.get("labels")),
         selector=_strmap(spec.get("selector")),
+        conditions=_conditions(obj.get("status")),
     )
+
+
+def _conditions(status: object) -> tuple[Any, ...]:
+    from analyzer.parse.config import conditions
+
+    return conditions(status)

@@ -122,6 +122,7 @@ def fetch_admin(ctx: StepContext, item: Item) -> Body:
 # Order is priority: under a deadline, what comes first is what a bundle most needs.
 STEP_MODULES: tuple[str, ...] = (
     "cluster_objects",
+    "config_objects",
     "ztunnel_config_dump",
     "pods_after_dumps",
     "istiod_proxy",

@@ -47,6 +47,13 @@ def _logs(scn: Scenario, pod: Any, component: Component, container: str) -> dict
 def members(scn: Scenario) -> tuple[dict[str, bytes], dict[str, tuple[str, str]]]:
     """(members, failed) of the scenario's bundle: what answered, and what did not, with why."""
     out: dict[str, bytes] = {path: _list(_objects(scn, res)) for path, res in _LISTS.items()}
+    for path, res in (
+        (layout.ISTIO_DEPLOYMENTS, ("apps", "deployments")),
+        (layout.ISTIO_DAEMONSETS, ("apps", "daemonsets")),
+    ):
+        out[path] = _list(
+            [o for o in _objects(scn, res) if o["metadata"]["namespace"] == scn.istio_namespace]
+        )
     failed: dict[str, tuple[str, str]] = {}
     ztunnels = scn.pods_by_role(Role.ZTUNNEL)
     for zt in ztunnels:

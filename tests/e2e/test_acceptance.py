@@ -56,6 +56,15 @@ BROKEN = frozenset(
         ("ZT603", "Pod default/details-v1-4bkvmhmlsf-nvqz7"),  # authz denial (info)
         ("ZT604", "Pod default/reviews-v2-z59kb9p247-vsqww"),  # :15008 refused: no in-pod proxy (node 2)
         ("ZT605", "Pod default/productpage-v1-kq9dn4pqcr-95j9h"),  # node 1's ztunnel timed out on xDS
+        ("ZT701", "AuthorizationPolicy default/ratings-get-only"),  # methods/paths, no waypoint
+        ("ZT702", "Gateway default/reviews-waypoint"),  # the reviews label names no Gateway
+        ("ZT703", "HTTPRoute default/ratings-canary"),  # ResolvedRefs False: backend not found
+        ("ZT703", "Service default/reviews"),  # istio.io/WaypointBound False: its waypoint is missing
+        ("ZT704", "Pod default/details-v1-4bkvmhmlsf-nvqz7"),  # NetworkPolicy allows 9080, not 15008
+        ("ZT705", "Pod default/ratings-v1-55nl9wr89b-5whht"),  # NetworkPolicy admits no probe SNAT
+        ("ZT706", "Namespace shop"),  # labelled ambient and istio-injection=enabled
+        ("ZT707", "Deployment istio-system/istiod"),  # trusts kube-system/ztunnel only
+        ("ZT708", "Ztunnel istio-system/ztunnel-mzrp8"),  # 243Mi of a 256Mi limit
     }
 )
 
@@ -137,9 +146,13 @@ def test_broken_html_report_is_written_next_to_the_bundle(
         assert f'href="#{code}"' in html, code  # a finding links to it
     assert "ztunnel-mzrp8" in html and "lonely-v1-lvw96sq5jb-6gpbx" in html
     out = capsys.readouterr().out
-    first = out.splitlines()[0]  # the diagnosis first: the crash-looping ztunnel explains most findings
-    assert first.startswith("ERROR") and "ztunnel-kfwpp" in first and "CrashLoopBackOff" in out
-    assert "from 31 finding(s): 20 error, 10 warning, 1 info" in out and "report: " in out
+    lines = out.splitlines()
+    # the diagnosis first: a CA that trusts no running ztunnel reaches every ambient pod (mesh-wide),
+    # then the crash-looping ztunnel that explains most findings
+    assert lines[0].startswith("ERROR") and "CA_TRUSTED_NODE_ACCOUNTS" in lines[0]
+    second = next(line for line in lines[1:] if line.startswith("ERROR"))
+    assert "ztunnel-kfwpp" in second and "CrashLoopBackOff" in out
+    assert "from 40 finding(s): 25 error, 14 warning, 1 info" in out and "report: " in out
 
 
 # --- the committed samples --------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import shutil
 import ssl
@@ -200,10 +201,14 @@ class FakeCluster:
                     {"clientCIDR": "0.0.0.0/0", "serverAddress": self.url.removeprefix("https://")}
                 ],
             }
-        groups = sorted(
-            {(r.group, r.version) for r in k8s.RESOURCES.values() if r.group}
-            | {("authorization.k8s.io", "v1")}
-        )
+        versions: dict[str, list[str]] = {"authorization.k8s.io": ["v1"]}
+        for r in k8s.RESOURCES.values():
+            if r.group and r.group not in self.scenario.uninstalled_groups:
+                for v in (r.version, *r.older):
+                    if v not in versions.setdefault(r.group, []):
+                        versions[r.group].append(v)
+        for vs in versions.values():
+            vs.sort(key=_version_rank)
         if path == "/apis":
             return {
                 "kind": "APIGroupList",
@@ -211,24 +216,24 @@ class FakeCluster:
                 "groups": [
                     {
                         "name": g,
-                        "versions": [{"groupVersion": f"{g}/{v}", "version": v}],
-                        "preferredVersion": {"groupVersion": f"{g}/{v}", "version": v},
+                        "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+                        "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]},
                     }
-                    for g, v in groups
+                    for g, vs in sorted(versions.items())
                 ],
             }
-        for group, version in [("", "v1"), *groups]:
+        for group, version in [("", "v1"), *((g, v) for g, vs in versions.items() for v in vs)]:
             gv = f"{group}/{version}" if group else version
             if path == ("/api/v1" if not group else f"/apis/{gv}"):
                 return {
                     "kind": "APIResourceList",
                     "apiVersion": "v1",
                     "groupVersion": gv,
-                    "resources": self._resource_list(group),
+                    "resources": self._resource_list(group, version),
                 }
         return None
 
-    def _resource_list(self, group: str) -> list[dict[str, Any]]:
+    def _resource_list(self, group: str, version: str = "v1") -> list[dict[str, Any]]:
         if group == "authorization.k8s.io":
             return [
                 {
@@ -241,7 +246,7 @@ class FakeCluster:
             ]
         out: list[dict[str, Any]] = []
         for r in k8s.RESOURCES.values():
-            if r.group != group:
+            if r.group != group or version not in (r.version, *r.older):
                 continue
             out.append(
                 {
@@ -262,3 +267,12 @@ class FakeCluster:
                     )
                 ]
         return out
+
+
+def _version_rank(version: str) -> tuple[int, int, int]:
+    """Kubernetes version priority: GA before beta before alpha, higher numbers first."""
+    m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if not m:
+        return (3, 0, 0)
+    level = {"": 0, "beta": 1, "alpha": 2}[m.group(2) or ""]
+    return (level, -int(m.group(1)), -int(m.group(3) or 0))

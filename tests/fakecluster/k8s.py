@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tests.fakecluster import config
 from tests.fakecluster.memo import once_cache
 from tests.fakecluster.scenario import (
     Node,
@@ -26,6 +27,7 @@ from tests.fakecluster.scenario import (
     stable_int,
     stable_uid,
 )
+from ztbundle import layout
 
 Obj = dict[str, Any]
 
@@ -121,8 +123,8 @@ def _container_status(scn: Scenario, pod: Pod, name: str, first: bool) -> Obj:
     if restarts:
         status["lastState"] = {
             "terminated": {
-                "exitCode": 1,
-                "reason": "Error",
+                "exitCode": 137 if pod.last_reason == "OOMKilled" else 1,
+                "reason": pod.last_reason,
                 "startedAt": ts(scn.now - timedelta(minutes=4)),
                 "finishedAt": ts(scn.now - timedelta(minutes=3)),
                 "containerID": status.get("containerID", ""),
@@ -154,7 +156,20 @@ def pod_object(scn: Scenario, pod: Pod) -> Obj:
             "image": pod.image or f"docker.io/library/{c}:latest",
             "ports": [{"containerPort": p, "protocol": "TCP"} for p in pod.ports] if i == 0 else [],
             **({"env": [{"name": k, "value": v} for k, v in pod.env.items()]} if i == 0 and pod.env else {}),
-            "resources": {},
+            "resources": {"limits": {"memory": pod.memory_limit}} if i == 0 and pod.memory_limit else {},
+            **(
+                {
+                    "readinessProbe": {
+                        "httpGet": {"path": "/ready", "port": pod.probe_port, "scheme": "HTTP"},
+                        "periodSeconds": 10,
+                        "timeoutSeconds": 1,
+                        "successThreshold": 1,
+                        "failureThreshold": 3,
+                    }
+                }
+                if i == 0 and pod.probe_port
+                else {}
+            ),
             "terminationMessagePath": "/dev/termination-log",
             "terminationMessagePolicy": "File",
             "imagePullPolicy": "IfNotPresent",
@@ -283,7 +298,7 @@ def service_object(scn: Scenario, svc: Service) -> Obj:
         "kind": "Service",
         "metadata": meta(scn, "service", svc.name, svc.namespace, labels=dict(svc.labels)),
         "spec": spec,
-        "status": {"loadBalancer": {}},
+        "status": {"loadBalancer": {}} | config.waypoint_bound(scn, svc),
     }
 
 
@@ -318,8 +333,9 @@ def endpointslice_object(scn: Scenario, svc: Service) -> Obj:
     }
 
 
-def _template(labels: dict[str, str], container: str, image: str) -> Obj:
-    return {"metadata": {"labels": labels}, "spec": {"containers": [{"name": container, "image": image}]}}
+def _template(labels: dict[str, str], container: str, image: str, env: list[Obj] | None = None) -> Obj:
+    spec: Obj = {"name": container, "image": image} | ({"env": env} if env else {})
+    return {"metadata": {"labels": labels}, "spec": {"containers": [spec]}}
 
 
 def daemonset_objects(scn: Scenario) -> list[Obj]:
@@ -363,6 +379,13 @@ def daemonset_objects(scn: Scenario) -> list[Obj]:
     return out
 
 
+def _env(scn: Scenario, pod: Pod) -> list[Obj]:
+    """istiod's Deployment env as the chart renders it (CA_TRUSTED_NODE_ACCOUNTS among it)."""
+    if pod.role is not Role.ISTIOD:
+        return []
+    return [{"name": k, "value": v} for k, v in scn.istiod_env]
+
+
 def deployment_objects(scn: Scenario, namespace: str | None = None) -> list[Obj]:
     groups: dict[tuple[str, str], list[Pod]] = {}
     for p in scn.pods:
@@ -384,7 +407,9 @@ def deployment_objects(scn: Scenario, namespace: str | None = None) -> list[Obj]
                 "spec": {
                     "replicas": len(pods),
                     "selector": {"matchLabels": sel},
-                    "template": _template(sel, pods[0].containers[0], pods[0].image or "x"),
+                    "template": _template(
+                        sel, pods[0].containers[0], pods[0].image or "x", _env(scn, pods[0])
+                    ),
                 },
                 "status": {
                     "replicas": len(pods),
@@ -422,6 +447,27 @@ def configmap_objects(scn: Scenario) -> list[Obj]:
             "kind": "ConfigMap",
             "metadata": meta(scn, "configmap", "istio-ca-root-cert", scn.istio_namespace),
             "data": {"root-cert.pem": "-----BEGIN CERTIFICATE-----\n(fake)\n-----END CERTIFICATE-----\n"},
+        },
+        {  # the istio-cni chart's settings, passed to the node agent as environment variables
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": meta(
+                scn, "configmap", "istio-cni-config", scn.istio_namespace, labels={"app": "istio-cni"}
+            ),
+            "data": {
+                "CURRENT_AGENT_VERSION": scn.istio_version,
+                "AMBIENT_ENABLED": "true",
+                "AMBIENT_DNS_CAPTURE": "true",
+                "AMBIENT_IPV6": "true",
+                "AMBIENT_RECONCILE_POD_RULES_ON_STARTUP": "false",
+                "CHAINED_CNI_PLUGIN": "true",
+                "EXCLUDED_NAMESPACES": "kube-system",
+                "REPAIR_ENABLED": "true",
+                "REPAIR_LABEL_PODS": "false",
+                "REPAIR_DELETE_PODS": "false",
+                "REPAIR_REPAIR_PODS": "true",
+                "NATIVE_NFTABLES": "false",
+            },
         },
     ]
 
@@ -485,6 +531,7 @@ class Resource:
     kind: str
     namespaced: bool
     objects: Callable[[Scenario], list[Obj]]
+    older: tuple[str, ...] = ()  # further versions served (preferred is `version`)
 
     @property
     def group_version(self) -> str:
@@ -518,6 +565,18 @@ RESOURCES: dict[tuple[str, str], Resource] = {
         ),
         Resource("daemonsets", "apps", "v1", "DaemonSet", True, daemonset_objects),
         Resource("deployments", "apps", "v1", "Deployment", True, lambda s: deployment_objects(s)),
+        *(
+            Resource(
+                res.resource,
+                res.group,
+                config.SERVED[res.kind][0],
+                res.kind,
+                res.namespaced,
+                config.of_kind(res.kind),
+                config.SERVED[res.kind][1:],
+            )
+            for res in layout.CONFIG_RESOURCES
+        ),
     )
 }
 

@@ -6,7 +6,7 @@ config_dump (CamelCase enums, string IPs) and istiod's proto JSON (upper-case en
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -77,9 +77,11 @@ def _workload_type(pod: Pod) -> str:
     return "deployment" if pod.workload_kind == "Deployment" and pod.workload else "pod"
 
 
-def _waypoint_vip(scn: Scenario, namespace: str) -> str | None:
+def _waypoint_vip(scn: Scenario, namespace: str, labels: Mapping[str, str] | None = None) -> str | None:
     ns = scn.namespace(namespace)
-    name = ns.labels.get("istio.io/use-waypoint") if ns else None
+    name = (labels or {}).get("istio.io/use-waypoint") or (
+        ns.labels.get("istio.io/use-waypoint") if ns else None
+    )
     if not name or name == "none":
         return None
     svc = next((s for s in scn.services if s.namespace == namespace and s.name == name), None)
@@ -93,7 +95,7 @@ def _service_rec(scn: Scenario, svc: Service) -> ServiceRec:
         svc.hostname,
         svc.cluster_ip or "",
         {p.port: p.target_port for p in svc.ports},
-        waypoint=_waypoint_vip(scn, svc.namespace)
+        waypoint=_waypoint_vip(scn, svc.namespace, svc.labels)
         if svc.labels.get("gateway.istio.io/managed") is None
         else None,
     )

@@ -139,6 +139,9 @@ class Pod:
     # (`livenessProbe`), for what a hostile tenant can put where the collector reads.
     spec_extra: Mapping[str, Any] = field(default_factory=dict)
     container_extra: Mapping[str, Any] = field(default_factory=dict)
+    probe_port: int | None = None  # the first container's httpGet readiness probe
+    memory_limit: str | None = None  # the first container's resources.limits.memory ("256Mi")
+    last_reason: str = "Error"  # lastState.terminated.reason when the pod restarted ("OOMKilled")
 
     @property
     def ref(self) -> str:
@@ -357,6 +360,15 @@ class Scenario:
     ca_headers: tuple[tuple[str, str], ...] = ()
     planted_secrets: tuple[str, ...] = ()  # values hidden in the served data that must never reach a bundle
     pinned: bool = False  # True: `now` was chosen by the caller, so FakeCluster keeps it
+    # Configuration objects as applied (apiVersion, kind, metadata, spec, status); the server fills
+    # uid, resourceVersion and creationTimestamp. Served by kind (tests/fakecluster/config.py).
+    config: tuple[Mapping[str, Any], ...] = ()
+    uninstalled_groups: frozenset[str] = frozenset()  # API groups whose CRDs are not installed
+    istiod_env: tuple[tuple[str, str], ...] = (
+        ("PILOT_ENABLE_AMBIENT", "true"),
+        ("CA_TRUSTED_NODE_ACCOUNTS", "istio-system/ztunnel"),
+    )
+    working_set: Mapping[str, str] = field(default_factory=dict)  # PodMetrics per Istio pod name ("40Mi")
 
     # --- time -----------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from tests.fakecluster.scenario import (
     pod_prefix,
     waypoint_pod,
 )
+from ztbundle import layout
 
 NODES = ("ambient-worker", "ambient-worker2", "ambient-worker3")
 AMBIENT_NS = {"istio.io/dataplane-mode": "ambient"}
@@ -105,8 +106,16 @@ def _bookinfo_services() -> list[Service]:
 def bookinfo(
     *, istio_version: str = "1.26.2", istiod_replicas: int = 1, now: datetime | None = None
 ) -> Scenario:
-    """The healthy 3-node cluster of istio.io's ztunnel troubleshooting page (`now`: see `build`)."""
-    return build(
+    """The healthy 3-node cluster of istio.io's ztunnel troubleshooting page (`now`: see `build`).
+
+    It carries its configuration too (tests/fakecluster/scenario_config.py): a waypoint bound to the
+    reviews Service, a namespace-wide ALLOW policy and a NetworkPolicy that admits HBONE and probes.
+    """
+    from dataclasses import replace
+
+    from tests.fakecluster.scenario_config import bookinfo_config, with_probes, with_service_waypoint
+
+    scn = build(
         "bookinfo",
         nodes=NODES,
         namespaces=[Namespace("default", AMBIENT_NS), Namespace("istio-ingress"), Namespace("kube-system")],
@@ -124,6 +133,8 @@ def bookinfo(
         istiod_replicas=istiod_replicas,
         now=now,
     )
+    scn = replace(scn, config=bookinfo_config(scn))
+    return with_probes(with_service_waypoint(scn), "productpage", "details", "ratings", "reviews")
 
 
 def with_waypoint(
@@ -401,7 +412,10 @@ def broken(*, now: datetime | None = None) -> Scenario:
         created=now - timedelta(minutes=1),
         ready=False,
     )
-    return replace(scn, nodes=scn.nodes + (lonely_node,), pods=scn.pods + (lonely, terminating, pending))
+    scn = replace(scn, nodes=scn.nodes + (lonely_node,), pods=scn.pods + (lonely, terminating, pending))
+    from tests.fakecluster.scenario_config import broken_config
+
+    return broken_config(scn)
 
 
 # --- synthetic clusters for benchmarks ----------------------------------------------------------
@@ -473,6 +487,14 @@ def least_privilege_rbac(istio_namespace: str = "istio-system") -> tuple[RbacRul
         for verb in ("get", "list")
     ]
     rules.append(RbacRule("create", "selfsubjectaccessreviews", "", group="authorization.k8s.io"))
+    rules.append(RbacRule("get", "configmaps", "", istio_namespace, group="", name="istio-cni-config"))
+    rules += [RbacRule(verb, "pods", "", istio_namespace, group="metrics.k8s.io") for verb in ("get", "list")]
+    rules += [
+        RbacRule(verb, res.resource, "", group=res.group)
+        for res in layout.CONFIG_RESOURCES
+        if not res.istio_namespace_only
+        for verb in ("get", "list")
+    ]
     return tuple(rules)
 
 

@@ -226,12 +226,17 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET" and path in ("/version", "/version/"):
             return self._json(KUBE_VERSION, 200, faults, record)
         discovery = self.cluster.discovery(path)
-        if method == "GET" and discovery is not None:
-            return self._json(discovery, 200, faults, record)
+        if method == "GET" and discovery is not None:  # resource="discovery" faults target /api(s) here
+            extra = [f for f in self.cluster.faults if f.resource == "discovery" and f.pod is None]
+            return self._json(discovery, 200, faults + extra, record)
         if method == "POST" and path.rstrip("/") == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
             return self._ssar(body, record, faults)
         route = parse_route(path)
-        if route is None or (route.group, route.resource) not in k8s.RESOURCES:
+        if (
+            route is None
+            or (route.group, route.resource) not in k8s.RESOURCES
+            or route.group in scn.uninstalled_groups
+        ):
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         res = k8s.RESOURCES[(route.group, route.resource)]
         if method != "GET":

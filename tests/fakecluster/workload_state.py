@@ -45,7 +45,7 @@ class PodConns:
 
 def _waypoint_of(scn: Scenario, svc: Service) -> Pod | None:
     ns = scn.namespace(svc.namespace)
-    name = ns.labels.get("istio.io/use-waypoint") if ns else None
+    name = svc.labels.get("istio.io/use-waypoint") or (ns.labels.get("istio.io/use-waypoint") if ns else None)
     if not name or name == "none":
         return None
     return next(

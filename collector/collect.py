@@ -13,16 +13,17 @@ from typing import Any
 
 from collector import preflight, redact
 from collector.archive import BundleWriter
+from collector.body import Body
 from collector.budget import write_logs
 from collector.context import StepContext
 from collector.discovery import Options, Plan, discover
 from collector.kube import ClientPool, load_cluster_config
 from collector.manifest import Artifact, Manifest, tool_log_item, utc_now
 from collector.runner import ProgressCallback, Runner
-from collector.steps import Item, Step, load_steps
+from collector.steps import Item, Step, cluster_objects, istiod_proxy, load_steps
 from collector.toollog import ToolLog
 from ztbundle import layout
-from ztbundle.layout import Status
+from ztbundle.layout import Input, Status
 
 LOG = logging.getLogger("ztbundle.collect")
 
@@ -70,6 +71,40 @@ class CollectResult:
 def plan_items(plan: Plan, steps: list[Step]) -> list[tuple[Step, Item]]:
     """Every item of every step, in step priority order."""
     return [(step, item) for step in steps for item in step.items(plan)]
+
+
+def _first(step: Step, item: Item) -> bool:
+    """What runs before per-proxy views are planned: the cluster objects and every replica's routing."""
+    return step.name == cluster_objects.NAME or item.input in _ROUTING_INPUTS
+
+
+_ROUTING_INPUTS = frozenset({Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS})
+
+
+def _phases(
+    plan: Plan, steps: list[Step], routes: istiod_proxy.Routes
+) -> tuple[list[tuple[Step, Item]], Callable[[], list[tuple[Step, Item]]]]:
+    """The first phase's items, and a function planning the rest once the routing is known.
+
+    The cluster objects run alongside syncz/connections so the wait for the routing costs no
+    priority: under a deadline they are what a bundle most needs.
+    """
+    first = [(s, i) for s, i in plan_items(plan, steps) if _first(s, i)]
+
+    def rest() -> list[tuple[Step, Item]]:
+        out: list[tuple[Step, Item]] = []
+        for step in steps:
+            routed = step.name == istiod_proxy.NAME
+            items = istiod_proxy.routed_items(plan, routes) if routed else step.items(plan)
+            out += [(step, item) for item in items if not _first(step, item)]
+        return out
+
+    return first, rest
+
+
+def _learn_route(routes: istiod_proxy.Routes, item: Item, body: Body) -> None:
+    if item.input in (Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS) and item.pod is not None:
+        routes.learn(item.pod.name, item.input, body.read_bytes())
 
 
 def _timestamp() -> str:
@@ -127,15 +162,17 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             for node in sorted(request.options.nodes - {p.node for p in plan.ztunnels_all if p.node}):
                 manifest.errors.append(f"--node {node}: no ztunnel pod runs on that node")
             manifest.errors.extend(preflight.run(pool.get(), plan))  # what RBAC will refuse, said up front
-            planned = plan_items(plan, load_steps())
-            if request.confirm is not None:
-                request.confirm(plan, len(planned))
+            steps = load_steps()
+            if request.confirm is not None:  # the upper bound: every replica asked about every ztunnel
+                request.confirm(plan, len(plan_items(plan, steps)))
             out = request.out or Path(layout.default_bundle_name(cluster.context or "cluster", _timestamp()))
             # With --pseudonymize the real-name archive is written beside `out` under a hidden staging
             # name and always deleted: the final path only ever holds the pseudonymized bundle.
             staged = out.with_name(f".{out.name}.unpseudonymized") if request.pseudonymize else out
             writer = BundleWriter(staged, dedupe=request.dedupe, defer_logs=True)
             manifest.format_version = writer.format_version
+            routes = istiod_proxy.Routes()
+            first, rest = _phases(plan, steps, routes)
             runner = Runner(
                 StepContext(plan=plan, clients=pool),
                 writer,
@@ -143,8 +180,12 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
                 concurrency=request.concurrency,
                 deadline_at=started + request.deadline_s,
                 progress=progress,
+                observe=lambda item, body: _learn_route(routes, item, body),
             )
-            state = runner.run(planned)
+            # syncz/connections first: they say which istiod replica to ask about each ztunnel.
+            runner.run(first)
+            state = runner.run(rest())
+            manifest.routing = routes.to_json(plan)
         finally:
             pool.close()
         manifest.interrupted = state.interrupted

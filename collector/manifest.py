@@ -72,6 +72,7 @@ class Manifest:
     artifacts: list[Artifact] = field(default_factory=list)
     redactions: list[Redaction] = field(default_factory=list)
     format_version: int = layout.FORMAT_VERSION
+    routing: dict[str, Any] | None = None  # how istiod per-proxy views were routed (`istiod_proxy.Routes`)
 
     def record(self, artifact: Artifact) -> None:
         self.artifacts.append(artifact)
@@ -136,6 +137,8 @@ class Manifest:
                 if a.trim is not None
             ],
         }
+        if self.routing is not None:
+            doc["routing"] = self.routing
         jsonschema.validate(doc, layout.manifest_schema())
         return json.dumps(doc, indent=2).encode("utf-8") + b"\n"
 

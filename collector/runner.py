@@ -230,8 +230,10 @@ class Runner:
         concurrency: int,
         deadline_at: float,
         progress: ProgressCallback | None,
+        observe: Callable[[Item, Body], None] | None = None,
     ) -> None:
         self.ctx = ctx
+        self.observe = observe  # sees each ok body before it is written (istiod routing reads syncz)
         self.writer = writer
         self.manifest = manifest
         self.concurrency = max(1, concurrency)
@@ -247,7 +249,13 @@ class Runner:
         self._total = 0
 
     def run(self, planned: list[tuple[Step, Item]]) -> RunState:
-        self._total = len(planned)
+        """Run `planned`; called again, it continues the same run (a stopped run skips the rest)."""
+        self._total += len(planned)
+        if self.state.interrupted or self.state.deadline_exceeded:
+            reason = "interrupted" if self.state.interrupted else "deadline exceeded"
+            for _, item in planned:
+                self.manifest.record(skipped(item, reason))
+            return self.state
         stop = threading.Event()
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="ztbundle")
         in_flight: dict[Future[Fetched], Item] = {}
@@ -276,7 +284,7 @@ class Runner:
             self.state.interrupted = True
             LOG.warning("interrupted with %d items left", len(planned) - self._done)
         finally:
-            self.progress = None  # a callback that raised must not run again while we finalise
+            progress, self.progress = self.progress, None  # a callback that raised must not run again
             reason = "interrupted" if self.state.interrupted else "deadline exceeded"
             for future, item in list(in_flight.items()):
                 if future.done() and not future.cancelled():
@@ -287,11 +295,15 @@ class Runner:
                 self.manifest.record(skipped(item, reason))
             # Hung workers are abandoned, not awaited: each is bounded by its own request timeout.
             executor.shutdown(wait=False, cancel_futures=True)
+        if not (self.state.interrupted or self.state.deadline_exceeded):
+            self.progress = progress  # the run goes on (`run` called again)
         return self.state
 
     def _land(self, item: Item, result: Fetched) -> None:
         stored = result.body is not None
         pieces = None
+        if self.observe is not None and result.body is not None and result.status is Status.OK:
+            self.observe(item, result.body)
         if result.body is not None:
             try:
                 pieces = self.writer.put(item.path, result.body, item.input)  # raw, recipe or deferred log

@@ -1,5 +1,6 @@
 """The fake kube-apiserver: HTTPS, bearer tokens, RBAC, lists/selectors/pagination, logs, pod proxy,
-SelfSubjectAccessReview and WebSocket port-forward to the simulated in-pod HTTP servers.
+SelfSubjectAccessReview and port-forward to the simulated in-pod HTTP servers, in both flavours: the
+client's v4 WebSocket and kubectl's SPDY/3.1 (`spdy.py`).
 
 Status bodies, messages and codes mirror the real apiserver/kubelet so the official client raises
 the same `ApiException`s it would against a live cluster.

@@ -22,6 +22,7 @@ from collector.manifest import Artifact, Manifest, tool_log_item, utc_now
 from collector.runner import ProgressCallback, Runner
 from collector.steps import Item, Step, cluster_objects, istiod_proxy, load_steps
 from collector.toollog import ToolLog
+from collector.transport import Kubectl, PortForwarder
 from ztbundle import layout
 from ztbundle.layout import Input, Status
 
@@ -141,6 +142,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
     with ToolLog(cluster.secrets) as toollog:
         LOG.info("ztbundle collect: context %s, server %s, config %s", cluster.context, host, cluster.source)
         pool = ClientPool(cluster.configuration)
+        forwarder = PortForwarder(Kubectl.find(request.kubeconfig, request.context))
         try:
             plan = discover(pool.get(), request.options, host)
             LOG.info(
@@ -174,7 +176,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             routes = istiod_proxy.Routes()
             first, rest = _phases(plan, steps, routes)
             runner = Runner(
-                StepContext(plan=plan, clients=pool),
+                StepContext(plan=plan, clients=pool, forwarder=forwarder),
                 writer,
                 manifest,
                 concurrency=request.concurrency,
@@ -187,6 +189,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             state = runner.run(rest())
             manifest.routing = routes.to_json(plan)
         finally:
+            forwarder.close()
             pool.close()
         manifest.interrupted = state.interrupted
         manifest.deadline_exceeded = state.deadline_exceeded

@@ -34,6 +34,7 @@ class Artifact:
     finished_at: str | None
     trim: Trim | None = None
     pieces: tuple[str, ...] | None = None  # format 2: the recipe when stored as shared objects
+    transport: str | None = None  # port-forward artifacts: "websocket" or "kubectl" (`collector.transport`)
 
     def to_json(self, *, storage: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -48,6 +49,8 @@ class Artifact:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
+        if self.transport is not None:
+            out["transport"] = self.transport
         if storage:  # format 2 records how the bytes are kept; format 1 has only raw members
             out["storage"] = layout.Storage.RAW.value if self.pieces is None else layout.Storage.RECIPE.value
             if self.pieces is not None:

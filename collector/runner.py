@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from collector import members, redact, redact_text
+from collector import members, redact, redact_text, transport
 from collector.archive import BundleWriter
 from collector.body import Body
 from collector.context import MergedList, StepContext
@@ -60,6 +60,7 @@ class Fetched:
     finished_at: str
     trim: Trim | None = None
     redactions: tuple[redact_text.Redaction, ...] = ()
+    transport: str | None = None  # the port-forward transport that carried it
 
 
 @dataclass(slots=True)
@@ -149,6 +150,7 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
     started = utc_now()
     body: Body | None
     trim: Trim | None = None
+    transport.reset()
     try:
         body = step.fetch(ctx, item)
         status, error = Status.OK, None
@@ -159,6 +161,7 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
         body, status, error = failed.body, failed.status, failed.message
     finally:
         running.pop(item.path, None)
+    served = transport.served_by()
     version = None
     version_of = functools.partial(step.version_of, item) if step.version_of else None
     if isinstance(body, MergedList):  # written and redacted page by page: nothing left to check
@@ -172,6 +175,7 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
             finished_at=utc_now(),
             trim=trim,
             redactions=redact.records(item.path, body.redacted),
+            transport=served,
         )
     if status is Status.OK and body is not None:
         if item.expect_json:
@@ -192,6 +196,7 @@ def fetch_one(ctx: StepContext, step: Step, item: Item, running: dict[str, float
         finished_at=utc_now(),
         trim=trim,
         redactions=redactions,
+        transport=served,
     )
 
 
@@ -320,6 +325,7 @@ class Runner:
             finished_at=result.finished_at,
             trim=result.trim,
             pieces=pieces,
+            transport=result.transport,
         )
         self.manifest.redactions.extend(result.redactions)
         self.manifest.record(artifact)

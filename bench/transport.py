@@ -7,6 +7,7 @@ process's CPU time (`time.process_time`, all threads) is the client's alone — 
 on a loaded, shared machine, where wall time says more about the neighbours than about the client.
 - kubernetes: `collector.kube.port_forward_get`, the official client's port-forward (what collect uses);
 - aiohttp: a WebSocket on aiohttp (C-accelerated frame reader), one shared SSL context;
+- lean: `collector.transport_ws`, what collect uses since issue 17 (the body kept, as collect keeps it);
 - raw: `bench.floor`'s client — ssl socket, frame headers parsed, payload read into a reused buffer.
 """
 
@@ -32,6 +33,23 @@ def _kubernetes(kubeconfig: Path) -> Callable[[str, str, int, str], int]:
 
     def fetch(ns: str, pod: str, port: int, path: str) -> int:
         reply = port_forward_get(pool.get(), ns, pod, port, path, timeout_s=30, max_bytes=1 << 30)
+        try:
+            return reply.body.size
+        finally:
+            reply.body.close()
+
+    return fetch
+
+
+def _lean(kubeconfig: Path) -> Callable[[str, str, int, str], int]:
+    from collector import transport_ws
+    from collector.kube import ClientPool, load_cluster_config
+
+    cfg = load_cluster_config(str(kubeconfig), None).configuration
+    pool, ctx = ClientPool(cfg), transport_ws.ssl_context(cfg)
+
+    def fetch(ns: str, pod: str, port: int, path: str) -> int:
+        reply = transport_ws.get(pool.get(), ctx, ns, pod, port, path, timeout_s=30, max_bytes=1 << 30)
         try:
             return reply.body.size
         finally:
@@ -84,7 +102,7 @@ def _aiohttp(kubeconfig: Path) -> Callable[[str, str, int, str], int]:
     return fetch
 
 
-CLIENTS = {"kubernetes": _kubernetes, "aiohttp": _aiohttp, "raw": _raw}
+CLIENTS = {"kubernetes": _kubernetes, "lean": _lean, "aiohttp": _aiohttp, "raw": _raw}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,7 +142,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
     with ToolLog(cluster.secrets) as toollog:
         LOG.info("ztbundle collect: context %s, server %s, config %s", cluster.context, host, cluster.source)
         pool = ClientPool(cluster.configuration)
-        forwarder = PortForwarder(Kubectl.find(request.kubeconfig, request.context))
+        forwarder = PortForwarder(Kubectl.find(request.kubeconfig, request.context), cluster.configuration)
         try:
             plan = discover(pool.get(), request.options, host)
             LOG.info(

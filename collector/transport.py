@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from collector import transport_ws
 from collector.kube import HttpReply, _read_reply, port_forward_get
 
 if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
+    from kubernetes.client import ApiClient, Configuration
 
 LOG = logging.getLogger("ztbundle.transport")
 _REFUSED = re.compile(r"Handshake status (400|405|426|501)\b")
@@ -221,9 +222,15 @@ def _kubectl_failure(stderr: list[str], code: int | None) -> Exception:
 class PortForwarder:
     """The client's WebSocket port-forward, switching for the rest of the run to kubectl once refused."""
 
-    def __init__(self, kubectl: Kubectl | None) -> None:
+    def __init__(self, kubectl: Kubectl | None, configuration: Configuration | None = None) -> None:
         self.kubectl = kubectl
         self.refused = False
+        # The lean client (collector.transport_ws) where it can stand in for the official one.
+        self.ssl = (
+            transport_ws.ssl_context(configuration)
+            if configuration and transport_ws.usable(configuration)
+            else None
+        )
 
     def get(
         self,

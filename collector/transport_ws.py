@@ -187,8 +187,11 @@ def get(
             f"Sec-WebSocket-Key: {key}",
             "Sec-WebSocket-Version: 13",
             f"Sec-WebSocket-Protocol: {PROTOCOL}",
-            "User-Agent: ztbundle",
-            *(f"{k}: {v}" for k, v in headers.items() if k.lower() not in ("content-type", "accept")),
+            *(
+                f"{k}: {v}"
+                for k, v in ({"User-Agent": "ztbundle"} | headers).items()
+                if k.lower() != "accept"
+            ),
         ]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         stream = sock.makefile("rb", buffering=256 * 1024)

@@ -98,7 +98,7 @@ returns what the kubelet would put on the error stream (then nothing was written
 
 @dataclass(slots=True)
 class Session:
-    """One SPDY connection: reads frames on the handler thread, answers each request on its own thread."""
+    """One SPDY connection: reads frames and answers each request on the handler thread."""
 
     rfile: BinaryIO
     wfile: BinaryIO
@@ -195,7 +195,9 @@ class Session:
         if b"\r\n\r\n" not in pair.buffer:
             return
         pair.started = True
-        threading.Thread(target=self._serve, args=(pair,), daemon=True).start()
+        # Answered on this thread: an SSL socket must not be read and written from two threads at once
+        # (OpenSSL's SSL objects are not thread-safe), so a slow reply holds up this connection's others.
+        self._serve(pair)
 
     def _serve(self, pair: Pair) -> None:
         try:

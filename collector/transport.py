@@ -34,6 +34,7 @@ LOG = logging.getLogger("ztbundle.transport")
 _REFUSED = re.compile(r"Handshake status (400|405|426|501)\b")
 _FORWARDING = re.compile(r"Forwarding from 127\.0\.0\.1:(\d+) ->")
 LAUNCH_S = 10.0
+_SERVER_SAID = re.compile(r"^Error from server \(\w+\): ")  # kubectl's prefix to an API Status message
 _FORWARD_ERROR = re.compile(r"an error occurred forwarding \d+ -> \d+: (.*?)\"?$")
 
 
@@ -208,7 +209,7 @@ def _kubectl_failure(stderr: list[str], code: int | None) -> Exception:
     from kubernetes.client.exceptions import ApiException
 
     text = " ".join(line.strip() for line in stderr if line and line.strip()) or f"kubectl exited {code}"
-    message = text.removeprefix("error: ").removeprefix("error upgrading connection: ")
+    message = _SERVER_SAID.sub("", text.removeprefix("error: ").removeprefix("error upgrading connection: "))
     for status, reason, marker in (
         (403, "Forbidden", "is forbidden"),
         (401, "Unauthorized", "Unauthorized"),

@@ -1,11 +1,12 @@
-"""The lean port-forward client fails exactly as the official one does, fault by fault.
+"""The lean port-forward client and the kubectl transport fail as the official client does, fault by fault.
 
-Both clients fetch the same admin path from the same simulated pod under each fault; what the runner
-would record (`classify`: status and message) and the bytes kept must be identical.
+Each fetches the same admin path from the same simulated pod under each fault; what the runner would
+record (`classify`: status and message) and the bytes kept must be identical.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from collector import transport_ws
 from collector.failures import StepFailed, Truncated, classify
 from collector.kube import ClientPool, load_cluster_config, port_forward_get
+from collector.transport import Kubectl
 from tests.fakecluster import FakeCluster, Fault, scenarios
 from tests.fakecluster.scenario import Role
 
@@ -64,3 +66,27 @@ def test_lean_client_fails_as_the_official_one_does(cluster: FakeCluster, name: 
     assert lean[:2] == official[:2]
     if name != "hang":  # what arrived before a timeout depends on when each client gave up
         assert lean[2] == official[2]
+
+
+KUBECTL_FAULTS = sorted(set(FAULTS) - {"websocket-refused"})
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+@pytest.mark.parametrize("name", KUBECTL_FAULTS)
+def test_kubectl_transport_fails_as_the_official_client_does(cluster: FakeCluster, name: str) -> None:
+    cluster.faults[:] = FAULTS[name]
+    cfg = load_cluster_config(str(cluster.kubeconfig), cluster.context).configuration
+    api = ClientPool(cfg).get()
+    kubectl = Kubectl.find(str(cluster.kubeconfig), cluster.context)
+    assert kubectl is not None
+    args = ("istio-system", ZT, 15000, "/config_dump")
+    try:
+        official = _outcome(lambda: port_forward_get(api, *args, timeout_s=1.0, max_bytes=1 << 20))
+        through = _outcome(lambda: kubectl.get(*args, timeout_s=1.0, max_bytes=1 << 20))
+    finally:
+        kubectl.close()
+        cluster.faults[:] = []
+    assert through[:2] == official[:2]
+    # kubectl prints an API refusal's message, not its Status body; the pod's bytes it passes through.
+    if name not in ("hang", "forbidden", "pod-deleted"):
+        assert through[2] == official[2]

@@ -469,7 +469,6 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         PortForwardSession(self, pod, ports, record).run()
 
-
     def _portforward_spdy(self, pod: Pod, record: RequestRecord) -> None:
         """kubectl's SPDY/3.1 port-forward: the ports come in each stream's headers, not the query."""
         record.target, record.status = f"{pod.namespace}/{pod.name}", 101
@@ -488,9 +487,7 @@ class Handler(BaseHTTPRequestHandler):
             stopping=self.cluster.stopping,
         ).run()
 
-    def _spdy_request(
-        self, forward: PortForwardSession, pod: Pod, port: int, raw: bytes, write: Any
-    ) -> str:
+    def _spdy_request(self, forward: PortForwardSession, pod: Pod, port: int, raw: bytes, write: Any) -> str:
         """One tunnelled HTTP request: recorded like the WebSocket flavour's, answered by the pod."""
         record = RequestRecord("POST", f"/api/v1/namespaces/{pod.namespace}/pods/{pod.name}/portforward", {})
         record.user, record.target, record.status = self._user(), f"{pod.namespace}/{pod.name}", 101

@@ -20,7 +20,7 @@ from collector.discovery import Options, Plan, discover
 from collector.kube import ClientPool, load_cluster_config
 from collector.manifest import Artifact, Manifest, tool_log_item, utc_now
 from collector.runner import ProgressCallback, Runner
-from collector.steps import Item, Step, cluster_objects, istiod_proxy, load_steps
+from collector.steps import Item, Step, cluster_objects, istiod_proxy, load_steps, ztunnel_config_dump
 from collector.toollog import ToolLog
 from collector.transport import Kubectl, PortForwarder
 from ztbundle import layout
@@ -74,12 +74,19 @@ def plan_items(plan: Plan, steps: list[Step]) -> list[tuple[Step, Item]]:
     return [(step, item) for step in steps for item in step.items(plan)]
 
 
+def _rank(step: Step, item: Item) -> int | None:
+    """Where an item runs before per-proxy views are planned (lower first), or None: after."""
+    if step.name == cluster_objects.NAME:
+        return 0
+    if item.input in (Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS):
+        return 1  # every replica's routing: small, and what the second phase is planned from
+    if step.name == ztunnel_config_dump.NAME:
+        return 2  # the big independent work, so waiting for the routing costs nothing
+    return None
+
+
 def _first(step: Step, item: Item) -> bool:
-    """What runs before per-proxy views are planned: the cluster objects and every replica's routing."""
-    return step.name == cluster_objects.NAME or item.input in _ROUTING_INPUTS
-
-
-_ROUTING_INPUTS = frozenset({Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS})
+    return _rank(step, item) is not None
 
 
 def _phases(
@@ -87,10 +94,13 @@ def _phases(
 ) -> tuple[list[tuple[Step, Item]], Callable[[], list[tuple[Step, Item]]]]:
     """The first phase's items, and a function planning the rest once the routing is known.
 
-    The cluster objects run alongside syncz/connections so the wait for the routing costs no
-    priority: under a deadline they are what a bundle most needs.
+    The first phase keeps the steps' priority (cluster objects, then ztunnel dumps) with the routing
+    slipped in between, so under a deadline nothing important waits for it; the dumps run while the
+    routing is awaited, so a slow syncz costs only the part of its wait that outlasts them.
     """
-    first = [(s, i) for s, i in plan_items(plan, steps) if _first(s, i)]
+    first = sorted(
+        ((s, i) for s, i in plan_items(plan, steps) if _first(s, i)), key=lambda si: _rank(*si) or 0
+    )
 
     def rest() -> list[tuple[Step, Item]]:
         out: list[tuple[Step, Item]] = []

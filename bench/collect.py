@@ -9,10 +9,12 @@ ratio, and the collector's peak RSS (collect runs in a child process, measured w
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,6 +72,7 @@ def collect_into(
         run = run_child(cmd)
         cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         requests = len(cluster.requests) - before
+        floor = _floor(cluster, cluster.requests[before:], concurrency, out.with_suffix(".requests.json"))
     finally:
         if own:
             cluster.stop()
@@ -87,6 +90,31 @@ def collect_into(
         "collector_cpu_s": (cpu_after.ru_utime + cpu_after.ru_stime)
         - (cpu_before.ru_utime + cpu_before.ru_stime),
         "bundle_mb": out.stat().st_size / 1e6 if out.exists() else 0.0,
+        **floor,
+    }
+
+
+def _floor(cluster: FakeCluster, records: list[Any], concurrency: int, jobs: Path) -> dict[str, float]:
+    """Replay the collect's requests with the thinnest client (`bench.floor`), in its own child."""
+    from bench.analyze import run_child
+    from bench.floor import requests_of
+
+    jobs.write_text(json.dumps(requests_of(records)))
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        run = run_child(
+            [sys.executable, "-m", "bench.floor", str(cluster.kubeconfig), str(jobs), str(concurrency)]
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        jobs.unlink(missing_ok=True)
+    if run.exit != 0:
+        sys.exit(f"bench: transport floor failed: {run.stderr.strip()[-600:]}")
+    wall, moved = run.stdout.split()
+    return {
+        "floor_s": float(wall),
+        "floor_cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        "moved_mb": int(moved) / 1e6,
     }
 
 

@@ -5,7 +5,9 @@
     .venv/bin/python -m bench.run --quick              # CI smoke run: 3 and 6 nodes, seconds
 
 P1  `ztbundle collect` against FakeCluster(synthetic(N, 20)) with 50 ms added to every request:
-    wall vs the concurrency-bound ideal (requests × latency ÷ concurrency), the child's peak RSS.
+    wall vs the concurrency-bound ideal (requests × latency ÷ concurrency), the child's peak RSS;
+    wall vs the transport floor (the same requests through the same server by the thinnest client,
+    `bench.floor`, same concurrency), the collector's CPU per MB moved, and MB moved per node.
 P2  that bundle's size (logs capped by --max-size), and what --no-dedup would write (bench.run.no_dedup_mb).
 P3  `ztbundle analyze -o json` of the P1 bundle: wall, peak RSS, and the floor — the bare time
     to decompress the archive and json-parse its unique content once (every object, every raw member).
@@ -139,8 +141,9 @@ def measure(nodes: int, per_node: int, latency: float, concurrency: int, tmp: Pa
 
 
 HEADER = (
-    "| nodes | pods | requests | P1 wall s | ideal s | ratio | RSS MiB | P2 MB | no-dedup MB "
-    "| P3 wall s | RSS MiB | floor s (read+parse) | P3/floor |"
+    "| nodes | pods | requests | P1 wall s | ideal s | ratio | floor s | P1/floor | CPU ms/MB "
+    "| floor CPU ms/MB | MB/node "
+    "| RSS MiB | P2 MB | no-dedup MB | P3 wall s | RSS MiB | floor s (read+parse) | P3/floor |"
 )
 
 
@@ -151,7 +154,12 @@ def line(r: Row) -> str:
     p3_note = "" if r.p3_exit in (0, 1) else f" (exit {r.p3_exit})"
     return (
         f"| {r.nodes:,} | {r.pods:,} | {p1['requests']:,.0f} | {p1['wall_s']:.1f}{exit_note} "
-        f"| {p1['ideal_s']:.1f} | {p1['ratio']:.2f} | {p1['peak_rss_mb']:.0f} "
+        f"| {p1['ideal_s']:.1f} | {p1['ratio']:.2f} "
+        f"| {p1['floor_s']:.1f} | {p1['wall_s'] / p1['floor_s']:.2f} "
+        f"| {1000 * p1['collector_cpu_s'] / p1['moved_mb']:.1f} "
+        f"| {1000 * p1['floor_cpu_s'] / p1['moved_mb']:.1f} "
+        f"| {p1['moved_mb'] / r.nodes:.2f} "
+        f"| {p1['peak_rss_mb']:.0f} "
         f"| {p1['bundle_mb']:.2f} | {r.raw_mb:.1f} "
         f"| {r.p3_wall:.2f}{p3_note} | {r.p3_rss:.0f} | {floor:.2f} ({r.floor_read:.2f}+{r.floor_parse:.2f}) "
         f"| {r.p3_wall / floor:.1f}× |"
@@ -171,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.nodes, args.pods_per_node, args.repeats = [3, 6], 9, 1
     print(f"commit {commit()}, Python {sys.version.split()[0]}, {os.cpu_count()} CPU(s); targets: {TARGETS}")
+    print(
+        "floor: the same requests by the thinnest client (bench.floor); CPU ms/MB: the collector's (and the "
+        "floor client's) CPU per MB moved through the API server; MB/node: that traffic per node"
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.nodes:

@@ -13,6 +13,7 @@ from typing import Any
 
 from collector import preflight, redact
 from collector.archive import BundleWriter
+from collector.body import Body
 from collector.budget import write_logs
 from collector.context import StepContext
 from collector.discovery import Options, Plan, discover
@@ -20,10 +21,11 @@ from collector.kube import ClientPool, load_cluster_config
 from collector.manifest import Artifact, Manifest, tool_log_item, utc_now
 from collector.paths import narrow
 from collector.runner import ProgressCallback, Runner
-from collector.steps import Item, Step, load_steps
+from collector.steps import Item, Step, cluster_objects, istiod_proxy, load_steps, ztunnel_config_dump
 from collector.toollog import ToolLog
+from collector.transport import Kubectl, PortForwarder
 from ztbundle import layout
-from ztbundle.layout import Status
+from ztbundle.layout import Input, Status
 
 LOG = logging.getLogger("ztbundle.collect")
 
@@ -79,6 +81,50 @@ def plan_items(plan: Plan, steps: list[Step]) -> list[tuple[Step, Item]]:
     return [(step, item) for step in steps for item in step.items(plan)]
 
 
+def _rank(step: Step, item: Item) -> int | None:
+    """Where an item runs before per-proxy views are planned (lower first), or None: after."""
+    if step.name == cluster_objects.NAME:
+        return 0
+    if item.input in (Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS):
+        return 1  # every replica's routing: small, and what the second phase is planned from
+    if step.name == ztunnel_config_dump.NAME:
+        return 2  # the big independent work, so waiting for the routing costs nothing
+    return None
+
+
+def _first(step: Step, item: Item) -> bool:
+    return _rank(step, item) is not None
+
+
+def _phases(
+    plan: Plan, steps: list[Step], routes: istiod_proxy.Routes
+) -> tuple[list[tuple[Step, Item]], Callable[[], list[tuple[Step, Item]]]]:
+    """The first phase's items, and a function planning the rest once the routing is known.
+
+    The first phase keeps the steps' priority (cluster objects, then ztunnel dumps) with the routing
+    slipped in between, so under a deadline nothing important waits for it; the dumps run while the
+    routing is awaited, so a slow syncz costs only the part of its wait that outlasts them.
+    """
+    first = sorted(
+        ((s, i) for s, i in plan_items(plan, steps) if _first(s, i)), key=lambda si: _rank(*si) or 0
+    )
+
+    def rest() -> list[tuple[Step, Item]]:
+        out: list[tuple[Step, Item]] = []
+        for step in steps:
+            routed = step.name == istiod_proxy.NAME
+            items = istiod_proxy.routed_items(plan, routes) if routed else step.items(plan)
+            out += [(step, item) for item in items if not _first(step, item)]
+        return out
+
+    return first, rest
+
+
+def _learn_route(routes: istiod_proxy.Routes, item: Item, body: Body) -> None:
+    if item.input in (Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS) and item.pod is not None:
+        routes.learn(item.pod.name, item.input, body.read_bytes())
+
+
 def _timestamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -115,6 +161,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
     with ToolLog(cluster.secrets) as toollog:
         LOG.info("ztbundle collect: context %s, server %s, config %s", cluster.context, host, cluster.source)
         pool = ClientPool(cluster.configuration)
+        forwarder = PortForwarder(Kubectl.find(request.kubeconfig, request.context), cluster.configuration)
         try:
             plan = discover(pool.get(), request.options, host)
             if request.options.for_pods:  # `--for`/`--to`: only what those paths touch
@@ -140,25 +187,32 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             for node in sorted(request.options.nodes - {p.node for p in plan.ztunnels_all if p.node}):
                 manifest.errors.append(f"--node {node}: no ztunnel pod runs on that node")
             manifest.errors.extend(preflight.run(pool.get(), plan))  # what RBAC will refuse, said up front
-            planned = plan_items(plan, load_steps())
-            if request.confirm is not None:
-                request.confirm(plan, len(planned))
+            steps = load_steps()
+            if request.confirm is not None:  # the upper bound: every replica asked about every ztunnel
+                request.confirm(plan, len(plan_items(plan, steps)))
             out = request.out or Path(layout.default_bundle_name(cluster.context or "cluster", _timestamp()))
             # With --pseudonymize the real-name archive is written beside `out` under a hidden staging
             # name and always deleted: the final path only ever holds the pseudonymized bundle.
             staged = out.with_name(f".{out.name}.unpseudonymized") if request.pseudonymize else out
             writer = BundleWriter(staged, dedupe=request.dedupe, defer_logs=True)
             manifest.format_version = writer.format_version
+            routes = istiod_proxy.Routes()
+            first, rest = _phases(plan, steps, routes)
             runner = Runner(
-                StepContext(plan=plan, clients=pool),
+                StepContext(plan=plan, clients=pool, forwarder=forwarder),
                 writer,
                 manifest,
                 concurrency=request.concurrency,
                 deadline_at=started + request.deadline_s,
                 progress=progress,
+                observe=lambda item, body: _learn_route(routes, item, body),
             )
-            state = runner.run(planned)
+            # syncz/connections first: they say which istiod replica to ask about each ztunnel.
+            runner.run(first)
+            state = runner.run(rest())
+            manifest.routing = routes.to_json(plan)
         finally:
+            forwarder.close()
             pool.close()
         manifest.interrupted = state.interrupted
         manifest.deadline_exceeded = state.deadline_exceeded

@@ -23,6 +23,8 @@ from ztbundle.layout import Status
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
+    from collector.transport import PortForwarder
+
 
 _PAGING = ("continue", "remainingItemCount")
 
@@ -43,6 +45,7 @@ class StepContext:
 
     plan: Plan
     clients: ClientPool
+    forwarder: PortForwarder | None = None  # None: the client's WebSocket port-forward only
 
     @property
     def timeout_s(self) -> float:
@@ -111,7 +114,8 @@ class StepContext:
 
     def admin_get(self, pod: PodRef, port: int, path: str) -> Body:
         """GET an admin endpoint over a port-forward; a non-2xx reply raises with its body kept."""
-        reply = port_forward_get(
+        forward = self.forwarder.get if self.forwarder is not None else port_forward_get
+        reply = forward(
             self.api(),
             pod.namespace,
             pod.name,

@@ -32,6 +32,7 @@ class Artifact:
     finished_at: str | None
     trim: Trim | None = None
     pieces: tuple[str, ...] | None = None  # format 2: the recipe when stored as shared objects
+    transport: str | None = None  # port-forward artifacts: "websocket" or "kubectl" (`collector.transport`)
 
     def to_json(self, *, storage: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -46,6 +47,8 @@ class Artifact:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
+        if self.transport is not None:
+            out["transport"] = self.transport
         if storage:  # format 2 records how the bytes are kept; format 1 has only raw members
             out["storage"] = layout.Storage.RAW.value if self.pieces is None else layout.Storage.RECIPE.value
             if self.pieces is not None:
@@ -70,6 +73,7 @@ class Manifest:
     artifacts: list[Artifact] = field(default_factory=list)
     redactions: list[Redaction] = field(default_factory=list)
     format_version: int = layout.FORMAT_VERSION
+    routing: dict[str, Any] | None = None  # how istiod per-proxy views were routed (`istiod_proxy.Routes`)
 
     def record(self, artifact: Artifact) -> None:
         self.artifacts.append(artifact)
@@ -119,6 +123,8 @@ class Manifest:
                 if a.trim is not None
             ],
         }
+        if self.routing is not None:
+            doc["routing"] = self.routing
         jsonschema.validate(doc, layout.manifest_schema())
         return json.dumps(doc, indent=2).encode("utf-8") + b"\n"
 

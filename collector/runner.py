@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from collector import members, redact, redact_text
+from collector import members, redact, redact_text, transport
 from collector.archive import BundleWriter
 from collector.body import Body
 from collector.context import MergedList, StepContext
@@ -61,6 +61,7 @@ class Fetched:
     finished_at: str
     trim: Trim | None = None
     redactions: tuple[redact_text.Redaction, ...] = ()
+    transport: str | None = None  # the port-forward transport that carried it
 
 
 @dataclass(slots=True)
@@ -151,6 +152,7 @@ def fetch_one(
     started = utc_now()
     body: Body | None
     trim: Trim | None = None
+    transport.reset()
     try:
         body = step.fetch(ctx, item)
         status, error = Status.OK, None
@@ -161,6 +163,7 @@ def fetch_one(
         body, status, error = failed.body, failed.status, failed.message
     finally:
         running.pop(item.path, None)
+    served = transport.served_by()
     version = None
     version_of = functools.partial(step.version_of, item) if step.version_of else None
     if isinstance(body, MergedList):  # written and redacted page by page: nothing left to check
@@ -174,6 +177,7 @@ def fetch_one(
             finished_at=utc_now(),
             trim=trim,
             redactions=redact.records(item.path, body.redacted),
+            transport=served,
         )
     if status is Status.OK and body is not None:
         if item.expect_json:
@@ -194,6 +198,7 @@ def fetch_one(
         finished_at=utc_now(),
         trim=trim,
         redactions=redactions,
+        transport=served,
     )
 
 
@@ -233,9 +238,11 @@ class Runner:
         deadline_at: float,
         progress: ProgressCallback | None,
         cache: RunCache | None = None,
+        observe: Callable[[Item, Body], None] | None = None,
     ) -> None:
         self.ctx = ctx
         self.cache = cache or RunCache()  # this run's memos and parse lock
+        self.observe = observe  # sees each ok body before it is written (istiod routing reads syncz)
         self.writer = writer
         self.manifest = manifest
         self.concurrency = max(1, concurrency)
@@ -251,7 +258,13 @@ class Runner:
         self._total = 0
 
     def run(self, planned: list[tuple[Step, Item]]) -> RunState:
-        self._total = len(planned)
+        """Run `planned`; called again, it continues the same run (a stopped run skips the rest)."""
+        self._total += len(planned)
+        if self.state.interrupted or self.state.deadline_exceeded:
+            reason = "interrupted" if self.state.interrupted else "deadline exceeded"
+            for _, item in planned:
+                self.manifest.record(skipped(item, reason))
+            return self.state
         stop = threading.Event()
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="ztbundle")
         in_flight: dict[Future[Fetched], Item] = {}
@@ -283,7 +296,7 @@ class Runner:
             self.state.interrupted = True
             LOG.warning("interrupted with %d items left", len(planned) - self._done)
         finally:
-            self.progress = None  # a callback that raised must not run again while we finalise
+            progress, self.progress = self.progress, None  # a callback that raised must not run again
             reason = "interrupted" if self.state.interrupted else "deadline exceeded"
             for future, item in list(in_flight.items()):
                 if future.done() and not future.cancelled():
@@ -294,11 +307,15 @@ class Runner:
                 self.manifest.record(skipped(item, reason))
             # Hung workers are abandoned, not awaited: each is bounded by its own request timeout.
             executor.shutdown(wait=False, cancel_futures=True)
+        if not (self.state.interrupted or self.state.deadline_exceeded):
+            self.progress = progress  # the run goes on (`run` called again)
         return self.state
 
     def _land(self, item: Item, result: Fetched) -> None:
         stored = result.body is not None
         pieces = None
+        if self.observe is not None and result.body is not None and result.status is Status.OK:
+            self.observe(item, result.body)
         if result.body is not None:
             try:
                 pieces = self.writer.put(item.path, result.body, item.input)  # raw, recipe or deferred log
@@ -315,6 +332,7 @@ class Runner:
             finished_at=result.finished_at,
             trim=result.trim,
             pieces=pieces,
+            transport=result.transport,
         )
         self.manifest.redactions.extend(result.redactions)
         self.manifest.record(artifact)

@@ -19,5 +19,5 @@ def test_bench_run_quick_prints_p1_to_p4() -> None:
     out = done.stdout
     assert "| nodes | pods | requests | P1 wall s |" in out
     rows = [line for line in out.splitlines() if line.startswith("| 3 |") or line.startswith("| 6 |")]
-    assert len(rows) == 2 and all(len(r.split("|")) == 15 for r in rows), rows
+    assert len(rows) == 2 and all(len(r.split("|")) == 20 for r in rows), rows
     assert "P4: analyze samples/bookinfo.tar.gz median" in out

@@ -19,7 +19,10 @@ T0 = "2026-01-01T12:00:00Z"
 
 def _input_of(path: str) -> Input:
     lists = {v: k for k, v in layout.CLUSTER_LISTS.items()} | {v: k for k, v in layout.CONFIG_PATHS.items()}
-    lists |= {layout.ISTIO_DEPLOYMENTS: Input.ISTIO_DEPLOYMENTS, layout.ISTIO_DAEMONSETS: Input.ISTIO_DAEMONSETS}
+    lists |= {
+        layout.ISTIO_DEPLOYMENTS: Input.ISTIO_DEPLOYMENTS,
+        layout.ISTIO_DAEMONSETS: Input.ISTIO_DAEMONSETS,
+    }
     if path in lists:
         return lists[path]
     if path.startswith("ztunnel/"):

@@ -240,12 +240,18 @@ def test_enums_match_the_schema_and_the_cli() -> None:
 
 
 def test_expected_non_answers_do_not_call_a_complete_bundle_incomplete(
-    tmp_path: Path, capsys: CaptureFixture[str]
+    tmp_path: Path, capsys: CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two istiod replicas: each answers 404 for the ztunnels on the other, which the collector expects."""
+    """Two istiod replicas: each answers 404 for the ztunnels on the other, which the collector expects.
+
+    Collected with every replica asked about every ztunnel, as collectors before per-replica routing
+    did (and as its fallback still does when syncz does not say where a ztunnel is).
+    """
+    from collector.steps import istiod_proxy
     from tests.fakecluster.cluster import FakeCluster
 
     bundle = tmp_path / "b.tar.gz"
+    monkeypatch.setattr(istiod_proxy, "routed_items", lambda plan, routes: istiod_proxy.items(plan))
     with FakeCluster(scenarios.synthetic(nodes=2, pods_per_node=3)) as fc:
         rc = main(
             [

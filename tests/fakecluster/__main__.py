@@ -9,7 +9,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from tests.fakecluster import FakeCluster, scenarios
+from tests.fakecluster import FakeCluster, Fault, scenarios
 
 
 def _utc(text: str) -> datetime:
@@ -30,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--latency-ms", type=float, default=0, help="added to every request")
     serve.add_argument("--kubeconfig", type=Path, help="also copy the kubeconfig here")
     serve.add_argument(
+        "--refuse-websocket",
+        action="store_true",
+        help="refuse the WebSocket port-forward upgrade, as some API proxies do (kubectl's SPDY still works)",
+    )
+    serve.add_argument(
         "--now",
         type=_utc,
         help="pin the scenario clock (ISO 8601, e.g. 2025-06-01T12:00:00Z; default: wall clock at start)",
@@ -39,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         scn = scenarios.synthetic(args.nodes, args.pods_per_node, args.seed)
     else:
         scn = scenarios.SCENARIOS[args.scenario]()
-    with FakeCluster(scn, latency_ms=args.latency_ms, now=args.now) as cluster:
+    faults = [Fault.websocket_refused()] if args.refuse_websocket else []
+    with FakeCluster(scn, faults, latency_ms=args.latency_ms, now=args.now) as cluster:
         path = cluster.kubeconfig
         if args.kubeconfig:
             shutil.copyfile(cluster.kubeconfig, args.kubeconfig)

@@ -22,6 +22,7 @@ class FaultKind(StrEnum):
     FORBIDDEN = "forbidden"
     POD_DELETED = "pod-deleted"
     PORTFORWARD_ERROR = "portforward-error"
+    WEBSOCKET_REFUSED = "websocket-refused"  # the WebSocket port-forward upgrade is refused (400)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,11 @@ class Fault:
     def portforward_error(cls, pod: str, port: int | None = None, message: str = "") -> Fault:
         """The kubelet reports an error on the port's error channel instead of forwarding."""
         return cls(FaultKind.PORTFORWARD_ERROR, pod=pod, port=port, message=message)
+
+    @classmethod
+    def websocket_refused(cls) -> Fault:
+        """A proxy before the apiserver refuses WebSocket upgrades of port-forward (kubectl's SPDY passes)."""
+        return cls(FaultKind.WEBSOCKET_REFUSED, resource="pods/portforward")
 
     # --- matching ----------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """The fake kube-apiserver: HTTPS, bearer tokens, RBAC, lists/selectors/pagination, logs, pod proxy,
-SelfSubjectAccessReview and WebSocket port-forward to the simulated in-pod HTTP servers.
+SelfSubjectAccessReview and port-forward to the simulated in-pod HTTP servers, in both flavours: the
+client's v4 WebSocket and kubectl's SPDY/3.1 (`spdy.py`).
 
 Status bodies, messages and codes mirror the real apiserver/kubelet so the official client raises
 the same `ApiException`s it would against a live cluster.
@@ -20,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.fakecluster import k8s, wsframes
+from tests.fakecluster import k8s, spdy, wsframes
 from tests.fakecluster.admin import Closed, Response, admin_response, deliver
 from tests.fakecluster.faults import Fault, FaultKind
 from tests.fakecluster.logs import component_log
@@ -59,6 +60,7 @@ class RequestRecord:
     target: str | None = None  # "ns/pod" for pod subresources
     port: int | None = None
     http_path: str | None = None
+    admin_status: int | None = None  # the in-pod server's HTTP status for a tunnelled request
 
     def __str__(self) -> str:
         extra = f" -> {self.target}:{self.port}{self.http_path or ''}" if self.port else ""
@@ -239,7 +241,12 @@ class Handler(BaseHTTPRequestHandler):
         ):
             raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
         res = k8s.RESOURCES[(route.group, route.resource)]
-        if method != "GET":
+        spdy_upgrade = (
+            method == "POST"
+            and route.subresource == "portforward"
+            and self.headers.get("Upgrade", "").lower().startswith("spdy/")
+        )
+        if method != "GET" and not spdy_upgrade:
             raise ApiError(
                 405,
                 "MethodNotAllowed",
@@ -269,6 +276,11 @@ class Handler(BaseHTTPRequestHandler):
             if route.subresource == "log":
                 return self._logs(pod, query, record, faults)
             if route.subresource == "portforward":
+                if spdy_upgrade:
+                    return self._portforward_spdy(pod, record)
+                if is_upgrade and any(f.kind is FaultKind.WEBSOCKET_REFUSED for f in faults):
+                    # What a proxy in front of the apiserver that does not pass WebSockets answers.
+                    raise ApiError(400, "BadRequest", "websocket upgrade refused by proxy")
                 if not is_upgrade:
                     raise ApiError(400, "BadRequest", "Upgrade request required")
                 return self._portforward(pod, query, record)
@@ -476,6 +488,35 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         PortForwardSession(self, pod, ports, record).run()
 
+    def _portforward_spdy(self, pod: Pod, record: RequestRecord) -> None:
+        """kubectl's SPDY/3.1 port-forward: the ports come in each stream's headers, not the query."""
+        record.target, record.status = f"{pod.namespace}/{pod.name}", 101
+        self.wfile.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+            b"X-Stream-Protocol-Version: portforward.k8s.io\r\n\r\n"
+        )
+        self.close_connection = True
+        self.connection.settimeout(60)
+        forward = PortForwardSession(self, pod, [], record)
+        spdy.Session(
+            self.rfile,
+            self.wfile,  # type: ignore[arg-type]
+            respond=lambda port, raw, write: self._spdy_request(forward, pod, port, raw, write),
+            precheck=forward._precheck,
+            stopping=self.cluster.stopping,
+        ).run()
+
+    def _spdy_request(self, forward: PortForwardSession, pod: Pod, port: int, raw: bytes, write: Any) -> str:
+        """One tunnelled HTTP request: recorded like the WebSocket flavour's, answered by the pod."""
+        record = RequestRecord("POST", f"/api/v1/namespaces/{pod.namespace}/pods/{pod.name}/portforward", {})
+        record.user, record.target, record.status = self._user(), f"{pod.namespace}/{pod.name}", 101
+        self.cluster.record(record)
+        problem = forward._precheck(port)
+        if problem:
+            return problem
+        forward.answer(record, port, raw, write)
+        return ""
+
 
 def _filter_logs(
     lines: list[tuple[datetime, str]], query: dict[str, str], now: datetime
@@ -592,17 +633,20 @@ class PortForwardSession:
         raw = self.buffers[index]
         if b"\r\n\r\n" not in raw:
             return
+        self.done.add(index)
+        self.answer(self.record, self.ports[index], raw, lambda *b: self.send_channel(2 * index, *b))
+
+    def answer(self, record: RequestRecord, port: int, raw: bytes, write: Any) -> None:
+        """Answer one tunnelled HTTP request as the pod's `port` would, faults applied."""
         request_line = raw.split(b"\r\n", 1)[0].decode("latin-1")
         parts = request_line.split(" ")
         target = parts[1] if len(parts) >= 2 else "/"
-        port = self.ports[index]
-        self.record.http_path = target
-        self.record.port = port
+        record.http_path = target
+        record.port = port
         faults = [
             f for f in self.cluster.faults if f.matches_admin(self.pod.name, port, target.split("?")[0])
         ]
         faults += [f for f in self.cluster.faults if f.everywhere]
-        self.done.add(index)
         # A slow admin endpoint answers with the state of when it answers, as ztunnel's dump does.
         for f in faults:
             if f.kind is FaultKind.LATENCY:
@@ -613,10 +657,11 @@ class PortForwardSession:
             resp = Response(404, b"")
         if parts[0] != "GET" and resp.status < 400:
             resp = Response(405, b"Method Not Allowed\n", "text/plain")
+        record.admin_status = resp.status
         # If the pod drops its TCP connection (Closed), the kubelet sees an ordinary end of stream,
         # so the client gets a normal WebSocket close after whatever bytes were sent.
         with contextlib.suppress(Closed):
-            deliver(lambda *b: self.send_channel(2 * index, *b), resp, faults, self.cluster.stopping)
+            deliver(write, resp, faults, self.cluster.stopping)
 
     def _close(self, *, reply: bool) -> None:
         """Closing handshake: send close, then wait briefly for the client's close before dropping TCP."""

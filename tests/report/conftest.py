@@ -64,13 +64,17 @@ def hostile() -> Case:
 @pytest.fixture(scope="session")
 def collected_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bundle written by the REAL collector against the fake cluster's `broken` scenario."""
+    from collector.steps import istiod_proxy
     from tests.fakecluster import scenarios
     from tests.fakecluster.cluster import FakeCluster
     from ztbundle.cli import main
     from ztbundle.exits import Exit
 
     out = tmp_path_factory.mktemp("collected") / "broken.tar.gz"
-    with FakeCluster(scenarios.broken()) as fc:
+    # Every replica asked about every ztunnel, as collectors before per-replica routing did (and as the
+    # fallback still does): the report must mark the other replica's 404 "not connected" as expected.
+    with FakeCluster(scenarios.broken()) as fc, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(istiod_proxy, "routed_items", lambda plan, routes: istiod_proxy.items(plan))
         rc = main(
             ["collect", "--kubeconfig", str(fc.kubeconfig), "--context", fc.context, "--out-file", str(out)]
         )

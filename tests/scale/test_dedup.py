@@ -73,8 +73,8 @@ def test_objects_are_shared_across_ztunnels(runs: dict[str, Run]) -> None:
     views = [a for p, a in _recipes(v2).items() if "/proxy/" in p and not p.endswith(".wads.json")]
     served = [a for a in views if a["status"] == "ok"]
     assert len(served) == NODES and len({tuple(a["pieces"]) for a in served}) == 1  # identical: one object
-    refused = [a for a in views if a["status"] != "ok"]  # the other replica's 404 "not connected" body
-    assert len(refused) == NODES and len({tuple(a["pieces"]) for a in refused}) == 1
+    # Each ztunnel is asked only of the replica syncz shows it connected to: no 404 "not connected".
+    assert [a for a in views if a["status"] != "ok"] == []
     objects = list(v2.objects)
     assert len(objects) == len({d for a in _recipes(v2).values() for d in a["pieces"]})
     raw = sum(len(v1.members[p]) for p in _recipes(v2))

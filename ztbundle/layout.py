@@ -476,6 +476,7 @@ class Tally:
     """
 
     collected: int = 0
+    not_installed: int = 0  # kinds the cluster does not serve (no CRD): nothing to collect, not missing
     _failed: dict[str, tuple[tuple[str, bool] | None, str | None]] = field(default_factory=dict)
     _served: set[tuple[str, bool]] = field(default_factory=set)
 
@@ -488,6 +489,9 @@ class Tally:
             self.collected += 1
             if peer is not None:
                 self._served.add(peer)
+            return
+        if Status(status) is Status.NOT_INSTALLED:
+            self.not_installed += 1
             return
         self._failed[path] = (peer, error)
 
@@ -510,13 +514,14 @@ class Tally:
 
     @property
     def total(self) -> int:
-        return self.collected + len(self._failed)
+        return self.collected + self.not_installed + len(self._failed)
 
     def line(self) -> str:
         """`38/45 collected, 4 missing, 3 expected non-answers (istiod replicas)`: the shared wording."""
         expected = len(self.expected)
         tail = f", {expected} expected non-answer(s) from istiod replicas" if expected else ""
-        return f"{self.collected}/{self.total} collected, {len(self.missing)} missing{tail}"
+        absent = f", {self.not_installed} not installed" if self.not_installed else ""
+        return f"{self.collected}/{self.total} collected, {len(self.missing)} missing{absent}{tail}"
 
 
 def tally(artifacts: Iterable[tuple[str, Input | str, Status | str, str | None]]) -> Tally:

@@ -177,10 +177,11 @@ def test_broken_sample_leads_with_the_crash_looping_ztunnel_and_accounts_for_eve
 
 
 def test_every_next_step_of_the_broken_sample_is_a_command_that_runs(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import shlex
 
+    monkeypatch.chdir(tmp_path)  # a step may write files (`extract BUNDLE out/`)
     from ztbundle.cli import main
     from ztbundle.exits import Exit
 

@@ -140,7 +140,10 @@ def bookinfo(
 def with_waypoint(
     scn: Scenario, namespace: str = "default", node: str = NODES[2], *, agentgateway: bool = False
 ) -> Scenario:
-    """Add a namespace waypoint (pod + service; `agentgateway`: 1.31's) and bind the namespace's services."""
+    """Add a namespace waypoint (pod + service; `agentgateway`: 1.31's) and bind the namespace's services.
+
+    It replaces a waypoint of the same name already in the namespace (bookinfo binds reviews to one).
+    """
     from dataclasses import replace
 
     from tests.fakecluster.scenario import _with_vip
@@ -160,10 +163,17 @@ def with_waypoint(
         for ns in scn.namespaces
     )
     ip = f"{pod_prefix(next(n.index for n in scn.nodes if n.name == node))}.200"
+    gateway = "gateway.networking.k8s.io/gateway-name"
+    pods = tuple(
+        p
+        for p in scn.pods
+        if not (p.role is Role.WAYPOINT and p.namespace == namespace and p.labels.get(gateway) == "waypoint")
+    )
+    services = tuple(s for s in scn.services if not (s.namespace == namespace and s.name == "waypoint"))
     return replace(
         scn,
-        pods=scn.pods + (replace(pod, ip=ip, created=scn.now - timedelta(hours=3)),),
-        services=scn.services + (svc,),
+        pods=pods + (replace(pod, ip=ip, created=scn.now - timedelta(hours=3)),),
+        services=services + (svc,),
         namespaces=namespaces,
     )
 

@@ -280,9 +280,13 @@ def test_now_moves_the_analysis_time_for_certificate_validity(
 def test_objects_adapter_reads_typed_accessors_once_a_bundle_has_them(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
+    from analyzer.model import Availability, Input
     from analyzer.trace.objects import collected_objects
 
     t = traced(scenarios.bookinfo(), tmp_path)
-    assert collected_objects(t.model, "authorization_policies") is None  # not on this model yet
-    assert collected_objects(SimpleNamespace(gateways=lambda: ["gw"]), "gateways") == ("gw",)  # type: ignore[arg-type]
-    assert collected_objects(SimpleNamespace(network_policies=()), "network_policies") == ()  # type: ignore[arg-type]
+    collected = t.model.availability(Input.AUTHORIZATION_POLICIES).ok
+    assert (collected_objects(t.model, "authorization_policies") is None) is not collected
+    ok = SimpleNamespace(availability=lambda i: Availability(i, True), gateways=lambda: ["gw"])
+    assert collected_objects(ok, "gateways") == ("gw",)  # type: ignore[arg-type]
+    refused = SimpleNamespace(availability=lambda i: Availability(i, False, "forbidden"), gateways=("gw",))
+    assert collected_objects(refused, "gateways") is None  # type: ignore[arg-type]  # unknown, not empty

@@ -21,34 +21,14 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.model import Bundle, Condition, Input
+from analyzer.model import STATUS_INPUTS, Bundle, Condition
 from rules import Hit, Rule, Severity
 
 RULE = Rule(
     code="ZT703",
     name="istio-condition-false",
     severity=Severity.WARNING,
-    needs=frozenset(
-        {
-            Input.AUTHORIZATION_POLICIES,
-            Input.PEER_AUTHENTICATIONS,
-            Input.REQUEST_AUTHENTICATIONS,
-            Input.SERVICE_ENTRIES,
-            Input.WORKLOAD_ENTRIES,
-            Input.SIDECARS,
-            Input.DESTINATION_RULES,
-            Input.VIRTUAL_SERVICES,
-            Input.TELEMETRIES,
-            Input.GATEWAY_CLASSES,
-            Input.GATEWAYS,
-            Input.HTTP_ROUTES,
-            Input.GRPC_ROUTES,
-            Input.TCP_ROUTES,
-            Input.TLS_ROUTES,
-            Input.REFERENCE_GRANTS,
-            Input.SERVICES,
-        }
-    ),
+    needs=frozenset(STATUS_INPUTS),  # every kind whose status conditions the model reads
     doc=__doc__,
     next_steps=("ztbundle extract {bundle} out/",),
 )

@@ -33,17 +33,7 @@ def test_hostile_bundle_text_reaches_neither_terminal_nor_report_raw(
 
     bundle = tmp_path / "hostile.tar.gz"
     with FakeCluster(scenarios.hostile()) as fc:
-        main(
-            [
-                "collect",
-                "--kubeconfig",
-                str(fc.kubeconfig),
-                "--context",
-                fc.context,
-                "--out-file",
-                str(bundle),
-            ]
-        )
+        main(fc.collect_argv(bundle))
     capsys.readouterr()
     assert main(["analyze", str(bundle), "-o", "text", "--fail-on", "never"]) == Exit.OK
     shown = capsys.readouterr().out

@@ -98,17 +98,7 @@ def test_served_certificates_restarts_and_logs_follow_the_start_time() -> None:
 def test_real_collect_then_analyze_without_now_finds_only_planted_cert_faults(tmp_path: Path) -> None:
     bundle, report = tmp_path / "broken.tar.gz", tmp_path / "broken.json"
     with FakeCluster(scenarios.broken()) as fc:
-        rc = main(
-            [
-                "collect",
-                "--kubeconfig",
-                str(fc.kubeconfig),
-                "--context",
-                fc.context,
-                "--out-file",
-                str(bundle),
-            ]
-        )
+        rc = main(fc.collect_argv(bundle))
     assert rc in (Exit.OK, Exit.INCOMPLETE)
     main(["analyze", str(bundle), "-o", "json", "--out-file", str(report)])  # no --now: the collection time
     found = {

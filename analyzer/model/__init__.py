@@ -10,7 +10,7 @@ type is re-exported here; drift's comparison is imported from `analyzer.model.dr
 
 from __future__ import annotations
 
-from analyzer.model.bundle import CAPTURE_SETTLE, Bundle
+from analyzer.model.bundle import CAPTURE_SETTLE, STATUS_INPUTS, Bundle
 from analyzer.model.config import (
     WAYPOINT_CLASS,
     AuthorizationPolicy,
@@ -73,6 +73,7 @@ __all__ = [
     "PodMetrics",
     "ServiceEntry",
     "CAPTURE_SETTLE",
+    "STATUS_INPUTS",
     "WAYPOINT_CONTROLLERS",
     "AccessRecord",
     "Artifact",

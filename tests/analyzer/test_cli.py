@@ -253,17 +253,7 @@ def test_expected_non_answers_do_not_call_a_complete_bundle_incomplete(
     bundle = tmp_path / "b.tar.gz"
     monkeypatch.setattr(istiod_proxy, "routed_items", lambda plan, routes: istiod_proxy.items(plan))
     with FakeCluster(scenarios.synthetic(nodes=2, pods_per_node=3)) as fc:
-        rc = main(
-            [
-                "collect",
-                "--kubeconfig",
-                str(fc.kubeconfig),
-                "--context",
-                fc.context,
-                "--out-file",
-                str(bundle),
-            ]
-        )
+        rc = main(fc.collect_argv(bundle))
     assert rc == Exit.OK
     capsys.readouterr()
     out = tmp_path / "r.json"

@@ -141,8 +141,6 @@ def test_the_redactor_and_the_runner_keep_no_memo_or_lock_of_their_own() -> None
     lock_type = type(threading.Lock())
     for module in (redact, redact_text, runner, members, leakscan):
         held = [
-            name
-            for name, value in vars(module).items()
-            if isinstance(value, Memo | RunCache | lock_type)
+            name for name, value in vars(module).items() if isinstance(value, Memo | RunCache | lock_type)
         ]
         assert held == [], (module.__name__, held)

@@ -73,6 +73,19 @@ class FakeCluster:
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
+    def collect_argv(self, out: Path | str, *extra: str) -> list[str]:
+        """`ztbundle collect` arguments that point at this cluster and write `out`."""
+        return [
+            "collect",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--context",
+            self.context,
+            "--out-file",
+            str(out),
+            *extra,
+        ]
+
     def __enter__(self) -> FakeCluster:
         self.start()
         return self

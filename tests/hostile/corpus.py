@@ -436,6 +436,7 @@ def _bombs() -> Any:
 
     return bombs
 
+
 BY_NAME: dict[str, Attack] = {a.name: a for a in ATTACKS}
 
 

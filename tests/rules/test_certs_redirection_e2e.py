@@ -21,17 +21,7 @@ def _collect_and_analyze(tmp: Path, name: str) -> set[tuple[str, str]]:
     scn = getattr(scenarios, name)()
     bundle, report = tmp / f"{name}.tar.gz", tmp / f"{name}.json"
     with FakeCluster(scn) as fc:
-        rc = main(
-            [
-                "collect",
-                "--kubeconfig",
-                str(fc.kubeconfig),
-                "--context",
-                fc.context,
-                "--out-file",
-                str(bundle),
-            ]
-        )
+        rc = main(fc.collect_argv(bundle))
     assert rc in (Exit.OK, Exit.INCOMPLETE)
     # certificates are generated on the scenario's clock; judge them there (what `--now` is for)
     now = str(certs.rfc3339(scn.now))

@@ -28,17 +28,7 @@ def _collect_and_analyze(tmp: Path, name: str) -> tuple[Path, list[dict[str, obj
 
     bundle, report = tmp / f"{name}.tar.gz", tmp / f"{name}.json"
     with FakeCluster(getattr(scenarios, name)()) as fc:
-        rc = main(
-            [
-                "collect",
-                "--kubeconfig",
-                str(fc.kubeconfig),
-                "--context",
-                fc.context,
-                "--out-file",
-                str(bundle),
-            ]
-        )
+        rc = main(fc.collect_argv(bundle))
     assert rc in (Exit.OK, Exit.INCOMPLETE)
     main(["analyze", str(bundle), "-o", "json", "--out-file", str(report)])
     findings = [f for f in json.loads(report.read_text())["findings"] if f["code"] in LOG_RULES]

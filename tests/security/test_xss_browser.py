@@ -70,17 +70,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Reports:
     tmp = tmp_path_factory.mktemp("xss")
     bundle = tmp / "hostile.tar.gz"
     with FakeCluster(_scenario()) as fc:
-        rc = main(
-            [
-                "collect",
-                "--kubeconfig",
-                str(fc.kubeconfig),
-                "--context",
-                fc.context,
-                "--out-file",
-                str(bundle),
-            ]
-        )
+        rc = main(fc.collect_argv(bundle))
     assert rc in (Exit.OK, Exit.INCOMPLETE)
     html, js = tmp / "report.html", tmp / "report.json"
     assert main(["analyze", str(bundle), "--out-file", str(html), "--fail-on", "never"]) == Exit.OK

@@ -21,18 +21,7 @@ GOLDEN = Path(__file__).parent / "golden"
 
 def collect(scenario: Scenario, out: Path) -> Path:
     with FakeCluster(scenario) as fc:
-        rc = main(
-            [
-                "collect",
-                "--kubeconfig",
-                str(fc.kubeconfig),
-                "--context",
-                fc.context,
-                "--out-file",
-                str(out),
-                "--quiet",
-            ]
-        )
+        rc = main(fc.collect_argv(out, "--quiet"))
     assert rc in (Exit.OK, Exit.INCOMPLETE) and out.exists()
     return out
 
@@ -72,17 +61,6 @@ def degraded_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ztunnels = [p.name for p in scn.pods if p.labels.get("app") == "ztunnel"]
     faults = (*(Fault(FaultKind.HTTP_500, pod=z, port=15020) for z in ztunnels), Fault.forbidden("pods/log"))
     with FakeCluster(scn, faults) as fc:
-        rc = main(
-            [
-                "collect",
-                "--kubeconfig",
-                str(fc.kubeconfig),
-                "--context",
-                fc.context,
-                "--out-file",
-                str(out),
-                "--quiet",
-            ]
-        )
+        rc = main(fc.collect_argv(out, "--quiet"))
     assert rc == Exit.INCOMPLETE and out.exists()
     return out

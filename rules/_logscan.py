@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from analyzer.model import LogEvent, LogFile
+from analyzer.model import Bundle, LogEvent, LogFile, Pod
 
 RECENT = timedelta(minutes=30)
 """Events older than this before capture are history, not a live problem."""
@@ -194,3 +194,13 @@ def weigh(sightings: Iterable[Sighting], now: datetime) -> Weight:
         quote=_quote(newest[0]) if newest else "",
         trimmed=any(s.file.trimmed for s in items),
     )
+
+
+def destination_pod(bundle: Bundle, s: Sighting) -> Pod | None:
+    """The pod an access-log line's connection went to: by workload name, else by `dst.addr`'s IP."""
+    ns, name = s.field("dst.namespace"), s.field("dst.workload")
+    pod = bundle.pod_by_name(ns, name) if ns and name else None
+    if pod is None:
+        ip = (s.field("dst.addr") or "").rpartition(":")[0].strip("[]")
+        pod = bundle.pod_by_ip(ip) if ip else None
+    return pod

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 
 from analyzer.model import Bundle, Component, Input, LogEvent, ObjectRef, Pod
 from rules import Hit, Rule, Severity
-from rules._logscan import Sighting, find, weigh
+from rules._logscan import Sighting, destination_pod, find, weigh
 
 RULE = Rule(
     code="ZT604",
@@ -49,19 +49,10 @@ def _refused(event: LogEvent) -> bool:
     return REFUSED in event.fields.get("error", "") and event.fields.get("dst.addr", "").endswith(":15008")
 
 
-def _destination(bundle: Bundle, s: Sighting) -> Pod | None:
-    ns, name = s.field("dst.namespace"), s.field("dst.workload")
-    pod = bundle.pod_by_name(ns, name) if ns and name else None
-    if pod is None:
-        ip = (s.field("dst.addr") or "").rpartition(":")[0].strip("[]")
-        pod = bundle.pod_by_ip(ip) if ip else None
-    return pod
-
-
 def check(bundle: Bundle) -> Iterator[Hit]:
     by_pod: dict[ObjectRef, tuple[Pod, list[Sighting]]] = {}
     for s in find(bundle.logs_of(Component.ZTUNNEL), [REFUSED], _refused):
-        pod = _destination(bundle, s)
+        pod = destination_pod(bundle, s)
         if pod is None or pod.deleting or pod.terminal:
             continue  # destination gone: a refusal is expected then
         by_pod.setdefault(pod.ref, (pod, []))[1].append(s)

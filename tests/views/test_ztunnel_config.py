@@ -13,7 +13,7 @@ import pytest
 from _pytest.capture import CaptureFixture
 
 from analyzer.bundle import open_bundle
-from analyzer.views import zconfig
+from analyzer.views import ztunnel_config as zconfig
 from analyzer.views.table import Table, tabwrite
 from tests.views.conftest import NOW_ARG
 from ztbundle.cli import main

@@ -12,7 +12,7 @@ from ztbundle.errors import UsageError
 from ztbundle.exits import Exit
 
 if TYPE_CHECKING:
-    from analyzer.views.zconfig import RawDump
+    from analyzer.views.ztunnel_config import RawDump
 
 SECTIONS = ("workloads", "services", "policies", "certificates", "connections", "all")
 # istioctl ztunnel-config's subcommand names and aliases, plus the singular of each.
@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> Exit:
 
     from analyzer.bundle import parse_json
     from analyzer.text import printable
-    from analyzer.views import zconfig
+    from analyzer.views import ztunnel_config as zconfig
     from analyzer.views.source import open_source
     from ztbundle.commands import _pick
 

@@ -31,7 +31,7 @@ from analyzer.model import (
     Ztunnel,
 )
 from analyzer.model.config import ConfigSet
-from analyzer.parse import as_map, config_dump, connections, istiod, kube, syncz
+from analyzer.parse import as_map, config_dump, config_dump_text, connections, istiod, kube, syncz
 from analyzer.parse import config as config_parse
 from analyzer.xds import Interner
 from ztbundle import layout
@@ -45,7 +45,7 @@ class _Loader:
         self.manifest = read_manifest(files)
         self.reads: set[Input] = set()
         self.intern = Interner()
-        self.pieces = config_dump.PieceCache()
+        self.pieces = config_dump_text.PieceCache()
         self.memo: dict[tuple[str, tuple[str, ...]], Any] = {}
         self.sha256 = {
             a["path"]: a["sha256"]
@@ -155,12 +155,14 @@ class _Loader:
             with self.guard(path):
                 dump = None
                 if pieces is not None:  # format 2: each shared section is parsed once per bundle
-                    dump = config_dump.parse_config_dump_pieces(pieces, self.intern, parse, self.pieces)
+                    dump = config_dump_text.parse_config_dump_pieces(pieces, self.intern, parse, self.pieces)
                 if dump is None:
                     dump = self.parsed(
                         "ztunnel",
                         path,
-                        lambda: config_dump.parse_config_dump_text(self.files.text(path), self.intern, parse),
+                        lambda: config_dump_text.parse_config_dump_text(
+                            self.files.text(path), self.intern, parse
+                        ),
                     )
         except config_dump.UnsupportedDump as exc:
             raise BundleError(self.files.path, path, str(exc)) from None

@@ -42,3 +42,22 @@ def as_list(value: object) -> list[object]:
     if isinstance(value, dict):
         return list(value.values())
     return []
+
+
+def pick(doc: Mapping[str, Any], *keys: str) -> Any:
+    """The first of `keys` present and not null (one field, spelled differently across releases)."""
+    for k in keys:
+        if k in doc and doc[k] is not None:
+            return doc[k]
+    return None
+
+
+def flat(value: Any) -> list[Mapping[str, Any]]:
+    """Entries of a list or map, flattening one level of nested lists (legacy `by_host`)."""
+    out: list[Mapping[str, Any]] = []
+    for v in as_list(value):
+        if isinstance(v, Mapping):
+            out.append(v)
+        elif isinstance(v, list):
+            out.extend(x for x in v if isinstance(x, Mapping))
+    return out

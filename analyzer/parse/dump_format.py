@@ -195,3 +195,8 @@ def unreadable(section: str, raw: Any, exc: Exception) -> FormatNote:
     return FormatNote(
         section, f"a readable {section} entry", f"{type(exc).__name__}: {exc} in {_excerpt(raw)}"
     )
+
+
+# Building a model object from an entry can fail on a shape no release wrote (a string where an
+# object belongs, deep inside): the entry is left out and noted rather than failing the load.
+BUILD_ERRORS = (TypeError, ValueError, AttributeError, KeyError, IndexError)

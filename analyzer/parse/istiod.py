@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from analyzer import xds as normalize
+from analyzer import xds
 from analyzer.model import Policy, Workload, XdsService, XdsState
 from analyzer.parse import as_list
 
@@ -20,7 +20,7 @@ def _endpoints(
     out: dict[str, list[tuple[str, tuple[tuple[int, int], ...]]]] = {}
     for raw in workloads:
         healthy = str(raw.get("status") or "HEALTHY") == "HEALTHY"
-        for key, ports in normalize.proto_workload_ports(raw).items():
+        for key, ports in xds.proto_workload_ports(raw).items():
             if healthy or key in allow_all:
                 out.setdefault(key, []).append((str(raw.get("uid") or ""), ports))
     return out
@@ -30,7 +30,7 @@ def _state(
     workloads: list[Mapping[str, Any]],
     services: list[Mapping[str, Any]],
     policies: list[Mapping[str, Any]],
-    intern: normalize.Interner,
+    intern: xds.Interner,
 ) -> XdsState:
     allow_all = {
         f"{s.get('namespace', '')}/{s.get('hostname', '')}"
@@ -41,16 +41,16 @@ def _state(
     eps = _endpoints(workloads, allow_all)
     svcs: list[tuple[XdsService, str]] = []
     for raw in services:
-        svc = normalize.service_from_proto(
+        svc = xds.service_from_proto(
             raw, eps.get(f"{raw.get('namespace', '')}/{raw.get('hostname', '')}", ())
         )
-        svcs.append((svc, normalize.content_hash(svc)))
-    wls: Iterable[tuple[Workload, str]] = (intern("iw", w, normalize.workload_from_proto) for w in workloads)
-    pols: Iterable[tuple[Policy, str]] = (intern("ip", p, normalize.policy_from_proto) for p in policies)
-    return normalize.state_from(wls, svcs, pols)
+        svcs.append((svc, xds.content_hash(svc)))
+    wls: Iterable[tuple[Workload, str]] = (intern("iw", w, xds.workload_from_proto) for w in workloads)
+    pols: Iterable[tuple[Policy, str]] = (intern("ip", p, xds.policy_from_proto) for p in policies)
+    return xds.state_from(wls, svcs, pols)
 
 
-def parse_proxy_config(doc: Any, intern: normalize.Interner) -> tuple[XdsState, int, int]:
+def parse_proxy_config(doc: Any, intern: xds.Interner) -> tuple[XdsState, int, int]:
     """(state, address count, authorization count) of a per-proxy dump; `{}` gives zero counts."""
     configs = doc.get("configs") if isinstance(doc, Mapping) else None
     workloads: list[Mapping[str, Any]] = []
@@ -69,7 +69,7 @@ def parse_proxy_config(doc: Any, intern: normalize.Interner) -> tuple[XdsState, 
     return _state(workloads, services, policies, intern), len(workloads) + len(services), len(policies)
 
 
-def parse_ambientz(doc: Any, intern: normalize.Interner) -> XdsState:
+def parse_ambientz(doc: Any, intern: xds.Interner) -> XdsState:
     """`/debug/ambientz`: cluster-wide lists; IPs are base64 of ASCII text (decode_ip handles both)."""
     doc = doc if isinstance(doc, Mapping) else {}
 

@@ -12,7 +12,8 @@ import pytest
 from analyzer import xds as normalize
 from analyzer.model import CertState, drift
 from analyzer.parse import parse_time
-from analyzer.parse.config_dump import UnsupportedDump, certificate, parse_config_dump, pem_text
+from analyzer.parse.certs import certificate, pem_text
+from analyzer.parse.config_dump import UnsupportedDump, parse_config_dump
 from analyzer.parse.connections import parse_connections
 from analyzer.parse.istiod import parse_ambientz, parse_proxy_config
 from analyzer.parse.logs import access_records, parse_log
@@ -312,7 +313,7 @@ def test_metrics() -> None:
 def test_text_fast_path_equals_full_parse(node: str, shape: str) -> None:
     import json
 
-    from analyzer.parse.config_dump import parse_config_dump_text
+    from analyzer.parse.config_dump_text import parse_config_dump_text
 
     scn = scenarios.broken()
     gen = payloads.ztunnel_config_dump if shape == "current" else payloads.ztunnel_config_dump_122
@@ -375,7 +376,7 @@ def test_dumps_of_every_known_shape_have_no_format_notes(scn: Any) -> None:
 def test_mistyped_and_unknown_fields_load_as_format_notes(scn: Any, path: str) -> None:
     import json
 
-    from analyzer.parse.config_dump import parse_config_dump_text
+    from analyzer.parse.config_dump_text import parse_config_dump_text
 
     doc, intern = _drifted(scn), normalize.Interner()
     text = json.dumps(doc, indent=2)

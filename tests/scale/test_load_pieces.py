@@ -12,7 +12,7 @@ import pytest
 from analyzer import xds as normalize
 from analyzer.bundle import BundleFiles, open_bundle
 from analyzer.load import load_bundle
-from analyzer.parse import config_dump
+from analyzer.parse import config_dump_text
 from analyzer.store import LogicalMembers
 from collector.archive import cut_points
 from tests.collector.bundle_io import Run, collect
@@ -66,15 +66,15 @@ def test_every_collected_dump_takes_the_pieces_path(runs: dict[str, Run]) -> Non
     files = open_bundle(runs["v2"].out)
     members = files.members
     assert isinstance(members, LogicalMembers)
-    cache, intern = config_dump.PieceCache(), normalize.Interner()
+    cache, intern = config_dump_text.PieceCache(), normalize.Interner()
     dumps = [a["path"] for a in files.manifest["artifacts"] if a["input"] == layout.Input.ZTUNNEL_CONFIG]
     total = 0
     for path in dumps:
         pieces = members.piece_bytes(path)
         assert pieces is not None and len(pieces) > 1, path
         total += len(pieces)
-        got = config_dump.parse_config_dump_pieces(pieces, intern, json.loads, cache)
-        want = config_dump.parse_config_dump_text(files.text(path), normalize.Interner(), json.loads)
+        got = config_dump_text.parse_config_dump_pieces(pieces, intern, json.loads, cache)
+        want = config_dump_text.parse_config_dump_text(files.text(path), normalize.Interner(), json.loads)
         assert got == want, path
     assert len(cache.xds) == 1  # every ztunnel lists the same mesh: one xDS state built, shared
     assert len(cache.sections) < total  # shared pieces split once, not once per dump
@@ -116,10 +116,10 @@ def _dump(**extra: Any) -> dict[str, Any]:
 def test_pieces_parse_equals_text_parse(text: str) -> None:
     pieces = _cut(text)
     assert len(pieces) > 1
-    got = config_dump.parse_config_dump_pieces(
-        pieces, normalize.Interner(), json.loads, config_dump.PieceCache()
+    got = config_dump_text.parse_config_dump_pieces(
+        pieces, normalize.Interner(), json.loads, config_dump_text.PieceCache()
     )
-    assert got == config_dump.parse_config_dump_text(text, normalize.Interner(), json.loads)
+    assert got == config_dump_text.parse_config_dump_text(text, normalize.Interner(), json.loads)
 
 
 def test_pieces_not_cut_before_a_key_fall_back() -> None:
@@ -127,20 +127,22 @@ def test_pieces_not_cut_before_a_key_fall_back() -> None:
     mid = data.index(b'"name"')  # inside the workloads section: a section would span two pieces
     pieces = [("a", data[:mid]), ("b", data[mid:])]
     assert (
-        config_dump.parse_config_dump_pieces(
-            pieces, normalize.Interner(), json.loads, config_dump.PieceCache()
+        config_dump_text.parse_config_dump_pieces(
+            pieces, normalize.Interner(), json.loads, config_dump_text.PieceCache()
         )
         is None
     )
     compact = json.dumps(_dump()).encode()  # one piece, no top-level key at line starts
     assert (
-        config_dump.parse_config_dump_pieces(
-            [("c", compact)], normalize.Interner(), json.loads, config_dump.PieceCache()
+        config_dump_text.parse_config_dump_pieces(
+            [("c", compact)], normalize.Interner(), json.loads, config_dump_text.PieceCache()
         )
         is None
     )
     bad = [("d", data[:-2] + b"\xff\n}")]  # invalid UTF-8: the text path names the byte
     assert (
-        config_dump.parse_config_dump_pieces(bad, normalize.Interner(), json.loads, config_dump.PieceCache())
+        config_dump_text.parse_config_dump_pieces(
+            bad, normalize.Interner(), json.loads, config_dump_text.PieceCache()
+        )
         is None
     )

@@ -435,6 +435,11 @@ def test_bundle_with_a_drifted_dump_loads_analyzes_and_carries_the_notes(scn: An
     }
     text = report_text.render(result)
     assert f'  {name}: workloads.capacity: expected integer, seen string "lots" (ztunnel 1.24.3)' in text
+    from analyzer.report import html as report_html
+
+    page = report_html.render(result)
+    section = page[page.index(f'id="ztunnel-{name}"') :]
+    assert "Format notes" in section and "workloads.capacity" in section.split("</details>")[0]
 
 
 def test_118_dump_parses_to_workloads_with_uids_and_addresses_and_services_per_vip() -> None:

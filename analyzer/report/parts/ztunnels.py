@@ -1,4 +1,5 @@
-"""The ztunnels section: per ztunnel, the workloads on its node and its certificates."""
+"""The ztunnels section: per ztunnel, the workloads on its node, its certificates, and the fields of its
+config_dump this release did not expect (format notes)."""
 
 from __future__ import annotations
 
@@ -13,4 +14,7 @@ TEMPLATE = "ztunnels.html.j2"
 
 
 def context(result: AnalysisResult) -> dict[str, Any]:
-    return {"ztunnels": result.ztunnels, "when": when}
+    notes: dict[str, list[Any]] = {}
+    for ztunnel, note in result.format_notes:
+        notes.setdefault(ztunnel, []).append(note)
+    return {"ztunnels": result.ztunnels, "when": when, "format_notes": notes}

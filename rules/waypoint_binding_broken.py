@@ -24,10 +24,11 @@ Fix:
     `istioctl waypoint apply -n <ns> --name <name>`.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from analyzer.model import WAYPOINT_CLASS, Bundle, Input, ObjectRef
 from rules import Explains, Hit, Rule, Scope, Severity
+from rules._waypoints import USE, target, waypoint_users
 
 RULE = Rule(
     code="ZT702",
@@ -49,47 +50,17 @@ RULE = Rule(
     next_steps=("ztbundle ztunnel-config {bundle} services",),
 )
 
-USE = "istio.io/use-waypoint"
-USE_NS = "istio.io/use-waypoint-namespace"
-GATEWAY_LABEL = "gateway.networking.k8s.io/gateway-name"
-
-
-def _target(labels: Mapping[str, str], own_ns: str) -> tuple[str, str] | None:
-    name = labels.get(USE)
-    if not name or name == "none":
-        return None
-    return (labels.get(USE_NS) or own_ns, name)
-
-
-def _users(bundle: Bundle) -> dict[tuple[str, str], list[str]]:
-    users: dict[tuple[str, str], list[str]] = {}
-    for ns in bundle.namespaces.values():
-        if t := _target(ns.labels, ns.name):
-            users.setdefault(t, []).append(f"Namespace {ns.name}")
-    for svc in bundle.services:
-        if t := _target(svc.labels, svc.ref.namespace):
-            users.setdefault(t, []).append(str(svc.ref))
-    for se in bundle.service_entries:
-        if t := _target(se.labels, se.ref.namespace):
-            users.setdefault(t, []).append(str(se.ref))
-    for pod in bundle.pods:
-        if pod.terminal or pod.deleting or GATEWAY_LABEL in pod.labels:
-            continue
-        if t := _target(pod.labels, pod.namespace):
-            users.setdefault(t, []).append(str(pod.ref))
-    return users
-
 
 def _bypassed(bundle: Bundle, ns: str, name: str) -> tuple[list[str], tuple[str, ...]]:
     """Labelled Services whose copy in some ztunnel has no waypoint, and those ztunnels' dumps."""
     labelled = [
         s
         for s in bundle.services
-        if _target(s.labels, s.ref.namespace) == (ns, name)
+        if target(s.labels, s.ref.namespace) == (ns, name)
         or (
             USE not in s.labels
             and (n := bundle.namespaces.get(s.ref.namespace)) is not None
-            and _target(n.labels, n.name) == (ns, name)
+            and target(n.labels, n.name) == (ns, name)
         )
     ]
     missing: dict[str, None] = {}
@@ -107,7 +78,7 @@ def _bypassed(bundle: Bundle, ns: str, name: str) -> tuple[list[str], tuple[str,
 
 
 def check(bundle: Bundle) -> Iterator[Hit]:
-    for (ns, name), users in sorted(_users(bundle).items()):
+    for (ns, name), users in sorted(waypoint_users(bundle, service_entries=True).items()):
         gw = bundle.gateway_named(ns, name)
         shown = ", ".join(users[:3]) + (f" and {len(users) - 3} more" if len(users) > 3 else "")
         evidence: tuple[str, ...] = (bundle.list_path(Input.NAMESPACES), bundle.list_path(Input.SERVICES))

@@ -21,10 +21,11 @@ Fix:
     `istioctl waypoint apply -n <ns> --name <name>`.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from analyzer.model import Bundle, Input, ObjectRef, Pod
 from rules import Hit, Rule, Severity
+from rules._waypoints import GATEWAY, waypoint_users
 
 RULE = Rule(
     code="ZT504",
@@ -34,34 +35,6 @@ RULE = Rule(
     doc=__doc__,
     next_steps=("ztbundle ztunnel-config {bundle} services",),
 )
-
-USE = "istio.io/use-waypoint"
-USE_NS = "istio.io/use-waypoint-namespace"
-GATEWAY = "gateway.networking.k8s.io/gateway-name"
-
-
-def _target(labels: Mapping[str, str], own_ns: str) -> tuple[str, str] | None:
-    """(namespace, name) of the waypoint these labels select, or None (absent or `none`)."""
-    name = labels.get(USE)
-    if not name or name == "none":
-        return None
-    return (labels.get(USE_NS) or own_ns, name)
-
-
-def _users(bundle: Bundle) -> dict[tuple[str, str], list[str]]:
-    users: dict[tuple[str, str], list[str]] = {}
-    for ns in bundle.namespaces.values():
-        if t := _target(ns.labels, ns.name):
-            users.setdefault(t, []).append(f"Namespace {ns.name}")
-    for svc in bundle.services:
-        if t := _target(svc.labels, svc.ref.namespace):
-            users.setdefault(t, []).append(str(svc.ref))
-    for pod in bundle.pods:
-        if pod.terminal or pod.deleting or GATEWAY in pod.labels:
-            continue  # waypoint pods never get a waypoint
-        if t := _target(pod.labels, pod.namespace):
-            users.setdefault(t, []).append(str(pod.ref))
-    return users
 
 
 def _problem(bundle: Bundle, pods: list[Pod], has_service: bool) -> str | None:
@@ -80,7 +53,7 @@ def _problem(bundle: Bundle, pods: list[Pod], has_service: bool) -> str | None:
 
 def check(bundle: Bundle) -> Iterator[Hit]:
     services = {(s.ref.namespace, s.ref.name) for s in bundle.services}
-    for (ns, name), users in sorted(_users(bundle).items()):
+    for (ns, name), users in sorted(waypoint_users(bundle).items()):
         pods = [p for p in bundle.pods if p.namespace == ns and p.labels.get(GATEWAY) == name]
         problem = _problem(bundle, pods, (ns, name) in services)
         if problem is None:

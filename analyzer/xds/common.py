@@ -85,3 +85,20 @@ def match_clause(m: Mapping[str, Any], cidr: Callable[[Any], str]) -> tuple[tupl
                 sorted(f"{v.get('namespace', '')}/{v.get('serviceAccount', '')}" for v in m[key])
             )
     return tuple(sorted(out.items()))
+
+
+def workload_identity_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The `Workload` fields ztunnel's JSON and istiod's proto spell alike (names, hostname, policies,
+    capacity, locality, application tunnel): one reading for both decoders, so they cannot drift."""
+    return {
+        "workload_name": str(raw.get("workloadName") or ""),
+        "workload_type": str(raw.get("workloadType") or "deployment").lower(),
+        "canonical_name": str(raw.get("canonicalName") or ""),
+        "canonical_revision": str(raw.get("canonicalRevision") or ""),
+        "hostname": str(raw.get("hostname") or ""),
+        "native_tunnel": bool(raw.get("nativeTunnel")),
+        "authorization_policies": strs(raw.get("authorizationPolicies")),
+        "capacity": int(raw.get("capacity") or 1),
+        "locality": locality(raw.get("locality")),
+        "application_tunnel": app_tunnel(raw.get("applicationTunnel")),
+    }

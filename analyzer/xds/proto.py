@@ -13,7 +13,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from analyzer.model.xds import Policy, Workload, XdsService
-from analyzer.xds.common import app_tunnel, canon_ip, locality, match_clause, port_pairs, strs
+from analyzer.xds.common import (
+    canon_ip,
+    match_clause,
+    port_pairs,
+    strs,
+    workload_identity_fields,
+)
 
 
 def _b64(value: str) -> bytes:
@@ -96,16 +102,7 @@ def workload_from_proto(raw: Mapping[str, Any]) -> Workload:
         network_gateway=_gateway_proto(raw.get("networkGateway"), True),
         services=tuple(sorted(services)),
         status=_STATUS.get(str(raw.get("status") or "HEALTHY"), "Healthy"),
-        workload_name=str(raw.get("workloadName") or ""),
-        workload_type=str(raw.get("workloadType") or "DEPLOYMENT").lower(),
-        canonical_name=str(raw.get("canonicalName") or ""),
-        canonical_revision=str(raw.get("canonicalRevision") or ""),
-        hostname=str(raw.get("hostname") or ""),
-        native_tunnel=bool(raw.get("nativeTunnel")),
-        authorization_policies=strs(raw.get("authorizationPolicies")),
-        capacity=int(raw.get("capacity") or 1),
-        locality=locality(raw.get("locality")),
-        application_tunnel=app_tunnel(raw.get("applicationTunnel")),
+        **workload_identity_fields(raw),
     )
 
 

@@ -8,14 +8,13 @@ from typing import Any
 
 from analyzer.model.xds import Policy, Workload, XdsService
 from analyzer.xds.common import (
-    app_tunnel,
     canon_ip,
-    locality,
     match_clause,
     net_ip,
     port_pairs,
     split_net,
     strs,
+    workload_identity_fields,
 )
 
 
@@ -53,16 +52,7 @@ def workload_from_ztunnel(raw: Mapping[str, Any]) -> Workload:
         if isinstance(raw.get("services"), list)
         else tuple(sorted(raw.get("services") or ())),
         status=str(raw.get("status") or "Healthy"),
-        workload_name=str(raw.get("workloadName") or ""),
-        workload_type=str(raw.get("workloadType") or "deployment").lower(),
-        canonical_name=str(raw.get("canonicalName") or ""),
-        canonical_revision=str(raw.get("canonicalRevision") or ""),
-        hostname=str(raw.get("hostname") or ""),
-        native_tunnel=bool(raw.get("nativeTunnel")),
-        authorization_policies=strs(raw.get("authorizationPolicies")),
-        capacity=int(raw.get("capacity") or 1),
-        locality=locality(raw.get("locality")),
-        application_tunnel=app_tunnel(raw.get("applicationTunnel")),
+        **workload_identity_fields(raw),
     )
 
 

@@ -171,7 +171,8 @@ class Kubectl:
         lines: queue.Queue[str | None] = queue.Queue()
         stderr: list[str] = []
         threading.Thread(target=_pump, args=(proc.stdout, lines.put), daemon=True).start()
-        threading.Thread(target=_pump, args=(proc.stderr, stderr.append), daemon=True).start()
+        err_pump = threading.Thread(target=_pump, args=(proc.stderr, stderr.append), daemon=True)
+        err_pump.start()
         # Starting the binary is local CPU, not a wait on the cluster: on a loaded machine a dozen
         # kubectl processes starting at once take seconds before their first request goes out.
         budget = timeout_s + LAUNCH_S
@@ -186,6 +187,9 @@ class Kubectl:
                 ) from None
             if line is None:  # kubectl exited before forwarding: the upgrade failed
                 proc.wait()
+                # stdout's end says nothing of stderr's: on a busy machine its pump may not have read
+                # kubectl's error line yet, and the failure would lose its reason ("kubectl exited 1").
+                err_pump.join(timeout=LAUNCH_S)
                 raise _kubectl_failure(stderr, proc.returncode)
             m = _FORWARDING.search(line)
             if m:

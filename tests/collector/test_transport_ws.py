@@ -90,3 +90,29 @@ def test_kubectl_transport_fails_as_the_official_client_does(cluster: FakeCluste
     # kubectl prints an API refusal's message, not its Status body; the pod's bytes it passes through.
     if name not in ("hang", "forbidden", "pod-deleted"):
         assert through[2] == official[2]
+
+
+def test_kubectl_failure_keeps_its_reason_when_stderr_arrives_after_exit(tmp_path: Any) -> None:
+    """kubectl's error line is read even when it reaches us after stdout closed and the process exited.
+
+    On a busy machine the stderr reader can lag behind the exit; the failure must still carry kubectl's
+    own words (here a 403), not "kubectl exited 1". The stand-in binary makes that order certain.
+    """
+    fake = tmp_path / "kubectl"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "exec 1>&-\n"
+        "(sleep 1; echo 'error: error upgrading connection: pods \"p\" is forbidden: "
+        "User \"u\" cannot create resource \"pods/portforward\"' >&2) &\n"
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    kubectl = Kubectl(str(fake), None, None)
+    try:
+        status, message, _ = _outcome(
+            lambda: kubectl.get("ns", "p", 15000, "/config_dump", timeout_s=1.0, max_bytes=1 << 20)
+        )
+    finally:
+        kubectl.close()
+    assert status == "forbidden"
+    assert "cannot create resource" in message

@@ -191,3 +191,17 @@ def test_depth_check_ignores_brackets_inside_strings() -> None:
 
 def test_duplicate_json_keys_keep_the_last_value() -> None:
     assert parse_json("b", "m", '{"by_hostname": 1, "by_hostname": 2}') == {"by_hostname": 2}
+
+
+def test_bundle_error_crosses_a_process_boundary_whole() -> None:
+    """A reader error raised in a worker process arrives as itself, not as a pickling failure."""
+    import pickle
+
+    from analyzer.errors import BundleError, NotCollected
+
+    for cls in (BundleError, NotCollected):
+        member = "ztunnel/z/config_dump.json"
+        back = pickle.loads(pickle.dumps(cls("b.tar.gz", member, "too big")))
+        assert type(back) is cls
+        assert (back.bundle, back.member, back.problem) == ("b.tar.gz", member, "too big")
+        assert str(back) == "b.tar.gz:ztunnel/z/config_dump.json: too big"

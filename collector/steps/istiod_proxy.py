@@ -72,7 +72,7 @@ class Routes:
     read: set[str] = field(default_factory=set)  # replicas whose syncz or connections parsed
     syncs: dict[str, dict[str, Sync]] = field(default_factory=dict)  # proxy ID -> replica -> its line
     versions: dict[str, str] = field(default_factory=dict)  # replica -> its /version
-    groups: list[Group] = field(default_factory=list)  # two or more ztunnels each, planned by `routed_items`
+    groups: list[Group] = field(default_factory=list)  # two or more ztunnels each (`plan_shares`)
     alone: dict[str, str] = field(default_factory=dict)  # ztunnel name -> why its views are its own
     fell_back: set[str] = field(default_factory=set)  # shared, then asked itself: the fetch failed
 
@@ -135,6 +135,23 @@ class Routes:
             pushes.append(m.group(1))
         return istiod, lines[istiod].cluster or "", pushes[0], pushes[1]
 
+    def plan_shares(self, plan: Plan) -> None:
+        """Group the ztunnels whose views may be shared (two or more); note why each other one may not."""
+        grouped: dict[tuple[str, str, str, str], list[PodRef]] = {}
+        self.groups, self.alone = [], {}
+        for ztunnel in plan.ztunnels:
+            key = self.share_key(plan, ztunnel)
+            if isinstance(key, str):
+                self.alone[ztunnel.name] = key
+            else:
+                grouped.setdefault(key, []).append(ztunnel)
+        by_name = {i.name: i for i in plan.istiods}
+        for (replica, cluster, address, authz), zs in grouped.items():
+            if len(zs) > 1:
+                self.groups.append(Group(by_name[replica], cluster, (address, authz), tuple(zs)))
+            else:
+                self.alone[zs[0].name] = f"syncz: no other ztunnel on {replica} at its push state"
+
     def to_json(self, plan: Plan) -> dict[str, Any]:
         """The manifest's record of how per-proxy views were routed and which were shared."""
         unrouted = sorted(z.name for z in plan.ztunnels if self.replicas_for(plan, z)[1] == ALL)
@@ -157,7 +174,7 @@ class Routes:
                 }
                 for g in self.groups
             ],
-            "ztunnels_fetched_alone": {name: self.alone[name] for name in sorted(self.alone)},
+            "ztunnels_fetched_alone": [{"ztunnel": n, "reason": self.alone[n]} for n in sorted(self.alone)],
         }
 
 
@@ -226,19 +243,7 @@ def items(plan: Plan) -> Iterator[Item]:
 
 def routed_items(plan: Plan, routes: Routes) -> Iterator[Item]:
     """Each ztunnel's views from its own replica (every replica where that is unknown), shared by group."""
-    grouped: dict[tuple[str, str, str, str], list[PodRef]] = {}
-    for ztunnel in plan.ztunnels:
-        key = routes.share_key(plan, ztunnel)
-        if isinstance(key, tuple):
-            grouped.setdefault(key, []).append(ztunnel)
-        else:
-            routes.alone[ztunnel.name] = key
-    by_name = {i.name: i for i in plan.istiods}
-    for (replica, cluster, address, authz), zs in grouped.items():
-        if len(zs) > 1:
-            routes.groups.append(Group(by_name[replica], cluster, (address, authz), tuple(zs)))
-        else:
-            routes.alone[zs[0].name] = f"syncz: no other ztunnel on {replica} at its push state"
+    routes.plan_shares(plan)
     first = {g.ztunnels[0].name: g for g in routes.groups}
     member = {z.name for g in routes.groups for z in g.ztunnels[1:]}
     for istiod in plan.istiods:

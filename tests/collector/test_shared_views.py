@@ -40,6 +40,10 @@ def _asked(cluster: FakeCluster) -> Counter[str]:
     return out
 
 
+def _alone(run: Run) -> dict[str, str]:
+    return {e["ztunnel"]: e["reason"] for e in run.manifest["routing"]["ztunnels_fetched_alone"]}
+
+
 def _views(run: Run) -> dict[str, dict[str, Any]]:
     return {a["path"]: a for a in run.manifest["artifacts"] if layout.parse_istiod_proxy(a["path"])}
 
@@ -84,7 +88,7 @@ def test_healthy_124_cluster_asks_one_ztunnel_per_replica(fake_cluster: Start, t
     assert sorted(g["fetched_for"] for g in shared) == sorted(asked)
     covered = [g["fetched_for"] for g in shared] + [z for g in shared for z in g["shared_with"]]
     assert sorted(covered) == ztunnels
-    assert run.manifest["routing"]["ztunnels_fetched_alone"] == {}
+    assert run.manifest["routing"]["ztunnels_fetched_alone"] == []
 
 
 def test_ztunnel_with_other_push_state_keeps_its_own_request(fake_cluster: Start, tmp_path: Path) -> None:
@@ -104,7 +108,7 @@ def test_ztunnel_with_other_push_state_keeps_its_own_request(fake_cluster: Start
     drifted, nacking = (scn.ztunnel_on(n).name for n in nodes[:2])  # type: ignore[union-attr]
     asked = _asked(cluster)
     assert asked[drifted] == 2 and asked[nacking] == 2
-    alone = run.manifest["routing"]["ztunnels_fetched_alone"]
+    alone = _alone(run)
     assert set(alone) == {drifted, nacking}
     assert "lastError" in alone[nacking]
     views = _views(run)
@@ -128,7 +132,7 @@ def test_release_without_a_proof_asks_every_ztunnel(fake_cluster: Start, tmp_pat
     ztunnels = {p.name for p in cluster.scenario.pods_by_role(Role.ZTUNNEL)}
     assert _asked(cluster) == Counter({z: 2 for z in ztunnels})
     assert run.manifest["routing"]["shared_views"] == []
-    alone = run.manifest["routing"]["ztunnels_fetched_alone"]
+    alone = _alone(run)
     assert set(alone) == ztunnels and all("1.23: no proof" in why for why in alone.values())
     assert not any("shared_from" in a for a in run.manifest["artifacts"])
 
@@ -234,3 +238,13 @@ def test_unknown_istiod_release_shares_nothing() -> None:
     items = list(istiod_proxy.routed_items(plan, routes))
     assert len(items) == 4 and not any(i.shared_with for i in items)
     assert routes.alone == {f"ztunnel-{i}": "istiod-a /version unknown" for i in range(2)}
+
+
+def test_pseudonymized_bundle_maps_shared_paths_and_names(fake_cluster: Start, tmp_path: Path) -> None:
+    cluster = fake_cluster(_synthetic())
+    run = collect(cluster, tmp_path, "--pseudonymize")
+    paths = {a["path"] for a in run.manifest["artifacts"]}
+    shared = [a for a in run.manifest["artifacts"] if "shared_from" in a]
+    assert shared and all(a["shared_from"] in paths for a in shared)
+    routing = json.dumps(run.manifest["routing"])
+    assert not [p.name for p in cluster.scenario.pods_by_role(Role.ZTUNNEL) if p.name in routing]

@@ -81,12 +81,15 @@ def plan_items(plan: Plan, steps: list[Step]) -> list[tuple[Step, Item]]:
     return [(step, item) for step in steps for item in step.items(plan)]
 
 
+_ROUTING = (Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS, Input.ISTIOD_VERSION)
+
+
 def _rank(step: Step, item: Item) -> int | None:
     """Where an item runs before per-proxy views are planned (lower first), or None: after."""
     if step.name == cluster_objects.NAME:
         return 0
-    if item.input in (Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS):
-        return 1  # every replica's routing: small, and what the second phase is planned from
+    if item.input in _ROUTING:
+        return 1  # every replica's routing and release: small, and what the second phase is planned from
     if step.name == ztunnel_config_dump.NAME:
         return 2  # the big independent work, so waiting for the routing costs nothing
     return None
@@ -121,7 +124,7 @@ def _phases(
 
 
 def _learn_route(routes: istiod_proxy.Routes, item: Item, body: Body) -> None:
-    if item.input in (Input.ISTIOD_SYNCZ, Input.ISTIOD_CONNECTIONS) and item.pod is not None:
+    if item.input in _ROUTING and item.pod is not None:
         routes.learn(item.pod.name, item.input, body.read_bytes())
 
 
@@ -210,6 +213,11 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             # syncz/connections first: they say which istiod replica to ask about each ztunnel.
             runner.run(first)
             state = runner.run(rest())
+            # Members of a shared istiod view whose one fetch failed are asked themselves.
+            ok = (a.item.path for a in manifest.artifacts if a.status is Status.OK)
+            retry = [(istiod_proxy.STEP, i) for i in istiod_proxy.retry_items(routes, ok)]
+            if retry:
+                state = runner.run(retry)
             manifest.routing = routes.to_json(plan)
         finally:
             forwarder.close()

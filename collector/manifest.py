@@ -33,6 +33,7 @@ class Artifact:
     trim: Trim | None = None
     pieces: tuple[str, ...] | None = None  # format 2: the recipe when stored as shared objects
     transport: str | None = None  # port-forward artifacts: "websocket" or "kubectl" (`collector.transport`)
+    shared_from: str | None = None  # not fetched itself: the body fetched as this path (`Item.shared_with`)
 
     def to_json(self, *, storage: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -49,6 +50,8 @@ class Artifact:
         }
         if self.transport is not None:
             out["transport"] = self.transport
+        if self.shared_from is not None:
+            out["shared_from"] = self.shared_from
         if storage:  # format 2 records how the bytes are kept; format 1 has only raw members
             out["storage"] = layout.Storage.RAW.value if self.pieces is None else layout.Storage.RECIPE.value
             if self.pieces is not None:

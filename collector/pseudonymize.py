@@ -389,6 +389,8 @@ def _manifest(mapper: Mapper, manifest: dict[str, Any], out: dict[str, bytes]) -
     doc["command"] = _without_local_paths([str(c) for c in doc.get("command") or []])
     for artifact, real in zip(doc["artifacts"], manifest["artifacts"], strict=True):
         artifact["path"] = mapper.path(str(real["path"]))
+        if "shared_from" in real:
+            artifact["shared_from"] = mapper.path(str(real["shared_from"]))
         artifact.pop("storage", None)
         artifact.pop("pieces", None)
         body = out.get(artifact["path"]) if artifact.get("stored") else None

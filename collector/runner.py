@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from collector import members, redact, redact_text, transport
@@ -316,9 +316,12 @@ class Runner:
         pieces = None
         if self.observe is not None and result.body is not None and result.status is Status.OK:
             self.observe(item, result.body)
+        shared: list[Artifact] = []
         if result.body is not None:
             try:
                 pieces = self.writer.put(item.path, result.body, item.input)  # raw, recipe or deferred log
+                if result.status is Status.OK:
+                    shared = [self._share(item, other, result, pieces) for other in item.shared_with]
             finally:
                 result.body.close()
         artifact = Artifact(
@@ -336,6 +339,9 @@ class Runner:
         )
         self.manifest.redactions.extend(result.redactions)
         self.manifest.record(artifact)
+        for copy in shared:
+            self.manifest.redactions.extend(replace(r, artifact=copy.item.path) for r in result.redactions)
+            self.manifest.record(copy)
         if result.version:
             self.manifest.istio_versions.add(result.version)
         self._done += 1
@@ -345,6 +351,25 @@ class Runner:
         else:
             LOG.info("%s: ok (%d bytes)", item.path, artifact.bytes)
         self._emit(artifact)
+
+    def _share(self, item: Item, other: Item, result: Fetched, pieces: tuple[str, ...] | None) -> Artifact:
+        """`other`'s artifact: the same body under its own path (a recipe costs no bytes), not fetched."""
+        assert result.body is not None
+        if pieces is None:  # a raw member (format 1): written again under the other path
+            self.writer.put(other.path, result.body, other.input)
+        return Artifact(
+            item=other,
+            status=result.status,
+            error=result.error,
+            stored=True,
+            bytes=result.body.size,
+            sha256=result.sha256,
+            started_at=result.started_at,
+            finished_at=result.finished_at,
+            pieces=pieces,
+            transport=result.transport,
+            shared_from=item.path,
+        )
 
     def _emit(self, last: Artifact | None) -> None:
         if self.progress is None:

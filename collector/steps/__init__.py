@@ -63,6 +63,9 @@ class Item:
     expect_json: bool = True
     pod: PodRef | None = None
     peer: PodRef | None = None  # the ztunnel an istiod per-proxy fetch is about
+    # Items whose content this fetch provably is too (istiod views shared by ztunnels): an ok body is
+    # stored under each of their paths as well, each artifact naming this item's path as its source.
+    shared_with: tuple[Item, ...] = ()
     query: tuple[tuple[str, str], ...] = field(default=())
     container: str | None = None
     previous: bool = False

@@ -498,24 +498,40 @@ def proxy_attached(scn: Scenario, istiod: Pod, proxy_id: str) -> str | None:
     return None
 
 
-def _nonce(scn: Scenario, *parts: str) -> str:
+def _push_version(scn: Scenario, istiod: Pod, ago: timedelta) -> str:
+    """istiod's push version: the push's time (RFC 3339, seconds) and the replica's push counter."""
+    from tests.fakecluster.scenario import stable_int
+
+    counter = 40 + stable_int("push", istiod.name) % 50 - int(ago / timedelta(minutes=5))
+    return f"{certs.rfc3339(scn.now - ago)}/{counter}"
+
+
+def _nonce(push_version: str, *parts: str) -> str:
+    """istiod's xDS nonce: the push version it was sent at, then a random UUID (stable here)."""
     from tests.fakecluster.scenario import stable_uid
 
-    return f"{certs.rfc3339(scn.now - timedelta(minutes=5))}/{stable_uid('nonce', *parts)[:8]}"
+    return push_version + stable_uid("nonce", *parts)
 
 
 def syncz(scn: Scenario, istiod: Pod) -> list[JsonObj]:
+    """Every attached ztunnel acked the replica's latest push of both types, except when overridden.
+
+    A ztunnel whose istiod view is drifted was last pushed an older version (a view that differs comes
+    with a different push state), and a NACKing one has the latest push sent but an older one acked.
+    """
+    latest = _push_version(scn, istiod, timedelta(minutes=5))
+    older = _push_version(scn, istiod, timedelta(minutes=30))
     out = []
     for node, zt in _attached(scn, istiod):
-        nack = scn.istiod_override(node).nack
+        override = scn.istiod_override(node)
         sent_time = (scn.now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         resources = {}
         for type_url in (ADDRESS_TYPE, AUTHZ_TYPE):
-            nonce = _nonce(scn, zt.name, type_url)
+            nonce = _nonce(older if override.drift else latest, zt.name, type_url)
             entry: JsonObj = {"sent": nonce, "acked": nonce, "sentTime": sent_time}
-            if nack and type_url == ADDRESS_TYPE:
-                entry["acked"] = _nonce(scn, zt.name, type_url, "old")
-                entry["lastError"] = nack
+            if override.nack and type_url == ADDRESS_TYPE:
+                entry["acked"] = _nonce(older, zt.name, type_url, "old")
+                entry["lastError"] = override.nack
             resources[type_url] = entry
         out.append(
             {

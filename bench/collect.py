@@ -1,9 +1,15 @@
 """Benchmark `ztbundle collect` against a synthetic FakeCluster with 50 ms latency on every request.
 
 Prints requests made, wall time, the concurrency-bound ideal (requests × latency ÷ concurrency), their
-ratio, and the collector's peak RSS (collect runs in a child process, measured with RUSAGE_CHILDREN).
+ratio, the collector's peak RSS and CPU (collect runs in a child process), the transport floor
+(`bench.floor`: the same requests by the thinnest client) and both clients' CPU per MB moved, and the
+simulated server's CPU (this process) during the collect and during the floor. `--timeline` reads the
+bundle's manifest (every artifact's start and finish, in ms) and says how many requests were in flight
+over the run, where the collector idled below its concurrency, and how long the end (logs, manifest,
+leak scan) took after the last artifact landed.
 
     .venv/bin/python -m bench.collect --nodes 100        # or --nodes 500, or both: --nodes 100 500
+    .venv/bin/python -m bench.collect --nodes 50 --timeline --profile /tmp/collect.txt   # py-spy, raw stacks
 """
 
 from __future__ import annotations
@@ -11,8 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import sys
+import tarfile
 import tempfile
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +32,15 @@ sys.path.insert(0, str(ROOT))
 from tests.fakecluster import FakeCluster, Fault, scenarios  # noqa: E402
 
 
-def bench(nodes: int, latency_s: float, concurrency: int, pods_per_node: int) -> dict[str, float]:
+def bench(
+    nodes: int, latency_s: float, concurrency: int, pods_per_node: int, profile: Path | None = None
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        return collect_into(Path(tmp) / "bundle.tar.gz", nodes, latency_s, concurrency, pods_per_node)
+        out = Path(tmp) / "bundle.tar.gz"
+        r = collect_into(out, nodes, latency_s, concurrency, pods_per_node, profile=profile)
+        if out.exists():
+            r.update(timeline(out, r["launched_at"], concurrency))
+        return r
 
 
 def collect_into(
@@ -35,11 +51,14 @@ def collect_into(
     pods_per_node: int,
     extra: tuple[str, ...] = (),
     cluster: FakeCluster | None = None,
+    profile: Path | None = None,
 ) -> dict[str, float]:
     """Collect into `out` (kept) and measure; `extra` flags go to `ztbundle collect`.
 
     Peak RSS is the child's own (`os.wait4`), so several runs in one process do not blur together.
     Pass a running `cluster` to collect it again (e.g. with and without dedup) without rebuilding it.
+    `profile`: run the collector under `py-spy record` (raw stacks to that file; its CPU and RSS then
+    include py-spy's).
     """
     from bench.analyze import run_child
 
@@ -68,9 +87,15 @@ def collect_into(
             "--yes",
             *extra,
         ]
+        if profile is not None:
+            spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+            cmd = [spy, "record", "--format", "raw", "--rate", "50", "-o", str(profile), "--", *cmd]
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_before = resource.getrusage(resource.RUSAGE_SELF)
+        launched_at = time.time()
         run = run_child(cmd)
         cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_after = resource.getrusage(resource.RUSAGE_SELF)
         requests = len(cluster.requests) - before
         floor = _floor(cluster, cluster.requests[before:], concurrency, out.with_suffix(".requests.json"))
     finally:
@@ -90,7 +115,52 @@ def collect_into(
         "collector_cpu_s": (cpu_after.ru_utime + cpu_after.ru_stime)
         - (cpu_before.ru_utime + cpu_before.ru_stime),
         "bundle_mb": out.stat().st_size / 1e6 if out.exists() else 0.0,
+        "server_cpu_s": _cpu(server_after) - _cpu(server_before),
+        "launched_at": launched_at,
         **floor,
+    }
+
+
+def _cpu(usage: resource.struct_rusage) -> float:
+    return usage.ru_utime + usage.ru_stime
+
+
+def _when(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def timeline(bundle: Path, launched_at: float, concurrency: int) -> dict[str, float]:
+    """Requests in flight over the run, from the manifest's per-artifact start and finish (ms).
+
+    `first_s`: from launching the child to the first request (interpreter start, kubeconfig,
+    discovery); `mean_in_flight` over the fetch span; `below_s`: time in that span with fewer than
+    `concurrency` artifacts in flight; `tail_s`: from the last artifact's finish to the manifest's
+    finish (deferred logs, tool log, manifest render) — the leak scan and rename come after it.
+    """
+    with tarfile.open(bundle, "r:gz") as tar:
+        member = tar.extractfile("manifest.json")
+        assert member is not None
+        doc = json.load(member)
+    spans = sorted(
+        (_when(a["started_at"]), _when(a["finished_at"]))
+        for a in doc["artifacts"]
+        if a.get("started_at") and a.get("finished_at") and a["path"] != "ztbundle.log"
+    )
+    if not spans:
+        return {}
+    events = sorted([(s, 1) for s, _ in spans] + [(f, -1) for _, f in spans])
+    level, last, area, below = 0, events[0][0], 0.0, 0.0
+    for at, step in events:
+        area += level * (at - last)
+        below += (at - last) if level < concurrency else 0.0
+        level, last = level + step, at
+    start, end = spans[0][0], max(f for _, f in spans)
+    return {
+        "first_s": start - launched_at,
+        "fetch_s": end - start,
+        "mean_in_flight": area / (end - start) if end > start else 0.0,
+        "below_s": below,
+        "tail_s": _when(doc["finished_at"]) - end,
     }
 
 
@@ -102,10 +172,12 @@ def _floor(cluster: FakeCluster, records: list[Any], concurrency: int, jobs: Pat
     jobs.write_text(json.dumps(requests_of(records)))
     try:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_before = resource.getrusage(resource.RUSAGE_SELF)
         run = run_child(
             [sys.executable, "-m", "bench.floor", str(cluster.kubeconfig), str(jobs), str(concurrency)]
         )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_after = resource.getrusage(resource.RUSAGE_SELF)
     finally:
         jobs.unlink(missing_ok=True)
     if run.exit != 0:
@@ -114,6 +186,7 @@ def _floor(cluster: FakeCluster, records: list[Any], concurrency: int, jobs: Pat
     return {
         "floor_s": float(wall),
         "floor_cpu_s": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+        "floor_server_cpu_s": _cpu(server_after) - _cpu(server_before),
         "moved_mb": int(moved) / 1e6,
     }
 
@@ -124,17 +197,30 @@ def main() -> None:
     p.add_argument("--latency", type=float, default=0.05, help="seconds added to every request")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--pods-per-node", type=int, default=20)
+    p.add_argument("--timeline", action="store_true", help="requests in flight over the run (manifest)")
+    p.add_argument("--profile", type=Path, help="run the collector under py-spy; raw stacks to this file")
     args = p.parse_args()
-    cols = ("nodes", "exit", "requests", "wall s", "ideal s", "ratio", "RSS MB", "bundle MB", "CPU s")
-    print(" ".join(f"{c:>{w}}" for c, w in zip(cols, (6, 4, 9, 8, 8, 6, 7, 9, 6), strict=True)))
+    cols = ("nodes", "exit", "requests", "wall s", "ideal s", "ratio", "floor s", "/floor", "RSS MB")
+    cols += ("bundle MB", "CPU s", "MB moved", "CPU ms/MB", "floor ms/MB", "server s", "floor srv")
+    print(" ".join(f"{c:>9}" for c in cols))
     for n in args.nodes:
-        r = bench(n, args.latency, args.concurrency, args.pods_per_node)
+        r = bench(n, args.latency, args.concurrency, args.pods_per_node, args.profile)
         print(
-            f"{r['nodes']:>6} {r['exit']:>4} {r['requests']:>9} {r['wall_s']:>8.1f} {r['ideal_s']:>8.1f} "
-            f"{r['ratio']:>6.2f} {r['peak_rss_mb']:>7.0f} {r['bundle_mb']:>9.1f} "
-            f"{r['collector_cpu_s']:>6.1f}",
+            f"{r['nodes']:>9} {r['exit']:>9} {r['requests']:>9} {r['wall_s']:>9.1f} {r['ideal_s']:>9.1f} "
+            f"{r['ratio']:>9.2f} {r['floor_s']:>9.1f} {r['wall_s'] / r['floor_s']:>9.2f} "
+            f"{r['peak_rss_mb']:>9.0f} {r['bundle_mb']:>9.1f} {r['collector_cpu_s']:>9.1f} "
+            f"{r['moved_mb']:>9.1f} {1000 * r['collector_cpu_s'] / r['moved_mb']:>9.1f} "
+            f"{1000 * r['floor_cpu_s'] / r['moved_mb']:>9.1f} {r['server_cpu_s']:>9.1f} "
+            f"{r['floor_server_cpu_s']:>9.1f}",
             flush=True,
         )
+        if args.timeline and "fetch_s" in r:
+            print(
+                f"  timeline: first request {r['first_s']:.1f} s after launch; fetching {r['fetch_s']:.1f} s "
+                f"with {r['mean_in_flight']:.1f} in flight on average, {r['below_s']:.1f} s below "
+                f"{args.concurrency}; {r['tail_s']:.1f} s from the last artifact to the manifest",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

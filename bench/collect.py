@@ -33,11 +33,16 @@ from tests.fakecluster import FakeCluster, Fault, scenarios  # noqa: E402
 
 
 def bench(
-    nodes: int, latency_s: float, concurrency: int, pods_per_node: int, profile: Path | None = None
+    nodes: int,
+    latency_s: float,
+    concurrency: int,
+    pods_per_node: int,
+    profile: Path | None = None,
+    istio: str = "1.24.2",
 ) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "bundle.tar.gz"
-        r = collect_into(out, nodes, latency_s, concurrency, pods_per_node, profile=profile)
+        r = collect_into(out, nodes, latency_s, concurrency, pods_per_node, profile=profile, istio=istio)
         if out.exists():
             r.update(timeline(out, r["launched_at"], concurrency))
         return r
@@ -52,19 +57,24 @@ def collect_into(
     extra: tuple[str, ...] = (),
     cluster: FakeCluster | None = None,
     profile: Path | None = None,
+    istio: str = "1.24.2",
 ) -> dict[str, float]:
     """Collect into `out` (kept) and measure; `extra` flags go to `ztbundle collect`.
 
     Peak RSS is the child's own (`os.wait4`), so several runs in one process do not blur together.
     Pass a running `cluster` to collect it again (e.g. with and without dedup) without rebuilding it.
-    `profile`: run the collector under `py-spy record` (raw stacks to that file; its CPU and RSS then
-    include py-spy's).
+    `profile`: run the collector under `py-spy record --gil` (raw stacks to that file): samples of the
+    thread holding the GIL, i.e. where the collector's Python runs (TLS, hashing and zlib outside the
+    GIL do not show); its CPU and RSS then include py-spy's.
     """
     from bench.analyze import run_child
 
     own = cluster is None
     if cluster is None:
-        cluster = FakeCluster(scenarios.synthetic(nodes=nodes, pods_per_node=pods_per_node))
+        # Istio 1.24 as in bench.run: istiod's per-proxy WDS views carry the whole mesh (1.25+ answer `{}`).
+        scn = scenarios.synthetic(nodes=nodes, pods_per_node=pods_per_node)
+        scn = scn.with_overrides(istio_version=istio)
+        cluster = FakeCluster(scn)
         cluster.start()
     cluster.faults[:] = [Fault.latency(latency_s)] if latency_s else []
     try:
@@ -89,7 +99,7 @@ def collect_into(
         ]
         if profile is not None:
             spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-            cmd = [spy, "record", "--format", "raw", "--rate", "50", "-o", str(profile), "--", *cmd]
+            cmd = [spy, "record", "--gil", "--format", "raw", "--rate", "50", "-o", str(profile), "--", *cmd]
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         server_before = resource.getrusage(resource.RUSAGE_SELF)
         launched_at = time.time()
@@ -197,6 +207,7 @@ def main() -> None:
     p.add_argument("--latency", type=float, default=0.05, help="seconds added to every request")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--pods-per-node", type=int, default=20)
+    p.add_argument("--istio", default="1.24.2", help="Istio version the simulated cluster runs")
     p.add_argument("--timeline", action="store_true", help="requests in flight over the run (manifest)")
     p.add_argument("--profile", type=Path, help="run the collector under py-spy; raw stacks to this file")
     args = p.parse_args()
@@ -204,7 +215,7 @@ def main() -> None:
     cols += ("bundle MB", "CPU s", "MB moved", "CPU ms/MB", "floor ms/MB", "server s", "floor srv")
     print(" ".join(f"{c:>9}" for c in cols))
     for n in args.nodes:
-        r = bench(n, args.latency, args.concurrency, args.pods_per_node, args.profile)
+        r = bench(n, args.latency, args.concurrency, args.pods_per_node, args.profile, args.istio)
         print(
             f"{r['nodes']:>9} {r['exit']:>9} {r['requests']:>9} {r['wall_s']:>9.1f} {r['ideal_s']:>9.1f} "
             f"{r['ratio']:>9.2f} {r['floor_s']:>9.1f} {r['wall_s'] / r['floor_s']:>9.2f} "

@@ -132,17 +132,22 @@ class BundleWriter:
             return None
         data = body.read_bytes()
         points = cut_points(data)
-        pieces = [data[a:b] for a, b in zip(points, [*points[1:], len(data)], strict=True)]
-        if b"".join(pieces) != data:  # cannot happen by construction; never risk a lossy bundle
+        bounds = list(zip(points, [*points[1:], len(data)], strict=True))
+        # Contiguous, increasing slices from 0 to the end join back to `data`; checked on the offsets
+        # rather than by joining a copy of the body (never risk a lossy bundle).
+        if bounds[0][0] != 0 or (data and any(a >= b for a, b in bounds)):
             self.add(name, body)
             return None
-        return tuple(self._store_piece(p) for p in pieces)
+        return tuple(self._store_piece(data, a, b) for a, b in bounds)
 
-    def _store_piece(self, piece: bytes) -> str:
-        key = piece[:80] if len(piece) >= _CACHE_MIN else b""
+    def _store_piece(self, data: bytes, start: int, stop: int) -> str:
+        """Store `data[start:stop]` once; the body is sliced (copied) only for a piece not seen before."""
+        size = stop - start
+        key = data[start : start + 80] if size >= _CACHE_MIN else b""
         last = self._last.get(key) if key else None
-        if last is not None and last[0] == piece:
+        if last is not None and len(last[0]) == size and data.startswith(last[0], start):  # a memcmp
             return last[1]
+        piece = data[start:stop]  # the body itself when it is one piece
         digest = hashlib.sha256(piece).hexdigest()
         if key:
             if len(self._last) >= _CACHE_ENTRIES:

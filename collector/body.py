@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Iterable
 from typing import IO
 
 SPOOL_BYTES = 1 << 20
@@ -28,10 +29,22 @@ class Body:
         body.write(data)
         return body
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | memoryview) -> None:
+        if self.size + len(chunk) > SPOOL_BYTES and self.size <= SPOOL_BYTES:
+            # Onto disk before the write, not after: SpooledTemporaryFile would first copy a big chunk
+            # into its in-memory buffer and then copy everything again to the file.
+            self._file.rollover()  # type: ignore[attr-defined]
         self._file.write(chunk)
         self._hash.update(chunk)
         self.size += len(chunk)
+
+    @classmethod
+    def joined(cls, parts: Iterable[bytes | memoryview]) -> Body:
+        """A body made of `parts` in order, written one by one (no joined copy in memory)."""
+        body = cls()
+        for part in parts:
+            body.write(part)
+        return body
 
     @property
     def sha256(self) -> str:

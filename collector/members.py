@@ -72,3 +72,26 @@ def digest(data: bytes | memoryview, member: Member) -> bytes | None:
     if member.stop - member.start < MEMO_MIN:
         return None
     return hashlib.sha256(memoryview(data)[member.start : member.stop]).digest()
+
+
+class Read:
+    """A body's bytes read once, with its member split and its big members' digests computed once.
+
+    The runner's JSON check and the redactor both go member by member; reading, splitting and
+    hashing a 16 MB dump once for both (under the run's parse lock) instead of once each saves a
+    copy, a regex pass and a sha256 pass over every byte.
+    """
+
+    __slots__ = ("_digests", "data", "split")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.split = split(data)
+        self._digests: list[bytes | None] | None = None
+
+    def digests(self) -> list[bytes | None]:
+        """`digest` of each member of `split` (which must not be None), in order."""
+        if self._digests is None:
+            assert self.split is not None
+            self._digests = [digest(self.data, m) for m in self.split]
+        return self._digests

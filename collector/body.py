@@ -1,11 +1,14 @@
 """A fetched body, spooled to a temporary file past 1 MiB so in-flight memory stays flat in cluster size.
 
-Size and sha256 are computed while the bytes arrive, so the manifest never needs a second pass.
+Size and sha256 are computed while the bytes arrive, so the manifest never needs a second pass. While
+small, the body is the list of chunks as they arrived (no copy into a growing buffer, which re-copies
+itself as it grows); the first write past 1 MiB moves them to an unnamed temporary file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import tempfile
 from collections.abc import Iterable
 from typing import IO
@@ -16,10 +19,11 @@ SPOOL_BYTES = 1 << 20
 class Body:
     """Bytes exactly as received, held in memory while small and on disk once large."""
 
-    __slots__ = ("_file", "_hash", "size")
+    __slots__ = ("_chunks", "_file", "_hash", "size")
 
     def __init__(self) -> None:
-        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        self._chunks: list[bytes] | None = []  # None once on disk
+        self._file: IO[bytes] | None = None
         self._hash = hashlib.sha256()
         self.size = 0
 
@@ -29,15 +33,6 @@ class Body:
         body.write(data)
         return body
 
-    def write(self, chunk: bytes | memoryview) -> None:
-        if self.size + len(chunk) > SPOOL_BYTES and self.size <= SPOOL_BYTES:
-            # Onto disk before the write, not after: SpooledTemporaryFile would first copy a big chunk
-            # into its in-memory buffer and then copy everything again to the file.
-            self._file.rollover()  # type: ignore[attr-defined]
-        self._file.write(chunk)
-        self._hash.update(chunk)
-        self.size += len(chunk)
-
     @classmethod
     def joined(cls, parts: Iterable[bytes | memoryview]) -> Body:
         """A body made of `parts` in order, written one by one (no joined copy in memory)."""
@@ -46,19 +41,45 @@ class Body:
             body.write(part)
         return body
 
+    def write(self, chunk: bytes | memoryview) -> None:
+        if self._chunks is not None and self.size + len(chunk) > SPOOL_BYTES:
+            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by close()
+            spool.rollover()  # straight to disk: the chunks are copied once, into the file
+            spool.writelines(self._chunks)
+            self._file = spool
+            self._chunks = None
+        if self._chunks is not None:
+            # A view would keep whatever it slices alive (a redacted dump's parts view the whole dump).
+            self._chunks.append(chunk if isinstance(chunk, bytes) else bytes(chunk))
+        else:
+            assert self._file is not None
+            self._file.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
     @property
     def sha256(self) -> str:
         return self._hash.hexdigest()
 
     def read_bytes(self) -> bytes:
         """The whole body in memory; callers do this one at a time (see the runner's parse lock)."""
+        if self._chunks is not None:
+            if len(self._chunks) > 1:
+                self._chunks = [b"".join(self._chunks)]  # joined once, whoever reads it next
+            return self._chunks[0] if self._chunks else b""
+        assert self._file is not None
         self._file.seek(0)
         return self._file.read()
 
     def rewound(self) -> IO[bytes]:
-        """The underlying file at offset 0, for streaming into the archive."""
+        """The body as a file at offset 0, for streaming into the archive."""
+        if self._chunks is not None:
+            return io.BytesIO(self.read_bytes())
+        assert self._file is not None
         self._file.seek(0)
         return self._file
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
+        self._chunks = []

@@ -236,7 +236,7 @@ def _redact_json(path: str, body: Body, cache: RunCache, read: members.Read | No
     if read is not None:
         return _redact_read(path, body, read, cache)
     with cache.parse_lock:  # also the only time a spooled body is fully in memory
-        return _redact_read(path, body, members.Read(body.read_bytes()), cache)
+        return _redact_read(path, body, members.Read(body.read_bytes(), cache.known), cache)
 
 
 def _redact_read(path: str, body: Body, read: members.Read, cache: RunCache) -> Outcome:

@@ -85,7 +85,7 @@ def _judge_json(
     cache = cache or RunCache()
     # One big parse at a time, the redactor's included; also the only time a spooled body is in memory.
     with cache.parse_lock:
-        read = members.Read(body.read_bytes() if isinstance(body, Body) else body)
+        read = members.Read(body.read_bytes() if isinstance(body, Body) else body, cache.known)
         return _judge_read(read, body, version_of, kind, cache)
 
 
@@ -194,7 +194,7 @@ def fetch_one(
         # Judged and redacted from one read of the bytes, under one hold of the parse lock (one big
         # parse at a time; also the only time a spooled body is in memory).
         with cache.parse_lock:
-            read = members.Read(body.read_bytes())
+            read = members.Read(body.read_bytes(), cache.known)
             if status is Status.OK:
                 problem, version = _judge_read(read, body, version_of, item.input, cache)
                 if problem is not None:

@@ -245,7 +245,7 @@ def _redact_read(path: str, body: Body, read: members.Read, cache: RunCache) -> 
         outcome = _redact_by_member(path, body, read, cache)
         if outcome is not None:
             return outcome
-    key = body.sha256 if body.size >= members.MEMO_MIN else None
+    key = body.sha256_from(data) if body.size >= members.MEMO_MIN else None
     if key and cache.clean_bodies.get((key,)):
         return Outcome(body, ())
     if not triggered(data) and not _needs_walk(data):

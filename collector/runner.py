@@ -102,7 +102,7 @@ def _judge_read(
         parsed = _parse_members(read, cache)
         if parsed is not None:
             return None, _version(version_of, parsed)
-    key = (kind, body.sha256) if isinstance(body, Body) and body.size >= members.MEMO_MIN else None
+    key = (kind, body.sha256_from(data)) if isinstance(body, Body) and body.size >= members.MEMO_MIN else None
     known = cache.valid_bodies.get(key) if key else None
     if known is not None:
         return None, known[0]
@@ -200,9 +200,12 @@ def fetch_one(
                 if problem is not None:
                     status, error = Status.TRUNCATED, problem
             # Secrets never reach the writer: redacted here, so sha256 and size describe what is stored.
+            received = body
             body, redactions, error = redact.apply(
                 item.path, body, error, is_json=True, cache=cache, read=read
             )
+            if body is received:  # stored as received: hashed from the bytes in hand, not read again
+                body.sha256_from(read.data)
             del read
     else:
         if status is Status.OK and body is not None and version_of:

@@ -201,6 +201,81 @@ def _floor(cluster: FakeCluster, records: list[Any], concurrency: int, jobs: Pat
     }
 
 
+def stages(nodes: int, pods_per_node: int, istio: str) -> None:
+    """Collector CPU per MB of each stage a body goes through, in this process, in steady state.
+
+    Eight ztunnels' config_dumps and their istiod per-proxy views, as the simulated cluster serves
+    them, each pushed three times through what a worker and the writer do (Body from 256 KiB chunks,
+    judge, redact, `BundleWriter.put`) with one RunCache; the first round warms the run's memos and
+    is not counted. `time.process_time`, so no server or neighbour is in the figure.
+    """
+    from collector import members, redact, runner
+    from collector.archive import BundleWriter
+    from collector.body import Body
+    from collector.runcache import RunCache
+    from collector.steps import ztunnel_config_dump
+    from tests.fakecluster.admin import Pieces, admin_response
+    from tests.fakecluster.scenario import Role
+    from ztbundle.layout import Input
+
+    scn = scenarios.synthetic(nodes=nodes, pods_per_node=pods_per_node).with_overrides(istio_version=istio)
+    ztunnels, istiods = scn.pods_by_role(Role.ZTUNNEL)[:8], scn.pods_by_role(Role.ISTIOD)
+
+    def served(pod: Any, port: int, path: str) -> bytes | None:
+        resp = admin_response(scn, pod, port, path)
+        if resp is None or resp.status != 200:
+            return None
+        body = resp.body
+        return (
+            body.joined() if isinstance(body, Pieces) else body if isinstance(body, bytes) else b"".join(body)
+        )
+
+    dumps = [served(z, 15000, "/config_dump") or b"" for z in ztunnels]
+    views = [
+        next(
+            v for i in istiods if (v := served(i, 15014, f"/debug/config_dump?proxyID={z.name}.istio-system"))
+        )
+        for z in ztunnels
+    ]
+
+    def run(label: str, bodies: list[bytes], input_: Input, version_of: Any) -> None:
+        cache, took, mb = RunCache(), dict.fromkeys(("body", "judge", "redact", "write"), 0.0), 0.0
+        with tempfile.TemporaryDirectory() as tmp:
+            writer = BundleWriter(Path(tmp) / "b.tar.gz")
+            for rnd in range(3):
+                for k, data in enumerate(bodies):
+                    t0 = time.process_time()
+                    body = Body()
+                    for at in range(0, len(data), 256 << 10):
+                        body.write(data[at : at + (256 << 10)])
+                    t1 = time.process_time()
+                    read = members.Read(body.read_bytes(), cache.known)
+                    runner._judge_read(read, body, version_of, input_, cache)
+                    t2 = time.process_time()
+                    out, _, _ = redact.apply(f"s/{rnd}/{k}", body, None, is_json=True, cache=cache, read=read)
+                    assert out is not None
+                    _ = out.sha256_from(read.data) if out is body else out.sha256
+                    del read
+                    t3 = time.process_time()
+                    writer.put(f"s/{rnd}/{k}.json", out, input_)
+                    out.close()
+                    if rnd:
+                        mb += len(data) / 1e6
+                        for key, dt in zip(
+                            took, (t1 - t0, t2 - t1, t3 - t2, time.process_time() - t3), strict=True
+                        ):
+                            took[key] += dt
+            writer.abort()
+        size = len(bodies[0]) / 1e6
+        parts = " ".join(f"{k} {1000 * v / mb:.2f}" for k, v in took.items())
+        print(
+            f"{label} ({size:.2f} MB): {parts}; total {1000 * sum(took.values()) / mb:.2f} ms/MB", flush=True
+        )
+
+    run("ztunnel config_dump", dumps, Input.ZTUNNEL_CONFIG, lambda d: ztunnel_config_dump.version_of(None, d))  # type: ignore[arg-type]
+    run("istiod per-proxy view", views, Input.ISTIOD_PROXY_CONFIG, None)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--nodes", type=int, nargs="+", default=[100], help="cluster sizes to run (100, 500)")
@@ -210,7 +285,12 @@ def main() -> None:
     p.add_argument("--istio", default="1.24.2", help="Istio version the simulated cluster runs")
     p.add_argument("--timeline", action="store_true", help="requests in flight over the run (manifest)")
     p.add_argument("--profile", type=Path, help="run the collector under py-spy; raw stacks to this file")
+    p.add_argument("--stages", action="store_true", help="CPU per MB of each stage a body goes through")
     args = p.parse_args()
+    if args.stages:
+        for n in args.nodes:
+            stages(n, args.pods_per_node, args.istio)
+        return
     cols = ("nodes", "exit", "requests", "wall s", "ideal s", "ratio", "floor s", "/floor", "RSS MB")
     cols += ("bundle MB", "CPU s", "MB moved", "CPU ms/MB", "floor ms/MB", "server s", "floor srv")
     print(" ".join(f"{c:>9}" for c in cols))

@@ -291,8 +291,8 @@ def main() -> None:
         for n in args.nodes:
             stages(n, args.pods_per_node, args.istio)
         return
-    cols = ("nodes", "exit", "requests", "wall s", "ideal s", "ratio", "floor s", "/floor", "RSS MB")
-    cols += ("bundle MB", "CPU s", "MB moved", "CPU ms/MB", "floor ms/MB", "server s", "floor srv")
+    cols = ["nodes", "exit", "requests", "wall s", "ideal s", "ratio", "floor s", "/floor", "RSS MB"]
+    cols += ["bundle MB", "CPU s", "MB moved", "CPU ms/MB", "floor ms/MB", "server s", "floor srv"]
     print(" ".join(f"{c:>9}" for c in cols))
     for n in args.nodes:
         r = bench(n, args.latency, args.concurrency, args.pods_per_node, args.profile, args.istio)

@@ -7,6 +7,7 @@ exactly as `cut_points` alone computes them.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def test_repeated_pieces_are_stepped_over_with_the_same_cuts(tmp_path: Path) -> 
     ]
     try:
         for i, data in enumerate(bodies):
-            stepped = cut_points(data, lambda at, data=data: seen(data, at))
+            stepped = cut_points(data, functools.partial(seen, data))
             assert stepped == cut_points(data), f"body {i}"
             writer.put(f"ztunnel/n{i}/config_dump.json", Body.of(data), Input.ZTUNNEL_CONFIG)
     finally:

@@ -17,6 +17,7 @@ import os
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +34,7 @@ from ztbundle.exits import Exit
 _MIN_PIECE = 256  # smaller sections ride along with the next one: an object costs a tar header
 _CACHE_MIN = 64 << 10  # pieces below this are cheaper to hash than to keep around for comparison
 _CACHE_ENTRIES = 32
+_TOP_KEY = layout._TOP_KEY_BYTES  # what `layout.top_level_keys` finds, searched from an offset here
 
 
 _LOG_INPUTS = frozenset(layout.LOG_INPUTS.values())
@@ -54,12 +56,21 @@ class Spooled:
     sha256: str
 
 
-def cut_points(data: bytes) -> list[int]:
-    """Offsets where pieces start (always 0 first): before each top-level key, small pieces merged."""
+def cut_points(data: bytes, seen: Callable[[int], int] | None = None) -> list[int]:
+    """Offsets where pieces start (always 0 first): before each top-level key, small pieces merged.
+
+    `seen(at)`: where a piece already stored would end if `data` repeats it from cut point `at`
+    (else `at`); the search for keys resumes there instead of reading through it. The points are
+    the same (see `BundleWriter._repeats` for why no cut can lie inside such a piece).
+    """
     points = [0]
-    for m in layout.top_level_keys(data):
+    pos = seen(0) if seen is not None else 0
+    while (m := _TOP_KEY.search(data, pos)) is not None:
+        pos = m.end()
         if m.start() - points[-1] >= _MIN_PIECE:
             points.append(m.start())
+            if seen is not None:
+                pos = max(pos, seen(m.start()))
     if len(points) > 1 and len(data) - points[-1] < _MIN_PIECE:
         points.pop()
     return points
@@ -90,7 +101,7 @@ class BundleWriter:
         self._objects: set[str] = set()
         # The last piece seen at each offset-0 key text: most pieces repeat the previous ztunnel's,
         # and comparing bytes (memcmp) is ~1000x cheaper than hashing them again.
-        self._last: dict[bytes, tuple[bytes, str]] = {}
+        self._last: dict[bytes, tuple[bytes, str, bool]] = {}  # (piece, digest, was its body's last)
         self._spool: tempfile.TemporaryDirectory[str] | None = None
         self.spooled: list[Spooled] = []
         self.raw_bytes = 0  # bytes of every artifact as collected, before dedup
@@ -131,23 +142,45 @@ class BundleWriter:
             self.add(name, body)
             return None
         data = body.read_bytes()
-        points = cut_points(data)
-        pieces = [data[a:b] for a, b in zip(points, [*points[1:], len(data)], strict=True)]
-        if b"".join(pieces) != data:  # cannot happen by construction; never risk a lossy bundle
+        points = cut_points(data, lambda at: self._repeats(data, at))
+        bounds = list(zip(points, [*points[1:], len(data)], strict=True))
+        # Contiguous, increasing slices from 0 to the end join back to `data`; checked on the offsets
+        # rather than by joining a copy of the body (never risk a lossy bundle).
+        if bounds[0][0] != 0 or (data and any(a >= b for a, b in bounds)):
             self.add(name, body)
             return None
-        return tuple(self._store_piece(p) for p in pieces)
+        return tuple(self._store_piece(data, a, b) for a, b in bounds)
 
-    def _store_piece(self, piece: bytes) -> str:
-        key = piece[:80] if len(piece) >= _CACHE_MIN else b""
+    def _repeats(self, data: bytes, start: int) -> int:
+        """Where the last big piece stored under this key text ends if `data` repeats it at `start`.
+
+        Such a piece started at a cut and ended at the next one, so the only keys inside it are
+        less than `_MIN_PIECE` from its start, which are no cut here either; a key match cannot run
+        from inside it past its end, where a newline must follow. A body's last piece may hold a
+        key whose cut was merged away at the end of that body, so mid-body it is not stepped over.
+        """
+        last = self._last.get(data[start : start + 80])
+        if last is None:
+            return start
+        piece, _, ended_body = last
+        stop = start + len(piece)
+        if stop > len(data) or (stop < len(data) and (ended_body or data[stop : stop + 1] != b"\n")):
+            return start
+        return stop if data.startswith(piece, start) else start
+
+    def _store_piece(self, data: bytes, start: int, stop: int) -> str:
+        """Store `data[start:stop]` once; the body is sliced (copied) only for a piece not seen before."""
+        size = stop - start
+        key = data[start : start + 80] if size >= _CACHE_MIN else b""
         last = self._last.get(key) if key else None
-        if last is not None and last[0] == piece:
+        if last is not None and len(last[0]) == size and data.startswith(last[0], start):  # a memcmp
             return last[1]
+        piece = data[start:stop]  # the body itself when it is one piece
         digest = hashlib.sha256(piece).hexdigest()
         if key:
             if len(self._last) >= _CACHE_ENTRIES:
                 self._last.clear()  # bounded: node-specific big pieces must not accumulate
-            self._last[key] = (piece, digest)
+            self._last[key] = (piece, digest, stop == len(data))
         if digest not in self._objects:
             self.add(layout.object_member(digest), piece)
             self._objects.add(digest)

@@ -231,22 +231,28 @@ def _scalar_secret(value: Any) -> bool:
     return secret_value(value)
 
 
-def _redact_json(path: str, body: Body, cache: RunCache) -> Outcome:
+def _redact_json(path: str, body: Body, cache: RunCache, read: members.Read | None = None) -> Outcome:
+    """Redact a JSON body; `read`: its bytes as the caller read them while holding `cache.parse_lock`."""
+    if read is not None:
+        return _redact_read(path, body, read, cache)
     with cache.parse_lock:  # also the only time a spooled body is fully in memory
-        data = body.read_bytes()
-        split = members.split(data)
-        if split is not None:
-            outcome = _redact_by_member(path, body, data, split, cache)
-            if outcome is not None:
-                return outcome
-        key = body.sha256 if body.size >= members.MEMO_MIN else None
-        if key and cache.clean_bodies.get((key,)):
-            return Outcome(body, ())
-        if not triggered(data) and not _needs_walk(data):
-            if key:
-                cache.clean_bodies.put((key,), True)
-            return Outcome(body, ())
-        return _redact_whole(path, body, data)
+        return _redact_read(path, body, members.Read(body.read_bytes(), cache.known), cache)
+
+
+def _redact_read(path: str, body: Body, read: members.Read, cache: RunCache) -> Outcome:
+    data = read.data
+    if read.split is not None:
+        outcome = _redact_by_member(path, body, read, cache)
+        if outcome is not None:
+            return outcome
+    key = body.sha256_from(data) if body.size >= members.MEMO_MIN else None
+    if key and cache.clean_bodies.get((key,)):
+        return Outcome(body, ())
+    if not triggered(data) and not _needs_walk(data):
+        if key:
+            cache.clean_bodies.put((key,), True)
+        return Outcome(body, ())
+    return _redact_whole(path, body, data)
 
 
 def _member_triggers(data: bytes, m: members.Member, digest: bytes | None, cache: RunCache) -> bool:
@@ -260,16 +266,15 @@ def _member_triggers(data: bytes, m: members.Member, digest: bytes | None, cache
     return hit
 
 
-def _redact_by_member(
-    path: str, body: Body, data: bytes, split: list[members.Member], cache: RunCache
-) -> Outcome | None:
+def _redact_by_member(path: str, body: Body, read: members.Read, cache: RunCache) -> Outcome | None:
     """Redact a pretty-printed object one top-level member at a time; None falls back to the whole body.
 
     As on the whole-body path, nothing is walked unless a trigger shows somewhere in the body (here:
     in a member, or across a member boundary); then every member is walked, and only the members
     that changed are re-serialised, so the others keep their received bytes.
     """
-    digests = [members.digest(data, m) for m in split]
+    data, split, digests = read.data, read.split, read.digests()
+    assert split is not None
     if not any(_member_triggers(data, m, d, cache) for m, d in zip(split, digests, strict=True)):
         edges = [m.start for m in split] + [split[-1].stop]
         if not any(
@@ -283,7 +288,8 @@ def _redact_by_member(
     except json.JSONDecodeError:
         return None
     counts: Counter[tuple[Reason, str | None]] = Counter()
-    parts = [data[: split[0].start]]
+    view = memoryview(data)  # unchanged members are written from the received bytes, never copied
+    parts: list[bytes | memoryview] = [view[: split[0].start]]
     for m, digest in zip(split, digests, strict=True):
         configmap_data = m.key == "data" and kind_value == "ConfigMap"
         key = (m.key, digest, configmap_data)
@@ -298,14 +304,14 @@ def _redact_by_member(
                 cache.walked.put(key, walked)
         counts.update(dict(walked.counts))
         if walked.text is None:
-            parts.append(data[m.start : m.stop])
+            parts.append(view[m.start : m.stop])
         else:
             comma = "" if m.last else ","
             parts.append(f"\n  {json.dumps(m.key, ensure_ascii=False)}: {walked.text}{comma}".encode())
     if not counts:
         return Outcome(body, ())
-    parts.append(data[split[-1].stop :])
-    new = Body.of(b"".join(parts))
+    parts.append(view[split[-1].stop :])
+    new = Body.joined(parts)
     body.close()
     return Outcome(new, records(path, counts))
 
@@ -369,26 +375,36 @@ def redact_page(page: dict[str, Any]) -> tuple[list[Any], Counter[tuple[Reason, 
     return items, walker.counts
 
 
-def redact_body(path: str, body: Body, *, is_json: bool, cache: RunCache | None = None) -> Outcome:
+def redact_body(
+    path: str, body: Body, *, is_json: bool, cache: RunCache | None = None, read: members.Read | None = None
+) -> Outcome:
     """Redact one fetched body for member `path`; cheap when nothing needs it (a byte prefilter).
 
-    `cache` is the run's (see `collector.runcache`); without one, nothing is remembered.
+    `cache` is the run's (see `collector.runcache`); without one, nothing is remembered. `read`: a JSON
+    body's bytes as the caller read them while holding that cache's parse lock (the runner's check
+    and this redaction share one read).
     """
     if is_json:
-        return _redact_json(path, body, cache or RunCache())
+        return _redact_json(path, body, cache or RunCache(), read)
     if not has_trigger(body):
         return Outcome(body, ())
     return redact_stream(path, body)
 
 
 def apply(
-    path: str, body: Body | None, error: str | None, *, is_json: bool, cache: RunCache | None = None
+    path: str,
+    body: Body | None,
+    error: str | None,
+    *,
+    is_json: bool,
+    cache: RunCache | None = None,
+    read: members.Read | None = None,
 ) -> tuple[Body | None, tuple[Redaction, ...], str | None]:
     """The runner's hook: redact a fetched body and its error message before the writer sees them."""
     error = mask(error)
     if body is None:
         return None, (), error
-    outcome = redact_body(path, body, is_json=is_json, cache=cache)
+    outcome = redact_body(path, body, is_json=is_json, cache=cache, read=read)
     if outcome.withheld:
         error = f"{error}; {outcome.withheld}" if error else outcome.withheld
     return outcome.body, outcome.redactions, error

@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from collector.members import Known
+
 if TYPE_CHECKING:
     from collector.redact_text import Reason
 
@@ -72,3 +74,4 @@ class RunCache:
     triggered: Memo[tuple[bool]] = field(default_factory=Memo)  # whether a member needs the redactor
     walked: Memo[Walked] = field(default_factory=Memo)  # a member's redaction, when small to keep
     clean_bodies: Memo[bool] = field(default_factory=Memo)  # whole bodies with nothing to redact
+    known: Known = field(default_factory=Known)  # the last big member per key, recognised by memcmp

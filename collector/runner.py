@@ -85,40 +85,51 @@ def _judge_json(
     cache = cache or RunCache()
     # One big parse at a time, the redactor's included; also the only time a spooled body is in memory.
     with cache.parse_lock:
-        data = body.read_bytes() if isinstance(body, Body) else body
-        split = members.split(data)
-        if split is not None:
-            parsed = _parse_members(data, split, cache)
-            if parsed is not None:
-                return None, _version(version_of, parsed)
-        key = (kind, body.sha256) if isinstance(body, Body) and body.size >= members.MEMO_MIN else None
-        known = cache.valid_bodies.get(key) if key else None
-        if known is not None:
-            return None, known[0]
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return f"not UTF-8 at byte {exc.start}", None
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            offset = len(text[: exc.pos].encode("utf-8"))
-            return f"invalid JSON at byte {offset} (line {exc.lineno} column {exc.colno}): {exc.msg}", None
-        del text, data
-        version = _version(version_of, doc)
-        if key:
-            cache.valid_bodies.put(key, (version,))
-        return None, version
+        read = members.Read(body.read_bytes() if isinstance(body, Body) else body, cache.known)
+        return _judge_read(read, body, version_of, kind, cache)
 
 
-def _parse_members(data: bytes, split: list[members.Member], cache: RunCache) -> dict[str, Any] | None:
+def _judge_read(
+    read: members.Read,
+    body: Body | bytes,
+    version_of: Callable[[Any], str | None] | None,
+    kind: object,
+    cache: RunCache,
+) -> tuple[str | None, str | None]:
+    """`_judge_json` on a body already read (the caller holds `cache.parse_lock`)."""
+    data = read.data
+    if read.split is not None:
+        parsed = _parse_members(read, cache)
+        if parsed is not None:
+            return None, _version(version_of, parsed)
+    key = (kind, body.sha256_from(data)) if isinstance(body, Body) and body.size >= members.MEMO_MIN else None
+    known = cache.valid_bodies.get(key) if key else None
+    if known is not None:
+        return None, known[0]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 at byte {exc.start}", None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        offset = len(text[: exc.pos].encode("utf-8"))
+        return f"invalid JSON at byte {offset} (line {exc.lineno} column {exc.colno}): {exc.msg}", None
+    del text, data
+    version = _version(version_of, doc)
+    if key:
+        cache.valid_bodies.put(key, (version,))
+    return None, version
+
+
+def _parse_members(read: members.Read, cache: RunCache) -> dict[str, Any] | None:
     """Every member's value parsed, except big ones already known valid; None when one is not JSON."""
     parsed: dict[str, Any] = {}
-    for m in split:
-        digest = members.digest(data, m)
+    assert read.split is not None
+    for m, digest in zip(read.split, read.digests(), strict=True):
         if digest is not None and cache.valid_members.get((m.key, digest)):
             continue  # seen byte for byte before: valid, and not needed for the version
-        text = m.value_text(data)
+        text = m.value_text(read.data)
         if text is None:
             return None
         try:
@@ -179,15 +190,27 @@ def fetch_one(
             redactions=redact.records(item.path, body.redacted),
             transport=served,
         )
-    if status is Status.OK and body is not None:
-        if item.expect_json:
-            problem, version = _judge_json(body, version_of, item.input, cache)
-            if problem is not None:
-                status, error = Status.TRUNCATED, problem
-        else:
-            version = _version(version_of, body.read_bytes()) if version_of else None
-    # Secrets never reach the writer: redacted here, so sha256 and size describe what is stored.
-    body, redactions, error = redact.apply(item.path, body, error, is_json=item.expect_json, cache=cache)
+    if body is not None and item.expect_json:
+        # Judged and redacted from one read of the bytes, under one hold of the parse lock (one big
+        # parse at a time; also the only time a spooled body is in memory).
+        with cache.parse_lock:
+            read = members.Read(body.read_bytes(), cache.known)
+            if status is Status.OK:
+                problem, version = _judge_read(read, body, version_of, item.input, cache)
+                if problem is not None:
+                    status, error = Status.TRUNCATED, problem
+            # Secrets never reach the writer: redacted here, so sha256 and size describe what is stored.
+            received = body
+            body, redactions, error = redact.apply(
+                item.path, body, error, is_json=True, cache=cache, read=read
+            )
+            if body is received:  # stored as received: hashed from the bytes in hand, not read again
+                body.sha256_from(read.data)
+            del read
+    else:
+        if status is Status.OK and body is not None and version_of:
+            version = _version(version_of, body.read_bytes())
+        body, redactions, error = redact.apply(item.path, body, error, is_json=item.expect_json, cache=cache)
     return Fetched(
         body=body,
         status=status,

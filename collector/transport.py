@@ -225,7 +225,11 @@ def _kubectl_failure(stderr: list[str], code: int | None) -> Exception:
 
 
 class PortForwarder:
-    """The client's WebSocket port-forward, switching for the rest of the run to kubectl once refused."""
+    """The v4 WebSocket port-forward, switching for the rest of the run to kubectl once refused.
+
+    The WebSocket side is the lean client (`collector.transport_ws`) on plain HTTPS clusters, the
+    official client's `port_forward_get` behind an HTTP proxy.
+    """
 
     def __init__(self, kubectl: Kubectl | None, configuration: Configuration | None = None) -> None:
         self.kubectl = kubectl
@@ -251,6 +255,10 @@ class PortForwarder:
         if not self.refused or self.kubectl is None:
             _SERVED.value = Transport.WEBSOCKET
             try:
+                if self.ssl is not None:
+                    return transport_ws.get(
+                        api, self.ssl, namespace, pod, port, path, timeout_s=timeout_s, max_bytes=max_bytes
+                    )
                 return port_forward_get(
                     api, namespace, pod, port, path, timeout_s=timeout_s, max_bytes=max_bytes
                 )

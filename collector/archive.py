@@ -34,7 +34,7 @@ from ztbundle.exits import Exit
 _MIN_PIECE = 256  # smaller sections ride along with the next one: an object costs a tar header
 _CACHE_MIN = 64 << 10  # pieces below this are cheaper to hash than to keep around for comparison
 _CACHE_ENTRIES = 32
-_TOP_KEY = layout._TOP_KEY_BYTES  # what `layout.top_level_keys` finds, searched from an offset here
+_TOP_KEY = layout.TOP_KEY_BYTES  # what `layout.top_level_keys` finds, searched from an offset here
 
 
 _LOG_INPUTS = frozenset(layout.LOG_INPUTS.values())

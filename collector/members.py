@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ztbundle import layout
 
 MEMO_MIN = 64 << 10  # below this, parsing again is cheaper than hashing and remembering
-_TOP_KEY = layout._TOP_KEY_BYTES  # what `layout.top_level_keys` finds, searched from an offset here
+_TOP_KEY = layout.TOP_KEY_BYTES  # what `layout.top_level_keys` finds, searched from an offset here
 
 
 @dataclass(frozen=True, slots=True)

@@ -403,7 +403,9 @@ def parse_object_member(path: str) -> str | None:
 
 
 _TOP_KEY = r'\n  ("(?:[^"\\\n]|\\.)*"): '
-_TOP_KEY_BYTES = re.compile(_TOP_KEY.encode())
+# Public for writers that search from an offset (`pattern.search(data, pos, end)`); readers iterate
+# with `top_level_keys`.
+TOP_KEY_BYTES = re.compile(_TOP_KEY.encode())
 _TOP_KEY_TEXT = re.compile(_TOP_KEY)
 
 
@@ -421,7 +423,7 @@ def top_level_keys(data: bytes | str, end: int | None = None) -> Iterator[re.Mat
     """
     stop = len(data) if end is None else end
     if isinstance(data, bytes):
-        return _TOP_KEY_BYTES.finditer(data, 0, stop)
+        return TOP_KEY_BYTES.finditer(data, 0, stop)
     return _TOP_KEY_TEXT.finditer(data, 0, stop)
 
 

@@ -89,9 +89,8 @@ def access_log(bundle: Bundle, q: Query = Query()) -> AccessLog:
     entries, malformed, files = [], [], 0
     for f in ztunnel_logs(bundle, q.ztunnel, q.previous):
         files += 1
-        parsed = f.parsed()  # shared with the rules that already read this log
-        if parsed.malformed:
-            malformed.append((f.path, parsed.malformed))
+        if f.malformed():  # read with the records (shared with the rules when they parsed this log)
+            malformed.append((f.path, f.malformed()))
         entries += [Entry(f.pod, f.path, r) for r in f.access_records() if matches(r, q)]
     entries.sort(
         key=lambda e: (e.record.time is None, e.record.time or datetime.min, e.ztunnel, e.record.line)

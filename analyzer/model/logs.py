@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from analyzer.gc_pause import no_cycle_collection
 from analyzer.parse.access import scan_access
 from analyzer.parse.logs import (
     AccessRecord,
@@ -89,7 +90,11 @@ class LogFile:
         scanned = self._access
         if scanned is None:
             parsed = self._parsed  # a rule parsed it already: reuse that, else read only the records
-            scanned = (access_records(parsed.events), parsed.malformed) if parsed else scan_access(self.text)
+            if parsed:
+                scanned = (access_records(parsed.events), parsed.malformed)
+            else:
+                with no_cycle_collection():  # ~15 objects a record, all kept
+                    scanned = scan_access(self.text)
             object.__setattr__(self, "_access", scanned)
         return scanned
 

@@ -18,6 +18,10 @@ class BundleError(AnalyzerError):
         self.problem = problem
         super().__init__(f"{bundle}:{member}: {problem}" if member else f"{bundle}: {problem}")
 
+    def __reduce__(self) -> tuple[type[BundleError], tuple[str, str | None, str]]:
+        # Rebuilt from its three fields, not from the message: a worker process can raise one.
+        return (BundleError, (self.bundle, self.member, self.problem))
+
 
 class RuleError(AnalyzerError):
     """A rule module that is malformed; raised at import or discovery time, never while rules run.

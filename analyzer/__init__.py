@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from analyzer.views.metrics import L4Metrics
     from analyzer.views.traffic import Traffic
 
-__all__ = ["AnalysisResult", "analyze_bundle", "with_sections"]
+__all__ = ["AnalysisResult", "analyze_bundle", "analyze_findings", "with_sections"]
 
 
 def _empty_grid() -> NodeGrid:
@@ -36,7 +36,8 @@ class AnalysisResult:
     """Everything a report shows; JSON (`analyzer.report.json`), text and HTML render this same object.
 
     The sections beside the findings (`nodes`, `ztunnels`, `traffic`, `metrics`, `rule_docs`) are
-    computed from the model by `analyzer.sections`, so no renderer needs the model.
+    computed from the model by `analyzer.sections` (`analyze_bundle`), so no renderer needs the model;
+    `analyze_findings` leaves them empty for commands that show no report.
     """
 
     manifest: Manifest
@@ -113,6 +114,20 @@ def with_sections(
     )
 
 
+def analyze_findings(
+    bundle: Bundle | BundleFiles,
+    rules: Sequence[Rule],
+    now: datetime | timedelta | None = None,
+    disabled: Iterable[str] = (),
+    bundle_path: str | None = None,
+) -> AnalysisResult:
+    """Findings and incidents only: run `rules` (the caller discovers them: `rules.combined()`) over
+    the bundle. The report sections stay empty; commands that show no report (`trace`, `diff`) use
+    this and skip their cost (the traffic section alone reads every ztunnel's access log).
+    """
+    return _analyze(bundle, rules, now, disabled, bundle_path)[0]
+
+
 def analyze_bundle(
     bundle: Bundle | BundleFiles,
     rules: Sequence[Rule],
@@ -120,10 +135,25 @@ def analyze_bundle(
     disabled: Iterable[str] = (),
     bundle_path: str | None = None,
 ) -> AnalysisResult:
-    """Run `rules` (the caller discovers them: `rules.combined()`) over the bundle.
+    """The whole report: `analyze_findings` plus every report section (`with_sections`).
 
     Given `BundleFiles`, the result also carries the ztunnels' L4 metrics (they are not in the model).
     """
+    from analyzer.bundle import BundleFiles
+
+    result, model = _analyze(bundle, rules, now, disabled, bundle_path)
+    texts = _metrics_texts(bundle, model) if isinstance(bundle, BundleFiles) else None
+    return with_sections(result, model, texts)
+
+
+def _analyze(
+    bundle: Bundle | BundleFiles,
+    rules: Sequence[Rule],
+    now: datetime | timedelta | None,
+    disabled: Iterable[str],
+    bundle_path: str | None,
+) -> tuple[AnalysisResult, Bundle]:
+    """The result without sections, and the model it was computed from."""
     from analyzer.bundle import BundleFiles
     from analyzer.engine import run_rules
     from analyzer.incidents import group, topology_of
@@ -151,5 +181,4 @@ def analyze_bundle(
         bundle_path=bundle_path,
         format_notes=tuple((z.name, n) for z in model.ztunnels for n in z.format_notes),
     )
-    texts = _metrics_texts(bundle, model) if isinstance(bundle, BundleFiles) else None
-    return with_sections(result, model, texts)
+    return result, model

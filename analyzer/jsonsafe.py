@@ -97,8 +97,15 @@ def _check_containers(bundle: Path | str, member: str, text: str, max_containers
 
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-_INNERMOST = re.compile(r"\[\]|\{\}")
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+
+
+def _brackets(text: str) -> bytes:
+    """Only the brackets of `text`, in order. In UTF-8 every byte of a non-ASCII character is over
+    0x7f, so deleting every other byte value keeps exactly the four ASCII brackets, at C speed
+    (a regex deleting the runs between them took ~10x longer on a 1,000-node bundle)."""
+    return text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKET)
 
 
 def _check_depth(bundle: Path | str, member: str, text: str, max_depth: int) -> None:
@@ -109,19 +116,17 @@ def _check_depth(bundle: Path | str, member: str, text: str, max_depth: int) -> 
     it sees too much depth is the exact pass, with strings removed, run. Unbalanced leftovers are
     json.loads' to report (its own recursion guard still bounds a hostile document).
     """
-    if _too_deep(_NOT_BRACKET.sub("", text), max_depth) and _too_deep(
-        _NOT_BRACKET.sub("", _STRING.sub("", text)), max_depth
-    ):
+    if _too_deep(_brackets(text), max_depth) and _too_deep(_brackets(_STRING.sub("", text)), max_depth):
         raise BundleError(bundle, member, f"JSON nested deeper than {max_depth} levels")
 
 
-def _too_deep(brackets: str, max_depth: int) -> bool:
+def _too_deep(brackets: bytes, max_depth: int) -> bool:
     for _ in range(max_depth):
         if not brackets:
             return False
-        brackets = _INNERMOST.sub("", brackets)
+        brackets = _INNERMOST.sub(b"", brackets)
     return bool(brackets) and not _unbalanced(brackets)
 
 
-def _unbalanced(brackets: str) -> bool:
-    return brackets.count("[") != brackets.count("]") or brackets.count("{") != brackets.count("}")
+def _unbalanced(brackets: bytes) -> bool:
+    return brackets.count(b"[") != brackets.count(b"]") or brackets.count(b"{") != brackets.count(b"}")

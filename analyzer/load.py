@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from analyzer.bundle import BundleFiles, parse_json
 from analyzer.errors import BundleError
+from analyzer.gc_pause import no_cycle_collection
 from analyzer.manifest_reader import is_usable, read_manifest
 from analyzer.model import (
     Artifact,
@@ -325,7 +326,8 @@ def load_index(files: BundleFiles) -> Bundle:
 
 def load_bundle(files: BundleFiles) -> Bundle:
     """Parse every usable member into the model."""
-    return _load(files, parse=True)
+    with no_cycle_collection():
+        return _load(files, parse=True)
 
 
 def _load(files: BundleFiles, *, parse: bool) -> Bundle:

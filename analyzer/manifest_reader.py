@@ -42,8 +42,9 @@ def _availability(artifacts: Mapping[str, Artifact], files: BundleFiles) -> dict
     out = {}
     for inp, arts in by_input.items():
         # Not installed (no such CRD) is collected: the cluster holds nothing of that kind.
-        ok = [a for a in arts if is_usable(a, files) or a.status is Status.NOT_INSTALLED]
-        bad = [a for a in arts if a not in ok]
+        usable = [is_usable(a, files) or a.status is Status.NOT_INSTALLED for a in arts]
+        ok = [a for a, u in zip(arts, usable, strict=True) if u]
+        bad = [a for a, u in zip(arts, usable, strict=True) if not u]
         reason = None
         if bad:
             reason = _reason(bad[0]) + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")

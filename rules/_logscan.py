@@ -55,11 +55,23 @@ def text_of(event: LogEvent) -> str:
 
 
 def find(
-    files: Iterable[LogFile], needles: Iterable[str], where: Callable[[LogEvent], bool] | None = None
+    files: Iterable[LogFile],
+    needles: Iterable[str],
+    where: Callable[[LogEvent], bool] | None = None,
+    raw: Iterable[str] | None = None,
 ) -> Iterator[Sighting]:
-    """Events containing any of `needles` (exact, case-sensitive), optionally filtered by `where`."""
+    """Events containing any of `needles` (exact, case-sensitive), optionally filtered by `where`.
+
+    A log that cannot hold a needle is not parsed (`LogFile.may_mention`). `raw`, when a needle is
+    in every log anyway (`dns` is in ztunnel's startup config), is what to look for instead: text
+    one of which is in the log line of every event `where` accepts (`error=dns` for an access
+    record whose error starts with `dns`).
+    """
     wanted = tuple(needles)
+    hints = tuple(raw) if raw is not None else wanted
     for f in files:
+        if not f.may_mention(hints):
+            continue  # no event of this log can match: not parsed for nothing
         for event in f.events():
             if where is not None and not where(event):
                 continue

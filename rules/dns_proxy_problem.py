@@ -60,7 +60,9 @@ def _facts(bundle: Bundle, log: LogFile) -> tuple[list[str], list[str]]:
         first = binds[0].event
         facts.append(f"bind failure on port 15053: {first.message} {first.fields.get('error', '')}".strip())
         evidence.append(log.path)
-    lookups = list(find([log], ["dns", "op_code"], _lookup_error))
+    # `dns` is in every ztunnel log (its startup config says `dnsProxy`): look for the lines
+    # `_lookup_error` accepts, so a log without one is not parsed.
+    lookups = list(find([log], ["dns", "op_code"], _lookup_error, raw=(*LOOKUP, "error=dns", 'error="dns')))
     t = tally(lookups, bundle.now)
     if t.live(MIN_REPEATS):
         last = (latest(lookups) or lookups[-1]).event

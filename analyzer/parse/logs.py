@@ -1,14 +1,14 @@
 """Container logs: ztunnel plain (1.22+), JSON, pre-1.22 layout, and Go (istiod/cni) lines.
 
 Multi-line events (continuation lines without a timestamp) are folded into the previous event;
-malformed lines are counted and skipped. `access_records` extracts ztunnel access-log records.
+malformed lines are counted and skipped. `analyzer.parse.access` reads ztunnel access-log records.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -79,6 +79,44 @@ def _unquote(value: str) -> str:
 _STRINGS: dict[str, str] = {}
 _STRINGS_MAX = 1 << 20
 
+# The fields of ztunnel's access log (`connection complete` and friends), in the order it writes them;
+# any may be absent. Each value is quoted without a backslash or bare without whitespace, quote or
+# backslash, with one space between fields. On such text the general scan below finds exactly these
+# pairs (its quoted form ends at the first quote when nothing is escaped, its bare form at
+# whitespace), so one match gives its answer at a quarter of the cost; any other text (another
+# order or key, an escape, a tab, a stray quote) does not match and takes the general scan.
+_ACCESS_KEYS = (
+    "src.addr",
+    "src.workload",
+    "src.namespace",
+    "src.identity",
+    "dst.addr",
+    "dst.hbone_addr",
+    "dst.service",
+    "dst.workload",
+    "dst.namespace",
+    "dst.identity",
+    "direction",
+    "bytes_sent",
+    "bytes_recv",
+    "duration",
+    "error",
+)
+ACCESS_FIELDS_PATTERN = "".join(
+    f'(?:{"(?:^| )" if i else ""}{re.escape(k)}=(?:"([^"\\\\]*)"|([^\\s"\\\\]*)))?'
+    for i, k in enumerate(_ACCESS_KEYS)
+)
+_ACCESS_FIELDS = re.compile(ACCESS_FIELDS_PATTERN)
+
+
+def access_values(text: str) -> list[str | None] | None:
+    """The values of `_ACCESS_KEYS` (None: absent) when `text` is laid out as ztunnel writes them."""
+    m = _ACCESS_FIELDS.fullmatch(text)
+    if m is None:
+        return None
+    g = m.groups()  # (quoted, bare) per key
+    return [b if q is None else q for q, b in zip(g[0::2], g[1::2], strict=True)]
+
 
 def parse_fields(text: str) -> dict[str, str]:
     """`k=v k="quoted \\"v\\""` → dict (values unquoted)."""
@@ -87,6 +125,15 @@ def parse_fields(text: str) -> dict[str, str]:
     # ztunnels' parsed logs at ~40% of the memory.
     if len(_STRINGS) > _STRINGS_MAX:
         _STRINGS.clear()
+    values = access_values(text)
+    if values is None:
+        return scan_fields(text)
+    one = _STRINGS.setdefault
+    return {k: one(v, v) for k, v in zip(_ACCESS_KEYS, values, strict=True) if v is not None}
+
+
+def scan_fields(text: str) -> dict[str, str]:
+    """`parse_fields` by the general scan: every `key=value` anywhere, quoted values unescaped."""
     one = _STRINGS.setdefault
     out: dict[str, str] = {}
     for k, v in _FIELD.findall(text):
@@ -196,9 +243,42 @@ def parse_log(text: str) -> ParsedLog:
     return ParsedLog(events, malformed, layout)
 
 
+# Characters past which `parse_log` gives an event text that is not a piece of the log's text: an
+# escape (`\"`, `\u0041` in a quoted value or a JSON line) and line breaks other than `\n`/`\r`
+# (a JSON line may start after one). JSON lines (`{` first) are rewritten too (`json.dumps`).
+_REWRITES = "\\\x0b\x0c\x1c\x1d\x1e"
+_REWRITES_WIDE = "\x85\u2028\u2029"
+
+
+def verbatim(text: str) -> bool:
+    """True when every message and field value `parse_log(text)` gives is a piece of `text`: no
+    escapes (`\\"`, `\\u0041` in a quoted value), no JSON line (rewritten by `json.dumps`), no line
+    break but `\\n` and `\\r` (a JSON line may start after one)."""
+    rewrites = _REWRITES if text.isascii() else _REWRITES + _REWRITES_WIDE
+    return not (text.startswith("{") or "\n{" in text or "\r{" in text or any(c in text for c in rewrites))
+
+
+def may_mention(text: str, needles: Iterable[str]) -> bool:
+    """False only when no event of `parse_log(text)` holds any needle in its message or field values.
+
+    In a `verbatim` text a message or field value is a piece of `text`, and events join them with
+    whitespace (the message, its continuation lines, the values), so each whitespace-free part of
+    a needle found in an event is in `text`; when one part of every needle is missing, no event can
+    hold one.
+    """
+    return not verbatim(text) or mentions(needles, text.__contains__)
+
+
+def mentions(needles: Iterable[str], has: Callable[[str], bool]) -> bool:
+    """Whether, for some needle, `has(part)` for each of its whitespace-free parts."""
+    return any(all(has(part) for part in needle.split()) for needle in needles)
+
+
 def _int(value: str | None) -> int | None:
     if value is None:
         return None
+    if len(value) < 16 and value.isascii() and value.isdigit():
+        return int(value)  # what int(float(value)) is below 2**53, without the float
     digits = value.strip().removesuffix("ms")
     try:
         return int(float(digits))
@@ -206,34 +286,36 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def _from_fields(
+    time: datetime | None, level: str, message: str, f: dict[str, str], line: int
+) -> AccessRecord:
+    return AccessRecord(
+        time=time,
+        level=level,
+        message=message,
+        direction=f.get("direction"),
+        src_addr=f.get("src.addr"),
+        dst_addr=f.get("dst.addr"),
+        dst_hbone_addr=f.get("dst.hbone_addr"),
+        src_workload=f.get("src.workload"),
+        src_namespace=f.get("src.namespace"),
+        src_identity=f.get("src.identity"),
+        dst_service=f.get("dst.service"),
+        dst_workload=f.get("dst.workload"),
+        dst_namespace=f.get("dst.namespace"),
+        dst_identity=f.get("dst.identity"),
+        bytes_sent=_int(f.get("bytes_sent")),
+        bytes_recv=_int(f.get("bytes_recv")),
+        duration_ms=_int(f.get("duration")),
+        error=f.get("error"),
+        line=line,
+    )
+
+
+def _is_access(e: LogEvent) -> bool:
+    return e.target == "access" and e.message.startswith("connection")
+
+
 def access_records(events: Iterable[LogEvent]) -> list[AccessRecord]:
     """Access-log records (`access` target; `connection complete/failed/opened`)."""
-    out = []
-    for e in events:
-        if e.target != "access" or not e.message.startswith("connection"):
-            continue
-        f = e.fields
-        out.append(
-            AccessRecord(
-                time=e.time,
-                level=e.level,
-                message=e.message,
-                direction=f.get("direction"),
-                src_addr=f.get("src.addr"),
-                dst_addr=f.get("dst.addr"),
-                dst_hbone_addr=f.get("dst.hbone_addr"),
-                src_workload=f.get("src.workload"),
-                src_namespace=f.get("src.namespace"),
-                src_identity=f.get("src.identity"),
-                dst_service=f.get("dst.service"),
-                dst_workload=f.get("dst.workload"),
-                dst_namespace=f.get("dst.namespace"),
-                dst_identity=f.get("dst.identity"),
-                bytes_sent=_int(f.get("bytes_sent")),
-                bytes_recv=_int(f.get("bytes_recv")),
-                duration_ms=_int(f.get("duration")),
-                error=f.get("error"),
-                line=e.line,
-            )
-        )
-    return out
+    return [_from_fields(e.time, e.level, e.message, e.fields, e.line) for e in events if _is_access(e)]

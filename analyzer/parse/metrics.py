@@ -7,7 +7,9 @@ import re
 from dataclasses import dataclass
 
 _LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$")
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+# The quoted value as an unrolled loop: the language of `"((?:[^"\\]|\\.)*)"`, without a branch per
+# character (ztunnel's samples carry ~15 labels each: 43k lines at 1,000 nodes).
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="([^"\\]*(?:\\.[^"\\]*)*)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,8 @@ class Metrics:
 
 
 def _unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
     return value.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
 
 

@@ -89,14 +89,21 @@ def access_log(bundle: Bundle, q: Query = Query()) -> AccessLog:
     entries, malformed, files = [], [], 0
     for f in ztunnel_logs(bundle, q.ztunnel, q.previous):
         files += 1
-        parsed = f.parsed()  # shared with the rules that already read this log
-        if parsed.malformed:
-            malformed.append((f.path, parsed.malformed))
+        if f.malformed():  # read with the records (shared with the rules when they parsed this log)
+            malformed.append((f.path, f.malformed()))
         entries += [Entry(f.pod, f.path, r) for r in f.access_records() if matches(r, q)]
     entries.sort(
         key=lambda e: (e.record.time is None, e.record.time or datetime.min, e.ztunnel, e.record.line)
     )
     return AccessLog(tuple(entries), tuple(malformed), files)
+
+
+def records_in_order(bundle: Bundle) -> list[AccessRecord]:
+    """The records of `access_log(bundle)` (every ztunnel, no filter), in its order, without its
+    per-record entries: the traffic section reads ~200k of them at 1,000 nodes."""
+    pairs = [(f.pod, r) for f in ztunnel_logs(bundle) for r in f.access_records()]
+    pairs.sort(key=lambda p: (p[1].time is None, p[1].time or datetime.min, p[0], p[1].line))
+    return [r for _, r in pairs]
 
 
 def _who(namespace: str | None, workload: str | None) -> str:

@@ -36,11 +36,16 @@ class L4Metrics:
     malformed: tuple[tuple[str, int], ...]
 
 
-def _add(row: L4Row, name: str, value: float) -> L4Row:
-    from dataclasses import replace
+_FIELD = {OPENED: 0, CLOSED: 1, SENT: 2, RECEIVED: 3}  # the order of L4Row's counters
 
-    field = {OPENED: "opened", CLOSED: "closed", SENT: "sent", RECEIVED: "received"}[name]
-    return replace(row, **{field: getattr(row, field) + value})
+
+def _add(
+    sums: dict[tuple[str, str, str, str], list[float]], key: tuple[str, str, str, str], i: int, v: float
+) -> None:
+    counters = sums.get(key)
+    if counters is None:
+        counters = sums[key] = [0, 0, 0, 0]  # L4Row's defaults: a counter no sample names stays 0
+    counters[i] += v
 
 
 def l4_metrics(texts: Mapping[str, str]) -> L4Metrics:
@@ -49,26 +54,28 @@ def l4_metrics(texts: Mapping[str, str]) -> L4Metrics:
     The reporting workload is the source for `reporter="source"` and the destination for
     `reporter="destination"`; a connection between two pods of one node appears once per side.
     """
-    rows: dict[tuple[str, str, str, str], L4Row] = {}
-    totals: dict[tuple[str, str], L4Row] = {}
+    rows: dict[tuple[str, str, str, str], list[float]] = {}
+    totals: dict[tuple[str, str, str, str], list[float]] = {}
     malformed = []
     for zt, text in sorted(texts.items()):
         parsed = parse_metrics(text)
         if parsed.malformed:
             malformed.append((zt, parsed.malformed))
         for s in parsed.samples:
-            if s.name not in L4:
+            i = _FIELD.get(s.name)
+            if i is None:
                 continue
-            reporter = s.label("reporter") or "unknown"
+            labels = dict(s.labels)
+            reporter = labels.get("reporter") or "unknown"
             side = "source" if reporter == "source" else "destination"
-            ns = s.label(f"{side}_workload_namespace") or "unknown"
-            wl = s.label(f"{side}_workload") or "unknown"
-            key = (zt, reporter, ns, wl)
-            rows[key] = _add(rows.get(key) or L4Row(zt, reporter, ns, wl), s.name, s.value)
-            tkey = (zt, reporter)
-            totals[tkey] = _add(totals.get(tkey) or L4Row(zt, reporter, "*", "*"), s.name, s.value)
+            ns = labels.get(f"{side}_workload_namespace") or "unknown"
+            wl = labels.get(f"{side}_workload") or "unknown"
+            _add(rows, (zt, reporter, ns, wl), i, s.value)
+            _add(totals, (zt, reporter, "*", "*"), i, s.value)
     return L4Metrics(
-        tuple(rows[k] for k in sorted(rows)), tuple(totals[k] for k in sorted(totals)), tuple(malformed)
+        tuple(L4Row(*k, *rows[k]) for k in sorted(rows)),
+        tuple(L4Row(*k, *totals[k]) for k in sorted(totals)),
+        tuple(malformed),
     )
 
 

@@ -22,7 +22,7 @@ from enum import StrEnum
 
 from analyzer.model import Bundle
 from analyzer.parse.logs import AccessRecord
-from analyzer.views.logs import access_log
+from analyzer.views.logs import records_in_order
 from analyzer.views.table import Table
 
 P_SKEWED = 0.001
@@ -174,7 +174,7 @@ def _seen(records: list[AccessRecord]) -> Seen:
 
 def traffic(bundle: Bundle, service: str | None = None) -> Traffic:
     """Per ambient pod: inbound/outbound seen through ztunnel; per multi-endpoint service: the spread."""
-    records = [e.record for e in access_log(bundle).entries if e.record.message == "connection complete"]
+    records = [r for r in records_in_order(bundle) if r.message == "connection complete"]
     conns = _connections(records)
     inbound: dict[str, list[AccessRecord]] = {}
     outbound: dict[str, list[AccessRecord]] = {}

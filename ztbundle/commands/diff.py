@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> Exit:
     import json
 
     import rules
-    from analyzer import analyze_bundle
+    from analyzer import analyze_findings
     from analyzer.views import diff as bundlediff
     from analyzer.views.source import open_source
 
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> Exit:
             file=sys.stderr,
         )
     changes = bundlediff.ztunnel_changes(old.model, new.model)
-    before, after = (analyze_bundle(b.model, rules.all_rules()) for b in (old, new))
+    before, after = (analyze_findings(b.model, rules.all_rules()) for b in (old, new))
     # A rule that ran on one side only (an istioctl bug-report lacks istiod's per-proxy views) has
     # findings that neither appeared nor cleared: they are left out, and the note says so.
     one_sided = sorted({s.code for s in before.skipped} ^ {s.code for s in after.skipped})

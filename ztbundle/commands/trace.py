@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> Exit:
     import json
 
     import rules
-    from analyzer import analyze_bundle
+    from analyzer import analyze_findings
     from analyzer.bundle import open_bundle
     from analyzer.limits import DEFAULT
     from analyzer.load import load_bundle
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> Exit:
     model = load_bundle(files)
     if args.now is not None:
         model = dataclasses.replace(model, now_override=args.now)
-    result = analyze_bundle(model, rules.combined(), bundle_path=str(args.bundle))
+    result = analyze_findings(model, rules.combined(), bundle_path=str(args.bundle))
     metrics = {
         z.name: files.text(layout.ztunnel_metrics(z.name))
         for z in model.ztunnels

@@ -1,0 +1,103 @@
+"""The fast log paths give what the whole parse gives: fields, access records, skipped logs."""
+
+from __future__ import annotations
+
+import tarfile
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analyzer.parse.access import scan_access
+from analyzer.parse.logs import access_records, may_mention, parse_fields, parse_log, scan_fields
+from rules._logscan import text_of
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+
+TS = "2026-01-01T12:00:00.123456Z"
+ACCESS = (
+    'src.addr=10.0.0.1:4000 src.workload="a-1" src.namespace="ns" src.identity="spiffe://c/ns/ns/sa/a" '
+    'dst.addr=10.0.0.2:15008 dst.hbone_addr=10.0.0.2:8080 dst.service="s.ns.svc.cluster.local" '
+    'dst.workload="b-1" dst.namespace="ns" dst.identity="spiffe://c/ns/ns/sa/b" direction="inbound" '
+    'bytes_sent=4020 bytes_recv=211 duration="9ms"'
+)
+# Pieces that make lines ztunnel writes, and lines that must leave the fast paths.
+TOKENS = [
+    TS, "\t", " ", "info", "warn", "WARN", "warning", "access", "ztunnel::access", "access:span", "xds",
+    "connection complete", "connection failed", "connected", ACCESS, "src.addr=1.2.3.4:5", "dst.addr=",
+    'error="connection refused"', "error=dns-failed", 'error="dns lookup failed"', "bytes_sent=12ms",
+    "bytes_sent=99999999999999999999", 'direction="out\\"bound"', '"', "\\", "=", "key=", "x.y=1",
+    "{", '{"level":"info","scope":"access","message":"connection complete","src.addr":"1.2.3.4:5"}',
+    "=========", "\r", "\x0b", "\x85", "é", "2026-01-01T12:00:00Z ", "INFO", "ztunnel::x: ",
+]  # fmt: skip
+
+
+def _line(parts: list[str]) -> str:
+    return "".join(parts)
+
+
+lines = st.lists(st.sampled_from(TOKENS), max_size=10).map(_line)
+canonical = st.builds(
+    lambda lvl, msg, fields: f"{TS}\t{lvl}\taccess\t{msg}\t{fields}",
+    st.sampled_from(["info", "warn", "error", "debug", " info", "Info"]),
+    st.sampled_from(["connection complete", "connection failed", "connectionx", "other"]),
+    st.lists(
+        st.sampled_from(ACCESS.split(" ") + ['error="x y"', "error=", "junk", "a=b=c"]), max_size=16
+    ).map(" ".join),
+)
+logs = st.lists(st.one_of(lines, canonical), max_size=12).map("\n".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(lines, canonical.map(lambda s: s.split("\t", 4)[-1])))
+def test_parse_fields_is_the_general_scan(text: str) -> None:
+    assert parse_fields(text) == scan_fields(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(logs)
+def test_scan_access_is_the_whole_parse(text: str) -> None:
+    parsed = parse_log(text)
+    assert scan_access(text) == (access_records(parsed.events), parsed.malformed)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    logs, st.lists(st.sampled_from(["connection", "refused", "dns lookup failed", "a-1", 'out"bound', "A"]))
+)
+def test_a_log_said_not_to_mention_a_needle_has_no_event_with_it(text: str, needles: list[str]) -> None:
+    if not may_mention(text, needles):
+        assert not any(n in text_of(e) for e in parse_log(text).events for n in needles)
+
+
+EDGES = [
+    f"2026-01-01T11:59:59Z {TS}\tinfo\taccess\tconnection complete\t{ACCESS}",  # kubectl --timestamps
+    f"{TS}x\tinfo\taccess\tconnection complete\t{ACCESS}",  # a time that does not parse
+    f"{TS}\tinfo\taccess\tconnection complete\t{ACCESS}\tdirection=outbound",  # a tab, a repeated key
+    f"{TS}\tinfo\taccess\tconnection complete\t{ACCESS} error=\"dns \\\"x\\\"\"",  # an escape
+    f"{TS}\tinfo\taccess\tconnection complete\tbytes_sent=99999999999999999999 duration=12ms",
+    f"{TS}\tinfo\taccess\tconnection complete\t dst.addr=1.2.3.4:5",
+    f"{TS}\tinfo\taccess\tconnection complete\tsrc.addr=1 src.addr=2",
+    f"{TS}\tinfo\taccess\tconnection complete",
+    "  a continuation before any event",
+]
+
+
+def test_scan_access_on_the_samples_and_a_fast_line() -> None:
+    for edge in EDGES:
+        parsed = parse_log(edge + "\n" + edge)
+        assert scan_access(edge + "\n" + edge) == (access_records(parsed.events), parsed.malformed), edge
+    line = f"{TS}\tinfo\taccess\tconnection complete\t{ACCESS}"
+    assert scan_access(line) == (access_records(parse_log(line).events), 0)
+    (record,), _ = scan_access(line + "\n  continued")
+    assert record.message == "connection complete\n  continued" and record.bytes_sent == 4020
+    checked = 0
+    for sample in sorted(SAMPLES.glob("*.tar.gz")):
+        with tarfile.open(sample) as tar:
+            for member in tar:
+                if member.isfile() and member.name.endswith(".log"):
+                    text = tar.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]
+                    parsed = parse_log(text)
+                    assert scan_access(text) == (access_records(parsed.events), parsed.malformed)
+                    checked += bool(access_records(parsed.events))
+    assert checked  # the samples carry access logs

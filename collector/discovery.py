@@ -83,14 +83,26 @@ class Plan:
 
 
 def discover(api: ApiClient, options: Options, host: str) -> Plan:
-    """Probe the server, then find Istio; raise ClusterError when nothing could be collected."""
+    """Probe the server, then find Istio; raise ClusterError when nothing could be collected.
+
+    After the probe, API discovery and the four pod lists go out together (none depends on
+    another); their answers are read in the order they used to be asked, so a failure reports
+    the same line as before: istiod's list, ztunnel's, no Istio found, then istio-cni's, waypoints'.
+    """
     version = _probe(api, options, host)
-    # API discovery runs beside the pod lists below: it costs no time of its own.
-    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ztbundle-apis")
+    background = ThreadPoolExecutor(max_workers=5, thread_name_prefix="ztbundle-discovery")
     apis = background.submit(served_apis, api, options)
+    lists = {
+        component: background.submit(
+            lambda c, ns: tuple(_find(api, options, host, c, ns)),
+            component,
+            options.istio_namespace if component is Component.ISTIOD else None,
+        )
+        for component in (Component.ISTIOD, Component.ZTUNNEL, Component.CNI, Component.WAYPOINT)
+    }
     background.shutdown(wait=False)
-    istiods = tuple(_find(api, options, host, Component.ISTIOD, options.istio_namespace))
-    ztunnels = tuple(_find(api, options, host, Component.ZTUNNEL, None))
+    istiods = lists[Component.ISTIOD].result()
+    ztunnels = lists[Component.ZTUNNEL].result()
     namespace = options.istio_namespace
     if namespace is None:
         if istiods:
@@ -109,8 +121,8 @@ def discover(api: ApiClient, options: Options, host: str) -> Plan:
         istio_namespace=namespace,
         istiods=istiods,
         ztunnels_all=ztunnels,
-        cnis_all=tuple(_find(api, options, host, Component.CNI, None)),
-        waypoints_all=tuple(_find(api, options, host, Component.WAYPOINT, None)),
+        cnis_all=lists[Component.CNI].result(),
+        waypoints_all=lists[Component.WAYPOINT].result(),
         apis=apis.result(),
     )
 

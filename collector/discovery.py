@@ -85,13 +85,18 @@ class Plan:
 def discover(api: ApiClient, options: Options, host: str) -> Plan:
     """Probe the server, then find Istio; raise ClusterError when nothing could be collected.
 
-    After the probe, API discovery and the four pod lists go out together (none depends on
-    another); their answers are read in the order they used to be asked, so a failure reports
-    the same line as before: istiod's list, ztunnel's, no Istio found, then istio-cni's, waypoints'.
+    API discovery (the longest chain: `/apis`, then each group's versions) goes out with the probe,
+    the four pod lists right after it (none depends on another). The answers are read in the order
+    they used to be asked, so a failure reports the same line as before: the probe's, istiod's list,
+    ztunnel's, no Istio found, then istio-cni's, waypoints'. API discovery never raises.
     """
-    version = _probe(api, options, host)
     background = ThreadPoolExecutor(max_workers=5, thread_name_prefix="ztbundle-discovery")
     apis = background.submit(served_apis, api, options)
+    try:
+        version = _probe(api, options, host)
+    except ClusterError:
+        background.shutdown(wait=False)
+        raise
     lists = {
         component: background.submit(
             lambda c, ns: tuple(_find(api, options, host, c, ns)),

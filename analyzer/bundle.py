@@ -5,12 +5,11 @@ Every rejection is a `BundleError(bundle, member, problem)`; the CLI prints it a
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import tarfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from analyzer.limits import DEFAULT, Limits
 from analyzer.parse import parse_time
 from analyzer.store import logical_members
 from ztbundle import layout
+from ztbundle.schema_check import manifest_accepts as schema_accepts
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 
@@ -147,26 +147,6 @@ def _read_members(
             raise BundleError(path, None, "truncated archive (unexpected end of data)") from None
         raise BundleError(path, None, f"not a valid tar archive: {exc}") from None
     return members
-
-
-@functools.cache
-def _fast_schema() -> Callable[[Any], Any]:
-    import fastjsonschema
-
-    return fastjsonschema.compile(layout.manifest_schema())
-
-
-def schema_accepts(manifest: Any) -> bool:
-    """Whether the manifest schema accepts the manifest, by code compiled from the schema once
-    (fastjsonschema): 0.15 s for a 1,000-node manifest where jsonschema walks it in 1.7 s. It is
-    only trusted to accept (tests/analyzer/test_manifest_schema.py: never where jsonschema does
-    not); a manifest it rejects goes to jsonschema, which decides and names the error.
-    """
-    try:
-        _fast_schema()(manifest)
-    except Exception:  # its JsonSchemaException, or anything odd: jsonschema decides
-        return False
-    return True
 
 
 def _manifest(path: Path, members: Mapping[str, bytes], limits: Limits) -> dict[str, Any]:

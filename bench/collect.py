@@ -3,7 +3,9 @@
 Prints requests made, wall time, the concurrency-bound ideal (requests × latency ÷ concurrency), their
 ratio, the collector's peak RSS and CPU (collect runs in a child process), the transport floor
 (`bench.floor`: the same requests by the thinnest client) and both clients' CPU per MB moved, and the
-simulated server's CPU (this process) during the collect and during the floor. `--timeline` reads the
+simulated server's CPU (this process) during the collect and during the floor. Before the collect the
+fake's render caches are warmed in-process (`bench.warm`), so collect and floor meet the same warm
+server (the floor replays after the collect) and neither pays the fake's renders. `--timeline` reads the
 bundle's manifest (every artifact's start and finish, in ms) and says how many requests were in flight
 over the run, where the collector idled below its concurrency, and how long the end (logs, manifest,
 leak scan) took after the last artifact landed.
@@ -68,6 +70,7 @@ def collect_into(
     GIL do not show); its CPU and RSS then include py-spy's.
     """
     from bench.analyze import run_child
+    from bench.warm import warm
 
     own = cluster is None
     if cluster is None:
@@ -77,6 +80,7 @@ def collect_into(
         cluster = FakeCluster(scn)
         cluster.start()
     cluster.faults[:] = [Fault.latency(latency_s)] if latency_s else []
+    warm_s = warm(cluster.scenario)  # so the collect meets the warm server its floor will meet
     try:
         before = len(cluster.requests)
         cmd = [
@@ -127,6 +131,7 @@ def collect_into(
         "bundle_mb": out.stat().st_size / 1e6 if out.exists() else 0.0,
         "server_cpu_s": _cpu(server_after) - _cpu(server_before),
         "launched_at": launched_at,
+        "warm_s": warm_s,
         **floor,
     }
 

@@ -7,7 +7,8 @@
 P1  `ztbundle collect` against FakeCluster(synthetic(N, 20)) with 50 ms added to every request:
     wall vs the concurrency-bound ideal (requests × latency ÷ concurrency), the child's peak RSS;
     wall vs the transport floor (the same requests through the same server by the thinnest client,
-    `bench.floor`, same concurrency), the collector's CPU per MB moved, and MB moved per node.
+    `bench.floor`, same concurrency), the collector's CPU per MB moved, and MB moved per node. The
+    fake's render caches are warmed before the collect (`bench.warm`): collect and floor meet the same server.
 P2  that bundle's size (logs capped by --max-size), and what --no-dedup would write (bench.run.no_dedup_mb).
 P3  `ztbundle analyze -o json` of the P1 bundle: wall, peak RSS, and the floor — the bare time
     to decompress the archive and json-parse its unique content once (every object, every raw member).

@@ -83,14 +83,31 @@ class Plan:
 
 
 def discover(api: ApiClient, options: Options, host: str) -> Plan:
-    """Probe the server, then find Istio; raise ClusterError when nothing could be collected."""
-    version = _probe(api, options, host)
-    # API discovery runs beside the pod lists below: it costs no time of its own.
-    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ztbundle-apis")
+    """Probe the server, then find Istio; raise ClusterError when nothing could be collected.
+
+    API discovery (the longest chain: `/apis`, then each group's versions) goes out with the probe,
+    the four pod lists right after it (none depends on another). The answers are read in the order
+    they used to be asked, so a failure reports the same line as before: the probe's, istiod's list,
+    ztunnel's, no Istio found, then istio-cni's, waypoints'. API discovery never raises.
+    """
+    background = ThreadPoolExecutor(max_workers=5, thread_name_prefix="ztbundle-discovery")
     apis = background.submit(served_apis, api, options)
+    try:
+        version = _probe(api, options, host)
+    except ClusterError:
+        background.shutdown(wait=False)
+        raise
+    lists = {
+        component: background.submit(
+            lambda c, ns: tuple(_find(api, options, host, c, ns)),
+            component,
+            options.istio_namespace if component is Component.ISTIOD else None,
+        )
+        for component in (Component.ISTIOD, Component.ZTUNNEL, Component.CNI, Component.WAYPOINT)
+    }
     background.shutdown(wait=False)
-    istiods = tuple(_find(api, options, host, Component.ISTIOD, options.istio_namespace))
-    ztunnels = tuple(_find(api, options, host, Component.ZTUNNEL, None))
+    istiods = lists[Component.ISTIOD].result()
+    ztunnels = lists[Component.ZTUNNEL].result()
     namespace = options.istio_namespace
     if namespace is None:
         if istiods:
@@ -109,8 +126,8 @@ def discover(api: ApiClient, options: Options, host: str) -> Plan:
         istio_namespace=namespace,
         istiods=istiods,
         ztunnels_all=ztunnels,
-        cnis_all=tuple(_find(api, options, host, Component.CNI, None)),
-        waypoints_all=tuple(_find(api, options, host, Component.WAYPOINT, None)),
+        cnis_all=lists[Component.CNI].result(),
+        waypoints_all=lists[Component.WAYPOINT].result(),
         apis=apis.result(),
     )
 

@@ -12,6 +12,7 @@ from collector.redact_text import Redaction
 from collector.steps import Item
 from ztbundle import __version__, layout
 from ztbundle.layout import Input, Status
+from ztbundle.schema_check import validate_manifest
 
 
 def utc_now() -> str:
@@ -95,9 +96,10 @@ class Manifest:
         return not self.missing() and not self.interrupted and not self.deadline_exceeded
 
     def render(self) -> bytes:
-        """Serialise and validate against the manifest schema; a failure there is our bug, so it raises."""
-        import jsonschema
+        """Serialise and validate against the manifest schema; a failure there is our bug, so it raises.
 
+        The check is compiled once (`ztbundle.schema_check`); jsonschema only explains a rejection.
+        """
         doc: dict[str, Any] = {
             "format_version": self.format_version,
             "tool": {"name": "ztbundle", "version": __version__},
@@ -128,7 +130,7 @@ class Manifest:
         }
         if self.routing is not None:
             doc["routing"] = self.routing
-        jsonschema.validate(doc, layout.manifest_schema())
+        validate_manifest(doc)
         return json.dumps(doc, indent=2).encode("utf-8") + b"\n"
 
 

@@ -5,12 +5,12 @@ function or under `if TYPE_CHECKING:`. The allowed edges:
 
 - `ztbundle.cli`, `ztbundle.__main__`, `ztbundle._entry` and `ztbundle.commands.*` (the CLI) may import
   anything;
-- the bottom, `ztbundle` (only `__version__`), `ztbundle.layout`, `ztbundle.exits` and
-  `ztbundle.errors`, imports only the bottom;
+- the bottom, `ztbundle` (only `__version__`), `ztbundle.layout`, `ztbundle.schema_check` (the
+  manifest schema compiled), `ztbundle.exits` and `ztbundle.errors`, imports only the bottom;
 - `collector.*` imports `collector.*` and the bottom;
-- `analyzer.*` imports `analyzer.*`, `ztbundle.layout` and `ztbundle` for `__version__` (the JSON
-  report's `generated_by`); never `rules`, `collector`, the CLI, `ztbundle.errors` or `ztbundle.exits`
-  (the CLI maps the analyzer's own errors to exit codes);
+- `analyzer.*` imports `analyzer.*`, `ztbundle.layout`, `ztbundle.schema_check` and `ztbundle` for
+  `__version__` (the JSON report's `generated_by`); never `rules`, `collector`, the CLI,
+  `ztbundle.errors` or `ztbundle.exits` (the CLI maps the analyzer's own errors to exit codes);
 - `rules.*` imports `rules.*`, `analyzer.model` (and its modules) and `analyzer.findings`.
 
 So the engine receives its rules as a parameter, never by import. No module imports itself back
@@ -31,7 +31,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("ztbundle", "collector", "analyzer", "rules")
-BOTTOM = frozenset({"ztbundle", "ztbundle.layout", "ztbundle.exits", "ztbundle.errors"})
+BOTTOM = frozenset(
+    {"ztbundle", "ztbundle.layout", "ztbundle.schema_check", "ztbundle.exits", "ztbundle.errors"}
+)
 
 
 @functools.cache
@@ -94,7 +96,8 @@ def allowed(source: str, target: str) -> bool:
     if _inside(source, "collector"):
         return _inside(target, "collector") or target in BOTTOM
     if _inside(source, "analyzer"):
-        return _inside(target, "analyzer") or target in ("ztbundle.layout", "ztbundle")
+        shared = ("ztbundle.layout", "ztbundle.schema_check", "ztbundle")
+        return _inside(target, "analyzer") or target in shared
     if _inside(source, "rules"):
         return _inside(target, "rules") or _inside(target, "analyzer.model") or target == "analyzer.findings"
     return False  # a module outside every layer above: decide where it belongs first

@@ -157,6 +157,16 @@ def test_not_connected_404_is_fine_only_when_another_replica_served() -> None:
     assert doc["complete"] is False and len(doc["artifacts"]) == 3
 
 
+
+def test_manifest_render_refuses_what_the_schema_rejects_and_jsonschema_names_it() -> None:
+    """The compiled check only accepts; a rejected manifest still fails with jsonschema's explanation."""
+    zt = PodRef(Component.ZTUNNEL, "istio-system", "ztunnel-a", "n1")
+    m = Manifest(command=["ztbundle"], context="c", options={}, istio_namespace="istio-system")
+    m.record(Artifact(_item("../escape.json", zt), Status.OK, None, True, 2, "0" * 64, None, None))
+    with pytest.raises(jsonschema.ValidationError) as err:
+        m.render()
+    assert list(err.value.absolute_path)[:1] == ["artifacts"] and "../escape.json" in err.value.message
+
 def test_bundle_writer_streams_to_partial_then_renames_0600(tmp_path: Path) -> None:
     out = tmp_path / "b.tar.gz"
     w = BundleWriter(out)

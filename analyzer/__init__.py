@@ -140,10 +140,12 @@ def analyze_bundle(
     Given `BundleFiles`, the result also carries the ztunnels' L4 metrics (they are not in the model).
     """
     from analyzer.bundle import BundleFiles
+    from analyzer.gc_pause import no_cycle_collection
 
-    result, model = _analyze(bundle, rules, now, disabled, bundle_path)
-    texts = _metrics_texts(bundle, model) if isinstance(bundle, BundleFiles) else None
-    return with_sections(result, model, texts)
+    with no_cycle_collection():  # the model, the findings and the sections all live until the report
+        result, model = _analyze(bundle, rules, now, disabled, bundle_path)
+        texts = _metrics_texts(bundle, model) if isinstance(bundle, BundleFiles) else None
+        return with_sections(result, model, texts)
 
 
 def _analyze(

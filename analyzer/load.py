@@ -128,10 +128,9 @@ class _Loader:
         if not self.usable(path):
             return PodRelist(False, reason=self.unavailable_reason(path))
         with self.guard(path):
-            pods = [kube.pod(i) for i in kube.items(self.doc(path))]
-            return PodRelist(
-                True, frozenset((p.namespace, p.name) for p in pods), frozenset(p.uid for p in pods)
-            )
+            pods = [kube.pod_identity(i) for i in kube.items(self.doc(path))]
+            names = frozenset((ns, name) for ns, name, _ in pods)
+            return PodRelist(True, names, frozenset(uid for _, _, uid in pods))
 
     def config(self) -> ConfigSet:
         """Every configuration List (empty where not collected or not installed), and istiod's Deployment."""

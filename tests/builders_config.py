@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from analyzer.model import Bundle, ConfigSet
+from analyzer.model.tracking import untracked
 from analyzer.parse import config as parse
 from ztbundle import layout
 
@@ -57,6 +58,6 @@ def with_config(bundle: Bundle, given: Mapping[str, Any]) -> Bundle:
     from contextlib import nullcontext
 
     found: ConfigSet = parse.config_set(docs.get, lambda _path: nullcontext())
-    values = {f.name: object.__getattribute__(bundle, f.name) for f in dataclasses.fields(bundle)}
+    values = {f.name: untracked(bundle, f.name) for f in dataclasses.fields(bundle)}
     values.update(config=found, _index={})
     return Bundle(**values)

@@ -55,6 +55,7 @@ from analyzer.model import (
     Ztunnel,
     ZtunnelConfig,
 )
+from analyzer.model.tracking import untracked
 from analyzer.xds import content_hash, state_from
 from ztbundle import layout
 
@@ -124,7 +125,7 @@ def xds_state(
 
 def _fields(obj: Any) -> dict[str, Any]:
     """Dataclass fields read without `_Tracked` bookkeeping (the builder must not count as a rule read)."""
-    return {f.name: object.__getattribute__(obj, f.name) for f in dataclasses.fields(obj)}
+    return {f.name: untracked(obj, f.name) for f in dataclasses.fields(obj)}
 
 
 _ZT_KEYS = ("services", "policies", "version", "dns_proxy", "xds_address", "staged_services", "workloads")

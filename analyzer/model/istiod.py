@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from analyzer.model.kube import ObjectRef, Pod
-from analyzer.model.tracking import Tracked
+from analyzer.model.tracking import Tracked, track_reads
 from analyzer.model.xds import XdsState
 from ztbundle import layout
 from ztbundle.layout import Input
@@ -64,6 +64,7 @@ class IstiodConnection:
         return self.connection_id.rsplit("-", 1)[0]
 
 
+@track_reads
 @dataclass(frozen=True, slots=True)
 class Istiod(Tracked):
     name: str

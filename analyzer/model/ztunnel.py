@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from analyzer.model.kube import ObjectRef, Pod
-from analyzer.model.tracking import Tracked
+from analyzer.model.tracking import Tracked, track_reads
 from analyzer.model.xds import Policy, Workload, XdsService, XdsState
 from ztbundle.layout import Input
 
@@ -79,6 +79,7 @@ class FormatNote:
     version: str | None = None  # the ztunnel's Istio release, when its dump says
 
 
+@track_reads
 @dataclass(frozen=True, slots=True)
 class Ztunnel(Tracked):
     name: str

@@ -42,28 +42,31 @@ __all__ = ["scan_access"]
 def _from_values(
     time: datetime | None, level: str, message: str, v: Sequence[str | None], line: int
 ) -> AccessRecord:
-    """The record of `access_values`' values (in `_ACCESS_KEYS` order); names and identities shared."""
+    """The record of `access_values`' values (in `_ACCESS_KEYS` order); names and identities shared.
+
+    Positional, in `AccessRecord`'s field order: a frozen dataclass's keyword call costs ~1 µs more,
+    and a 1,000-node bundle has ~200k records."""
     one = _STRINGS.setdefault
     return AccessRecord(
-        time=time,
-        level=level,
-        message=message,
-        direction=v[10],
-        src_addr=v[0],
-        dst_addr=v[4],
-        dst_hbone_addr=v[5],
-        src_workload=v[1] and one(v[1], v[1]),
-        src_namespace=v[2] and one(v[2], v[2]),
-        src_identity=v[3] and one(v[3], v[3]),
-        dst_service=v[6] and one(v[6], v[6]),
-        dst_workload=v[7] and one(v[7], v[7]),
-        dst_namespace=v[8] and one(v[8], v[8]),
-        dst_identity=v[9] and one(v[9], v[9]),
-        bytes_sent=_int(v[11]),
-        bytes_recv=_int(v[12]),
-        duration_ms=_int(v[13]),
-        error=v[14],
-        line=line,
+        time,
+        level,
+        message,
+        v[10],  # direction
+        v[0],  # src_addr
+        v[4],  # dst_addr
+        v[5],  # dst_hbone_addr
+        v[1] and one(v[1], v[1]),  # src_workload
+        v[2] and one(v[2], v[2]),  # src_namespace
+        v[3] and one(v[3], v[3]),  # src_identity
+        v[6] and one(v[6], v[6]),  # dst_service
+        v[7] and one(v[7], v[7]),  # dst_workload
+        v[8] and one(v[8], v[8]),  # dst_namespace
+        v[9] and one(v[9], v[9]),  # dst_identity
+        _int(v[11]),  # bytes_sent
+        _int(v[12]),  # bytes_recv
+        _int(v[13]),  # duration_ms
+        v[14],  # error
+        line,
     )
 
 

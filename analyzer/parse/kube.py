@@ -40,6 +40,18 @@ def _container(status: Mapping[str, Any]) -> Container:
     )
 
 
+def pod_identity(obj: Mapping[str, Any]) -> tuple[str, str, str]:
+    """A pod's namespace, name and uid only (the relist after the dumps needs no more), name checked."""
+    meta = _meta(obj)
+    _check_name(meta)
+    return str(meta.get("namespace", "")), str(meta.get("name", "")), str(meta.get("uid", ""))
+
+
+def _check_name(meta: Mapping[str, Any]) -> None:
+    if meta.get("name") and not layout.is_segment(str(meta["name"])):  # names paths: bundle contract
+        raise ValueError(f"pod name {str(meta['name'])[:80]!r} is not a DNS-1123 name")
+
+
 def pod(obj: Mapping[str, Any]) -> Pod:
     meta, spec = _meta(obj), obj.get("spec") or {}
     status = obj.get("status") or {}
@@ -51,8 +63,7 @@ def pod(obj: Mapping[str, Any]) -> Pod:
         str(i.get("ip")) for i in status.get("podIPs") or () if isinstance(i, Mapping) and i.get("ip")
     )
     ip = status.get("podIP") or (ips[0] if ips else None)
-    if meta.get("name") and not layout.is_segment(str(meta["name"])):  # names paths: bundle contract
-        raise ValueError(f"pod name {str(meta['name'])[:80]!r} is not a DNS-1123 name")
+    _check_name(meta)
     return Pod(
         ref=ObjectRef("Pod", str(meta.get("namespace", "")), str(meta.get("name", ""))),
         uid=str(meta.get("uid", "")),

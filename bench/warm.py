@@ -15,17 +15,15 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import quote
 
 from collector.discovery import SELECTORS
+from collector.steps import istiod_debug, istiod_proxy
 from tests.fakecluster import k8s, payloads
 from tests.fakecluster.admin import admin_response
 from tests.fakecluster.logs import component_log, ztunnel_metrics
 from tests.fakecluster.scenario import Role, Scenario
 from ztbundle import layout
 
-# The istiod endpoints the collector reads (collector/steps/istiod_debug.py) and the per-proxy views.
-_ISTIOD_PATHS = ("/debug/ambientz", "/debug/syncz", "/debug/connections", "/version")
 _LOGGED = (Role.ZTUNNEL, Role.ISTIOD, Role.CNI, Role.WAYPOINT)
 
 
@@ -56,12 +54,11 @@ def warm(scn: Scenario) -> float:
             if metrics:
                 ztunnel_metrics(scn, zt.node)
     for istiod in scn.pods_by_role(Role.ISTIOD):
-        for path in _ISTIOD_PATHS:
-            admin_response(scn, istiod, 15014, path)
+        for path in istiod_debug.REQUESTS:
+            admin_response(scn, istiod, istiod_debug.PORT, path)
         for zt in ztunnels:
-            base = f"/debug/config_dump?proxyID={quote(f'{zt.name}.{zt.namespace}', safe='.')}"
-            admin_response(scn, istiod, 15014, base)
-            admin_response(scn, istiod, 15014, f"{base}&types=WADS")
+            for path in istiod_proxy.view_requests(f"{zt.name}.{zt.namespace}"):
+                admin_response(scn, istiod, istiod_proxy.PORT, path)
     logged = [pod for role in _LOGGED for pod in scn.pods_by_role(role)]
     if not _fits(component_log, len(logged)):
         return time.perf_counter() - started

@@ -23,6 +23,8 @@ _ENDPOINTS: tuple[tuple[Input, Callable[[str], str], str, bool], ...] = (
     (Input.ISTIOD_VERSION, layout.istiod_version, "/version", False),
 )
 
+REQUESTS = tuple(request for _, _, request, _ in _ENDPOINTS)  # what each replica is asked, in order
+
 
 def items(plan: Plan) -> Iterator[Item]:
     for istiod in plan.istiods:

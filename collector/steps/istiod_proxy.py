@@ -212,15 +212,17 @@ def _connection_proxies(doc: Any) -> list[str] | None:
     return out
 
 
+def view_requests(proxy_id: str) -> tuple[str, str]:
+    """The two admin requests for one proxy's views: WDS (the default type) and WADS."""
+    base = f"/debug/config_dump?proxyID={quote(proxy_id, safe='.')}"
+    return base, f"{base}&types=WADS"
+
+
 def _views(istiod: PodRef, ztunnel: PodRef) -> Iterator[Item]:
-    base = f"/debug/config_dump?proxyID={quote(ztunnel.proxy_id, safe='.')}"
+    wds, wads = view_requests(ztunnel.proxy_id)
     for input_, path, request in (
-        (Input.ISTIOD_PROXY_CONFIG, layout.istiod_proxy_config(istiod.name, ztunnel.name), base),
-        (
-            Input.ISTIOD_PROXY_POLICIES,
-            layout.istiod_proxy_policies(istiod.name, ztunnel.name),
-            f"{base}&types=WADS",
-        ),
+        (Input.ISTIOD_PROXY_CONFIG, layout.istiod_proxy_config(istiod.name, ztunnel.name), wds),
+        (Input.ISTIOD_PROXY_POLICIES, layout.istiod_proxy_policies(istiod.name, ztunnel.name), wads),
     ):
         yield admin_item(NAME, istiod, PORT, request, path, input_, peer=ztunnel)
 

@@ -47,12 +47,17 @@ class _Read:
 def track_reads(cls: C) -> C:
     """Class decorator (above `@dataclass`): record every read of the attributes in `cls._INPUTS`."""
     for name, inputs in cls._INPUTS.items():
-        inner = next((k.__dict__[name] for k in cls.__mro__ if name in k.__dict__), None)
+        inner = _class_attr(cls, name)
         if inner is None:
             raise TypeError(f"{cls.__name__}._INPUTS names {name!r}, which the class does not have")
         if not isinstance(inner, _Read):
             setattr(cls, name, _Read(inner, inputs))
     return cls
+
+
+def _class_attr(cls: type, name: str) -> Any:
+    """The attribute `name` as the class (or its nearest base) defines it, unbound; None if none does."""
+    return next((k.__dict__[name] for k in cls.__mro__ if name in k.__dict__), None)
 
 
 def untracked(obj: Any, name: str) -> Any:
@@ -62,7 +67,7 @@ def untracked(obj: Any, name: str) -> Any:
 
 @functools.cache
 def _reader(cls: type, name: str) -> Callable[[Any], Any]:
-    attr = next((k.__dict__[name] for k in cls.__mro__ if name in k.__dict__), None)
+    attr = _class_attr(cls, name)
     if not isinstance(attr, _Read):
         return operator.attrgetter(name)
     inner = attr.inner

@@ -87,15 +87,15 @@ class Routes:
             doc = json.loads(data)
         except ValueError:
             return
-        proxies = _syncz_proxies(doc) if input_ is Input.ISTIOD_SYNCZ else _connection_proxies(doc)
+        states = _syncz_states(doc) if input_ is Input.ISTIOD_SYNCZ else None
+        proxies = [p for p, _ in states] if states is not None else _connection_proxies(doc)
         if proxies is None:
             return
         self.read.add(istiod)
         for proxy in proxies:
             self.owner.setdefault(proxy, istiod)
-        if input_ is Input.ISTIOD_SYNCZ:
-            for proxy, sync in _syncz_states(doc):
-                self.syncs.setdefault(proxy, {})[istiod] = sync
+        for proxy, sync in states or ():
+            self.syncs.setdefault(proxy, {})[istiod] = sync
 
     def replicas_for(self, plan: Plan, ztunnel: PodRef) -> tuple[list[PodRef], str]:
         """The replicas to ask about `ztunnel`, and which path that is."""
@@ -121,17 +121,18 @@ class Routes:
             return "syncz does not show it on exactly one replica"
         pushes = []
         for type_url in _VIEW_TYPES:
+            kind = type_url.rsplit(".", 1)[-1]
             state = lines[istiod].resources.get(type_url)
             if state is None:
-                return f"syncz: {type_url.rsplit('.', 1)[-1]} not watched"
+                return f"syncz: {kind} not watched"
             sent, acked, error = state
             if error:
-                return f"syncz: {type_url.rsplit('.', 1)[-1]} lastError"
+                return f"syncz: {kind} lastError"
             if sent != acked:
-                return f"syncz: {type_url.rsplit('.', 1)[-1]} push not acked"
+                return f"syncz: {kind} push not acked"
             m = _NONCE.fullmatch(sent) if isinstance(sent, str) else None
             if m is None:
-                return f"syncz: {type_url.rsplit('.', 1)[-1]} push version unreadable"
+                return f"syncz: {kind} push version unreadable"
             pushes.append(m.group(1))
         return istiod, lines[istiod].cluster or "", pushes[0], pushes[1]
 
@@ -178,15 +179,12 @@ class Routes:
         }
 
 
-def _syncz_proxies(doc: Any) -> list[str] | None:
-    """syncz is a list of sync statuses, one per connected proxy, each naming its `proxy` ID."""
+def _syncz_states(doc: Any) -> list[tuple[str, Sync]] | None:
+    """syncz is a list of sync statuses, one per connected proxy, each naming its `proxy` ID: each
+    proxy's cluster and per-type `resources` (sent, acked, lastError); None if `doc` is not that list."""
     if not isinstance(doc, list):
         return None
-    return [e["proxy"] for e in doc if isinstance(e, dict) and isinstance(e.get("proxy"), str)]
-
-
-def _syncz_states(doc: list[Any]) -> Iterator[tuple[str, Sync]]:
-    """Each proxy's cluster and per-type `resources` (sent, acked, lastError), as syncz lists them."""
+    out = []
     for e in doc:
         if not (isinstance(e, dict) and isinstance(e.get("proxy"), str)):
             continue
@@ -197,7 +195,8 @@ def _syncz_states(doc: list[Any]) -> Iterator[tuple[str, Sync]]:
             if isinstance(r, dict)
         }
         cluster = e.get("cluster_id")
-        yield e["proxy"], Sync(cluster if isinstance(cluster, str) else None, resources)
+        out.append((e["proxy"], Sync(cluster if isinstance(cluster, str) else None, resources)))
+    return out
 
 
 def _connection_proxies(doc: Any) -> list[str] | None:

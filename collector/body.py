@@ -149,6 +149,11 @@ class Body:
             self._hash = digest
         return self._hash.hexdigest()
 
+    @property
+    def hashed(self) -> bool:
+        """Whether `sha256` is known without reading the bytes again."""
+        return self._hash is not None
+
     def sha256_from(self, data: bytes) -> str:
         """`sha256`, hashing `data` (this body's bytes, already in the caller's hands) if not yet known."""
         if self._hash is None:

@@ -198,7 +198,9 @@ def test_large_body_spills_to_disk_with_digest_computed_on_the_way(monkeypatch: 
     body.close()
 
 
-def test_large_bodies_stay_in_memory_within_the_budget_and_give_it_back(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_large_bodies_stay_in_memory_within_the_budget_and_give_it_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from collector import body as body_module
     from collector.body import SPOOL_BYTES, Body, Budget
 

@@ -49,9 +49,11 @@ class Budget:
             self.used -= n
 
 
-# 64 MiB: four 16.6 MB dumps in memory at once (a body past the first MiB spools once this is taken),
-# which keeps a 1,000-node collect's peak RSS well under 300 MB.
-MEMORY = Budget(64 << 20)
+# 32 MiB: two 16.6 MB dumps in memory at once (a body past its first MiB spools once this is taken).
+# At 300 nodes (5 MB dumps) bench.collect's peak RSS was 99 MB with every big body on disk, 140 MB at
+# 24 MiB, 172 MB at 32 MiB and 216 MB at 64 MiB (freed chunks stay in the allocator's per-thread
+# arenas): this bounds the bytes, not the allocator's slack, so it stays small.
+MEMORY = Budget(32 << 20)
 
 
 class Body:

@@ -260,6 +260,8 @@ def stages(nodes: int, pods_per_node: int, istio: str) -> None:
                     out, _, _ = redact.apply(f"s/{rnd}/{k}", body, None, is_json=True, cache=cache, read=read)
                     assert out is not None
                     _ = out.sha256_from(read.data) if out is body else out.sha256
+                    if out is body and read.split is not None:  # as the runner does
+                        out.layout = read.layout()
                     del read
                     t3 = time.process_time()
                     writer.put(f"s/{rnd}/{k}.json", out, input_)

@@ -41,13 +41,34 @@ class Member:
             return None
 
 
-def split(data: bytes, known: Known | None = None) -> list[Member] | None:
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where a pretty-printed object's top-level members lie in a body, for the writer's cuts.
+
+    `starts` are the offsets of every match of `layout.TOP_KEY_BYTES` in the body, in order, and
+    nothing else; the last member ends at `tail`, where `\\n}` and whitespace follow. `digests[i]`
+    is the sha256 of member i's bytes (`starts[i]` up to the next start or `tail`) or None.
+
+    A match starts with a newline and holds no other, so every match lies within the bytes from one
+    newline to the next: which members a body holds can be told member by member, and a body
+    rebuilt from another's members (the redactor's) has a layout made of theirs.
+    """
+
+    starts: tuple[int, ...]
+    tail: int
+    digests: tuple[bytes | None, ...]
+
+
+def split(
+    data: bytes, known: Known | None = None, recognised: dict[int, tuple[int, bytes]] | None = None
+) -> list[Member] | None:
     """The members of a 2-space pretty-printed object, in order; None for any other shape.
 
     The body is then exactly `{` + the members + `\\n}` + whitespace, so it is valid JSON if and only
     if every key and value is. Duplicate keys return None: json keeps the last, a member walk would not.
     With `known`, a big member byte-identical to the last one seen under its key is stepped over
-    instead of searched through (same result: no top-level key lies inside a member).
+    instead of searched through (same result: no top-level key lies inside a member); `recognised`
+    then gets, per stepped-over member start, where the remembered bytes end and their digest.
     """
     if not data.startswith(b"{\n"):
         return None
@@ -66,7 +87,11 @@ def split(data: bytes, known: Known | None = None) -> list[Member] | None:
         found.append((key, m.start(), m.end()))
         pos = m.end()
         if known is not None:
-            pos = max(pos, known.stop(data, key, m.start(), end))
+            stop, digest = known.step(data, key, m.start(), end)
+            if digest is not None:
+                pos = max(pos, stop)
+                if recognised is not None:
+                    recognised[m.start()] = (stop, digest)
     if not found:
         return None
     out = [
@@ -102,6 +127,10 @@ class Known:
 
     def stop(self, data: bytes, key: str, start: int, end: int) -> int:
         """Where the remembered member would end if `data` repeats it at `start`, else `start`."""
+        return self.step(data, key, start, end)[0]
+
+    def step(self, data: bytes, key: str, start: int, end: int) -> tuple[int, bytes | None]:
+        """`stop`, with the remembered digest when `data` repeats the remembered bytes at `start`."""
         last = self._last.get(key)
         stop = start + len(last[0]) if last is not None else start
         # A newline must follow (the next key's, or the closing brace's): no key match can then run
@@ -112,8 +141,8 @@ class Known:
             or data[stop : stop + 1] != b"\n"
             or not data.startswith(last[0], start)
         ):
-            return start
-        return stop
+            return start, None
+        return stop, last[1]
 
     def digest(self, data: bytes, member: Member) -> bytes | None:
         """The remembered digest when `member` is exactly the remembered bytes, else None."""
@@ -137,11 +166,13 @@ class Read:
     repeated from the previous body costs a memcmp instead of both.
     """
 
-    __slots__ = ("_digests", "_known", "data", "split")
+    __slots__ = ("_digests", "_known", "_recognised", "data", "split")
 
     def __init__(self, data: bytes, known: Known | None = None) -> None:
         self.data = data
-        self.split = split(data, known)
+        # Members the split stepped over as the remembered bytes: their digest costs no second memcmp.
+        self._recognised: dict[int, tuple[int, bytes]] = {}
+        self.split = split(data, known, self._recognised)
         self._known = known
         self._digests: list[bytes | None] | None = None
 
@@ -152,11 +183,23 @@ class Read:
             self._digests = [self._digest(m) for m in self.split]
         return self._digests
 
+    def layout(self) -> Layout:
+        """The body's `Layout` (`split` must not be None).
+
+        `split` found every match before the closing `\\n}` (stepping over remembered members only
+        where no match can lie); none lies after it, where no quote follows a newline.
+        """
+        assert self.split is not None
+        return Layout(tuple(m.start for m in self.split), self.split[-1].stop, tuple(self.digests()))
+
     def _digest(self, m: Member) -> bytes | None:
         if m.stop - m.start < MEMO_MIN:
             return None
         if self._known is None:
             return digest(self.data, m)
+        stepped = self._recognised.get(m.start)
+        if stepped is not None and stepped[0] == m.stop:  # the member is exactly the remembered bytes
+            return stepped[1]
         found = self._known.digest(self.data, m)
         if found is None:
             found = digest(self.data, m)

@@ -42,9 +42,11 @@ from collector.redact_text import (
     triggered,
 )
 from collector.runcache import RunCache, Walked
+from ztbundle import layout
 
 # --- JSON -----------------------------------------------------------------------------------------
 
+_TOP_KEY = layout.TOP_KEY_BYTES
 _SEP = rb"\s{0,64},\s{0,64}"
 _KEY = rb'"%s"\s{0,64}:\s{0,64}"'  # a key and the quote that opens its string value
 _CRED_BYTES = rb"[^\"\\]{0,200}?(?i:token|passw|pwd|secret|credential|key|auth|bearer|cookie|session)"
@@ -290,6 +292,9 @@ def _redact_by_member(path: str, body: Body, read: members.Read, cache: RunCache
     counts: Counter[tuple[Reason, str | None]] = Counter()
     view = memoryview(data)  # unchanged members are written from the received bytes, never copied
     parts: list[bytes | memoryview] = [view[: split[0].start]]
+    starts: list[int] = []  # where each member starts in the new body, for its `members.Layout`
+    new_digests: list[bytes | None] = []
+    at, laid_out = split[0].start, True
     for m, digest in zip(split, digests, strict=True):
         configmap_data = m.key == "data" and kind_value == "ConfigMap"
         key = (m.key, digest, configmap_data)
@@ -303,16 +308,26 @@ def _redact_by_member(path: str, body: Body, read: members.Read, cache: RunCache
             if digest and (walked.text is None or len(walked.text) < members.MEMO_MIN):
                 cache.walked.put(key, walked)
         counts.update(dict(walked.counts))
+        starts.append(at)
         if walked.text is None:
             parts.append(view[m.start : m.stop])
+            new_digests.append(digest)
         else:
             comma = "" if m.last else ","
-            parts.append(f"\n  {json.dumps(m.key, ensure_ascii=False)}: {walked.text}{comma}".encode())
+            text = f"\n  {json.dumps(m.key, ensure_ascii=False)}: {walked.text}{comma}".encode()
+            parts.append(text)
+            new_digests.append(None)
+            # Its only key match must be its own, at its start (the layout's promise): json.dumps
+            # indents nested keys deeper and escapes newlines in strings, so it always is.
+            laid_out = laid_out and _TOP_KEY.match(text) is not None and _TOP_KEY.search(text, 1) is None
+        at += len(parts[-1])
     if not counts:
         return Outcome(body, ())
     parts.append(view[split[-1].stop :])
-    new = Body.joined(parts)
+    new = Body.joined(parts, source=body)
     body.close()
+    if laid_out:
+        new.layout = members.Layout(tuple(starts), at, tuple(new_digests))
     return Outcome(new, records(path, counts))
 
 

@@ -206,6 +206,8 @@ def fetch_one(
             )
             if body is received:  # stored as received: hashed from the bytes in hand, not read again
                 body.sha256_from(read.data)
+                if read.split is not None:  # the writer cuts it where its members start
+                    body.layout = read.layout()
             del read
     else:
         if status is Status.OK and body is not None and version_of:

@@ -180,11 +180,14 @@ def test_bundle_writer_streams_to_partial_then_renames_0600(tmp_path: Path) -> N
         assert member is not None and io.BytesIO(member.read()).getvalue() == b"{}"
 
 
-def test_large_body_spills_to_disk_with_digest_computed_on_the_way() -> None:
+def test_large_body_spills_to_disk_with_digest_computed_on_the_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past 1 MiB, with the run's memory budget taken, a body goes to disk."""
     import hashlib
 
-    from collector.body import SPOOL_BYTES, Body
+    from collector import body as body_module
+    from collector.body import SPOOL_BYTES, Body, Budget
 
+    monkeypatch.setattr(body_module, "MEMORY", Budget(0))
     body = Body()
     data = b"z" * (SPOOL_BYTES + 10)
     for i in range(0, len(data), 4096):
@@ -193,6 +196,31 @@ def test_large_body_spills_to_disk_with_digest_computed_on_the_way() -> None:
     assert body._file._rolled  # type: ignore[attr-defined]  # on disk, not in memory
     assert body.read_bytes() == data
     body.close()
+
+
+def test_large_bodies_stay_in_memory_within_the_budget_and_give_it_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from collector import body as body_module
+    from collector.body import SPOOL_BYTES, Body, Budget
+
+    budget = Budget(8 << 20)
+    monkeypatch.setattr(body_module, "MEMORY", budget)
+    chunk = b"z" * (1 << 20)
+    first, second = Body(), Body()
+    for _ in range(6):
+        first.write(chunk)  # 5 MiB past the first: within the 8 MiB budget
+    assert first._file is None and 5 << 20 <= budget.used <= 8 << 20
+    for _ in range(6):
+        second.write(chunk)  # the budget has no room for a second one: on disk
+    assert second._file is not None and second.read_bytes() == chunk * 6
+    rebuilt = Body.joined([first.read_bytes()[:SPOOL_BYTES], b"x" * (4 << 20)], source=first)
+    first.close()
+    assert rebuilt._file is None and budget.used > 0  # the source's share passed on, not freed
+    assert rebuilt.read_bytes() == chunk + b"x" * (4 << 20)
+    rebuilt.close()
+    second.close()
+    assert budget.used == 0
 
 
 def test_merged_list_writes_one_head_when_pages_are_empty(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -22,7 +22,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from analyzer.model import Bundle
-from analyzer.parse.access import TrafficFields
 from analyzer.views.logs import ztunnel_logs
 from analyzer.views.table import Table
 
@@ -129,10 +128,6 @@ def spread(service: str, counts: Mapping[str, int], endpoints: Iterable[str]) ->
 # --- from the bundle -------------------------------------------------------------------
 
 
-def _dst(r: TrafficFields) -> str | None:
-    return f"{r.dst_namespace}/{r.dst_workload}" if r.dst_namespace and r.dst_workload else None
-
-
 _Kept = tuple[datetime | None, int, str, int, int, str | None, str | None]
 """A connection's record, by what decides between two and what is counted: its time, line,
 ztunnel, file and index (`access_log`'s order), destination service and destination workload."""
@@ -195,8 +190,8 @@ def traffic(bundle: Bundle, service: str | None = None) -> Traffic:
     """Per ambient pod: inbound/outbound seen through ztunnel; per multi-endpoint service: the spread.
 
     Evidence is every `connection complete` record of every ztunnel's access log (`access_log`),
-    counted in one pass over each log: records are neither built whole nor sorted (`_Connections`
-    keeps `access_log`'s order where it decides).
+    counted in one pass over each log: records are neither built whole nor sorted (`_keep` keeps
+    `access_log`'s order where it decides which record stands for a connection).
     """
     inbound: dict[str, int] = {}
     outbound: dict[str, int] = {}

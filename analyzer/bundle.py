@@ -88,23 +88,14 @@ def _check_type(bundle: Path, info: tarfile.TarInfo) -> None:
         raise BundleError(bundle, info.name, "only regular files are allowed")
 
 
-def _open_stream(path: Path, raw: bytes) -> tarfile.TarFile:
-    import io
-
-    try:
-        return tarfile.open(fileobj=io.BytesIO(raw), mode="r|gz")
-    except TypeError:  # Python's gzip-header parser on a header cut short calls ord(b"")
-        raise BundleError(path, None, "not a gzip-compressed tar archive (or truncated)") from None
-
-
 def _read_members(
-    path: Path, raw: bytes, limits: Limits, segment: re.Pattern[str] = _SEGMENT
+    path: Path, raw: bytes, tape: tarscan.Tape, limits: Limits, segment: re.Pattern[str] = _SEGMENT
 ) -> dict[str, bytes]:
-
+    """The members of the tar stream `tarscan.scan` inflated from `raw` (and vetted), read by `tarfile`."""
     members: dict[str, bytes] = {}
     total = 0
     try:
-        with _open_stream(path, raw) as tar:
+        with tarfile.open(fileobj=tape, mode="r:") as tar:  # type: ignore[call-overload]
             for count, info in enumerate(tar, start=1):
                 if count > limits.max_members:
                     raise BundleError(path, None, f"more than {limits.max_members} members")
@@ -215,8 +206,12 @@ def open_bundle(path: Path | str, limits: Limits = DEFAULT) -> BundleFiles:
         raise BundleError(path, None, f"cannot read: {exc.strerror or exc}") from None
     if raw[:2] != b"\x1f\x8b":
         raise BundleError(path, None, "not a gzip-compressed tar archive")
-    tarscan.scan(path, raw, limits)  # framing and sizes first: tarfile reads headers whole
-    members: Mapping[str, bytes] = _read_members(path, raw, limits, bugreport.NAME_SEGMENT)
+    tape = tarscan.scan(path, raw, limits)  # framing and sizes first: tarfile reads headers whole
+    try:
+        members: Mapping[str, bytes] = _read_members(path, raw, tape, limits, bugreport.NAME_SEGMENT)
+    finally:
+        tape.close()
+    del tape  # the inflated stream: the members are copies of its pieces
     if layout.MANIFEST not in members and bugreport.recognise(members):
         return BundleFiles(path, *bugreport.from_members(path, members, limits), limits)
     for name in members:  # istioctl's `config_dump?include_eds` is fine there, never in a bundle

@@ -10,6 +10,11 @@ checksum, each long-name/PAX record bounded in size and PAX records checked for 
 (after which `tarfile`'s own regexes run in linear time), each member's size against the limits
 *at its header*, so a bomb is refused before it is inflated, and after the end marker only zero
 padding, then the end of the one gzip member and of the file.
+
+What it inflated is kept and returned (`Tape`): the stream `tarfile` then reads is those vetted
+bytes, so the archive is inflated once, not once for the walk and again for `tarfile`. The walk
+has bounded it by then (the members' sizes at their headers, the end padding), so holding it costs
+what the members themselves cost.
 """
 
 from __future__ import annotations
@@ -37,15 +42,45 @@ _REFUSED_RECORDS = {
 _NO_DATA = set(tarfile.SUPPORTED_TYPES) - set(tarfile.REGULAR_TYPES)  # tarfile skips no data for these
 
 
+class Tape:
+    """The tar stream `scan` inflated, as the seekable file `tarfile.open(mode="r:")` reads.
+
+    A view of the inflated bytes, not a copy of them: a member read is the one copy made.
+    """
+
+    def __init__(self, data: bytearray) -> None:
+        self._view = memoryview(data)
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self._view) if n is None or n < 0 else self._pos + n
+        out = bytes(self._view[self._pos : end])
+        self._pos += len(out)
+        return out
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = (0, self._pos, len(self._view))[whence]
+        self._pos = max(base + pos, 0)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self._view.release()
+
+
 class _Inflater:
-    """Read a gzip stream's decompressed bytes in order, never more than asked for plus one chunk."""
+    """Read a gzip stream's decompressed bytes in order, never inflating more than asked for plus
+    one chunk; what it inflated stays in `inflated`."""
 
     def __init__(self, path: Path, raw: bytes) -> None:
         self.path = path
         self._raw = memoryview(raw)
         self._pos = 0
         self._z = zlib.decompressobj(31)  # 31: a gzip wrapper, one member
-        self._buf = bytearray()
+        self.inflated = bytearray()  # every byte inflated so far, in order
+        self._at = 0  # how much of it was read or skipped
 
     def _more(self) -> None:
         data = self._z.unconsumed_tail
@@ -55,25 +90,31 @@ class _Inflater:
             if not data:
                 raise BundleError(self.path, None, "truncated archive (unexpected end of data)")
         try:
-            self._buf += self._z.decompress(data, _CHUNK)
+            self.inflated += self._z.decompress(data, _CHUNK)
         except zlib.error:
             raise BundleError(self.path, None, "not a gzip-compressed tar archive (or truncated)") from None
 
+    def _ahead(self, n: int) -> int:
+        """Inflate until `n` bytes past the read position are there (or the member ends); how many are."""
+        while len(self.inflated) - self._at < n and not self._z.eof:
+            self._more()
+        return min(n, len(self.inflated) - self._at)
+
     def read(self, n: int) -> bytes:
         """Up to `n` bytes; fewer only at the end of the gzip member."""
-        while len(self._buf) < n and not self._z.eof:
-            self._more()
-        out = bytes(self._buf[:n])
-        del self._buf[:n]
+        got = self._ahead(n)
+        out = bytes(self.inflated[self._at : self._at + got])
+        self._at += got
         return out
 
     def skip(self, n: int) -> int:
-        """Discard up to `n` bytes without keeping them; return how many there were."""
+        """Pass over up to `n` bytes without copying them out; return how many there were."""
         done = 0
         while done < n:
-            got = len(self.read(min(_CHUNK, n - done)))
+            got = self._ahead(min(_CHUNK, n - done))
             if not got:
                 break
+            self._at += got
             done += got
         return done
 
@@ -133,8 +174,9 @@ def _ustar_name(block: bytes) -> str:
     return name.decode("utf-8", "surrogateescape")
 
 
-def scan(path: Path, raw: bytes, limits: Limits) -> None:
-    """Raise BundleError unless `raw` is one gzip member holding one well-framed, bounded tar stream."""
+def scan(path: Path, raw: bytes, limits: Limits) -> Tape:
+    """The tar stream in `raw`; BundleError unless it is one gzip member holding one well-framed,
+    bounded tar stream."""
     inflater = _Inflater(path, raw)
     offset = total = members = 0
     name: str | None = None
@@ -201,6 +243,7 @@ def scan(path: Path, raw: bytes, limits: Limits) -> None:
             raise BundleError(path, None, "truncated archive (unexpected end of data)")
         offset += padded
     _check_end(path, inflater)
+    return Tape(inflater.inflated)
 
 
 def _check_end(path: Path, inflater: _Inflater) -> None:

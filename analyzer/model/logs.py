@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analyzer.gc_pause import no_cycle_collection
-from analyzer.parse.access import scan_access
+from analyzer.parse.access import TrafficFields, scan_access, scan_traffic, traffic_fields
 from analyzer.parse.logs import (
     AccessRecord,
     LogEvent,
@@ -105,3 +105,13 @@ class LogFile:
     def malformed(self) -> int:
         """Lines the parse skips as malformed (`ParsedLog.malformed`), without parsing every event."""
         return self._scanned()[1]
+
+    def traffic_fields(self) -> list[TrafficFields]:
+        """What the traffic section reads of each access record (`scan_traffic`), not kept: it is
+        read once, and the records themselves are built only for whoever asks for them."""
+        if self._access is not None:
+            return [traffic_fields(r) for r in self._access[0]]
+        if self._parsed is not None:
+            return [traffic_fields(r) for r in access_records(self._parsed.events)]
+        with no_cycle_collection():  # ~15 objects a record, all kept until the section is built
+            return scan_traffic(self.text)

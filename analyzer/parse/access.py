@@ -7,15 +7,19 @@ and legacy lines, multi-line events and malformed lines) but builds no event for
 is not an access record, and reads a record's fields in one match when they are laid out as
 ztunnel writes them (`analyzer.parse.logs.access_values`). A 1,000-node bundle's ztunnel logs
 are ~290k such lines; the whole parse of one costs ~20 µs, building its record from it ~7 µs more.
+
+`scan_traffic(text)` walks the same way and keeps only what the traffic section reads of each
+record (`TrafficFields`), without building the records.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple, TypeVar
 
 from analyzer.parse import parse_time
 from analyzer.parse.logs import (
@@ -36,7 +40,9 @@ from analyzer.parse.logs import (
     parse_fields,
 )
 
-__all__ = ["scan_access"]
+__all__ = ["TrafficFields", "scan_access", "scan_traffic", "traffic_fields"]
+
+T = TypeVar("T")
 
 
 def _from_values(
@@ -120,19 +126,115 @@ _ACCESS_LINE = re.compile(
 )
 
 
+def _record(g: Sequence[str | None], no: int) -> AccessRecord:
+    """The record of a whole `_ACCESS_LINE` match's groups."""
+    values = [b if q is None else q for q, b in zip(g[3::2], g[4::2], strict=True)]
+    return _from_values(parse_time(g[0]), g[1], g[2], values, no)  # type: ignore[arg-type]
+
+
+def _extended(r: AccessRecord, line: str) -> AccessRecord:
+    return dataclasses.replace(r, message=r.message + "\n" + line)
+
+
 def scan_access(text: str) -> tuple[list[AccessRecord], int]:
     """(access records, malformed lines) of a log, as `parse_log` and `access_records` give them."""
-    records: list[AccessRecord] = []
+    return _scan(text, _record, _same, _extended)
+
+
+class TrafficFields(NamedTuple):
+    """What the traffic section reads of an access record: its fields but the level, the byte
+    counts, the duration and the error (`scan_traffic`)."""
+
+    time: datetime | None
+    message: str
+    direction: str | None
+    src_addr: str | None
+    dst_addr: str | None
+    dst_hbone_addr: str | None
+    src_workload: str | None
+    src_namespace: str | None
+    src_identity: str | None
+    dst_service: str | None
+    dst_workload: str | None
+    dst_namespace: str | None
+    dst_identity: str | None
+    line: int
+
+
+def traffic_fields(r: AccessRecord) -> TrafficFields:
+    """The fields of `r` the traffic section reads."""
+    return TrafficFields(
+        r.time,
+        r.message,
+        r.direction,
+        r.src_addr,
+        r.dst_addr,
+        r.dst_hbone_addr,
+        r.src_workload,
+        r.src_namespace,
+        r.src_identity,
+        r.dst_service,
+        r.dst_workload,
+        r.dst_namespace,
+        r.dst_identity,
+        r.line,
+    )
+
+
+def _traffic(g: Sequence[str | None], no: int) -> TrafficFields:
+    """`traffic_fields(_record(g, no))` without the record: no numbers read, no strings shared.
+
+    `g` holds a (quoted, bare) pair per `_ACCESS_KEYS` key from index 3; the quoted one wins."""
+    return TrafficFields(
+        parse_time(g[0]),
+        g[2],  # type: ignore[arg-type]
+        g[24] if g[23] is None else g[23],  # direction
+        g[4] if g[3] is None else g[3],  # src.addr
+        g[12] if g[11] is None else g[11],  # dst.addr
+        g[14] if g[13] is None else g[13],  # dst.hbone_addr
+        g[6] if g[5] is None else g[5],  # src.workload
+        g[8] if g[7] is None else g[7],  # src.namespace
+        g[10] if g[9] is None else g[9],  # src.identity
+        g[16] if g[15] is None else g[15],  # dst.service
+        g[18] if g[17] is None else g[17],  # dst.workload
+        g[20] if g[19] is None else g[19],  # dst.namespace
+        g[22] if g[21] is None else g[21],  # dst.identity
+        no,
+    )
+
+
+def _traffic_extended(r: TrafficFields, line: str) -> TrafficFields:
+    return r._replace(message=r.message + "\n" + line)
+
+
+def scan_traffic(text: str) -> list[TrafficFields]:
+    """`[traffic_fields(r) for r in scan_access(text)[0]]`, without building the records: the
+    traffic section reads ~280k of them at 1,000 nodes, once."""
+    return _scan(text, _traffic, traffic_fields, _traffic_extended)[0]
+
+
+def _same(r: AccessRecord) -> AccessRecord:
+    return r
+
+
+def _scan(
+    text: str,
+    whole: Callable[[Sequence[str | None], int], T],
+    of_record: Callable[[AccessRecord], T],
+    extended: Callable[[T, str], T],
+) -> tuple[list[T], int]:
+    """(records, malformed lines) of a log: `whole(groups, line number)` of a line `_ACCESS_LINE`
+    matches whole, `of_record(record)` of any other access record, `extended(record, line)` when a
+    continuation line extends the last record's message."""
+    records: list[T] = []
     malformed = 0
     seen_event = False
     last_is_record = False  # the last event is `records[-1]`: continuation lines extend its message
-    whole = _ACCESS_LINE.fullmatch
+    match = _ACCESS_LINE.fullmatch
     for no, raw in enumerate(text.splitlines(), start=1):
-        m = whole(raw)
+        m = match(raw)
         if m is not None:
-            g = m.groups()
-            values = [b if q is None else q for q, b in zip(g[3::2], g[4::2], strict=True)]
-            records.append(_from_values(parse_time(g[0]), g[1], g[2], values, no))
+            records.append(whole(m.groups(), no))
             seen_event = last_is_record = True
             continue
         line = _strip_kubectl_ts(raw.rstrip("\r"))
@@ -147,7 +249,7 @@ def scan_access(text: str) -> tuple[list[AccessRecord], int]:
                 event = _legacy_event(line, no)
         else:
             if last_is_record:
-                records[-1] = dataclasses.replace(records[-1], message=records[-1].message + "\n" + line)
+                records[-1] = extended(records[-1], line)
             elif not seen_event:
                 malformed += 1
             continue
@@ -163,5 +265,5 @@ def scan_access(text: str) -> tuple[list[AccessRecord], int]:
             )
         last_is_record = isinstance(event, _Pending)
         if isinstance(event, _Pending):
-            records.append(event.record())
+            records.append(of_record(event.record()))
     return records, malformed

@@ -98,14 +98,6 @@ def access_log(bundle: Bundle, q: Query = Query()) -> AccessLog:
     return AccessLog(tuple(entries), tuple(malformed), files)
 
 
-def records_in_order(bundle: Bundle) -> list[AccessRecord]:
-    """The records of `access_log(bundle)` (every ztunnel, no filter), in its order, without its
-    per-record entries: the traffic section reads ~200k of them at 1,000 nodes."""
-    pairs = [(f.pod, r) for f in ztunnel_logs(bundle) for r in f.access_records()]
-    pairs.sort(key=lambda p: (p[1].time is None, p[1].time or datetime.min, p[0], p[1].line))
-    return [r for _, r in pairs]
-
-
 def _who(namespace: str | None, workload: str | None) -> str:
     return f"{namespace}/{workload}" if namespace and workload else (workload or "-")
 

@@ -18,11 +18,11 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from analyzer.model import Bundle
-from analyzer.parse.logs import AccessRecord
-from analyzer.views.logs import records_in_order
+from analyzer.views.logs import ztunnel_logs
 from analyzer.views.table import Table
 
 P_SKEWED = 0.001
@@ -128,25 +128,39 @@ def spread(service: str, counts: Mapping[str, int], endpoints: Iterable[str]) ->
 # --- from the bundle -------------------------------------------------------------------
 
 
-def _hbone(r: AccessRecord) -> bool:
-    return bool(r.dst_hbone_addr or r.src_identity or r.dst_identity)
+_Kept = tuple[datetime | None, int, str, int, int, str | None, str | None]
+"""A connection's record, by what decides between two and what is counted: its time, line,
+ztunnel, file and index (`access_log`'s order), destination service and destination workload."""
 
 
-def _dst(r: AccessRecord) -> str | None:
-    return f"{r.dst_namespace}/{r.dst_workload}" if r.dst_namespace and r.dst_workload else None
+def _rank(kept: _Kept) -> tuple[bool, datetime, str, int, int, int]:
+    time, line, ztunnel, file, index, *_ = kept
+    return (time is None, time or datetime.min, ztunnel, line, file, index)
 
 
-def _src(r: AccessRecord) -> str | None:
-    return f"{r.src_namespace}/{r.src_workload}" if r.src_namespace and r.src_workload else None
+_Key = tuple[str | None, str | None]
 
 
-def _connections(records: Iterable[AccessRecord]) -> list[AccessRecord]:
-    """One record per connection: source address + destination (outbound record preferred)."""
-    seen: dict[tuple[str | None, str | None], AccessRecord] = {}
-    for r in sorted(records, key=lambda r: r.direction != "outbound"):
-        key = (r.src_addr, _dst(r) or r.dst_hbone_addr or r.dst_addr)
-        seen.setdefault(key, r)
-    return list(seen.values())
+def _keep(best: dict[_Key, _Kept], key: _Key, kept: _Kept) -> None:
+    """One record per connection key: the first in `access_log`'s order (time, ztunnel, line; then
+    file and record order)."""
+    held = best.get(key)
+    if held is None or _rank(kept) < _rank(held):
+        best[key] = kept
+
+
+def _by_service(outbound: dict[_Key, _Kept], other: dict[_Key, _Kept]) -> dict[str, Counter[str]]:
+    """Connections per destination, per destination service: one record per connection (source
+    address + destination), the outbound record preferred."""
+    out: dict[str, Counter[str]] = {}
+    kept = [*outbound.values(), *(v for k, v in other.items() if k not in outbound)]
+    for *_, service, d in kept:
+        if service and d:
+            counts = out.get(service)
+            if counts is None:
+                counts = out[service] = Counter()
+            counts[d] += 1
+    return out
 
 
 def _endpoints(bundle: Bundle) -> dict[str, set[str]]:
@@ -166,34 +180,59 @@ def _endpoints(bundle: Bundle) -> dict[str, set[str]]:
     return out
 
 
-def _seen(records: list[AccessRecord]) -> Seen:
-    if not records:
+def _seen(count: int, hbone: bool) -> Seen:
+    if not count:
         return Seen.NONE
-    return Seen.HBONE if any(_hbone(r) for r in records) else Seen.PLAIN
+    return Seen.HBONE if hbone else Seen.PLAIN
 
 
 def traffic(bundle: Bundle, service: str | None = None) -> Traffic:
-    """Per ambient pod: inbound/outbound seen through ztunnel; per multi-endpoint service: the spread."""
-    records = [r for r in records_in_order(bundle) if r.message == "connection complete"]
-    conns = _connections(records)
-    inbound: dict[str, list[AccessRecord]] = {}
-    outbound: dict[str, list[AccessRecord]] = {}
-    for r in records:  # every record counts as evidence, whichever side logged it
-        if (d := _dst(r)) is not None:
-            inbound.setdefault(d, []).append(r)
-        if (s := _src(r)) is not None:
-            outbound.setdefault(s, []).append(r)
+    """Per ambient pod: inbound/outbound seen through ztunnel; per multi-endpoint service: the spread.
+
+    Evidence is every `connection complete` record of every ztunnel's access log (`access_log`),
+    counted in one pass over each log: records are neither built whole nor sorted (`_keep` keeps
+    `access_log`'s order where it decides which record stands for a connection).
+    """
+    inbound: dict[str, int] = {}
+    outbound: dict[str, int] = {}
+    hbone_in: set[str] = set()
+    hbone_out: set[str] = set()
+    conns: tuple[dict[_Key, _Kept], dict[_Key, _Kept]] = ({}, {})  # outbound records, the others
+    names: dict[str | None, str | None] = {}  # one copy of each name kept: ~200k connections
+    records = 0
+    for file, log in enumerate(ztunnel_logs(bundle)):
+        for index, r in enumerate(log.traffic_fields()):
+            (time, message, direction, src_addr, dst_addr, hbone_addr) = r[:6]
+            (src_wl, src_ns, src_id, dst_svc, dst_wl, dst_ns, dst_id, line) = r[6:]
+            if message != "connection complete":
+                continue
+            records += 1  # every record counts as evidence, whichever side logged it
+            hbone = bool(hbone_addr or src_id or dst_id)
+            d = f"{dst_ns}/{dst_wl}" if dst_ns and dst_wl else None
+            d = names.setdefault(d, d)
+            if d is not None:
+                inbound[d] = inbound.get(d, 0) + 1
+                if hbone:
+                    hbone_in.add(d)
+            if src_ns and src_wl:
+                s = f"{src_ns}/{src_wl}"
+                outbound[s] = outbound.get(s, 0) + 1
+                if hbone:
+                    hbone_out.add(s)
+            kept = (time, line, log.pod, file, index, names.setdefault(dst_svc, dst_svc), d)
+            _keep(conns[direction != "outbound"], (src_addr, d or hbone_addr or dst_addr), kept)
     rows = []
     for pod in sorted(bundle.pods, key=lambda p: (p.namespace, p.name)):
         if pod.terminal or not bundle.is_ambient(pod):
             continue
         key = f"{pod.namespace}/{pod.name}"
-        i, o = inbound.get(key, []), outbound.get(key, [])
-        rows.append(WorkloadTraffic(pod.namespace, pod.name, pod.node, _seen(i), _seen(o), len(i), len(o)))
-    by_service: dict[str, Counter[str]] = {}
-    for r in conns:
-        if r.dst_service and (d := _dst(r)):
-            by_service.setdefault(r.dst_service, Counter())[d] += 1
+        i, o = inbound.get(key, 0), outbound.get(key, 0)
+        rows.append(
+            WorkloadTraffic(
+                pod.namespace, pod.name, pod.node, _seen(i, key in hbone_in), _seen(o, key in hbone_out), i, o
+            )
+        )
+    by_service = _by_service(*conns)
     endpoints = _endpoints(bundle)
     spreads = []
     for host in sorted(set(by_service) | {h for h, e in endpoints.items() if len(e) > 1}):
@@ -203,7 +242,7 @@ def traffic(bundle: Bundle, service: str | None = None) -> Traffic:
         if len(eps) < 2:
             continue  # only services with several endpoints have a spread to judge
         spreads.append(spread(host, by_service.get(host, Counter()), eps))
-    return Traffic(tuple(rows), tuple(spreads), len(records))
+    return Traffic(tuple(rows), tuple(spreads), records)
 
 
 def workload_table(t: Traffic) -> Table:

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_V4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")  # no leading zero, each octet ≤ 255
 
 
 def canon_ip(text: str) -> str:
     """Canonical text of an IP (`::FFFF:1` → `::ffff:1`); unparsable text is returned as is."""
+    text = text.strip()
+    if _CANONICAL_V4.fullmatch(text):  # already what ipaddress would print: ~60k IPs at 1,000 nodes
+        return text
     try:
-        return str(ipaddress.ip_address(text.strip()))
+        return str(ipaddress.ip_address(text))
     except ValueError:
-        return text.strip()
+        return text
 
 
 def split_net(value: str) -> tuple[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.parse.access import scan_access
+from analyzer.parse.access import scan_access, scan_traffic, traffic_fields
 from analyzer.parse.logs import access_records, may_mention, parse_fields, parse_log, scan_fields
 from rules._logscan import text_of
 
@@ -62,6 +62,12 @@ def test_scan_access_is_the_whole_parse(text: str) -> None:
 
 
 @settings(max_examples=400, deadline=None)
+@given(logs)
+def test_scan_traffic_is_what_the_records_give(text: str) -> None:
+    assert scan_traffic(text) == [traffic_fields(r) for r in scan_access(text)[0]]
+
+
+@settings(max_examples=400, deadline=None)
 @given(
     logs, st.lists(st.sampled_from(["connection", "refused", "dns lookup failed", "a-1", 'out"bound', "A"]))
 )
@@ -91,6 +97,7 @@ def test_scan_access_on_the_samples_and_a_fast_line() -> None:
     assert scan_access(line) == (access_records(parse_log(line).events), 0)
     (record,), _ = scan_access(line + "\n  continued")
     assert record.message == "connection complete\n  continued" and record.bytes_sent == 4020
+    assert scan_traffic(line + "\n  continued") == [traffic_fields(record)]
     checked = 0
     for sample in sorted(SAMPLES.glob("*.tar.gz")):
         with tarfile.open(sample) as tar:

@@ -340,15 +340,37 @@ def _occurrences(lowered: str, literals: tuple[str, ...], found: Found | None = 
     for lit in literals:
         places = found.get(lit) if found is not None else None
         if places is None:
-            places = []
-            at = lowered.find(lit)
-            while at >= 0:
-                places.append(at)
-                at = lowered.find(lit, at + 1)
+            places = _places(lowered, lit)
             if found is not None:
                 found[lit] = places
         out += places
     return sorted(set(out)) if len(literals) > 1 else out
+
+
+def _places(text: str, lit: str) -> list[int]:
+    finder = _FINDERS.get(lit)
+    if finder is not None:
+        return [m.start() for m in finder.finditer(text)]
+    places = []
+    at = text.find(lit)
+    while at >= 0:
+        places.append(at)
+        at = text.find(lit, at + 1)
+    return places
+
+
+def _overlaps_itself(lit: str) -> bool:
+    return any(lit.startswith(lit[-k:]) for k in range(1, len(lit)))
+
+
+# A short literal is found faster by re, which skips to its first letter, than by `str.find`, which
+# keys on its last one (~0.6 vs ~0.8 ms/MB for `key`, `bearer`). re's matches do not overlap, so
+# only for literals that cannot overlap themselves; long ones skip further with `find`.
+_FINDERS = {
+    lit: re.compile(re.escape(lit))
+    for lit in ("key", "token", "passw", "secret", "bearer", "eyj")
+    if not _overlaps_itself(lit)
+}
 
 
 _JSON_STRING = r'"(?P<{0}>[^"\\]*(?:\\.[^"\\]*)*)"'  # a JSON string's body, unrolled (no backtracking)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from collector import matchers
 from collector.matchers import MATCHERS, find
 
 LEADS = [m for m in MATCHERS if m.lead is not None]
@@ -58,3 +59,25 @@ def test_leads_still_find_each_secret_kind() -> None:
         "aws-access-key-id": aws,
         "credential-pair": "s3cr3t-value",
     }
+
+
+def _find_all(text: str, lit: str) -> list[int]:
+    out, at = [], text.find(lit)
+    while at >= 0:
+        out.append(at)
+        at = text.find(lit, at + 1)
+    return out
+
+
+@given(text=st.text(alphabet="keytonpaswcrbjmgi _-\"", max_size=60))
+@settings(max_examples=1500, deadline=None)
+def test_literals_found_by_re_are_found_everywhere_find_finds_them(text: str) -> None:
+    assert matchers._FINDERS, "no literal uses re"
+    for lit in (*matchers._FINDERS, '"name"', "-----begin "):
+        assert matchers._places(text, lit) == _find_all(text, lit), lit
+
+
+def test_only_literals_that_cannot_overlap_themselves_use_re() -> None:
+    assert all(not matchers._overlaps_itself(lit) for lit in matchers._FINDERS)
+    assert matchers._overlaps_itself('"name"') and matchers._overlaps_itself("aa")
+    assert not matchers._overlaps_itself("token")

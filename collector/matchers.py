@@ -82,7 +82,9 @@ _STRONG = (
 )
 _STRONG_KEY = re.compile(rf"(?i)(?:{_STRONG})\Z")
 _STRONG_KEY_BYTES = re.compile(rf"(?i)(?:{_STRONG})\"\s{{0,16}}:\s{{0,16}}\"".encode())
-_KEY_QUOTE_ENDS = (b'password"', b'passwd"', b'secret"', b'token"', b'key"')
+# Regex scans, not `find`: each opens with a letter rarer than the quote it ends with, and none
+# overlaps itself, so every end is seen (`passw(?:or)?d"` is `password"` and `passwd"`).
+_KEY_QUOTE_ENDS = tuple(re.compile(p) for p in (rb'passw(?:or)?d"', rb'secret"', rb'token"', rb'key"'))
 
 
 def has_secret_key(data: bytes) -> bool:
@@ -93,11 +95,9 @@ def has_secret_key(data: bytes) -> bool:
     """
     lowered = data.lower()
     for end in _KEY_QUOTE_ENDS:
-        at = lowered.find(end)
-        while at >= 0:
-            if _STRONG_KEY_BYTES.search(data, max(0, at - 24), at + len(end) + 40):
+        for m in end.finditer(lowered):
+            if _STRONG_KEY_BYTES.search(data, max(0, m.start() - 24), m.end() + 40):
                 return True
-            at = lowered.find(end, at + 1)
     return False
 
 

@@ -56,7 +56,15 @@ _STRUCTURAL = tuple(
         rb"\"xdsHeaders\"\s{0,64}:\s{0,64}(?:\[\s{0,64}[\[\"{]|\{\s{0,64}\")",
         rb"\"caHeaders\"\s{0,64}:\s{0,64}(?:\[\s{0,64}[\[\"{]|\{\s{0,64}\")",
         rb"kubectl\.kubernetes\.io/last-applied-configuration",
-        _KEY % b"name" + _CRED_BYTES + rb"[^\"\\]{0,200}\"" + _SEP + _KEY % b"value" + rb"[^\"]",
+        # The lookahead is implied by the rest and fails fast: most `"name"`s are no pair's, and the
+        # credential-word scan inside a name costs a case-insensitive alternation per character.
+        _KEY % b"name"
+        + rb"(?=[^\"\\]*\"" + _SEP + _KEY % b"value" + rb")"
+        + _CRED_BYTES
+        + rb"[^\"\\]{0,200}\""
+        + _SEP
+        + _KEY % b"value"
+        + rb"[^\"]",
         _KEY % b"value" + rb"[^\"\\]*(?:\\.[^\"\\]*)*\"" + _SEP + _KEY % b"name" + _CRED_BYTES,
         rb"\"kind\"\s{0,64}:\s{0,64}\"ConfigMap\"",
     )

@@ -204,6 +204,9 @@ def _b64_markers(text: bytes) -> list[str]:
 B64_PRIVATE_KEY = tuple(_b64_markers(b"PRIVATE KEY-----"))
 B64_PEM_START = base64.b64encode(b"-----BEGIN")[:14].decode()  # `LS0tLS1CRUdJTi`: a PEM at a blob's start
 _ANCHORS = (B64_PEM_START, *B64_PRIVATE_KEY)
+# `---` in base64, which every anchor holds (a PEM's dashes): absent, no anchor is there, and one
+# search says so where four did.
+B64_DASHES = "LS0t"
 _B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 _B64_RUN = re.compile(r"[A-Za-z0-9+/]*=*")
 _LINE_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
@@ -241,6 +244,8 @@ def b64_private_key_spans(text: str) -> Iterator[tuple[int, int]]:
     """
     done = 0  # end of the last block given out; anchors before it are inside it
     checked = 0  # end of the last block that was not a private key; no other PEM starts inside it
+    if B64_DASHES not in text:
+        return
     for at in _occurrences(text, _ANCHORS):
         if at < done:
             continue

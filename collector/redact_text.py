@@ -16,6 +16,7 @@ from typing import Any
 
 from collector.body import Body
 from collector.matchers import (
+    B64_DASHES,
     B64_PEM_START,
     B64_PRIVATE_KEY,
     GITHUB_TOKEN,
@@ -73,7 +74,9 @@ class Outcome:
 # re scans fast for a plain literal, or for an alternation whose branches open with the same letter
 # (one scan for GitHub tokens, one for AWS key ids), not for one that mixes letters or a (?i) prefix.
 # A literal that opens with a rare letter is found faster by re than by a substring check.
-_TRIGGER_LITERALS = tuple(lit.encode() for lit in ("PRIVATE KEY", B64_PEM_START, *B64_PRIVATE_KEY))
+_TRIGGER_LITERALS = (b"PRIVATE KEY",)
+_B64_DASHES = B64_DASHES.encode()  # held by each base64 anchor: their four checks run only where it is
+_B64_ANCHORS = tuple(lit.encode() for lit in (B64_PEM_START, *B64_PRIVATE_KEY))
 _TRIGGER_LEADS = tuple(re.compile(p) for p in (rb"eyJ", rb"gh[pousr]_|github_pat_", rb"AKIA|ASIA"))
 # Matched case-insensitively. Narrower than the matchers' starts (`key` and `token` are in most JSON):
 # every secret-named key contains one of these, and `"name"` pairs are the JSON walker's job.
@@ -97,6 +100,8 @@ def _secret_word(lowered: bytes) -> bool:
 def triggered(data: bytes) -> bool:
     """Whether any text pattern could match in `data` (bytes of a body, a member or a window)."""
     if any(lit in data for lit in _TRIGGER_LITERALS) or any(lead.search(data) for lead in _TRIGGER_LEADS):
+        return True
+    if _B64_DASHES in data and any(lit in data for lit in _B64_ANCHORS):
         return True
     lowered = data.lower()
     if any(lit.search(lowered) for lit in _TRIGGER_FOLDED) or _secret_word(lowered):

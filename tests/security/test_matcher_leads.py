@@ -80,3 +80,7 @@ def test_only_literals_that_cannot_overlap_themselves_use_re() -> None:
     assert all(not matchers._overlaps_itself(lit) for lit in matchers._FINDERS)
     assert matchers._overlaps_itself('"name"') and matchers._overlaps_itself("aa")
     assert not matchers._overlaps_itself("token")
+
+
+def test_every_base64_anchor_holds_the_dashes_its_guard_looks_for() -> None:
+    assert all(matchers.B64_DASHES in anchor for anchor in matchers._ANCHORS)

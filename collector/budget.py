@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import re
 import zlib
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import accumulate, compress, repeat
 
 from collector.archive import BundleWriter, Spooled
 from collector.failures import Trim
@@ -27,9 +29,25 @@ _FIXED_RESERVE = 192 << 10
 _PER_ARTIFACT = 110
 _PER_PIECE = 40
 # Level words as ztunnel (Rust tracing: `  WARN `), istiod (zap: `\twarn\t`) and klog (`E0102 `) write them.
+# The definition of an important line; `important_lines` finds the same lines faster.
 _IMPORTANT = re.compile(
     rb"(?:^|[\s\t])(?:ERROR|WARN|error|warn|warning|fatal|FATAL|panic)(?:[\s\t:]|$)|^[EWF]\d{4} "
 )
+# `_IMPORTANT`'s words over a whole log, one pattern each so that the regex engine skips ahead to the
+# word's text: no non-space byte just before it (`(?<!\SE)` once `E` is read) and none but `:` after.
+_LEVEL_WORDS = tuple(
+    re.compile(p)
+    for p in (
+        rb"E(?<!\SE)RROR(?![^\s:])",
+        rb"W(?<!\SW)ARN(?![^\s:])",
+        rb"F(?<!\SF)ATAL(?![^\s:])",
+        rb"e(?<!\Se)rror(?![^\s:])",
+        rb"w(?<!\Sw)arn(?:ing)?(?![^\s:])",
+        rb"f(?<!\Sf)atal(?![^\s:])",
+        rb"p(?<!\Sp)anic(?![^\s:])",
+    )
+)
+_KLOG = re.compile(rb"[EWF]\d{4} ")  # `_IMPORTANT`'s other half, matched at a line's start
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +86,22 @@ def share(costs: Sequence[int], budget: int) -> list[int]:
     return out
 
 
+def important_lines(data: bytes, lines: Sequence[bytes]) -> list[int]:
+    """Indices of the `lines` of `data` (`data.splitlines(keepends=True)`) that `_IMPORTANT` matches.
+
+    One search per word over the whole text (a per-line search of `_IMPORTANT` tries its pattern at
+    every byte: ~4x the CPU) and one C-level `match` per line. `bytes.splitlines` breaks lines only
+    at `\\n`, `\\r` and `\\r\\n`, all of them `\\s`: so a word follows a line break or a space
+    exactly when `_IMPORTANT`'s `(?:^|[\\s\\t])` holds in its line, and only the last line can end
+    right after a word, where `$` and `\\Z` agree.
+    """
+    found = set(compress(range(len(lines)), map(_KLOG.match, lines)))
+    starts = [m.start() for word in _LEVEL_WORDS for m in word.finditer(data)]
+    if starts:
+        found.update(map(bisect_right, repeat(list(accumulate(map(len, lines)))), starts))
+    return sorted(found)
+
+
 def keep_lines(data: bytes, limit: int) -> bytes:
     """At most `limit` bytes of whole lines: error/warning lines newest first, then the newest others."""
     if len(data) <= limit:
@@ -75,11 +109,14 @@ def keep_lines(data: bytes, limit: int) -> bytes:
     lines = data.splitlines(keepends=True)
     chosen: set[int] = set()
     used = 0
-    important = [i for i, line in enumerate(lines) if _IMPORTANT.search(line)]
+    important = important_lines(data, lines)
     rest = sorted(set(range(len(lines))) - set(important))
+    shortest = min(map(len, lines))
     for group in (important, rest):
         for i in reversed(group):
             if used + len(lines[i]) > limit:
+                if used + shortest > limit:
+                    break  # no line fits any more
                 continue  # a shorter, older line may still fit
             chosen.add(i)
             used += len(lines[i])

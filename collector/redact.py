@@ -58,7 +58,15 @@ _STRUCTURAL = tuple(
         rb"\"xdsHeaders\"\s{0,64}:\s{0,64}(?:\[\s{0,64}[\[\"{]|\{\s{0,64}\")",
         rb"\"caHeaders\"\s{0,64}:\s{0,64}(?:\[\s{0,64}[\[\"{]|\{\s{0,64}\")",
         rb"kubectl\.kubernetes\.io/last-applied-configuration",
-        _KEY % b"name" + _CRED_BYTES + rb"[^\"\\]{0,200}\"" + _SEP + _KEY % b"value" + rb"[^\"]",
+        # The lookahead is implied by the rest and fails fast: most `"name"`s are no pair's, and the
+        # credential-word scan inside a name costs a case-insensitive alternation per character.
+        _KEY % b"name"
+        + rb"(?=[^\"\\]*\"" + _SEP + _KEY % b"value" + rb")"
+        + _CRED_BYTES
+        + rb"[^\"\\]{0,200}\""
+        + _SEP
+        + _KEY % b"value"
+        + rb"[^\"]",
         _KEY % b"value" + rb"[^\"\\]*(?:\\.[^\"\\]*)*\"" + _SEP + _KEY % b"name" + _CRED_BYTES,
         rb"\"kind\"\s{0,64}:\s{0,64}\"ConfigMap\"",
     )
@@ -111,25 +119,35 @@ class _Walker:
             # Most strings hold nothing; skipping the call and its Counter here is most of the walk's cost.
             if not self.texts or not may_hold_secret(node):
                 return node
-            text, counts = redact_text(node)
-            for rule, n in counts.items():
-                self.counts[(rule, path)] += n
-            return text
+            return self.text(node, path)
         if not self.texts:
             return self.structure(node, path)
         if isinstance(node, list):
-            return [self.walk(v, f"{path}[]") for v in node]
+            inner = f"{path}[]"
+            return [self.walk(v, inner) for v in node]
         if not isinstance(node, dict):
             return node
         if "name" in node and "value" in node:
             self.pair(node, path)
+        # What `special` would do for a plain key, without a call per member: most members of a List
+        # page are short strings and scalars, and their path is needed only for a hit.
         for key, value in node.items():
-            here = f"{path}.{key}" if path else key
             if secret_key(key) and _scalar_secret(value):
-                node[key] = self.hit(Reason.CREDENTIAL_KEY, here)
-            else:
-                node[key] = self.special(node, key, value, here)
+                node[key] = self.hit(Reason.CREDENTIAL_KEY, f"{path}.{key}" if path else key)
+            elif key in _SPECIAL_KEYS:
+                node[key] = self.special(node, key, value, f"{path}.{key}" if path else key)
+            elif isinstance(value, str):
+                if may_hold_secret(value):
+                    node[key] = self.text(value, f"{path}.{key}" if path else key)
+            elif isinstance(value, dict | list):
+                node[key] = self.walk(value, f"{path}.{key}" if path else key)
         return node
+
+    def text(self, node: str, path: str) -> str:
+        text, counts = redact_text(node)
+        for rule, n in counts.items():
+            self.counts[(rule, path)] += n
+        return text
 
     def pair(self, node: dict[str, Any], path: str, reason: Reason = Reason.CREDENTIAL_PAIR) -> bool:
         """A `{name, value}` pair whose name is a credential's (env, probe `httpHeaders`, any list)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from collector.body import Body
 from collector.matchers import (
+    B64_DASHES,
     B64_PEM_START,
     B64_PRIVATE_KEY,
     GITHUB_TOKEN,
@@ -69,49 +70,41 @@ class Outcome:
 
 # --- text -----------------------------------------------------------------------------------------
 
-# For bodies: C substring checks of literals that every match contains (a superset, as a prefilter
-# may be). re scans fast only for a plain literal, not an alternation or a (?i) prefix.
-_TRIGGER_LITERALS = tuple(
-    lit.encode()
-    for lit in (
-        "eyJ",
-        "PRIVATE KEY",
-        "AKIA",
-        "ASIA",
-        "ghp_",
-        "gho_",
-        "ghu_",
-        "ghs_",
-        "ghr_",
-        "github_pat_",
-        B64_PEM_START,
-        *B64_PRIVATE_KEY,
-    )
-)
+# For bodies: C scans for literals that every match contains (a superset, as a prefilter may be).
+# re scans fast for a plain literal, or for an alternation whose branches open with the same letter
+# (one scan for GitHub tokens, one for AWS key ids), not for one that mixes letters or a (?i) prefix.
+# A literal that opens with a rare letter is found faster by re than by a substring check.
+_TRIGGER_LITERALS = (b"PRIVATE KEY",)
+_B64_DASHES = B64_DASHES.encode()  # held by each base64 anchor: their four checks run only where it is
+_B64_ANCHORS = tuple(lit.encode() for lit in (B64_PEM_START, *B64_PRIVATE_KEY))
+_TRIGGER_LEADS = tuple(re.compile(p) for p in (rb"eyJ", rb"gh[pousr]_|github_pat_", rb"AKIA|ASIA"))
 # Matched case-insensitively. Narrower than the matchers' starts (`key` and `token` are in most JSON):
 # every secret-named key contains one of these, and `"name"` pairs are the JSON walker's job.
-_TRIGGER_FOLDED = (b"bearer", b"basic", b"digest", b"passw", b"secret")
+_TRIGGER_FOLDED = tuple(re.compile(p) for p in (rb"bearer", rb"basic", rb"digest", rb"passw", rb"secret"))
 # Secret-named keys ending in `token` or `key`, looked for around each occurrence of those words (one
 # substring scan per word instead of one per spelling).
 _KEY_WORDS = re.compile(rb"(?:session|security|access|refresh|id)[_.-]?token|(?:api|private)[_.-]?key")
 
 
+_KEY_ENDS = (re.compile(rb"token"), re.compile(rb"key"))  # neither overlaps itself: finditer sees each
+
+
 def _secret_word(lowered: bytes) -> bool:
-    for word in (b"token", b"key"):
-        at = lowered.find(word)
-        while at >= 0:
-            if _KEY_WORDS.search(lowered, max(0, at - 9), at + len(word)):
+    for word in _KEY_ENDS:
+        for m in word.finditer(lowered):
+            if _KEY_WORDS.search(lowered, max(0, m.start() - 9), m.end()):
                 return True
-            at = lowered.find(word, at + 1)
     return False
 
 
 def triggered(data: bytes) -> bool:
     """Whether any text pattern could match in `data` (bytes of a body, a member or a window)."""
-    if any(lit in data for lit in _TRIGGER_LITERALS):
+    if any(lit in data for lit in _TRIGGER_LITERALS) or any(lead.search(data) for lead in _TRIGGER_LEADS):
+        return True
+    if _B64_DASHES in data and any(lit in data for lit in _B64_ANCHORS):
         return True
     lowered = data.lower()
-    if any(lit in lowered for lit in _TRIGGER_FOLDED) or _secret_word(lowered):
+    if any(lit.search(lowered) for lit in _TRIGGER_FOLDED) or _secret_word(lowered):
         return True
     if b"\\" not in data:
         return False

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from collector.matchers import _LITERALS, lower, may_hold_secret, unescape
+from collector import matchers
+from collector.matchers import _LITERALS, lower, may_hold_secret, secret_key, unescape
 
 
 def _each_literal(text: str) -> bool:
@@ -39,3 +40,19 @@ TEXTS = [
 @pytest.mark.parametrize("text", TEXTS)
 def test_prefilter_agrees_with_each_literal(text: str) -> None:
     assert may_hold_secret(text) == _each_literal(text)
+
+
+def test_remembered_answers_stay_exact_past_the_bound() -> None:
+    """The memo of clean texts and of key verdicts answers as the search does, also once it was cleared."""
+    filler = [f"plain-value-{i}" for i in range(2 * matchers._CLEAN_MAX + 1)]
+    for _ in range(2):
+        assert [may_hold_secret(t) for t in TEXTS] == [_each_literal(t) for t in TEXTS]
+        assert not any(may_hold_secret(t) for t in filler)
+        assert len(matchers._CLEAN) <= matchers._CLEAN_MAX
+    assert "x" * 300 not in matchers._CLEAN and not may_hold_secret("x" * 300)
+    keys = ["SecretAccessKey", "db_password", "sessionToken", "name", "kube-api-access", "API-KEY"]
+    expected = [True, True, True, False, False, True]
+    for _ in range(2):
+        assert [secret_key(k) for k in keys] == expected
+        assert not any(secret_key(f"label-{i}") for i in range(2 * matchers._SECRET_KEYS_MAX + 1))
+        assert len(matchers._SECRET_KEYS) <= matchers._SECRET_KEYS_MAX

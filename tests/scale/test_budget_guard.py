@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analyzer.bundle import open_bundle
 from analyzer.load import load_bundle
@@ -114,6 +116,29 @@ def test_keep_lines_prefers_errors_then_newest() -> None:
     kept = budget.keep_lines(data, 80)
     assert kept.startswith(b"t0  ERROR") and b"warn" in kept and kept.endswith(b"t50 \twarn\tb\n")
     assert len(kept) <= 80 and b"fine 49" in kept and b"fine 1\n" not in kept
+
+
+_LOG_PIECES = (
+    *(b"ERROR", b"WARN", b"error", b"warn", b"warning", b"fatal", b"FATAL", b"panic", b"WARNING", b"Error"),
+    *(b"E0102 ", b"W1234 ", b"F9999 ", b"E012 ", b"E", b"0", b"ing", b"x", b":"),
+    *(b" ", b"\t", b"\n", b"\r", b"\r\n", b"\x0b", b"\x0c", b"\x1c", b"\x85"),
+)
+
+
+@given(st.lists(st.sampled_from(_LOG_PIECES), max_size=14))
+@settings(max_examples=3000, deadline=None)
+def test_important_lines_are_the_lines_the_level_pattern_matches(pieces: list[bytes]) -> None:
+    """The whole-text search marks exactly the lines that `_IMPORTANT` matches one by one."""
+    data = b"".join(pieces)
+    lines = data.splitlines(keepends=True)
+    expected = [i for i, line in enumerate(lines) if budget._IMPORTANT.search(line)]
+    assert budget.important_lines(data, lines) == expected
+
+
+def test_keep_lines_keeps_klog_and_crlf_lines_by_level() -> None:
+    data = b"I0102 started\r\nE0102 failed\rW0102 slow\nxWARN not a word\ninfo\n" + b"i\n" * 40
+    kept = budget.keep_lines(data, 40)
+    assert kept == b"E0102 failed\rW0102 slow\n" + b"i\n" * 8
 
 
 # --- the large-cluster guard ----------------------------------------------------------------------

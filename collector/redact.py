@@ -39,6 +39,7 @@ from collector.redact_text import (
     placeholder,
     redact_stream,
     redact_text,
+    text_triggered,
     triggered,
 )
 from collector.runcache import RunCache, Walked
@@ -445,7 +446,7 @@ def apply(
 
 def redact_bytes(path: str, data: bytes) -> tuple[bytes, tuple[Redaction, ...]]:
     """Pattern-redact an in-memory text member (our own log)."""
-    if not triggered(data):
+    if not text_triggered(data):
         return data, ()
     outcome = redact_stream(path, Body.of(data))
     assert outcome.body is not None

@@ -105,6 +105,7 @@ DB_PASSWORD = "pw-" + _alnum("db-password", 20, ALNUM)
 API_TOKEN = "tok-" + _alnum("api-token", 32, ALNUM)
 GITHUB_TOKEN = "ghp_" + _alnum("github-token", 36, ALNUM)
 LAST_APPLIED_PASSWORD = "pw-" + _alnum("last-applied-password", 20, ALNUM)
+SESSION_COOKIE = "sid-" + _alnum("session-cookie", 24, ALNUM)
 
 PLANTED = {
     "ztunnel config.xdsHeaders": XDS_TOKEN,
@@ -118,6 +119,7 @@ PLANTED = {
     "ztunnel log PEM private key (body)": PEM_BODY,
     "istiod log AWS access key id": AWS_KEY_ID,
     "istio-cni log AWS secret access key": AWS_SECRET,
+    "ztunnel log cookie header pair (its log's only secret)": SESSION_COOKIE,
 }
 
 
@@ -265,6 +267,21 @@ def with_planted_secrets(scn: Scenario) -> Scenario:
                 "tls",
                 f"failed to parse certificate chain, got:\n{PEM_KEY}",
                 ago=timedelta(seconds=35),
+            ),
+        ),
+    )
+    # A header list logged as JSON, on another node, so nothing else in that log looks like a secret:
+    # only the pair's name says its value is a credential.
+    other = next((n.name for n in scn.nodes if n.name != node), node)
+    scn = _with_ztunnel(
+        scn,
+        other,
+        logs=(
+            LogEvent(
+                "info",
+                "proxy::inbound",
+                f'request headers [{{"name":"cookie","value":"{SESSION_COOKIE}"}}]',
+                ago=timedelta(seconds=50),
             ),
         ),
     )

@@ -169,6 +169,25 @@ def test_a_spooled_log_is_redacted_as_a_stream() -> None:
     assert out.body.sha256 != body.sha256
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'info request headers [{"name":"cookie","value":"%s"}]\n',
+        # a key spelled with a JSON escape: the pair shows only once escapes are undone
+        b'info request headers [{"na\\u006de":"cookie","value":"%s"}]\n',
+    ],
+)
+def test_a_log_whose_only_secret_is_a_credential_pair_is_redacted(line: bytes) -> None:
+    """Nothing else in the log triggers: the pair alone must send it through the line redactor."""
+    data = b"2024-01-01T00:00:00Z info starting\n" + line % hostile.SESSION_COOKIE.encode()
+    out = redact.redact_body("ztunnel/z/logs/istio-proxy.log", Body.of(data), is_json=False)
+    assert out.body is not None
+    redacted = out.body.read_bytes()
+    assert hostile.SESSION_COOKIE.encode() not in redacted and b"[REDACTED:credential-pair]" in redacted
+    assert leakscan.scan_stream(_stream(data)) is not None and leakscan.scan_stream(_stream(redacted)) is None
+    assert redact.redact_bytes("ztbundle.log", data)[0] == redacted
+
+
 def test_truncated_json_that_may_hold_credentials_is_withheld() -> None:
     cut = b'{"items":[{"spec":{"containers":[{"env":[{"name":"DB_PASSWORD","value":"hunter2hunter2"}]'
     body, records, error = redact.apply(layout.PODS, Body.of(cut), "invalid JSON at byte 90", is_json=True)

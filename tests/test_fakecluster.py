@@ -417,6 +417,28 @@ def test_fault_portforward_error(zt_cluster: Callable[..., tuple[FakeCluster, st
     assert (reply.status, reply.error) == (0, "pod is not running")
 
 
+def test_global_latency_applies_once_per_request(fake_cluster: Callable[..., FakeCluster]) -> None:
+    """A global fault also matches every targeted filter; the benchmarks' "50 ms per request" means one."""
+    zt = sorted(p.name for p in scenarios.bookinfo().pods_by_role(Role.ZTUNNEL))[0]
+    cluster = fake_cluster(faults=[Fault.latency(0.05, pod=zt, port=15000)], latency_ms=20)
+    api = core(cluster)
+    api.get_api_resources()
+    api.list_namespaced_pod(ISTIO_NS)
+    api.read_namespaced_pod(zt, ISTIO_NS)
+    api.read_namespaced_pod_log(zt, ISTIO_NS)
+    assert pf_get(api, zt, 15020, "/metrics").status == 200
+    assert pf_get(api, zt, 15000, "/config_dump").status == 200
+    waited = {(r.path.rsplit("/", 1)[-1], r.http_path): round(r.delayed_s, 3) for r in cluster.requests}
+    assert waited == {
+        ("", None): 0.02,  # /api/v1/
+        ("pods", None): 0.02,
+        (zt, None): 0.02,
+        ("log", None): 0.02,
+        ("portforward", "/metrics"): 0.02,
+        ("portforward", "/config_dump"): 0.07,  # the global one and the one aimed at this port
+    }
+
+
 def test_fault_on_api_resource_and_global_latency(fake_cluster: Callable[..., FakeCluster]) -> None:
     cluster = fake_cluster(faults=[Fault.http_500(resource="nodes")], latency_ms=100)
     api = core(cluster)

@@ -61,10 +61,27 @@ class RequestRecord:
     port: int | None = None
     http_path: str | None = None
     admin_status: int | None = None  # the in-pod server's HTTP status for a tunnelled request
+    delayed_s: float = 0.0  # injected latency this request waited (each latency fault once)
 
     def __str__(self) -> str:
         extra = f" -> {self.target}:{self.port}{self.http_path or ''}" if self.port else ""
         return f"{self.method} {self.path} {self.status}{extra}"
+
+
+def unique(faults: list[Fault]) -> list[Fault]:
+    """Each fault once: a global fault also matches every targeted filter, and must not apply twice."""
+    seen: set[int] = set()
+    return [f for f in faults if id(f) not in seen and not seen.add(id(f))]  # type: ignore[func-returns-value]
+
+
+def wait_latency(faults: list[Fault], record: RequestRecord, stop: threading.Event) -> list[Fault]:
+    """Wait out the latency faults (each once), note it on `record`; return the other faults."""
+    faults = unique(faults)
+    for f in faults:
+        if f.kind is FaultKind.LATENCY:
+            record.delayed_s += f.seconds
+            stop.wait(f.seconds)
+    return [f for f in faults if f.kind is not FaultKind.LATENCY]
 
 
 def status_obj(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -148,6 +165,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.server.cluster
 
     def _send(self, resp: Response, faults: list[Fault], record: RequestRecord) -> None:
+        faults = wait_latency(faults, record, self.cluster.stopping)
         if any(f.kind is FaultKind.HTTP_500 for f in faults):
             body = status_obj(500, "InternalError", "Internal error occurred: injected fault")
             resp = Response(500, json.dumps(body).encode(), JSON)
@@ -648,10 +666,7 @@ class PortForwardSession:
         ]
         faults += [f for f in self.cluster.faults if f.everywhere]
         # A slow admin endpoint answers with the state of when it answers, as ztunnel's dump does.
-        for f in faults:
-            if f.kind is FaultKind.LATENCY:
-                self.cluster.stopping.wait(f.seconds)
-        faults = [f for f in faults if f.kind is not FaultKind.LATENCY]
+        faults = wait_latency(faults, record, self.cluster.stopping)
         resp = admin_response(self.cluster.scenario, self.pod, port, target)
         if resp is None:
             resp = Response(404, b"")

@@ -26,6 +26,7 @@ def _artifacts(raw: Iterable[Mapping[str, Any]]) -> dict[str, Artifact]:
             stored=bool(a.get("stored")),
             started_at=parse_time(a.get("started_at")),
             finished_at=parse_time(a.get("finished_at")),
+            shared_from=a.get("shared_from"),
         )
     return out
 

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import PurePosixPath
 from typing import Any
 
 from analyzer.model.bundle import Bundle
@@ -75,12 +76,23 @@ def _cut(keys: tuple[str, ...], limit: int) -> str:
 
 
 def source_name(bundle: Bundle, baseline: Baseline, kind: Kind) -> str:
-    """Name the baseline in words, e.g. `istiod-a /debug/ambientz + per-proxy WADS`."""
+    """Name the baseline in words, e.g. `istiod istiod-a per-proxy config_dump (baseline proxy-config)`.
+
+    A view the collector fetched once for a group of ztunnels (manifest `shared_from`) says whose it was.
+    """
+    shared = ""
     if _from_views(baseline, kind):
         what = "per-proxy WADS dump" if kind is Kind.POLICIES else "per-proxy config_dump"
+        wads = kind is Kind.POLICIES
+        view = next((p for p in baseline.evidence if p.endswith(".wads.json") == wads), None)
+        artifact = bundle.manifest.artifacts.get(view) if view else None
+        if artifact is not None and artifact.shared_from:
+            # The collector asked one ztunnel of a group whose views are the replica's push state.
+            asked = PurePosixPath(artifact.shared_from).name.split(".", 1)[0]
+            shared = f"; asked as {asked}'s, the same push state"
     else:
         what = "/debug/ambientz"
-    return f"istiod {baseline.istiod} {what} (baseline {baseline.kind.value})"
+    return f"istiod {baseline.istiod} {what} (baseline {baseline.kind.value}{shared})"
 
 
 def _from_views(baseline: Baseline, kind: Kind) -> bool:

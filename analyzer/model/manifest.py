@@ -28,6 +28,9 @@ class Artifact:
     stored: bool
     started_at: datetime | None
     finished_at: datetime | None
+    # Not fetched itself: the body fetched as this other path, shared because istiod's answer is the
+    # same for both (a replica's push state, `docs/istiod-views.md`).
+    shared_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

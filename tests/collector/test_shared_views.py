@@ -22,8 +22,9 @@ from collector.steps import istiod_proxy
 from collector.targets import PodRef
 from tests.collector.bundle_io import Run, assert_members_match_manifest, collect
 from tests.fakecluster import FakeCluster, Fault, scenarios
-from tests.fakecluster.scenario import Drift, IstiodOverride, Role, Scenario
+from tests.fakecluster.scenario import Drift, IstiodOverride, Role, Scenario, ZtunnelOverride
 from ztbundle import layout
+from ztbundle.cli import main
 from ztbundle.exits import Exit
 from ztbundle.layout import Component, Input
 
@@ -248,3 +249,31 @@ def test_pseudonymized_bundle_maps_shared_paths_and_names(fake_cluster: Start, t
     assert shared and all(a["shared_from"] in paths for a in shared)
     routing = json.dumps(run.manifest["routing"])
     assert not [p.name for p in cluster.scenario.pods_by_role(Role.ZTUNNEL) if p.name in routing]
+
+
+def test_drift_against_a_shared_view_says_whose_view_it_was(fake_cluster: Start, tmp_path: Path) -> None:
+    """Every ztunnel misses the same pod, so each differs from istiod's view: the finding names the
+    ztunnel whose `proxyID` was asked when the view is that ztunnel's replica's shared answer."""
+    scn = _synthetic()
+    app = next(p for p in scn.pods if p.role is Role.APP)
+    missing = Drift(missing_workloads=frozenset({f"{app.namespace}/{app.name}"}))
+    scn = scn.with_overrides(ztunnels={n.name: ZtunnelOverride(drift=missing) for n in scn.nodes})
+    cluster = fake_cluster(scn)
+    run = collect(cluster, tmp_path)
+    assert run.code == Exit.OK
+    out = tmp_path / "r.json"
+    assert main(["analyze", str(run.out), "-o", "json", "--out-file", str(out)]) in (0, 1)
+    findings = json.loads(out.read_text())["findings"]
+    drift = {f["subject"]["name"]: f["message"] for f in findings if f["code"] == "ZT401"}
+    views = _views(run)
+    assert set(drift) == {p.name for p in scn.pods_by_role(Role.ZTUNNEL)}
+    shared = 0
+    for z, message in drift.items():
+        source = views[layout.istiod_proxy_config(_owner(cluster, z), z)].get("shared_from")
+        if source is None:
+            assert "asked as" not in message, message
+        else:
+            asked = (layout.parse_istiod_proxy(source) or ("", "", False))[1]
+            assert f"asked as {asked}'s, the same push state" in message, message
+            shared += 1
+    assert 0 < shared < len(drift)  # one ztunnel per replica was asked itself

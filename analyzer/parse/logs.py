@@ -102,10 +102,21 @@ _ACCESS_KEYS = (
     "duration",
     "error",
 )
-ACCESS_FIELDS_PATTERN = "".join(
-    f'(?:{"(?:^| )" if i else ""}{re.escape(k)}=(?:"([^"\\\\]*)"|([^\\s"\\\\]*)))?'
-    for i, k in enumerate(_ACCESS_KEYS)
-)
+
+
+def _fields_pattern(separator: str) -> str:
+    """`_ACCESS_KEYS` in order, each optional, `separator` before all but the first. Optional as
+    `(?:...|)`: the same tries in the same order as `(?:...)?`, without the repeat's bookkeeping
+    (at 1,000 nodes, ~280k access lines, a quarter of each match)."""
+    return "".join(
+        f'(?:{separator if i else ""}{re.escape(k)}=(?:"([^"\\\\]*)"|([^\\s"\\\\]*))|)'
+        for i, k in enumerate(_ACCESS_KEYS)
+    )
+
+
+ACCESS_FIELDS_PATTERN = _fields_pattern("(?:^| )")
+ACCESS_LINE_FIELDS_PATTERN = _fields_pattern(" ")
+"""The fields after a line's fourth tab: `^` (a field at the text's start) cannot match there."""
 _ACCESS_FIELDS = re.compile(ACCESS_FIELDS_PATTERN)
 
 

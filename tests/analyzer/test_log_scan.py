@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tarfile
 from pathlib import Path
 
@@ -9,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analyzer.model.logs import LogFile
-from analyzer.parse.access import scan_access, scan_traffic, traffic_fields
+from analyzer.parse.access import _ACCESS_LINE, _TS_AHEAD, scan_access, scan_traffic, traffic_fields
 from analyzer.parse.logs import (
+    _ACCESS_FIELDS,
+    ACCESS_LINE_FIELDS_PATTERN,
     access_records,
     may_mention,
     parse_fields,
@@ -120,6 +123,36 @@ def test_a_log_file_asked_in_turn_answers_as_its_text(text: str, asks: list[list
     log = LogFile(Component.ZTUNNEL, "istio-system", "z", "istio-proxy", False, "z.log", lambda: text)
     for needles in asks:  # what one ask remembers does not change the next answer
         assert log.may_mention(tuple(needles)) == may_mention(text, needles)
+
+
+
+def _optional_fields(separator: str) -> re.Pattern[str]:
+    """The access fields as `(?:...)?` groups, the first way they were written."""
+    names = ["src.addr", "src.workload", "src.namespace", "src.identity", "dst.addr", "dst.hbone_addr"]
+    names += ["dst.service", "dst.workload", "dst.namespace", "dst.identity", "direction", "bytes_sent"]
+    names += ["bytes_recv", "duration", "error"]
+    return re.compile(
+        "".join(
+            f'(?:{separator if i else ""}{re.escape(k)}=(?:"([^"\\\\]*)"|([^\\s"\\\\]*)))?'
+            for i, k in enumerate(names)
+        )
+    )
+
+
+LINE_HEAD = _TS_AHEAD + r"([^\t ]*)\t(trace|debug|info|warn|error)\taccess\t(connection[^\t]*)\t"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(lines, canonical))
+def test_the_access_patterns_match_as_optional_groups_do(text: str) -> None:
+    fields = text.split("\t", 4)[-1]
+    for mine, theirs, on in (
+        (_ACCESS_FIELDS, _optional_fields("(?:^| )"), fields),
+        (re.compile(ACCESS_LINE_FIELDS_PATTERN), _optional_fields(" "), fields),
+        (_ACCESS_LINE, re.compile(LINE_HEAD + _optional_fields("(?:^| )").pattern), text),
+    ):
+        a, b = mine.fullmatch(on), theirs.fullmatch(on)
+        assert (a and a.groups()) == (b and b.groups())
 
 
 EDGES = [

@@ -69,23 +69,24 @@ class LogFile:
         """False when no event of this log can hold any of `needles` (`analyzer.parse.logs.may_mention`): a
         rule looking for them need not parse it. What was looked for is remembered: seven rules
         ask, and at 1,000 nodes each substring test runs over 140 MB of logs. The tests run over
-        the log's distinct `words`, made on the first one (a ztunnel log's ~5,000 words are ~1,000
+        the log's distinct `words`, made on the first ask (a ztunnel log's ~5,000 words are ~1,000
         distinct, a sixth of its text): a dozen searches of the whole text cost three times as much."""
         if self._parsed is not None:
             return True
         seen = self._seen
         if not seen:
-            seen[""] = verbatim(self.text)
+            text = self.text  # read once for both
+            seen[""] = verbatim(text)
+            if seen[""]:
+                object.__setattr__(self, "_words", words(text))  # a cache on a frozen object
         if not seen[""]:
             return True
+        known = self._words
+        assert known is not None
 
         def has(part: str) -> bool:
             found = seen.get(part)
             if found is None:
-                known = self._words
-                if known is None:
-                    known = words(self.text)
-                    object.__setattr__(self, "_words", known)  # a cache on a frozen object
                 found = seen[part] = part in known
             return found
 

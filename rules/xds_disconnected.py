@@ -22,7 +22,7 @@ Fix:
 
 from collections.abc import Iterator
 
-from analyzer.model import Bundle, Component, Input, Ztunnel
+from analyzer.model import Bundle, Component, Input, LogFile, Ztunnel
 from rules import Explains, Hit, Rule, Scope, Severity
 from rules._logscan import find, latest, tally
 
@@ -71,8 +71,17 @@ def _live(bundle: Bundle, ztunnel: Ztunnel) -> bool:
     return bundle.settled(pod.started_at or pod.created_at)
 
 
-def _log_fact(bundle: Bundle, ztunnel: Ztunnel) -> tuple[str, tuple[str, ...]] | None:
-    logs = [f for f in bundle.logs_of(Component.ZTUNNEL) if f.pod == ztunnel.name and not f.previous]
+def _current_logs(bundle: Bundle) -> dict[str, list[LogFile]]:
+    """Each ztunnel pod's current logs (not `previous`), in the bundle's order: read once, not once
+    per ztunnel (at 1,000 nodes, a million files looked at)."""
+    by_pod: dict[str, list[LogFile]] = {}
+    for f in bundle.logs_of(Component.ZTUNNEL):
+        if not f.previous:
+            by_pod.setdefault(f.pod, []).append(f)
+    return by_pod
+
+
+def _log_fact(bundle: Bundle, logs: list[LogFile]) -> tuple[str, tuple[str, ...]] | None:
     errors = list(find(logs, [ERROR]))
     t = tally(errors, bundle.now)
     if not t.live(MIN_REPEATS) or t.last is None:
@@ -86,6 +95,7 @@ def _log_fact(bundle: Bundle, ztunnel: Ztunnel) -> tuple[str, tuple[str, ...]] |
 
 def check(bundle: Bundle) -> Iterator[Hit]:
     attached = _connected(bundle)
+    current: dict[str, list[LogFile]] | None = None  # asked for at the first live ztunnel, as before
     for ztunnel in bundle.ztunnels:
         if not _live(bundle, ztunnel):
             continue  # terminating, not running, or still starting (guards: settle window, current ztunnel)
@@ -96,7 +106,9 @@ def check(bundle: Bundle) -> Iterator[Hit]:
             listed = ", ".join(replicas)
             facts.append(f"is in none of the {len(replicas)} istiod replica(s)' syncz/connections ({listed})")
             evidence.extend(paths)
-        logged = _log_fact(bundle, ztunnel)
+        if current is None:
+            current = _current_logs(bundle)
+        logged = _log_fact(bundle, current.get(ztunnel.name, []))
         if logged:
             facts.append(logged[0])
             evidence.extend(logged[1])

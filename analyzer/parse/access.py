@@ -27,7 +27,7 @@ from analyzer.parse.logs import (
     _STRINGS,
     _TARGET_SPANS,
     _TS,
-    ACCESS_FIELDS_PATTERN,
+    ACCESS_LINE_FIELDS_PATTERN,
     AccessRecord,
     LogEvent,
     _from_fields,
@@ -122,7 +122,7 @@ _TS_AHEAD = "(?=" + _TS.pattern.removeprefix("^(").removesuffix(")") + ")"  # `_
 _ACCESS_LINE = re.compile(
     _TS_AHEAD
     + r"([^\t ]*)\t(trace|debug|info|warn|error)\taccess\t(connection[^\t]*)\t"
-    + ACCESS_FIELDS_PATTERN
+    + ACCESS_LINE_FIELDS_PATTERN
 )
 
 

@@ -134,19 +134,13 @@ ztunnel, file and index (`access_log`'s order), destination service and destinat
 
 
 def _rank(kept: _Kept) -> tuple[bool, datetime, str, int, int, int]:
+    """One record stands for each connection key: the least by this, the first in `access_log`'s
+    order (time, ztunnel, line; then file and record order)."""
     time, line, ztunnel, file, index, *_ = kept
     return (time is None, time or datetime.min, ztunnel, line, file, index)
 
 
 _Key = tuple[str | None, str | None]
-
-
-def _keep(best: dict[_Key, _Kept], key: _Key, kept: _Kept) -> None:
-    """One record per connection key: the first in `access_log`'s order (time, ztunnel, line; then
-    file and record order)."""
-    held = best.get(key)
-    if held is None or _rank(kept) < _rank(held):
-        best[key] = kept
 
 
 def _by_service(outbound: dict[_Key, _Kept], other: dict[_Key, _Kept]) -> dict[str, Counter[str]]:
@@ -190,7 +184,7 @@ def traffic(bundle: Bundle, service: str | None = None) -> Traffic:
     """Per ambient pod: inbound/outbound seen through ztunnel; per multi-endpoint service: the spread.
 
     Evidence is every `connection complete` record of every ztunnel's access log (`access_log`),
-    counted in one pass over each log: records are neither built whole nor sorted (`_keep` keeps
+    counted in one pass over each log: records are neither built whole nor sorted (`_rank` keeps
     `access_log`'s order where it decides which record stands for a connection).
     """
     inbound: dict[str, int] = {}
@@ -201,9 +195,10 @@ def traffic(bundle: Bundle, service: str | None = None) -> Traffic:
     names: dict[str | None, str | None] = {}  # one copy of each name kept: ~200k connections
     records = 0
     for file, log in enumerate(ztunnel_logs(bundle)):
+        ztunnel = log.pod
         for index, r in enumerate(log.traffic_fields()):
-            (time, message, direction, src_addr, dst_addr, hbone_addr) = r[:6]
-            (src_wl, src_ns, src_id, dst_svc, dst_wl, dst_ns, dst_id, line) = r[6:]
+            (time, message, direction, src_addr, dst_addr, hbone_addr, src_wl, src_ns, src_id, dst_svc,
+             dst_wl, dst_ns, dst_id, line) = r  # fmt: skip
             if message != "connection complete":
                 continue
             records += 1  # every record counts as evidence, whichever side logged it
@@ -219,8 +214,12 @@ def traffic(bundle: Bundle, service: str | None = None) -> Traffic:
                 outbound[s] = outbound.get(s, 0) + 1
                 if hbone:
                     hbone_out.add(s)
-            kept = (time, line, log.pod, file, index, names.setdefault(dst_svc, dst_svc), d)
-            _keep(conns[direction != "outbound"], (src_addr, d or hbone_addr or dst_addr), kept)
+            kept = (time, line, ztunnel, file, index, names.setdefault(dst_svc, dst_svc), d)
+            conn = (src_addr, d or hbone_addr or dst_addr)
+            best = conns[direction != "outbound"]
+            held = best.get(conn)
+            if held is None or _rank(kept) < _rank(held):
+                best[conn] = kept
     rows = []
     for pod in sorted(bundle.pods, key=lambda p: (p.namespace, p.name)):
         if pod.terminal or not bundle.is_ambient(pod):

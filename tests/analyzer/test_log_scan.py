@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import tarfile
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.parse.access import scan_access, scan_traffic, traffic_fields
-from analyzer.parse.logs import access_records, may_mention, parse_fields, parse_log, scan_fields
+from analyzer.model.logs import LogFile
+from analyzer.parse.access import _ACCESS_LINE, _TS_AHEAD, scan_access, scan_traffic, traffic_fields
+from analyzer.parse.logs import (
+    _ACCESS_FIELDS,
+    ACCESS_LINE_FIELDS_PATTERN,
+    access_records,
+    may_mention,
+    parse_fields,
+    parse_log,
+    scan_fields,
+    verbatim,
+    words,
+)
 from rules._logscan import text_of
+from ztbundle.layout import Component
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -74,6 +87,72 @@ def test_scan_traffic_is_what_the_records_give(text: str) -> None:
 def test_a_log_said_not_to_mention_a_needle_has_no_event_with_it(text: str, needles: list[str]) -> None:
     if not may_mention(text, needles):
         assert not any(n in text_of(e) for e in parse_log(text).events for n in needles)
+
+
+
+def _verbatim_by_whole_scans(text: str) -> bool:
+    """`verbatim` as a search of the whole text for each character and each line-start `{`."""
+    rewrites = "\\\x0b\x0c\x1c\x1d\x1e" + ("" if text.isascii() else "\x85\u2028\u2029")
+    return not (text.startswith("{") or "\n{" in text or "\r{" in text or any(c in text for c in rewrites))
+
+
+BRACES = st.lists(st.sampled_from(["{", "x{", "\n{", "\r{", "a", "\n", "\\", "\x85", "é"]), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(logs, BRACES.map("".join)))
+def test_verbatim_is_the_search_for_each_rewrite(text: str) -> None:
+    assert verbatim(text) == _verbatim_by_whole_scans(text)
+
+
+def test_verbatim_past_many_braces() -> None:
+    spans = "".join(f"{TS}\tinfo\txds{{id={i}}}\tm\n" for i in range(40))
+    assert verbatim(spans) and not verbatim(spans + "{}") and not verbatim(spans + "\r{")
+
+
+@settings(max_examples=400, deadline=None)
+@given(logs, st.sampled_from(["connection", "refused", "dns", "a-1", "\"a-1\"", "=", "\\", "A", "é"]))
+def test_a_word_free_of_whitespace_is_in_the_words_when_in_the_text(text: str, part: str) -> None:
+    assert (part in words(text)) == (part in text)
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(logs, st.lists(st.lists(st.sampled_from(["connection refused", "dns", "a-1", "out\"bound", "A b"]))))
+def test_a_log_file_asked_in_turn_answers_as_its_text(text: str, asks: list[list[str]]) -> None:
+    log = LogFile(Component.ZTUNNEL, "istio-system", "z", "istio-proxy", False, "z.log", lambda: text)
+    for needles in asks:  # what one ask remembers does not change the next answer
+        assert log.may_mention(tuple(needles)) == may_mention(text, needles)
+
+
+
+def _optional_fields(separator: str) -> re.Pattern[str]:
+    """The access fields as `(?:...)?` groups, the first way they were written."""
+    names = ["src.addr", "src.workload", "src.namespace", "src.identity", "dst.addr", "dst.hbone_addr"]
+    names += ["dst.service", "dst.workload", "dst.namespace", "dst.identity", "direction", "bytes_sent"]
+    names += ["bytes_recv", "duration", "error"]
+    return re.compile(
+        "".join(
+            f'(?:{separator if i else ""}{re.escape(k)}=(?:"([^"\\\\]*)"|([^\\s"\\\\]*)))?'
+            for i, k in enumerate(names)
+        )
+    )
+
+
+LINE_HEAD = _TS_AHEAD + r"([^\t ]*)\t(trace|debug|info|warn|error)\taccess\t(connection[^\t]*)\t"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(lines, canonical))
+def test_the_access_patterns_match_as_optional_groups_do(text: str) -> None:
+    fields = text.split("\t", 4)[-1]
+    for mine, theirs, on in (
+        (_ACCESS_FIELDS, _optional_fields("(?:^| )"), fields),
+        (re.compile(ACCESS_LINE_FIELDS_PATTERN), _optional_fields(" "), fields),
+        (_ACCESS_LINE, re.compile(LINE_HEAD + _optional_fields("(?:^| )").pattern), text),
+    ):
+        a, b = mine.fullmatch(on), theirs.fullmatch(on)
+        assert (a and a.groups()) == (b and b.groups())
 
 
 EDGES = [

@@ -32,6 +32,7 @@ class Interner:
 
     def __init__(self) -> None:
         self._cache: dict[tuple[str, bytes], tuple[Any, str]] = {}
+        self._text: dict[tuple[str, str], tuple[Any, str]] = {}  # entry texts are kept by the split memo
         self._by_hash: dict[str, Any] = {}
         self._memo: dict[tuple[str, bytes], Any] = {}
 
@@ -49,13 +50,13 @@ class Interner:
         self, kind: str, text: str, parse: Callable[[str], Any], build: Callable[[Any], T]
     ) -> tuple[T, str]:
         """Like calling the interner, keyed by the entry's raw TEXT: repeated entries are never parsed."""
-        key = (kind, hashlib.blake2b(text.encode(), digest_size=16).digest())
-        hit = self._cache.get(key)
+        key = (kind, text)  # the text itself: no digest to compute for an entry already seen
+        hit = self._text.get(key)
         if hit is None:
             obj = build(parse(text))
             h = content_hash(obj)
             obj = self._by_hash.setdefault(f"{kind}:{h}", obj)
-            hit = self._cache[key] = (obj, h)
+            hit = self._text[key] = (obj, h)
         return hit
 
     def memo(self, kind: str, text: str, compute: Callable[[], T]) -> T:

@@ -44,7 +44,7 @@ def _state(
         svc = xds.service_from_proto(
             raw, eps.get(f"{raw.get('namespace', '')}/{raw.get('hostname', '')}", ())
         )
-        svcs.append((svc, xds.content_hash(svc)))
+        svcs.append((svc, intern.hash_of(svc)))
     wls: Iterable[tuple[Workload, str]] = (intern("iw", w, xds.workload_from_proto) for w in workloads)
     pols: Iterable[tuple[Policy, str]] = (intern("ip", p, xds.policy_from_proto) for p in policies)
     return xds.state_from(wls, svcs, pols)

@@ -17,6 +17,20 @@ def content_hash(entry: Any) -> str:
     return hashlib.blake2b(repr(entry).encode(), digest_size=12).hexdigest()
 
 
+def _equal_means_same_repr(obj: Any) -> bool:
+    """Whether `==` between two such entries implies equal reprs, so one content hash serves both.
+
+    Every field of these entries is text, a tuple of text or numbers the decoders made with int()
+    or bool(), except a Workload's `node`, which istiod's proto decoder keeps as JSON gave it: there
+    `1 == 1.0 == True` with three reprs, and a list cannot be a dict key.
+    """
+    cls = type(obj)
+    if cls is Workload:
+        node = obj.node
+        return node is None or type(node) is str
+    return cls is XdsService or cls is Policy
+
+
 def raw_key(raw: Any) -> bytes:
     """Key of a raw JSON entry for interning (identical raw entries parse once).
 
@@ -34,14 +48,25 @@ class Interner:
         self._cache: dict[tuple[str, bytes], tuple[Any, str]] = {}
         self._text: dict[tuple[str, str], tuple[Any, str]] = {}  # entry texts are kept by the split memo
         self._by_hash: dict[str, Any] = {}
+        self._hashes: dict[Any, str] = {}  # entry → content hash, for entries equal to one seen before
         self._memo: dict[tuple[str, bytes], Any] = {}
+
+    def hash_of(self, obj: Any) -> str:
+        """`content_hash(obj)`, computed once per distinct entry: istiod's per-proxy view and ambientz
+        decode to entries equal to the ztunnels' (and to each other's) whenever they are in sync."""
+        if not _equal_means_same_repr(obj):
+            return content_hash(obj)
+        h = self._hashes.get(obj)
+        if h is None:
+            h = self._hashes[obj] = content_hash(obj)
+        return h
 
     def __call__(self, kind: str, raw: Any, build: Callable[[Any], T]) -> tuple[T, str]:
         key = (kind, raw_key(raw))
         hit = self._cache.get(key)
         if hit is None:
             obj = build(raw)
-            h = content_hash(obj)
+            h = self.hash_of(obj)
             obj = self._by_hash.setdefault(f"{kind}:{h}", obj)  # equal after normalization → same object
             hit = self._cache[key] = (obj, h)
         return hit
@@ -54,7 +79,7 @@ class Interner:
         hit = self._text.get(key)
         if hit is None:
             obj = build(parse(text))
-            h = content_hash(obj)
+            h = self.hash_of(obj)
             obj = self._by_hash.setdefault(f"{kind}:{h}", obj)
             hit = self._text[key] = (obj, h)
         return hit
@@ -69,7 +94,7 @@ class Interner:
 
     def adopt(self, kind: str, obj: T) -> tuple[T, str]:
         """Intern an already-built (e.g. derived) entry by its content."""
-        h = content_hash(obj)
+        h = self.hash_of(obj)
         return self._by_hash.setdefault(f"{kind}:{h}", obj), h
 
     def __len__(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from analyzer.model.xds import Policy, Workload, XdsService, XdsState
@@ -50,6 +50,7 @@ class Interner:
         self._by_hash: dict[str, Any] = {}
         self._hashes: dict[Any, str] = {}  # entry → content hash, for entries equal to one seen before
         self._memo: dict[tuple[str, bytes], Any] = {}
+        self._batches: set[tuple[str, str]] = set()
 
     def hash_of(self, obj: Any) -> str:
         """`content_hash(obj)`, computed once per distinct entry: istiod's per-proxy view and ambientz
@@ -70,6 +71,26 @@ class Interner:
             obj = self._by_hash.setdefault(f"{kind}:{h}", obj)  # equal after normalization → same object
             hit = self._cache[key] = (obj, h)
         return hit
+
+    def batch(
+        self, kind: str, source: str, raws: Iterable[Any], build: Callable[[Any], T]
+    ) -> Iterator[tuple[T, str]]:
+        """Each raw entry of one document interned, like calling the interner on each.
+
+        Keying a raw entry (repr + blake2b) only pays when a later document repeats it, so the first
+        document of each `source` builds its entries unkeyed: one per-proxy view and one ambientz per
+        bundle (istiod 1.25+) are never keyed at all. From the second document of a source on, the
+        entries are keyed, and those repeated from the first are built once more (to equal objects).
+        """
+        if (kind, source) in self._batches:
+            for raw in raws:
+                yield self(kind, raw, build)
+            return
+        self._batches.add((kind, source))
+        for raw in raws:
+            obj = build(raw)
+            h = self.hash_of(obj)
+            yield self._by_hash.setdefault(f"{kind}:{h}", obj), h
 
     def text(
         self, kind: str, text: str, parse: Callable[[str], Any], build: Callable[[Any], T]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from analyzer import xds as normalize
-from analyzer.model import CertState, drift
+from analyzer.model import CertState, Workload, drift
 from analyzer.parse import parse_time
 from analyzer.parse.certs import certificate, pem_text
 from analyzer.parse.config_dump import UnsupportedDump, parse_config_dump
@@ -86,6 +86,14 @@ def test_istiod_entries_equal_the_ztunnels_and_repeated_views_stop_building(
         for uid, w in zt.xds.workloads.items():
             assert state.workloads[uid] is views[0].workloads[uid] and state.workloads[uid] == w
             assert state.workload_hashes[uid] == zt.xds.workload_hashes[uid]
+
+
+def test_a_node_of_another_json_type_keeps_its_own_hash() -> None:
+    """istiod's proto `node` is kept as JSON gave it; `1 == True` must not make the hashes equal."""
+    intern = normalize.Interner()
+    one, true = (Workload(uid="u", name="n", namespace="ns", node=v) for v in (1, True))  # type: ignore[arg-type]
+    assert one == true and intern.hash_of(one) != intern.hash_of(true)
+    assert intern.hash_of(true) == normalize.content_hash(true)
 
 
 def test_per_proxy_dump_is_empty_on_125_plus() -> None:

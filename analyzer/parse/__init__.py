@@ -32,6 +32,8 @@ def parse_time(value: object) -> datetime | None:
 
 def as_map(value: object) -> Mapping[str, Any]:
     """A JSON object, or an empty mapping for anything else (absent, null, wrong type)."""
+    if type(value) is dict:  # json.loads' own objects: isinstance(…, Mapping) goes through the ABC's hook
+        return value
     return value if isinstance(value, Mapping) else {}
 
 

@@ -235,12 +235,15 @@ def service_entry(obj: Mapping[str, Any], path: str) -> ServiceEntry:
 
 
 _UNITS = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 1000, "M": 10**6, "G": 10**9}
+_UNITS_LONGEST_FIRST = tuple(sorted(_UNITS.items(), key=lambda kv: -len(kv[0])))
 
 
 def quantity(value: object) -> int | None:
     """A Kubernetes memory quantity (`512Mi`, `1G`, `123456`) in bytes, or None when unreadable."""
     text = str(value or "").strip()
-    for suffix, scale in sorted(_UNITS.items(), key=lambda kv: -len(kv[0])):
+    if not text:  # no limit set: most containers at 1,000 nodes
+        return None
+    for suffix, scale in _UNITS_LONGEST_FIRST:
         if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
             return int(float(text[: -len(suffix)]) * scale)
     return int(text) if text.isdigit() else None

@@ -40,8 +40,15 @@ def _split_entries(section: str) -> list[str] | None:
     body = section.strip()
     if body in ("[]", "{}"):
         return []
-    found = [m.group(1) for m in _ENTRY.finditer(body)]
-    if not found or not _LEFTOVER.match(_ENTRY.sub("", body)):
+    found: list[str] = []
+    gaps: list[str] = []  # what `_ENTRY.sub("", body)` leaves: the text between the same matches
+    pos = 0
+    for m in _ENTRY.finditer(body):
+        gaps.append(body[pos : m.start()])
+        found.append(m.group(1))
+        pos = m.end()
+    gaps.append(body[pos:])
+    if not found or not _LEFTOVER.match("".join(gaps)):
         return None  # something we did not capture: let json.loads handle the whole section
     return found
 

@@ -160,13 +160,30 @@ def _seen(value: Any) -> str:
     return f"{json_type(value)} {_excerpt(value)}"
 
 
+_ACCEPTED: dict[int, tuple[Mapping[str, tuple[str, ...]], frozenset[tuple[str, type]]]] = {}
+
+
+def _accepted(known: Mapping[str, tuple[str, ...]]) -> frozenset[tuple[str, type]]:
+    """(field, Python type) pairs `check` passes without a note: a known field holding null or a
+    value of a JSON type it expects. Made once per field table (kept, with the table, by its id)."""
+    got = _ACCEPTED.get(id(known))
+    if got is None or got[0] is not known:
+        null = type(None)
+        pairs = {(k, t) for k, want in known.items() for t, name in _PY.items() if name in want or t is null}
+        got = _ACCEPTED[id(known)] = (known, frozenset(pairs))
+    return got[1]
+
+
 def check(
     section: str, raw: Mapping[str, Any], known: Mapping[str, tuple[str, ...]], *, unknown: bool = True
 ) -> tuple[Mapping[str, Any], tuple[FormatNote, ...]]:
     """`raw` without its mistyped fields, and a note for each of those and each unknown field."""
     notes: list[FormatNote] = []
     bad: list[str] = []
+    accepted = _accepted(known)
     for key, value in raw.items():
+        if (key, type(value)) in accepted:  # the common case, one set lookup; the rest as below
+            continue
         want = known.get(key)
         if want is None:
             if unknown:

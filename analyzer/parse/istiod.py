@@ -31,6 +31,7 @@ def _state(
     services: list[Mapping[str, Any]],
     policies: list[Mapping[str, Any]],
     intern: xds.Interner,
+    source: str,
 ) -> XdsState:
     allow_all = {
         f"{s.get('namespace', '')}/{s.get('hostname', '')}"
@@ -44,9 +45,9 @@ def _state(
         svc = xds.service_from_proto(
             raw, eps.get(f"{raw.get('namespace', '')}/{raw.get('hostname', '')}", ())
         )
-        svcs.append((svc, xds.content_hash(svc)))
-    wls: Iterable[tuple[Workload, str]] = (intern("iw", w, xds.workload_from_proto) for w in workloads)
-    pols: Iterable[tuple[Policy, str]] = (intern("ip", p, xds.policy_from_proto) for p in policies)
+        svcs.append((svc, intern.hash_of(svc)))
+    wls: Iterable[tuple[Workload, str]] = intern.batch("iw", source, workloads, xds.workload_from_proto)
+    pols: Iterable[tuple[Policy, str]] = intern.batch("ip", source, policies, xds.policy_from_proto)
     return xds.state_from(wls, svcs, pols)
 
 
@@ -66,7 +67,8 @@ def parse_proxy_config(doc: Any, intern: xds.Interner) -> tuple[XdsState, int, i
             workloads.append(entry["workload"])
         elif isinstance(entry.get("service"), Mapping):
             services.append(entry["service"])
-    return _state(workloads, services, policies, intern), len(workloads) + len(services), len(policies)
+    state = _state(workloads, services, policies, intern, "proxy")
+    return state, len(workloads) + len(services), len(policies)
 
 
 def parse_ambientz(doc: Any, intern: xds.Interner) -> XdsState:
@@ -76,4 +78,4 @@ def parse_ambientz(doc: Any, intern: xds.Interner) -> XdsState:
     def entries(key: str) -> list[Mapping[str, Any]]:
         return [e for e in as_list(doc.get(key)) if isinstance(e, Mapping)]
 
-    return _state(entries("workloads"), entries("services"), entries("policies"), intern)
+    return _state(entries("workloads"), entries("services"), entries("policies"), intern, "ambientz")

@@ -88,14 +88,20 @@ def pod(obj: Mapping[str, Any]) -> Pod:
 
 
 _PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
+_HANDLERS = ("httpGet", "tcpSocket", "grpc")
 
 
 def _probe_ports(spec: Mapping[str, Any]) -> tuple[int | str, ...]:
     """Ports the kubelet probes over the network (exec probes run inside the pod and are not listed)."""
     out: list[int | str] = []
     for c in spec.get("containers") or ():
-        for probe in (as_map(as_map(c).get(k)) for k in _PROBES):
-            for handler in ("httpGet", "tcpSocket", "grpc"):
+        container = as_map(c)
+        for k in _PROBES:
+            probe = container.get(k)
+            if probe is None:  # most containers have one probe or none: skip the handler lookups
+                continue
+            probe = as_map(probe)
+            for handler in _HANDLERS:
                 port = as_map(probe.get(handler)).get("port")
                 if isinstance(port, int | str) and port not in out:
                     out.append(port)
@@ -107,9 +113,10 @@ def _memory_limits(spec: Mapping[str, Any]) -> dict[str, int]:
 
     out = {}
     for c in spec.get("containers") or ():
-        got = quantity(as_map(as_map(as_map(c).get("resources")).get("limits")).get("memory"))
+        container = as_map(c)
+        got = quantity(as_map(as_map(container.get("resources")).get("limits")).get("memory"))
         if got is not None:
-            out[str(as_map(c).get("name", ""))] = got
+            out[str(container.get("name", ""))] = got
     return out
 
 

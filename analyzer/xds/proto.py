@@ -37,11 +37,17 @@ def decode_ip(value: str) -> str:
     except (binascii.Error, ValueError):
         return canon_ip(value)  # already text (hand-written fixtures, future formats)
     if len(raw) in (4, 16):
-        try:
-            text = raw.decode("ascii")
-            return str(ipaddress.ip_address(text))  # ambientz ASCII "1.2.3" would be 4+ chars
-        except (UnicodeDecodeError, ValueError):
-            return str(ipaddress.ip_address(raw))
+        # As text, 4 or 16 bytes can only be an IPv6 address (dotted IPv4 text is 7 to 15), which
+        # has two colons or more: without them it is raw bytes, read without a failed text parse.
+        if raw.count(b":") >= 2:
+            try:
+                text = raw.decode("ascii")
+                return str(ipaddress.ip_address(text))  # ambientz ASCII "1.2.3" would be 4+ chars
+            except (UnicodeDecodeError, ValueError):
+                pass
+        if len(raw) == 4:
+            return "{}.{}.{}.{}".format(*raw)  # str(IPv4Address(raw)), ~30k times at 1,000 nodes
+        return str(ipaddress.ip_address(raw))
     try:
         return canon_ip(raw.decode("ascii"))
     except UnicodeDecodeError:

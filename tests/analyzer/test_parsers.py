@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from analyzer import xds as normalize
-from analyzer.model import CertState, drift
+from analyzer.model import CertState, Workload, drift
 from analyzer.parse import parse_time
 from analyzer.parse.certs import certificate, pem_text
 from analyzer.parse.config_dump import UnsupportedDump, parse_config_dump
@@ -64,6 +64,36 @@ def test_istiod_per_proxy_dump_and_ambientz_match_an_in_sync_ztunnel(scn: Any) -
         assert side.workload_hashes == zt.xds.workload_hashes
         assert side.service_hashes == zt.xds.service_hashes
         assert side.policy_hashes == zt.xds.policy_hashes
+
+
+def test_istiod_entries_equal_the_ztunnels_and_repeated_views_stop_building(
+    scn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intern = normalize.Interner()
+    zt = parse_config_dump(payloads.ztunnel_config_dump(scn, NODE), intern)
+    built: list[Any] = []
+    real = normalize.workload_from_proto
+    monkeypatch.setattr(normalize, "workload_from_proto", lambda raw: built.append(raw) or real(raw))
+    doc = payloads.istiod_config_dump(scn, NODE, "WDS,WADS")
+    counts, views = [], []
+    for _ in range(3):  # three istiod replicas sending equal (not byte-identical) views
+        before = len(built)
+        views.append(parse_proxy_config(copy.deepcopy(doc), intern)[0])
+        counts.append(len(built) - before)
+    amb = parse_ambientz(payloads.ambientz(scn), intern)
+    assert zt.xds.workloads and counts[0] > 0 and counts[2] == 0  # the third view: every entry seen
+    for state in (*views, amb):  # one object per entry on istiod's side, equal to the ztunnel's
+        for uid, w in zt.xds.workloads.items():
+            assert state.workloads[uid] is views[0].workloads[uid] and state.workloads[uid] == w
+            assert state.workload_hashes[uid] == zt.xds.workload_hashes[uid]
+
+
+def test_a_node_of_another_json_type_keeps_its_own_hash() -> None:
+    """istiod's proto `node` is kept as JSON gave it; `1 == True` must not make the hashes equal."""
+    intern = normalize.Interner()
+    one, true = (Workload(uid="u", name="n", namespace="ns", node=v) for v in (1, True))  # type: ignore[arg-type]
+    assert one == true and intern.hash_of(one) != intern.hash_of(true)
+    assert intern.hash_of(true) == normalize.content_hash(true)
 
 
 def test_per_proxy_dump_is_empty_on_125_plus() -> None:

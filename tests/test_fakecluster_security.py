@@ -167,6 +167,7 @@ def test_every_planted_secret_is_served_where_real_ones_hide(hostile_cluster: Fa
         "ztunnel log PEM private key (body)": "log ztunnel-",
         "istiod log AWS access key id": "log istiod-",
         "istio-cni log AWS secret access key": "log istio-cni-",
+        "ztunnel log cookie header pair (its log's only secret)": "log ztunnel-",
     }
     assert set(expected) == set(PLANTED)
     for where, value in PLANTED.items():

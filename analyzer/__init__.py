@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from analyzer.sections.rule_docs import RuleDoc
     from analyzer.sections.ztunnels import ZtunnelSummary
     from analyzer.views.metrics import L4Metrics
-    from analyzer.views.traffic import Traffic
+    from analyzer.views.traffic import Observed, Traffic
 
 __all__ = ["AnalysisResult", "analyze_bundle", "analyze_findings", "with_sections"]
 
@@ -94,9 +94,15 @@ def _metrics_texts(files: BundleFiles, model: Bundle) -> dict[str, str]:
 
 
 def with_sections(
-    result: AnalysisResult, model: Bundle, metrics_texts: Mapping[str, str] | None = None
+    result: AnalysisResult,
+    model: Bundle,
+    metrics_texts: Mapping[str, str] | None = None,
+    from_logs: tuple[Observed | None, L4Metrics | None] | None = None,
 ) -> AnalysisResult:
-    """The result with every report section computed from the model and the result's findings."""
+    """The result with every report section computed from the model and the result's findings.
+
+    `from_logs`: what `_from_logs` computed already (the access logs' counts and the L4 section).
+    """
     from analyzer.sections.metrics import l4_section
     from analyzer.sections.nodes import node_grid
     from analyzer.sections.rule_docs import rule_docs
@@ -104,14 +110,27 @@ def with_sections(
     from analyzer.sections.ztunnels import ztunnel_summaries
 
     r = result
+    seen, metrics = from_logs if from_logs is not None else (None, l4_section(metrics_texts or {}))
     return dataclasses.replace(
         r,
         nodes=node_grid(model, r.findings, r.rules, r.baselines, r.skipped, r.now),
         ztunnels=ztunnel_summaries(model, r.findings, r.now),
-        traffic=traffic_section(model),
-        metrics=l4_section(metrics_texts or {}),
+        traffic=traffic_section(model, seen),
+        metrics=metrics,
         rule_docs=rule_docs(r.rules, r.findings),
     )
+
+
+def _from_logs(files: BundleFiles) -> tuple[Observed | None, L4Metrics | None]:
+    """What the report reads from the ztunnels' access logs and /metrics texts, from the bundle's
+    index (`load_index`: the pod list and the logs, no dump parsed): the rules' findings and the
+    dumps play no part in it, so `analyze_bundle` computes it beside them."""
+    from analyzer.load import load_index
+    from analyzer.sections.metrics import l4_section
+    from analyzer.sections.traffic import observed_traffic
+
+    index = load_index(files)
+    return observed_traffic(index), l4_section(_metrics_texts(files, index))
 
 
 def analyze_findings(
@@ -139,13 +158,21 @@ def analyze_bundle(
 
     Given `BundleFiles`, the result also carries the ztunnels' L4 metrics (they are not in the model).
     """
+    from analyzer.aside import Aside
     from analyzer.bundle import BundleFiles
     from analyzer.gc_pause import no_cycle_collection
 
     with no_cycle_collection():  # the model, the findings and the sections all live until the report
-        result, model = _analyze(bundle, rules, now, disabled, bundle_path)
-        texts = _metrics_texts(bundle, model) if isinstance(bundle, BundleFiles) else None
-        return with_sections(result, model, texts)
+        if not isinstance(bundle, BundleFiles):
+            model = _model(bundle, now)
+            return with_sections(_result(model, bundle, rules, disabled, bundle_path), model)
+        # Reading every access log and /metrics text is a quarter of a big bundle's analysis, and it
+        # needs only the pod list: a second process does it from the bundle's index while this one
+        # loads the dumps and runs the rules (same result, see `analyzer.aside`).
+        with Aside(lambda: _from_logs(bundle)) as from_logs:
+            model = _model(bundle, now)
+            result = _result(model, bundle, rules, disabled, bundle_path)
+            return with_sections(result, model, None, from_logs.result())
 
 
 def _analyze(
@@ -156,17 +183,36 @@ def _analyze(
     bundle_path: str | None,
 ) -> tuple[AnalysisResult, Bundle]:
     """The result without sections, and the model it was computed from."""
+    model = _model(bundle, now)
+    return _result(model, bundle, rules, disabled, bundle_path), model
+
+
+def _model(bundle: Bundle | BundleFiles, now: datetime | timedelta | None) -> Bundle:
+    """The loaded model, its clock set to `now` (a time, or an offset from the collection time)."""
     from analyzer.bundle import BundleFiles
-    from analyzer.engine import run_rules
-    from analyzer.incidents import group, topology_of
     from analyzer.load import load_bundle
-    from analyzer.sections.collection import collection_errors
 
     model = load_bundle(bundle) if isinstance(bundle, BundleFiles) else bundle
     if isinstance(now, timedelta):  # an offset from the collection time (`--now +30d`)
         now = model.manifest.collected_at + now
     if now is not None:
         model = dataclasses.replace(model, now_override=now)
+    return model
+
+
+def _result(
+    model: Bundle,
+    bundle: Bundle | BundleFiles,
+    rules: Sequence[Rule],
+    disabled: Iterable[str],
+    bundle_path: str | None,
+) -> AnalysisResult:
+    """Run the rules over the model and group their findings into incidents."""
+    from analyzer.bundle import BundleFiles
+    from analyzer.engine import run_rules
+    from analyzer.incidents import group, topology_of
+    from analyzer.sections.collection import collection_errors
+
     findings, skipped = run_rules(model, rules, disabled)
     bundle_path = bundle_path or (str(bundle.path) if isinstance(bundle, BundleFiles) else None)
     grouped = group(findings, rules, topology_of(model), bundle_path or "BUNDLE")
@@ -183,4 +229,4 @@ def _analyze(
         bundle_path=bundle_path,
         format_notes=tuple((z.name, n) for z in model.ztunnels for n in z.format_notes),
     )
-    return result, model
+    return result

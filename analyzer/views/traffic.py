@@ -180,12 +180,22 @@ def _seen(count: int, hbone: bool) -> Seen:
     return Seen.HBONE if hbone else Seen.PLAIN
 
 
-def traffic(bundle: Bundle, service: str | None = None) -> Traffic:
-    """Per ambient pod: inbound/outbound seen through ztunnel; per multi-endpoint service: the spread.
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """What the access logs show, before the services' endpoints are known (those come from the
+    ztunnels' dumps): a row per ambient pod, connections per destination per service, records read."""
 
-    Evidence is every `connection complete` record of every ztunnel's access log (`access_log`),
-    counted in one pass over each log: records are neither built whole nor sorted (`_rank` keeps
-    `access_log`'s order where it decides which record stands for a connection).
+    workloads: tuple[WorkloadTraffic, ...]
+    by_service: dict[str, Counter[str]]
+    records: int
+
+
+def observed(bundle: Bundle) -> Observed:
+    """Every `connection complete` record of every ztunnel's access log (`access_log`), counted in one
+    pass over each log; needs only the logs and the pod list (`analyzer.load.load_index` has both).
+
+    Records are neither built whole nor sorted (`_rank` keeps `access_log`'s order where it decides
+    which record stands for a connection).
     """
     inbound: dict[str, int] = {}
     outbound: dict[str, int] = {}
@@ -231,17 +241,25 @@ def traffic(bundle: Bundle, service: str | None = None) -> Traffic:
                 pod.namespace, pod.name, pod.node, _seen(i, key in hbone_in), _seen(o, key in hbone_out), i, o
             )
         )
-    by_service = _by_service(*conns)
+    return Observed(tuple(rows), _by_service(*conns), records)
+
+
+def traffic(bundle: Bundle, service: str | None = None, seen: Observed | None = None) -> Traffic:
+    """Per ambient pod: inbound/outbound seen through ztunnel; per multi-endpoint service: the spread.
+
+    `seen`: `observed(bundle)` when already computed (analyze computes it beside the rules).
+    """
+    seen = seen if seen is not None else observed(bundle)
     endpoints = _endpoints(bundle)
     spreads = []
-    for host in sorted(set(by_service) | {h for h, e in endpoints.items() if len(e) > 1}):
+    for host in sorted(set(seen.by_service) | {h for h, e in endpoints.items() if len(e) > 1}):
         if service and host != service and host.split(".")[0] != service:
             continue
         eps = endpoints.get(host, set())
         if len(eps) < 2:
             continue  # only services with several endpoints have a spread to judge
-        spreads.append(spread(host, by_service.get(host, Counter()), eps))
-    return Traffic(tuple(rows), tuple(spreads), records)
+        spreads.append(spread(host, seen.by_service.get(host, Counter()), eps))
+    return Traffic(seen.workloads, tuple(spreads), seen.records)
 
 
 def workload_table(t: Traffic) -> Table:

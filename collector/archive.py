@@ -204,11 +204,7 @@ class BundleWriter:
         if body.hashed and data.find(b"\n") < 0:
             # No key match (each starts with a newline): one piece, the body, whose digest is known.
             # istiod's compact per-proxy views: a memchr instead of two memcmps or a regex pass.
-            digest = body.sha256
-            if digest not in self._objects:
-                self.add(layout.object_member(digest), data)
-                self._objects.add(digest)
-            return (digest,)
+            return (self._store_object(body.sha256, data),)
         points = cut_points(data, lambda at: self._repeats(data, at))
         bounds = list(zip(points, [*points[1:], len(data)], strict=True))
         # Contiguous, increasing slices from 0 to the end join back to `data`; checked on the offsets
@@ -245,11 +241,7 @@ class BundleWriter:
         hashed = hashlib.sha256()
         for view in views:
             hashed.update(view)
-        digest = hashed.hexdigest()
-        if digest not in self._objects:
-            self.add(layout.object_member(digest), b"".join(views))
-            self._objects.add(digest)
-        return digest
+        return self._store_object(hashed.hexdigest(), views)
 
     def _repeats(self, data: bytes, start: int) -> int:
         """Where the last big piece stored under this key text ends if `data` repeats it at `start`.
@@ -281,8 +273,13 @@ class BundleWriter:
             if len(self._last) >= _CACHE_ENTRIES:
                 self._last.clear()  # bounded: node-specific big pieces must not accumulate
             self._last[key] = (piece, digest, stop == len(data))
+        return self._store_object(digest, piece)
+
+    def _store_object(self, digest: str, data: bytes | list[memoryview]) -> str:
+        """Write `objects/<digest>` unless already written; `data` has that digest (views are joined,
+        i.e. copied, only to be written)."""
         if digest not in self._objects:
-            self.add(layout.object_member(digest), piece)
+            self.add(layout.object_member(digest), data if isinstance(data, bytes) else b"".join(data))
             self._objects.add(digest)
         return digest
 

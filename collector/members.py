@@ -125,12 +125,9 @@ class Known:
     def __init__(self) -> None:
         self._last: dict[str, tuple[bytes, bytes]] = {}  # key -> (member bytes, sha256)
 
-    def stop(self, data: bytes, key: str, start: int, end: int) -> int:
-        """Where the remembered member would end if `data` repeats it at `start`, else `start`."""
-        return self.step(data, key, start, end)[0]
-
     def step(self, data: bytes, key: str, start: int, end: int) -> tuple[int, bytes | None]:
-        """`stop`, with the remembered digest when `data` repeats the remembered bytes at `start`."""
+        """Where the remembered member ends and its digest if `data` repeats it at `start`, else
+        (`start`, None)."""
         last = self._last.get(key)
         stop = start + len(last[0]) if last is not None else start
         # A newline must follow (the next key's, or the closing brace's): no key match can then run

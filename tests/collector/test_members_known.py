@@ -29,7 +29,7 @@ def test_a_repeated_member_is_stepped_over_with_the_same_split_and_digests() -> 
     for data in (_dump("a"), _dump("b"), _dump("b", zone="z1"), _dump("c")):
         read = members.Read(data, known)
         assert (read.split, read.digests()) == _fresh(data)
-    assert known.stop(_dump("d"), "workloads", 0, 10) == 0  # nothing remembered runs past `end`
+    assert known.step(_dump("d"), "workloads", 0, 10) == (0, None)  # nothing remembered runs past `end`
 
 
 def test_remembered_bytes_not_followed_by_a_newline_are_searched_as_usual() -> None:
@@ -41,7 +41,7 @@ def test_remembered_bytes_not_followed_by_a_newline_are_searched_as_usual() -> N
     services = next(m for m in split if m.key == "services")
     # The remembered bytes, then the member goes on (a space before the next key's newline).
     tampered = data[: services.stop] + b" " + data[services.stop :]
-    assert known.stop(tampered, "services", services.start, len(tampered)) == services.start
+    assert known.step(tampered, "services", services.start, len(tampered)) == (services.start, None)
     read = members.Read(tampered, known)
     assert (read.split, read.digests()) == _fresh(tampered)
     assert read.split is not None and read.split[1].stop == services.stop + 1

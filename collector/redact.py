@@ -39,7 +39,6 @@ from collector.redact_text import (
     placeholder,
     redact_stream,
     redact_text,
-    text_triggered,
     triggered,
 )
 from collector.runcache import RunCache, Walked
@@ -100,6 +99,11 @@ def _needs_walk(data: bytes) -> bool:
 _SPECIAL_KEYS = frozenset({"xdsHeaders", "caHeaders", "proxyMetadata", "data", "env", "annotations"})
 
 
+def _field(path: str, key: str) -> str:
+    """The manifest's name for member `key` of the object at `path` (`spec.env`)."""
+    return f"{path}.{key}" if path else key
+
+
 class _Walker:
     """Walk a parsed document, redacting in place and counting per (rule, field).
 
@@ -134,14 +138,14 @@ class _Walker:
         # page are short strings and scalars, and their path is needed only for a hit.
         for key, value in node.items():
             if secret_key(key) and _scalar_secret(value):
-                node[key] = self.hit(Reason.CREDENTIAL_KEY, f"{path}.{key}" if path else key)
+                node[key] = self.hit(Reason.CREDENTIAL_KEY, _field(path, key))
             elif key in _SPECIAL_KEYS:
-                node[key] = self.special(node, key, value, f"{path}.{key}" if path else key)
+                node[key] = self.special(node, key, value, _field(path, key))
             elif isinstance(value, str):
                 if may_hold_secret(value):
-                    node[key] = self.text(value, f"{path}.{key}" if path else key)
+                    node[key] = self.text(value, _field(path, key))
             elif isinstance(value, dict | list):
-                node[key] = self.walk(value, f"{path}.{key}" if path else key)
+                node[key] = self.walk(value, _field(path, key))
         return node
 
     def text(self, node: str, path: str) -> str:
@@ -175,7 +179,7 @@ class _Walker:
             for key, value in node.items():
                 if plain and not isinstance(value, dict | list):
                     continue
-                here = f"{path}.{key}" if path else key
+                here = _field(path, key)
                 node[key] = self.structure(value, here) if plain else self.special(node, key, value, here)
         return node
 
@@ -446,7 +450,7 @@ def apply(
 
 def redact_bytes(path: str, data: bytes) -> tuple[bytes, tuple[Redaction, ...]]:
     """Pattern-redact an in-memory text member (our own log)."""
-    if not text_triggered(data):
+    if not triggered(data, text=True):
         return data, ()
     outcome = redact_stream(path, Body.of(data))
     assert outcome.body is not None

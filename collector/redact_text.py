@@ -79,7 +79,7 @@ _B64_DASHES = B64_DASHES.encode()  # held by each base64 anchor: their four chec
 _B64_ANCHORS = tuple(lit.encode() for lit in (B64_PEM_START, *B64_PRIVATE_KEY))
 _TRIGGER_LEADS = tuple(re.compile(p) for p in (rb"eyJ", rb"gh[pousr]_|github_pat_", rb"AKIA|ASIA"))
 # Matched case-insensitively. Narrower than the matchers' starts (`key` and `token` are in most JSON):
-# every secret-named key contains one of these, and `"name"` pairs are the JSON walker's job.
+# every secret-named key contains one of these; `"name"` pairs are the JSON walker's job (`_PAIR_KEYS`).
 _TRIGGER_FOLDED = tuple(re.compile(p) for p in (rb"bearer", rb"basic", rb"digest", rb"passw", rb"secret"))
 # Secret-named keys ending in `token` or `key`, looked for around each occurrence of those words (one
 # substring scan per word instead of one per spelling).
@@ -97,11 +97,19 @@ def _secret_word(lowered: bytes) -> bool:
     return False
 
 
-def triggered(data: bytes) -> bool:
-    """Whether any text pattern could match in `data` (bytes of a body, a member or a window)."""
+# A `"name"`/`"value"` pair (`matchers`' CREDENTIAL_PAIR) in a JSON body is the walker's to find; in a
+# text body (a log) it is found only line by line, so there the pair's two keys trigger too.
+_PAIR_KEYS = (b'"name"', b'"value"')
+
+
+def triggered(data: bytes, *, text: bool = False) -> bool:
+    """Whether any text pattern could match in `data` (bytes of a body, a member or a window);
+    `text`: `data` is a text body, where a credential name/value pair may be too."""
     if any(lit in data for lit in _TRIGGER_LITERALS) or any(lead.search(data) for lead in _TRIGGER_LEADS):
         return True
     if _B64_DASHES in data and any(lit in data for lit in _B64_ANCHORS):
+        return True
+    if text and all(key in data for key in _PAIR_KEYS):
         return True
     lowered = data.lower()
     if any(lit.search(lowered) for lit in _TRIGGER_FOLDED) or _secret_word(lowered):
@@ -109,22 +117,7 @@ def triggered(data: bytes) -> bool:
     if b"\\" not in data:
         return False
     view = unescape(data.decode("latin-1")).text.encode("latin-1", "replace")
-    return view != data and triggered(view)
-
-
-# A `"name"`/`"value"` pair (`matchers`' CREDENTIAL_PAIR) in a JSON body is the walker's to find; in a
-# log it is only found line by line, so a text body that shows both keys is redacted line by line.
-_PAIR_KEYS = (b'"name"', b'"value"')
-
-
-def text_triggered(data: bytes) -> bool:
-    """`triggered` for a text body (a log): also true where a credential name/value pair may be."""
-    if triggered(data) or all(key in data for key in _PAIR_KEYS):
-        return True
-    if b"\\" not in data:
-        return False
-    view = unescape(data.decode("latin-1")).text.encode("latin-1", "replace")
-    return view != data and all(key in view for key in _PAIR_KEYS)
+    return view != data and triggered(view, text=text)
 
 
 def found(patterns: tuple[re.Pattern[bytes], ...], data: bytes) -> bool:
@@ -210,7 +203,7 @@ def has_trigger(body: Body) -> bool:
     tail = b""
     while chunk := f.read(PREFILTER_CHUNK):
         window = tail + chunk
-        if text_triggered(window):
+        if triggered(window, text=True):
             return True
         tail = window[-OVERLAP:]
     return False

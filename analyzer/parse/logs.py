@@ -295,10 +295,10 @@ def may_mention(text: str, needles: Iterable[str]) -> bool:
 
     In a `verbatim` text a message or field value is a piece of `text`, and events join them with
     whitespace (the message, its continuation lines, the values), so each whitespace-free part of
-    a needle found in an event is in `text` (and in its `words`); when one part of every needle is
-    missing, no event can hold one.
+    a needle found in an event is in `text`; when one part of every needle is missing, no event can
+    hold one. (`LogFile.may_mention` asks the log's `words`, which answer the same.)
     """
-    return not verbatim(text) or mentions(needles, words(text).__contains__)
+    return not verbatim(text) or mentions(needles, text.__contains__)
 
 
 def mentions(needles: Iterable[str], has: Callable[[str], bool]) -> bool:

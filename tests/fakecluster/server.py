@@ -661,10 +661,9 @@ class PortForwardSession:
         target = parts[1] if len(parts) >= 2 else "/"
         record.http_path = target
         record.port = port
-        faults = [
+        faults = [  # untargeted faults included: they match every admin request
             f for f in self.cluster.faults if f.matches_admin(self.pod.name, port, target.split("?")[0])
         ]
-        faults += [f for f in self.cluster.faults if f.everywhere]
         # A slow admin endpoint answers with the state of when it answers, as ztunnel's dump does.
         faults = wait_latency(faults, record, self.cluster.stopping)
         resp = admin_response(self.cluster.scenario, self.pod, port, target)

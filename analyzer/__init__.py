@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -96,21 +96,21 @@ def _metrics_texts(files: BundleFiles, model: Bundle) -> dict[str, str]:
 def with_sections(
     result: AnalysisResult,
     model: Bundle,
-    metrics_texts: Mapping[str, str] | None = None,
     from_logs: tuple[Observed | None, L4Metrics | None] | None = None,
 ) -> AnalysisResult:
     """The result with every report section computed from the model and the result's findings.
 
-    `from_logs`: what `_from_logs` computed already (the access logs' counts and the L4 section).
+    `from_logs`: what `_from_logs` read of the bundle's files (the access logs' counts, which the
+    traffic section then completes, and the L4 section); without it the L4 section stays empty, as
+    the model holds no metrics.
     """
-    from analyzer.sections.metrics import l4_section
     from analyzer.sections.nodes import node_grid
     from analyzer.sections.rule_docs import rule_docs
     from analyzer.sections.traffic import traffic_section
     from analyzer.sections.ztunnels import ztunnel_summaries
 
     r = result
-    seen, metrics = from_logs if from_logs is not None else (None, l4_section(metrics_texts or {}))
+    seen, metrics = from_logs if from_logs is not None else (None, None)
     return dataclasses.replace(
         r,
         nodes=node_grid(model, r.findings, r.rules, r.baselines, r.skipped, r.now),
@@ -172,7 +172,7 @@ def analyze_bundle(
         with Aside(lambda: _from_logs(bundle)) as from_logs:
             model = _model(bundle, now)
             result = _result(model, bundle, rules, disabled, bundle_path)
-            return with_sections(result, model, None, from_logs.result())
+            return with_sections(result, model, from_logs.result())
 
 
 def _analyze(

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from collector.matchers import LAST_APPLIED, NOT_SECRET, PLACEHOLDER_PREFIX, Reason, find
+from collector.matchers import PLACEHOLDER_PREFIX, Reason, find
+from collector.secret_names import LAST_APPLIED, NOT_SECRET
 from ztbundle.errors import ZtbundleError
 from ztbundle.exits import Exit
 

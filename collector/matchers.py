@@ -6,7 +6,8 @@ One list, `MATCHERS`, serves both sides: `collector.redact_text` replaces what t
 already holds a placeholder.
 
 Text is matched as it reads once JSON escapes are undone (`Bearer\\u0020…`, `\\/` in base64, `\\n`
-inside a PEM block): `unescape` gives that view and a map back to the original positions.
+inside a PEM block): `collector.escapes.unescape` gives that view and a map back to the original
+positions; `collector.secret_names` says which names hold a credential.
 
 Every pattern has a linear worst case: each one starts at a literal or at the start of a run (a
 lookbehind), its repeats are bounded or stop at a delimiter, and base64 blocks are found by a scan
@@ -18,12 +19,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+
+from collector.escapes import unescape
+from collector.secret_names import NOT_SECRET, STRONG_KEY, credential_name
 
 
 class Reason(StrEnum):
@@ -55,62 +57,6 @@ def placeholder(reason: Reason) -> str:
     return f"{PLACEHOLDER_PREFIX}{reason.value}]"
 
 
-# --- names that suggest a credential ------------------------------------------------------------
-
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_SEPARATORS = re.compile(r"[^a-z0-9]+")
-_CRED_WORDS = re.compile(
-    r"token|passw(or)?d|pwd|secret|credential|api_?key|access_?key|private_?key|auth(?!or(s|ity)?(_|$))|bearer|"
-    r"cookie|session|(^|_)key($|_)"
-)
-NOT_SECRET = frozenset({"", "true", "false", "null"})  # a flag named like a credential is not one
-
-
-def normalize_name(name: str) -> str:
-    """`secretAccessKey`, `Secret-Access-Key` and `SECRET_ACCESS_KEY` all become `secret_access_key`."""
-    return _SEPARATORS.sub("_", _CAMEL.sub("_", name[:256]).lower()).strip("_")
-
-
-def credential_name(name: str) -> bool:
-    """Whether an env var, header, pair or data key name suggests its value is a credential."""
-    return bool(_CRED_WORDS.search(normalize_name(name)))
-
-
-# Key names that hold a secret wherever they appear in JSON, in any style (case, `_`, `-`, `.`).
-_STRONG = (
-    r"passw(?:or)?d|secret[_.-]?access[_.-]?key|(?:session|security|access|refresh|id)[_.-]?token"
-    r"|client[_.-]?secret|api[_.-]?key|private[_.-]?key"
-)
-_STRONG_KEY = re.compile(rf"(?i)(?:{_STRONG})\Z")
-_STRONG_KEY_BYTES = re.compile(rf"(?i)(?:{_STRONG})\"\s{{0,16}}:\s{{0,16}}\"".encode())
-# Regex scans, not `find`: each opens with a letter rarer than the quote it ends with, and none
-# overlaps itself, so every end is seen (`passw(?:or)?d"` is `password"` and `passwd"`).
-_KEY_QUOTE_ENDS = tuple(re.compile(p) for p in (rb'passw(?:or)?d"', rb'secret"', rb'token"', rb'key"'))
-
-
-def has_secret_key(data: bytes) -> bool:
-    """Whether JSON bytes hold a secret-named key with a string value (`"SecretAccessKey": "…`).
-
-    Found from each key end (`token"`, `key"`, …) with a short look back, as a case-insensitive
-    alternation run over a 12 MB dump would take seconds.
-    """
-    lowered = data.lower()
-    for end in _KEY_QUOTE_ENDS:
-        for m in end.finditer(lowered):
-            if _STRONG_KEY_BYTES.search(data, max(0, m.start() - 24), m.end() + 40):
-                return True
-    return False
-
-
-# The redactor asks this of every key of every object of every List page: a cache hit is ~10x cheaper
-# than the case-insensitive search, and a List repeats a few dozen keys. Bounded: map keys (labels,
-# ConfigMap data) are anyone's.
-@functools.lru_cache(maxsize=4096)
-def secret_key(name: str) -> bool:
-    """Whether a JSON key holds a secret wherever it appears (`SecretAccessKey`, `db_password`)."""
-    return len(name) <= 256 and bool(_STRONG_KEY.search(name))
-
-
 def secret_value(value: object) -> bool:
     """A string worth redacting: not a flag, not already a placeholder."""
     return (
@@ -118,65 +64,6 @@ def secret_value(value: object) -> bool:
         and value.lower() not in NOT_SECRET
         and not value.startswith(PLACEHOLDER_PREFIX)
     )
-
-
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-# --- JSON escapes -----------------------------------------------------------------------------------
-
-_ESCAPE = re.compile(r"\\+(?:u([0-9a-fA-F]{4})|([/tnrbf]))")
-_SIMPLE = {"/": "/", "t": "\t", "n": "\n", "r": "\r", "b": " ", "f": " "}
-
-
-def _unescaped(m: re.Match[str]) -> str | None:
-    if m.group(2):
-        return _SIMPLE[m.group(2)]
-    cp = int(m.group(1), 16)
-    if cp in (0x22, 0x5C):  # a quote or backslash would change what a JSON string means
-        return None
-    if 0x20 <= cp < 0x7F or cp in (0x09, 0x0A, 0x0D):
-        return chr(cp)
-    return " " if chr(cp).isspace() else None
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    """Text with JSON escapes undone (at any nesting depth), and the way back to original positions."""
-
-    text: str
-    _at: tuple[int, ...] = ()  # view index of each replacement character
-    _from: tuple[tuple[int, int], ...] = ()  # the original [start, end) it replaced
-
-    def original(self, pos: int) -> int:
-        """The original position of view position `pos` (a start, or an exclusive end)."""
-        i = bisect_right(self._at, pos) - 1
-        if i < 0:
-            return pos
-        at, (start, end) = self._at[i], self._from[i]
-        return start if pos == at else end + (pos - at - 1)
-
-
-def unescape(text: str) -> View:
-    if "\\" not in text:
-        return View(text)
-    parts: list[str] = []
-    at: list[int] = []
-    spans: list[tuple[int, int]] = []
-    last = shift = 0
-    for m in _ESCAPE.finditer(text):
-        char = _unescaped(m)
-        if char is None:
-            continue
-        parts += (text[last : m.start()], char)
-        at.append(m.start() - shift)
-        spans.append((m.start(), m.end()))
-        shift += m.end() - m.start() - 1
-        last = m.end()
-    if not at:
-        return View(text)
-    parts.append(text[last:])
-    return View("".join(parts), tuple(at), tuple(spans))
 
 
 # --- base64 blocks that hide a PEM private key -------------------------------------------------------
@@ -413,7 +300,7 @@ def _credential_key_spans(text: str, lowered: str, found: Found) -> Iterator[tup
         before = lowered[max(0, at - 24) : at]
         if not any(p in before for p in _KEY_PREFIXES.get(lowered[at : at + 3], ("",))):
             continue  # `key` or `token` without the word that makes it a secret's name
-        if not _STRONG_KEY.search(text, max(0, at - 24), end):
+        if not STRONG_KEY.search(text, max(0, at - 24), end):
             continue
         m = _AFTER_KEY.match(text, end)
         if m is None or not secret_value(_secret(m)):

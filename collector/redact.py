@@ -24,7 +24,7 @@ from typing import Any
 
 from collector import members
 from collector.body import Body
-from collector.matchers import has_secret_key, may_hold_secret, secret_key, secret_value
+from collector.matchers import may_hold_secret, secret_value
 from collector.redact_text import (
     LAST_APPLIED,
     NOT_SECRET,
@@ -42,6 +42,7 @@ from collector.redact_text import (
     triggered,
 )
 from collector.runcache import RunCache, Walked
+from collector.secret_names import has_secret_key, secret_key
 from ztbundle import layout
 
 # --- JSON -----------------------------------------------------------------------------------------

@@ -15,20 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from collector.body import Body
+from collector.escapes import unescape
 from collector.matchers import (
     B64_DASHES,
     B64_PEM_START,
     B64_PRIVATE_KEY,
     GITHUB_TOKEN,
-    LAST_APPLIED,
-    NOT_SECRET,
     Reason,
-    credential_name,
     find,
     may_hold_secret,
     placeholder,
-    unescape,
 )
+from collector.secret_names import LAST_APPLIED, NOT_SECRET, credential_name
 
 __all__ = [
     "B64_PRIVATE_KEY",

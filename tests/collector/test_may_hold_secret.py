@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from collector import matchers
-from collector.matchers import _LITERALS, lower, may_hold_secret, secret_key, unescape
+from collector.escapes import unescape
+from collector.matchers import _LITERALS, lower, may_hold_secret
+from collector.secret_names import secret_key
 
 
 def _each_literal(text: str) -> bool:

@@ -7,8 +7,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector import matchers, redact, redact_text
-from collector.matchers import B64_PEM_START, B64_PRIVATE_KEY, unescape
+from collector import redact, redact_text, secret_names
+from collector.escapes import unescape
+from collector.matchers import B64_PEM_START, B64_PRIVATE_KEY
 
 LITERALS = tuple(
     lit.encode()
@@ -60,7 +61,7 @@ def test_triggered_agrees_with_a_substring_check_per_literal(pieces: list[bytes]
 
 # --- the JSON walk's byte prefilters ----------------------------------------------------------------
 
-_STRONG_KEY_BYTES = matchers._STRONG_KEY_BYTES
+_STRONG_KEY_BYTES = secret_names._STRONG_KEY_BYTES
 _SEP = rb"\s{0,64},\s{0,64}"
 _KEY = rb'"%s"\s{0,64}:\s{0,64}"'
 _CRED = rb"[^\"\\]{0,200}?(?i:token|passw|pwd|secret|credential|key|auth|bearer|cookie|session)"
@@ -91,7 +92,7 @@ JSON_PIECES = (
 @settings(max_examples=3000, deadline=None)
 def test_json_prefilters_agree_with_their_plain_forms(pieces: list[bytes]) -> None:
     data = b"".join(pieces)
-    assert matchers.has_secret_key(data) == _secret_key_reference(data)
+    assert secret_names.has_secret_key(data) == _secret_key_reference(data)
     assert (redact._STRUCTURAL[3].search(data) is None) == (_PAIR.search(data) is None)
 
 

@@ -81,26 +81,31 @@ class Body:
     def joined(cls, parts: Iterable[bytes | memoryview], source: Body | None = None) -> Body:
         """A body made of `parts` in order, with no joined copy made.
 
-        Hashed as it is built: a body built here (a redacted one) is always stored, so its digest is
-        always needed, and reading it back to hash it would cost one more pass. `source`: the body
-        whose bytes the parts view (the redactor's received body, closed by the caller); its share
-        of `MEMORY` passes to this one, which then keeps the parts as they are (views included)
-        while they fit it. Otherwise, past 1 MiB, the parts are written to a temporary file.
+        `source`: the body whose bytes the parts view (the redactor's received body, closed by the
+        caller); its share of `MEMORY` passes to this one, which then keeps the parts as they are
+        (views included) while they fit it, and is hashed when `sha256` is first asked for: the
+        redactor builds it under the run's parse lock, and the digest, a pass over every byte that
+        releases the GIL part by part, is then taken by the worker after the lock is let go.
+        Otherwise, past 1 MiB, the parts are written to a temporary file, hashed as they are written
+        (reading the file back to hash it would cost one more pass).
         """
         body = cls()
-        body._hash = hashlib.sha256()
         if source is not None and source._chunks is not None:
             body._held, source._held = source._held, 0
             chunks = body._chunks
             assert chunks is not None
             for part in parts:
-                if body._chunks is None or not body._room(len(part)):
-                    body.write(part)
+                if body._chunks is not None and body._room(len(part)):
+                    chunks.append(part)
+                    body.size += len(part)
                     continue
-                chunks.append(part)
-                body._hash.update(part)
-                body.size += len(part)
+                if body._hash is None:  # spilling: hash what is in memory, then as it is written
+                    body._hash = hashlib.sha256()
+                    for chunk in chunks:
+                        body._hash.update(chunk)
+                body.write(part)
             return body
+        body._hash = hashlib.sha256()
         for part in parts:
             body.write(part)
         return body
@@ -150,6 +155,11 @@ class Body:
                 self._file.seek(0, 2)  # later writes append
             self._hash = digest
         return self._hash.hexdigest()
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether the bytes are held in memory (chunks), not spooled to a temporary file."""
+        return self._chunks is not None
 
     @property
     def hashed(self) -> bool:

@@ -192,7 +192,11 @@ def fetch_one(
         )
     if body is not None and item.expect_json:
         # Judged and redacted from one read of the bytes, under one hold of the parse lock (one big
-        # parse at a time; also the only time a spooled body is in memory).
+        # parse at a time; also the only time a spooled body is in memory). A body in memory is
+        # joined before, and every body is hashed after: neither needs the lock, and a hash lets go
+        # of the GIL, which under the lock made every other worker wait for it to come back.
+        if body.in_memory:
+            body.read_bytes()
         with cache.parse_lock:
             read = members.Read(body.read_bytes(), cache.known)
             if status is Status.OK:
@@ -204,11 +208,13 @@ def fetch_one(
             body, redactions, error = redact.apply(
                 item.path, body, error, is_json=True, cache=cache, read=read
             )
-            if body is received:  # stored as received: hashed from the bytes in hand, not read again
-                body.sha256_from(read.data)
-                if read.split is not None:  # the writer cuts it where its members start
-                    body.layout = read.layout()
+            data = read.data
+            if body is received and read.split is not None:  # the writer cuts it where its members start
+                body.layout = read.layout()
             del read
+        if body is received:  # stored as received: hashed from the bytes in hand, not read again
+            body.sha256_from(data)
+        del data
     else:
         if status is Status.OK and body is not None and version_of:
             version = _version(version_of, body.read_bytes())

@@ -161,6 +161,7 @@ class BundleWriter:
         self._made_of: dict[tuple[bytes, ...], str] = {}
         self._spool: tempfile.TemporaryDirectory[str] | None = None
         self.spooled: list[Spooled] = []
+        self.leaks: list[leakscan.Leak] = []  # every member's first hit, scanned as it is written
         self.raw_bytes = 0  # bytes of every artifact as collected, before dedup
         self.stored_bytes = 0  # uncompressed bytes of the members actually written
 
@@ -174,6 +175,12 @@ class BundleWriter:
         if name in self._names:
             raise ValueError(f"duplicate bundle member {name}")
         size = data.size if isinstance(data, Body) else len(data)
+        if isinstance(data, Body) and not data.in_memory:
+            hit = leakscan.scan_stream(data.rewound())  # a spooled body is scanned as it is read
+        else:
+            hit = leakscan.scan_parts(data.parts() if isinstance(data, Body) else (data,))
+        if hit is not None:
+            self.leaks.append(leakscan.Leak(name, *hit))
         info = tarfile.TarInfo(name)
         info.size = size
         info.mtime = int(time.time())
@@ -303,7 +310,8 @@ class BundleWriter:
         self._file.flush()
         os.fsync(self._file.fileno())
         self._file.close()
-        leakscan.check_archive(self.partial, self.out)  # fails closed: a leak is never renamed into place
+        # Fails closed: a leak is never renamed into place.
+        leakscan.check_archive(self.partial, self.out, self.leaks)
         os.replace(self.partial, self.out)
         self._drop_spool()
         return self.out

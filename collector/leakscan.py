@@ -1,9 +1,13 @@
 """The last line of defence: scan every member of a written archive for credentials, and fail closed.
 
-Runs on the finished `.partial` (after the manifest, before the rename), reading the archive back,
-so it sees exactly what would ship: every collected member, the tool log and the manifest. On any hit
-the `.partial` is deleted (a file holding a secret must not linger next to real bundles, nor be
-renamed and shared by hand) and `LeakFound` names each member, reason and line, never the value.
+The bundle writer scans each member's bytes as it writes them (`scan_parts`: the bytes handed to the
+archive, in the chunks `scan_stream` would read them back in), so the scan sees exactly what would
+ship: every collected member, the tool log and the manifest. Scanning while writing keeps the scan
+off the end of the run, where re-reading the finished archive once cost ~0.45 s at 100 nodes, after
+every request was answered. `check_archive` then refuses the `.partial` before its rename: on any hit
+it is deleted (a file holding a secret must not linger next to real bundles, nor be renamed and shared
+by hand) and `LeakFound` names each member, reason and line, never the value. Without the writer's
+findings (`leaks=None`) it reads the archive back and scans that.
 
 It runs the redactor's own matchers (`collector.matchers`), on the raw bytes with JSON escapes
 undone, so what the redactor replaced reads as a placeholder here and what it judged harmless (a
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import re
 import tarfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -106,8 +111,35 @@ class LeakFound(ZtbundleError):
 
 def scan_stream(f: IO[bytes]) -> tuple[Reason, int] | None:
     """First credential-shaped hit in a byte stream, as (rule, line), or None."""
+    return _scan(iter(lambda: f.read(CHUNK), b""))
+
+
+def scan_parts(parts: Iterable[bytes | memoryview]) -> tuple[Reason, int] | None:
+    """`scan_stream` of the bytes `parts` hold one after another, in the same `CHUNK`s (no joined copy)."""
+    return _scan(_rechunked(parts))
+
+
+def _rechunked(parts: Iterable[bytes | memoryview]) -> Iterator[bytes]:
+    """The bytes of `parts` in order, as `CHUNK`-sized blocks (the last one shorter), as a read gives them."""
+    pending: list[memoryview] = []
+    size = 0
+    for part in parts:
+        view = memoryview(part).cast("B")
+        while len(view):
+            take = view[: CHUNK - size]
+            pending.append(take)
+            size += len(take)
+            view = view[len(take) :]
+            if size == CHUNK:
+                yield b"".join(pending)
+                pending, size = [], 0
+    if size:
+        yield b"".join(pending)
+
+
+def _scan(chunks: Iterable[bytes]) -> tuple[Reason, int] | None:
     carry, lines_before = b"", 0
-    while chunk := f.read(CHUNK):
+    for chunk in chunks:
         window = carry + chunk
         hit = first_leak(window)
         if hit is not None:
@@ -134,9 +166,13 @@ def scan_archive(path: Path) -> list[Leak]:
     return leaks
 
 
-def check_archive(partial: Path, bundle: Path) -> None:
-    """Raise LeakFound (after deleting `partial`) if any member holds a credential-shaped value."""
-    leaks = scan_archive(partial)
+def check_archive(partial: Path, bundle: Path, leaks: list[Leak] | None = None) -> None:
+    """Raise LeakFound (after deleting `partial`) if any member holds a credential-shaped value.
+
+    `leaks`: what the writer's scan of every member found (`scan_parts`); None reads the archive back.
+    """
+    if leaks is None:
+        leaks = scan_archive(partial)
     if leaks:
         partial.unlink(missing_ok=True)
         raise LeakFound(bundle, leaks)

@@ -1,0 +1,64 @@
+"""The writer scans each member as it writes it; that scan must find what reading the archive back finds."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from collector import body as body_module
+from collector import leakscan
+from collector.archive import BundleWriter
+from collector.body import Body
+
+# A token the matchers always flag (a JWT shape), and filler that holds none.
+JWT = (
+    b"eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ"
+    b".c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+)
+FILLER = b'{"name": "reviews-v1", "ip": "10.0.0.7"}\n'
+
+
+def _text(at: int, size: int) -> bytes:
+    data = bytearray((FILLER * (size // len(FILLER) + 1))[:size])
+    if at >= 0:
+        data[at:at] = b"authorization: Bearer " + JWT + b"\n"
+    return bytes(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(0, 3 * leakscan.CHUNK),
+    at=st.integers(-1, 3 * leakscan.CHUNK),
+    cuts=st.lists(st.integers(0, 3 * leakscan.CHUNK), max_size=6),
+)
+def test_scanning_parts_finds_what_reading_the_stream_finds(size: int, at: int, cuts: list[int]) -> None:
+    data = _text(min(at, size), size)
+    bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    parts = [memoryview(data)[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    assert leakscan.scan_parts(parts) == leakscan.scan_stream(io.BytesIO(data))
+    assert (leakscan.scan_parts(parts) is None) == (at < 0)
+
+
+def test_the_writers_findings_are_what_the_finished_archive_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes, an in-memory body and a spooled body: the writer's scan equals the read-back scan."""
+    monkeypatch.setattr(body_module, "MEMORY", body_module.Budget(0))  # past 1 MiB a body spools
+    writer = BundleWriter(tmp_path / "b.tar.gz", dedupe=False)
+    spooled = Body()
+    for _ in range(40):  # past SPOOL_BYTES and the memory budget's first MiB: on disk
+        spooled.write(_text(-1, 64 << 10))
+    spooled.write(_text(10, 4096))
+    writer.add("logs/a.log", _text(5000, 200_000))
+    writer.add("logs/b.log", Body.of(_text(-1, 300_000)))
+    writer.add("logs/c.log", spooled)
+    writer.add("logs/d.log", Body.of(_text(leakscan.CHUNK - 20, 2 * leakscan.CHUNK)))
+    writer._tar.close()
+    writer._file.close()
+    assert not spooled.in_memory
+    assert [x.member for x in writer.leaks] == ["logs/a.log", "logs/c.log", "logs/d.log"]
+    assert writer.leaks == leakscan.scan_archive(writer.partial)

@@ -92,7 +92,9 @@ def _rank(step: Step, item: Item) -> int | None:
         return 1  # every replica's routing and release: small, and what the second phase is planned from
     if step.name == ztunnel_config_dump.NAME:
         return 2  # the big independent work, so waiting for the routing costs nothing
-    return None
+    if step.name == istiod_proxy.NAME or step.after_earlier:
+        return None  # planned from the routing, or a witness of everything before it
+    return 3  # needs no routing: beside the dumps, in the workers the runner keeps off heavy items
 
 
 def _first(step: Step, item: Item) -> bool:
@@ -106,7 +108,11 @@ def _phases(
 
     The first phase keeps the steps' priority (cluster objects, then ztunnel dumps) with the routing
     slipped in between, so under a deadline nothing important waits for it; the dumps run while the
-    routing is awaited, so a slow syncz costs only the part of its wait that outlasts them.
+    routing is awaited, so a slow syncz costs only the part of its wait that outlasts them. Every
+    other item that needs no routing (configuration lists, istiod's other debug pages, metrics,
+    logs) follows in the first phase: the runner starts those on the workers it keeps off the dumps
+    (`Step.heavy`), so these small, latency-bound requests overlap the dumps' CPU-bound work instead
+    of waiting for it. The second phase is then the pod witness and istiod's per-proxy views.
     """
     first = sorted(
         ((s, i) for s, i in plan_items(plan, steps) if _first(s, i)), key=lambda si: _rank(*si) or 0

@@ -84,6 +84,9 @@ class Step:
     version_of: Callable[[Item, Any], str | None] | None = None
     # Start only once every item of the steps before it has landed (a witness of what they saw).
     after_earlier: bool = False
+    # Bodies of many MB that wait for the run's parse lock (`collector.runcache`): the runner keeps at
+    # most half its workers on them and lets lighter items behind them use the other half.
+    heavy: bool = False
 
 
 def forward_action(pod: PodRef) -> str:

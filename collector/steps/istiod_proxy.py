@@ -268,4 +268,4 @@ def retry_items(routes: Routes, ok_paths: Iterable[str]) -> Iterator[Item]:
                 yield list(_views(group.istiod, ztunnel))[i]
 
 
-STEP = Step(name=NAME, items=items, fetch=fetch_admin)
+STEP = Step(name=NAME, items=items, fetch=fetch_admin, heavy=True)

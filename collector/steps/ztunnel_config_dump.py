@@ -29,4 +29,4 @@ def version_of(item: Item, doc: Any) -> str | None:
     return str(value) if value and value != "unknown" else None
 
 
-STEP = Step(name=NAME, items=items, fetch=fetch_admin, version_of=version_of)
+STEP = Step(name=NAME, items=items, fetch=fetch_admin, version_of=version_of, heavy=True)

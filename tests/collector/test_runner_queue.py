@@ -1,0 +1,78 @@
+"""The runner's queue: heavy items (dumps) held to half the workers, lighter ones passing them meanwhile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from collector.body import Body
+from collector.runner import _Queue
+from collector.steps import Item, Source, SourceKind, Step
+from tests.collector.bundle_io import collect
+from tests.fakecluster import FakeCluster, Fault, scenarios
+from ztbundle.layout import Input
+
+Start = Callable[..., FakeCluster]
+
+
+def _fetch(ctx: object, item: Item) -> Body:
+    raise AssertionError("never fetched here")
+
+
+HEAVY = Step(name="heavy", items=lambda plan: (), fetch=_fetch, heavy=True)
+LIGHT = Step(name="light", items=lambda plan: (), fetch=_fetch)
+WITNESS = Step(name="witness", items=lambda plan: (), fetch=_fetch, after_earlier=True)
+
+
+def _plan(spec: str) -> list[tuple[Step, Item]]:
+    """`spec`: one letter per item, H heavy, L light, W witness; items are named by their index."""
+    steps = {"H": HEAVY, "L": LIGHT, "W": WITNESS}
+    return [
+        (steps[c], Item(steps[c].name, f"{i}", Input.ZTUNNEL_CONFIG, Source(SourceKind.LOCAL, ""), "get"))
+        for i, c in enumerate(spec)
+    ]
+
+
+def _names(taken: list[tuple[Step, Item] | None]) -> list[str | None]:
+    return [t[1].path if t else None for t in taken]
+
+
+def test_a_heavy_item_past_its_slots_waits_and_the_light_ones_behind_it_go_first() -> None:
+    queue = _Queue(_plan("HHHHLL"), heavy_slots=2)
+    assert _names([queue.take(i) for i in range(5)]) == ["0", "1", "4", "5", None]
+    queue.landed(HEAVY)
+    assert _names([queue.take(3)]) == ["2"]  # heavy items keep their own order
+    assert queue and _names([queue.take(3)]) == [None]
+    queue.landed(HEAVY)
+    assert _names([queue.take(3)]) == ["3"]
+    assert not queue
+
+
+def test_nothing_passes_a_witness_and_it_waits_for_every_earlier_item_to_land() -> None:
+    queue = _Queue(_plan("HHHWLH"), heavy_slots=2)
+    assert _names([queue.take(0), queue.take(1), queue.take(2)]) == ["0", "1", None]
+    queue.landed(HEAVY)
+    assert _names([queue.take(1), queue.take(2)]) == ["2", None]  # W waits: items before it in flight
+    queue.landed(HEAVY)
+    queue.landed(HEAVY)
+    assert _names([queue.take(0), queue.take(1), queue.take(2)]) == ["3", "4", "5"]
+
+
+def test_what_was_never_handed_out_is_listed_in_priority_order() -> None:
+    queue = _Queue(_plan("HHLHL"), heavy_slots=1)
+    assert _names([queue.take(0), queue.take(1)]) == ["0", "2"]
+    assert [item.path for _, item in queue.remaining()] == ["1", "3", "4"]
+
+
+def test_lists_planned_after_the_dumps_are_fetched_while_dumps_are_still_being_asked_for(
+    fake_cluster: Start, tmp_path: Path
+) -> None:
+    """Configuration lists come after the dumps in priority; with 8 dumps and 2 heavy slots they start
+    as soon as the first two dumps hold those slots, not once the last dump has landed."""
+    cluster = fake_cluster(scenarios.synthetic(nodes=8, pods_per_node=3), [Fault.latency(0.05)])
+    run = collect(cluster, tmp_path, "--concurrency", "4")
+    assert run.code == 0
+    dumps = [r.time for r in cluster.requested("/config_dump") if r.port == 15000]  # not istiod's views
+    policies = [r.time for r in cluster.requested("/authorizationpolicies")]
+    assert len(dumps) == 8 and policies
+    assert min(policies) < max(dumps)

@@ -6,8 +6,7 @@ ship: every collected member, the tool log and the manifest. Scanning while writ
 off the end of the run, where re-reading the finished archive once cost ~0.45 s at 100 nodes, after
 every request was answered. `check_archive` then refuses the `.partial` before its rename: on any hit
 it is deleted (a file holding a secret must not linger next to real bundles, nor be renamed and shared
-by hand) and `LeakFound` names each member, reason and line, never the value. Without the writer's
-findings (`leaks=None`) it reads the archive back and scans that.
+by hand) and `LeakFound` names each member, reason and line, never the value.
 
 It runs the redactor's own matchers (`collector.matchers`), on the raw bytes with JSON escapes
 undone, so what the redactor replaced reads as a placeholder here and what it judged harmless (a
@@ -19,7 +18,6 @@ add what only the JSON walk knows (header lists, the last-applied annotation).
 from __future__ import annotations
 
 import re
-import tarfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,29 +148,8 @@ def _scan(chunks: Iterable[bytes]) -> tuple[Reason, int] | None:
     return None
 
 
-def scan_archive(path: Path) -> list[Leak]:
-    """Every member's first hit, in archive order."""
-    leaks: list[Leak] = []
-    with tarfile.open(path, "r:gz") as tar:
-        for info in tar:
-            if not info.isfile():
-                continue
-            f = tar.extractfile(info)
-            if f is None:
-                continue
-            hit = scan_stream(f)
-            if hit is not None:
-                leaks.append(Leak(info.name, *hit))
-    return leaks
-
-
-def check_archive(partial: Path, bundle: Path, leaks: list[Leak] | None = None) -> None:
-    """Raise LeakFound (after deleting `partial`) if any member holds a credential-shaped value.
-
-    `leaks`: what the writer's scan of every member found (`scan_parts`); None reads the archive back.
-    """
-    if leaks is None:
-        leaks = scan_archive(partial)
+def check_archive(partial: Path, bundle: Path, leaks: list[Leak]) -> None:
+    """Raise LeakFound (after deleting `partial`) if the writer's scan of its members found any leak."""
     if leaks:
         partial.unlink(missing_ok=True)
         raise LeakFound(bundle, leaks)

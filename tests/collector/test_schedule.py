@@ -1,4 +1,4 @@
-"""The runner's queue: heavy items (dumps) held to half the workers, lighter ones passing them meanwhile."""
+"""The schedule: heavy items (dumps) held to half the workers, lighter ones passing them meanwhile."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from collector.body import Body
-from collector.runner import _Queue
+from collector.schedule import Queue
 from collector.steps import Item, Source, SourceKind, Step
 from tests.collector.bundle_io import collect
 from tests.fakecluster import FakeCluster, Fault, scenarios
@@ -38,7 +38,7 @@ def _names(taken: list[tuple[Step, Item] | None]) -> list[str | None]:
 
 
 def test_a_heavy_item_past_its_slots_waits_and_the_light_ones_behind_it_go_first() -> None:
-    queue = _Queue(_plan("HHHHLL"), heavy_slots=2)
+    queue = Queue(_plan("HHHHLL"), heavy_slots=2)
     assert _names([queue.take(i) for i in range(5)]) == ["0", "1", "4", "5", None]
     queue.landed(HEAVY)
     assert _names([queue.take(3)]) == ["2"]  # heavy items keep their own order
@@ -49,7 +49,7 @@ def test_a_heavy_item_past_its_slots_waits_and_the_light_ones_behind_it_go_first
 
 
 def test_nothing_passes_a_witness_and_it_waits_for_every_earlier_item_to_land() -> None:
-    queue = _Queue(_plan("HHHWLH"), heavy_slots=2)
+    queue = Queue(_plan("HHHWLH"), heavy_slots=2)
     assert _names([queue.take(0), queue.take(1), queue.take(2)]) == ["0", "1", None]
     queue.landed(HEAVY)
     assert _names([queue.take(1), queue.take(2)]) == ["2", None]  # W waits: items before it in flight
@@ -59,7 +59,7 @@ def test_nothing_passes_a_witness_and_it_waits_for_every_earlier_item_to_land() 
 
 
 def test_what_was_never_handed_out_is_listed_in_priority_order() -> None:
-    queue = _Queue(_plan("HHLHL"), heavy_slots=1)
+    queue = Queue(_plan("HHLHL"), heavy_slots=1)
     assert _names([queue.take(0), queue.take(1)]) == ["0", "2"]
     assert [item.path for _, item in queue.remaining()] == ["1", "3", "4"]
 

@@ -90,10 +90,12 @@ def _rank(step: Step, item: Item) -> int | None:
         return 0
     if item.input in _ROUTING:
         return 1  # every replica's routing and release: small, and what the second phase is planned from
-    if step.name == ztunnel_config_dump.NAME:
-        return 2  # the big independent work, so waiting for the routing costs nothing
-    if step.name == istiod_proxy.NAME or step.after_earlier:
-        return None  # planned from the routing, or a witness of everything before it
+    if step.name == ztunnel_config_dump.NAME or step.after_earlier:
+        # The big independent work, so waiting for the routing costs nothing; then the pod witness,
+        # which starts once every dump has landed, while the items behind it are still running.
+        return 2
+    if step.name == istiod_proxy.NAME:
+        return None  # planned from the routing
     return 3  # needs no routing: beside the dumps, in the workers the runner keeps off heavy items
 
 
@@ -112,7 +114,9 @@ def _phases(
     other item that needs no routing (configuration lists, istiod's other debug pages, metrics,
     logs) follows in the first phase: the runner starts those on the workers it keeps off the dumps
     (`Step.heavy`), so these small, latency-bound requests overlap the dumps' CPU-bound work instead
-    of waiting for it. The second phase is then the pod witness and istiod's per-proxy views.
+    of waiting for it. The pod witness sits right after the dumps and starts when the last one lands
+    (`collector.schedule.Queue`), beside the logs still being read. The second phase is istiod's
+    per-proxy views.
     """
     first = sorted(
         ((s, i) for s, i in plan_items(plan, steps) if _first(s, i)), key=lambda si: _rank(*si) or 0

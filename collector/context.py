@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from collector import redact, redact_text
 from collector.body import Body
-from collector.discovery import Plan, list_pages
+from collector.discovery import PAGE, Plan, list_pages
 from collector.failures import StepFailed, status_message
 from collector.kube import ClientPool, api_get, port_forward_get
 from collector.targets import PodRef
@@ -61,7 +61,11 @@ class StepContext:
         )
 
     def list_merged(
-        self, path: str, query: tuple[tuple[str, str], ...] = (), accept: str = "application/json"
+        self,
+        path: str,
+        query: tuple[tuple[str, str], ...] = (),
+        accept: str = "application/json",
+        page_size: int = PAGE,
     ) -> MergedList:
         """Fetch every page of a List and write one List holding all items (no `continue`).
 
@@ -78,6 +82,7 @@ class StepContext:
             timeout_s=self.timeout_s,
             max_bytes=self.plan.options.max_bytes,
             accept=accept,
+            page_size=page_size,
         ):
             items, hits = redact.redact_page(page)
             out.redacted.update(hits)

@@ -249,11 +249,12 @@ def list_pages(
     timeout_s: float,
     max_bytes: int,
     accept: str = "application/json",
+    page_size: int = PAGE,
 ) -> Iterator[dict[str, Any]]:
     """Yield each page of a List, following `continue` with `limit` until the server says done."""
     token: str | None = None
     while True:
-        q = [*query, ("limit", str(PAGE))] + ([("continue", token)] if token else [])
+        q = [*query, ("limit", str(page_size))] + ([("continue", token)] if token else [])
         body = api_get(api, path, q, timeout_s=timeout_s, max_bytes=max_bytes, accept=accept).read_bytes()
         page = json.loads(body)
         if not isinstance(page, dict):

@@ -307,7 +307,7 @@ class Runner:
                 while queue or in_flight:
                     if stop.is_set():
                         raise KeyboardInterrupt
-                    while len(in_flight) < self.window and (taken := queue.take(len(in_flight))):
+                    while len(in_flight) < self.window and (taken := queue.take()):
                         step, item = taken
                         future = executor.submit(fetch_one, self.ctx, step, item, self._running, self.cache)
                         in_flight[future] = taken
@@ -319,7 +319,7 @@ class Runner:
                     done, _ = wait(in_flight, timeout=min(TICK_S, remaining), return_when=FIRST_COMPLETED)
                     for future in done:
                         step, item = in_flight.pop(future)
-                        queue.landed(step)
+                        queue.landed(step, item)
                         self._land(item, future.result())
                     if not done:
                         self._emit(None)

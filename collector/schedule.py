@@ -18,8 +18,9 @@ class Queue:
     run's parse lock once fetched), the next heavy item waits and the lighter items behind it go
     first: at 1,000 nodes the logs and metrics planned after the dumps otherwise waited ~20 s for
     them, on workers that were idle but for waiting on the lock. Heavy items keep their own order, and
-    take a slot as soon as one is free. An `after_earlier` item is a barrier: nothing passes it, and
-    it goes only once every item before it has landed.
+    take a slot as soon as one is free. An `after_earlier` item (the pod witness) goes only once every
+    item before it has landed; the items after it do not wait for it, so the witness planned right
+    after the dumps starts when the last dump lands while the logs behind it are still being read.
     """
 
     def __init__(self, planned: list[tuple[Step, Item]], heavy_slots: int) -> None:
@@ -28,33 +29,44 @@ class Queue:
         self.heavy_in_flight = 0
         self._heavy = deque(i for i, (step, _) in enumerate(planned) if step.heavy)
         self._light = deque(i for i, (step, _) in enumerate(planned) if not step.heavy)
-        self._barriers = deque(i for i, (step, _) in enumerate(planned) if step.after_earlier)
+        self._witnesses = deque(i for i, (step, _) in enumerate(planned) if step.after_earlier)
+        self._out: dict[str, int] = {}  # what was handed out and has not landed, by item path
 
     def __bool__(self) -> bool:
         return bool(self._heavy or self._light)
 
-    def take(self, in_flight: int) -> tuple[Step, Item] | None:
+    def take(self) -> tuple[Step, Item] | None:
         """The next item that may start now, or None (none left, or each candidate must wait)."""
-        barrier = self._barriers[0] if self._barriers else len(self.planned)
-        heavy = self._heavy[0] if self._heavy and self._heavy[0] < barrier else None
+        witness = self._witnesses[0] if self._witnesses else None
+        if witness is not None and self._all_landed_before(witness):
+            self._witnesses.popleft()
+            return self._hand_out(witness)
+        heavy = next((i for i in self._heavy if i != witness), None)
         if heavy is not None and self.heavy_in_flight >= self.heavy_slots:
             heavy = None
-        light = self._light[0] if self._light else None
-        if light == barrier and (in_flight or (self._heavy and self._heavy[0] < barrier)):
-            light = None  # the witness waits until everything before it has landed
+        light = next((i for i in self._light if i != witness), None)
         if heavy is None and light is None:
             return None
         if light is None or (heavy is not None and heavy < light):
             assert heavy is not None
-            self._heavy.popleft()
-            self.heavy_in_flight += 1
-            return self.planned[heavy]
-        self._light.popleft()
-        if light == barrier:
-            self._barriers.popleft()
-        return self.planned[light]
+            return self._hand_out(heavy)
+        return self._hand_out(light)
 
-    def landed(self, step: Step) -> None:
+    def _all_landed_before(self, index: int) -> bool:
+        """Whether every item planned before `index` was handed out and has landed."""
+        queued = (q[0] for q in (self._heavy, self._light) if q)
+        return all(i >= index for i in queued) and all(i > index for i in self._out.values())
+
+    def _hand_out(self, index: int) -> tuple[Step, Item]:
+        step, item = self.planned[index]
+        (self._heavy if step.heavy else self._light).remove(index)  # at or near the front
+        if step.heavy:
+            self.heavy_in_flight += 1
+        self._out[item.path] = index
+        return step, item
+
+    def landed(self, step: Step, item: Item) -> None:
+        self._out.pop(item.path, None)
         if step.heavy:
             self.heavy_in_flight -= 1
 

@@ -1,4 +1,5 @@
-"""The schedule: heavy items (dumps) held to half the workers, lighter ones passing them meanwhile."""
+"""The schedule: heavy items (dumps) held to half the workers, lighter ones passing them meanwhile;
+the pod witness after everything before it, with nothing waiting for it."""
 
 from __future__ import annotations
 
@@ -37,30 +38,50 @@ def _names(taken: list[tuple[Step, Item] | None]) -> list[str | None]:
     return [t[1].path if t else None for t in taken]
 
 
+def _take(queue: Queue, n: int) -> list[tuple[Step, Item] | None]:
+    return [queue.take() for _ in range(n)]
+
+
+def _land(queue: Queue, taken: tuple[Step, Item] | None) -> None:
+    assert taken is not None
+    queue.landed(*taken)
+
+
 def test_a_heavy_item_past_its_slots_waits_and_the_light_ones_behind_it_go_first() -> None:
     queue = Queue(_plan("HHHHLL"), heavy_slots=2)
-    assert _names([queue.take(i) for i in range(5)]) == ["0", "1", "4", "5", None]
-    queue.landed(HEAVY)
-    assert _names([queue.take(3)]) == ["2"]  # heavy items keep their own order
-    assert queue and _names([queue.take(3)]) == [None]
-    queue.landed(HEAVY)
-    assert _names([queue.take(3)]) == ["3"]
+    taken = _take(queue, 5)
+    assert _names(taken) == ["0", "1", "4", "5", None]
+    _land(queue, taken[0])
+    second = _take(queue, 1)
+    assert _names(second) == ["2"]  # heavy items keep their own order
+    assert queue and _names(_take(queue, 1)) == [None]
+    _land(queue, taken[1])
+    assert _names(_take(queue, 1)) == ["3"]
     assert not queue
 
 
-def test_nothing_passes_a_witness_and_it_waits_for_every_earlier_item_to_land() -> None:
-    queue = Queue(_plan("HHHWLH"), heavy_slots=2)
-    assert _names([queue.take(0), queue.take(1), queue.take(2)]) == ["0", "1", None]
-    queue.landed(HEAVY)
-    assert _names([queue.take(1), queue.take(2)]) == ["2", None]  # W waits: items before it in flight
-    queue.landed(HEAVY)
-    queue.landed(HEAVY)
-    assert _names([queue.take(0), queue.take(1), queue.take(2)]) == ["3", "4", "5"]
+def test_a_witness_waits_for_every_earlier_item_to_land_and_later_items_pass_it() -> None:
+    queue = Queue(_plan("HLHWLH"), heavy_slots=2)
+    first = _take(queue, 5)
+    assert _names(first) == ["0", "1", "2", "4", None]  # W waits; L4 passes it; H5 has no slot
+    _land(queue, first[0])
+    _land(queue, first[2])
+    assert _names(_take(queue, 1)) == ["5"]  # the light item 1 before W is still in flight
+    _land(queue, first[3])  # an item after W landing changes nothing for it
+    assert _names(_take(queue, 1)) == [None]
+    _land(queue, first[1])
+    assert _names(_take(queue, 2)) == ["3", None]
+    assert not queue
+
+
+def test_a_witness_first_in_the_plan_goes_at_once() -> None:
+    queue = Queue(_plan("WHL"), heavy_slots=1)
+    assert _names(_take(queue, 4)) == ["0", "1", "2", None]
 
 
 def test_what_was_never_handed_out_is_listed_in_priority_order() -> None:
     queue = Queue(_plan("HHLHL"), heavy_slots=1)
-    assert _names([queue.take(0), queue.take(1)]) == ["0", "2"]
+    assert _names(_take(queue, 2)) == ["0", "2"]
     assert [item.path for _, item in queue.remaining()] == ["1", "3", "4"]
 
 

@@ -59,13 +59,18 @@ MEMORY = Budget(32 << 20)
 class Body:
     """Bytes exactly as received (or as the redactor rebuilt them), in memory or on disk."""
 
-    __slots__ = ("_chunks", "_file", "_hash", "_held", "layout", "size")
+    __slots__ = ("_chunks", "_file", "_hash", "_held", "_pending", "_pending_size", "layout", "size")
 
     def __init__(self) -> None:
         self._chunks: list[bytes | memoryview] | None = []  # None once on disk
         self._file: IO[bytes] | None = None
         self._hash: hashlib._Hash | None = None  # None until sha256 is first asked for
         self._held = 0  # bytes of `MEMORY` this body holds (beyond the first MiB every body may hold)
+        # Once on disk, chunks wait here and go to the file a MiB at a time: a port-forward hands over
+        # ~30 KB per read, and one write per read cost twice the CPU of MiB writes (system calls and
+        # page-cache work per call: 12 against 6 ms per 16.6 MB dump, written and read back).
+        self._pending: list[bytes | memoryview] = []
+        self._pending_size = 0
         # Where the top-level members start, when the caller knows (`collector.members.Layout`): the
         # writer then cuts pieces without searching the bytes again. Any later write forgets it.
         self.layout: Layout | None = None
@@ -104,10 +109,12 @@ class Body:
                     for chunk in chunks:
                         body._hash.update(chunk)
                 body.write(part)
+            body._flush()  # parts still pending would keep the source's bytes alive
             return body
         body._hash = hashlib.sha256()
         for part in parts:
             body.write(part)
+        body._flush()
         return body
 
     def _room(self, n: int) -> bool:
@@ -126,19 +133,40 @@ class Body:
         if self._chunks is not None and not self._room(len(chunk)):
             spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by close()
             spool.rollover()  # straight to disk: the chunks are copied once, into the file
-            spool.writelines(self._chunks)
             self._file = spool
+            self._pending, self._pending_size = self._chunks, self.size
             self._chunks = None
+            self._flush()
             self._release()
         if self._chunks is not None:
             # A view would keep whatever it slices alive (a redacted dump's parts view the whole dump).
             self._chunks.append(chunk if isinstance(chunk, bytes) else bytes(chunk))
         else:
-            assert self._file is not None
-            self._file.write(chunk)
+            self._pending.append(chunk)
+            self._pending_size += len(chunk)
+            if self._pending_size >= SPOOL_BYTES:
+                self._flush()
         if self._hash is not None:
             self._hash.update(chunk)
         self.size += len(chunk)
+
+    def _flush(self) -> None:
+        """Write the pending chunks to the file, a MiB or so per write (never one big joined copy)."""
+        group: list[bytes | memoryview] = []
+        size = 0
+        for chunk in self._pending:
+            group.append(chunk)
+            size += len(chunk)
+            if size >= SPOOL_BYTES:
+                self._write_group(group)
+                group, size = [], 0
+        self._write_group(group)
+        self._pending, self._pending_size = [], 0
+
+    def _write_group(self, group: list[bytes | memoryview]) -> None:
+        if group:
+            assert self._file is not None
+            self._file.write(group[0] if len(group) == 1 else b"".join(group))
 
     @property
     def sha256(self) -> str:
@@ -149,6 +177,7 @@ class Body:
                     digest.update(chunk)
             else:
                 assert self._file is not None
+                self._flush()
                 self._file.seek(0)
                 while block := self._file.read(1 << 20):
                     digest.update(block)
@@ -181,6 +210,7 @@ class Body:
             assert isinstance(data, bytes)
             return data
         assert self._file is not None
+        self._flush()
         self._file.seek(0)
         return self._file.read()
 
@@ -195,6 +225,7 @@ class Body:
         if self._chunks is not None:
             return io.BytesIO(self.read_bytes())
         assert self._file is not None
+        self._flush()
         self._file.seek(0)
         return self._file
 
@@ -206,6 +237,7 @@ class Body:
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+        self._pending, self._pending_size = [], 0
         self._chunks = []
         self._release()
 

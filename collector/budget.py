@@ -14,11 +14,13 @@ import re
 import zlib
 from bisect import bisect_right
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import accumulate, compress, repeat
 
-from collector.archive import BundleWriter, Spooled
+from collector.archive import BundleWriter, Spooled, scan
 from collector.failures import Trim
+from collector.leakscan import Reason
 from collector.manifest import Manifest
 
 TRIM_RULE = "max-size: error and warning lines first, then newest lines"
@@ -27,6 +29,8 @@ SAMPLE = 64 << 10
 # compressed), the gzip trailer and the compressor's unflushed buffer.
 _FIXED_RESERVE = 192 << 10
 _PER_ARTIFACT = 110
+# Deflate's worst case: incompressible input in stored blocks, 5 bytes of header per 64 KiB block.
+_DEFLATE_WORST = 1.001
 _PER_PIECE = 40
 # Level words as ztunnel (Rust tracing: `  WARN `), istiod (zap: `\twarn\t`) and klog (`E0102 `) write them.
 # The definition of an important line; `important_lines` finds the same lines faster.
@@ -136,24 +140,37 @@ def write_logs(writer: BundleWriter, manifest: Manifest, max_size: int) -> None:
         )
     plans = _plan(logs, budget)
     by_path = {a.item.path: i for i, a in enumerate(manifest.artifacts)}
-    for plan in plans:
-        data = plan.log.file.read_bytes()
-        kept = keep_lines(data, int(plan.allowance * plan.ratio)) if plan.allowance < _cost(plan) else data
-        writer.add(plan.log.path, kept)
-        if kept is data:
-            continue
-        i = by_path.get(plan.log.path)
-        if i is None:
-            continue
-        old = manifest.artifacts[i]
-        earlier = old.trim.bytes_dropped if old.trim else 0  # e.g. also cut by --max-artifact-size
-        rule = f"{old.trim.rule}; {TRIM_RULE}" if old.trim else TRIM_RULE
-        manifest.artifacts[i] = replace(
-            old,
-            bytes=len(kept),
-            sha256=hashlib.sha256(kept).hexdigest(),
-            trim=Trim(len(kept), old.bytes - len(kept) + earlier, rule),
-        )
+    # One log is read, trimmed and leak-scanned (Python and regexes, holding the GIL) on a helper
+    # thread while this one compresses the one before it (zlib lets go of the GIL): the scan and the
+    # compression of the run's logs overlap on two cores, and at most two logs are in memory at once.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ztbundle-logs") as helper:
+        ahead = helper.submit(_ready, plans[0])
+        for nxt in [*plans[1:], None]:
+            plan, data, kept, hit = ahead.result()
+            if nxt is not None:
+                ahead = helper.submit(_ready, nxt)
+            writer.add_scanned(plan.log.path, kept, hit)
+            if kept is data:
+                continue
+            i = by_path.get(plan.log.path)
+            if i is None:
+                continue
+            old = manifest.artifacts[i]
+            earlier = old.trim.bytes_dropped if old.trim else 0  # e.g. also cut by --max-artifact-size
+            rule = f"{old.trim.rule}; {TRIM_RULE}" if old.trim else TRIM_RULE
+            manifest.artifacts[i] = replace(
+                old,
+                bytes=len(kept),
+                sha256=hashlib.sha256(kept).hexdigest(),
+                trim=Trim(len(kept), old.bytes - len(kept) + earlier, rule),
+            )
+
+
+def _ready(plan: LogPlan) -> tuple[LogPlan, bytes, bytes, tuple[Reason, int] | None]:
+    """A log as it will be written: read, trimmed to its allowance, and leak-scanned."""
+    data = plan.log.file.read_bytes()
+    kept = keep_lines(data, int(plan.allowance * plan.ratio)) if plan.allowance < _cost(plan) else data
+    return plan, data, kept, scan(kept)
 
 
 def _cost(plan: LogPlan) -> int:
@@ -161,6 +178,9 @@ def _cost(plan: LogPlan) -> int:
 
 
 def _plan(logs: Sequence[Spooled], budget: int) -> list[LogPlan]:
+    if sum(log.size for log in logs) * _DEFLATE_WORST <= budget:
+        # Every log whole even uncompressed: no sample needs compressing to know it fits.
+        return [LogPlan(log, 1.0, int(log.size * _DEFLATE_WORST) + 1) for log in logs]
     ratios = []
     for log in logs:
         with log.file.open("rb") as f:

@@ -116,7 +116,8 @@ def _phases(
     (`Step.heavy`), so these small, latency-bound requests overlap the dumps' CPU-bound work instead
     of waiting for it. The pod witness sits right after the dumps and starts when the last one lands
     (`collector.schedule.Queue`), beside the logs still being read. The second phase is istiod's
-    per-proxy views.
+    per-proxy views: the runner plans them once the routing has landed and runs them after the
+    others, beside the witness at the end (`Runner.run`'s `then`).
     """
     first = sorted(
         ((s, i) for s, i in plan_items(plan, steps) if _first(s, i)), key=lambda si: _rank(*si) or 0
@@ -220,9 +221,10 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
                 progress=progress,
                 observe=lambda item, body: _learn_route(routes, item, body),
             )
-            # syncz/connections first: they say which istiod replica to ask about each ztunnel.
-            runner.run(first)
-            state = runner.run(rest())
+            # syncz/connections first: they say which istiod replica to ask about each ztunnel; once
+            # they (and the cluster objects before them) have landed, istiod's views join the run.
+            routed = sum(1 for step, item in first if (_rank(step, item) or 0) <= 1)
+            state = runner.run(first, then=(routed, rest))
             # Members of a shared istiod view whose one fetch failed are asked themselves.
             ok = (a.item.path for a in manifest.artifacts if a.status is Status.OK)
             retry = [(istiod_proxy.STEP, i) for i in istiod_proxy.retry_items(routes, ok)]

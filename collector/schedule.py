@@ -35,6 +35,18 @@ class Queue:
     def __bool__(self) -> bool:
         return bool(self._heavy or self._light)
 
+    def extend(self, more: list[tuple[Step, Item]]) -> None:
+        """Plan `more` after everything already planned (the items planned once the routing is known)."""
+        for i, (step, _) in enumerate(more, start=len(self.planned)):
+            (self._heavy if step.heavy else self._light).append(i)
+            if step.after_earlier:
+                self._witnesses.append(i)
+        self.planned = [*self.planned, *more]
+
+    def landed_before(self, index: int) -> bool:
+        """Whether every item planned before `index` was handed out and has landed."""
+        return self._all_landed_before(index)
+
     def take(self) -> tuple[Step, Item] | None:
         """The next item that may start now, or None (none left, or each candidate must wait)."""
         witness = self._witnesses[0] if self._witnesses else None
@@ -55,7 +67,7 @@ class Queue:
     def _all_landed_before(self, index: int) -> bool:
         """Whether every item planned before `index` was handed out and has landed."""
         queued = (q[0] for q in (self._heavy, self._light) if q)
-        return all(i >= index for i in queued) and all(i > index for i in self._out.values())
+        return all(i >= index for i in queued) and all(i >= index for i in self._out.values())
 
     def _hand_out(self, index: int) -> tuple[Step, Item]:
         step, item = self.planned[index]

@@ -97,3 +97,30 @@ def test_lists_planned_after_the_dumps_are_fetched_while_dumps_are_still_being_a
     policies = [r.time for r in cluster.requested("/authorizationpolicies")]
     assert len(dumps) == 8 and policies
     assert min(policies) < max(dumps)
+
+
+def test_items_planned_later_go_after_the_others_keeping_the_heavy_order() -> None:
+    queue = Queue(_plan("HL"), heavy_slots=1)
+    first = _take(queue, 2)
+    assert queue.landed_before(1) is False
+    _land(queue, first[0])
+    assert queue.landed_before(1) is True
+    later = Item("heavy", "2", Input.ISTIOD_PROXY_CONFIG, Source(SourceKind.LOCAL, ""), "get")
+    queue.extend([(HEAVY, later)])
+    assert _names(_take(queue, 2)) == ["2", None]
+    assert not queue
+
+
+def test_istiod_views_are_asked_while_the_pod_witness_is_still_running(
+    fake_cluster: Start, tmp_path: Path
+) -> None:
+    """The views are planned once the routing lands and run beside the witness, not after it."""
+    cluster = fake_cluster(
+        scenarios.synthetic(nodes=4, pods_per_node=3), [Fault.latency(1.0, resource="pods")]
+    )
+    run = collect(cluster, tmp_path, "--concurrency", "4")
+    assert run.code == 0
+    views = [r.time for r in cluster.requested("/debug/config_dump") if r.port == 15014]
+    witness = [r.time for r in cluster.requested("/api/v1/pods") if "labelSelector" not in r.query]
+    assert views and len(witness) == 2  # the first pod list, then the witness
+    assert min(views) < max(witness) + 0.5  # the witness is answered a second after it is asked

@@ -130,13 +130,6 @@ class _Segments:
         return tuple(out) if b"d" in out[::2] else None
 
 
-def scan(data: bytes | Body) -> tuple[leakscan.Reason, int] | None:
-    """The leak scan of a member's bytes, as (rule, line): a spooled body is scanned as it is read."""
-    if isinstance(data, Body) and not data.in_memory:
-        return leakscan.scan_stream(data.rewound())
-    return leakscan.scan_parts(data.parts() if isinstance(data, Body) else (data,))
-
-
 class BundleWriter:
     """A gzip tar opened for streaming writes; `finish()` adds the manifest and renames into place."""
 
@@ -179,13 +172,13 @@ class BundleWriter:
 
     def add(self, name: str, data: bytes | Body) -> None:
         """Append one member; names are unique because every path comes from `ztbundle.layout`."""
-        self.add_scanned(name, data, scan(data))
-
-    def add_scanned(self, name: str, data: bytes | Body, hit: tuple[leakscan.Reason, int] | None) -> None:
-        """`add`, with `hit` the leak scan of exactly these bytes (`scan`), taken by the caller."""
         if name in self._names:
             raise ValueError(f"duplicate bundle member {name}")
         size = data.size if isinstance(data, Body) else len(data)
+        if isinstance(data, Body) and not data.in_memory:
+            hit = leakscan.scan_stream(data.rewound())  # a spooled body is scanned as it is read
+        else:
+            hit = leakscan.scan_parts(data.parts() if isinstance(data, Body) else (data,))
         if hit is not None:
             self.leaks.append(leakscan.Leak(name, *hit))
         info = tarfile.TarInfo(name)

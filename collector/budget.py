@@ -14,13 +14,11 @@ import re
 import zlib
 from bisect import bisect_right
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from itertools import accumulate, compress, repeat
 
-from collector.archive import BundleWriter, Spooled, scan
+from collector.archive import BundleWriter, Spooled
 from collector.failures import Trim
-from collector.leakscan import Reason
 from collector.manifest import Manifest
 
 TRIM_RULE = "max-size: error and warning lines first, then newest lines"
@@ -140,37 +138,24 @@ def write_logs(writer: BundleWriter, manifest: Manifest, max_size: int) -> None:
         )
     plans = _plan(logs, budget)
     by_path = {a.item.path: i for i, a in enumerate(manifest.artifacts)}
-    # One log is read, trimmed and leak-scanned (Python and regexes, holding the GIL) on a helper
-    # thread while this one compresses the one before it (zlib lets go of the GIL): the scan and the
-    # compression of the run's logs overlap on two cores, and at most two logs are in memory at once.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ztbundle-logs") as helper:
-        ahead = helper.submit(_ready, plans[0])
-        for nxt in [*plans[1:], None]:
-            plan, data, kept, hit = ahead.result()
-            if nxt is not None:
-                ahead = helper.submit(_ready, nxt)
-            writer.add_scanned(plan.log.path, kept, hit)
-            if kept is data:
-                continue
-            i = by_path.get(plan.log.path)
-            if i is None:
-                continue
-            old = manifest.artifacts[i]
-            earlier = old.trim.bytes_dropped if old.trim else 0  # e.g. also cut by --max-artifact-size
-            rule = f"{old.trim.rule}; {TRIM_RULE}" if old.trim else TRIM_RULE
-            manifest.artifacts[i] = replace(
-                old,
-                bytes=len(kept),
-                sha256=hashlib.sha256(kept).hexdigest(),
-                trim=Trim(len(kept), old.bytes - len(kept) + earlier, rule),
-            )
-
-
-def _ready(plan: LogPlan) -> tuple[LogPlan, bytes, bytes, tuple[Reason, int] | None]:
-    """A log as it will be written: read, trimmed to its allowance, and leak-scanned."""
-    data = plan.log.file.read_bytes()
-    kept = keep_lines(data, int(plan.allowance * plan.ratio)) if plan.allowance < _cost(plan) else data
-    return plan, data, kept, scan(kept)
+    for plan in plans:
+        data = plan.log.file.read_bytes()
+        kept = keep_lines(data, int(plan.allowance * plan.ratio)) if plan.allowance < _cost(plan) else data
+        writer.add(plan.log.path, kept)
+        if kept is data:
+            continue
+        i = by_path.get(plan.log.path)
+        if i is None:
+            continue
+        old = manifest.artifacts[i]
+        earlier = old.trim.bytes_dropped if old.trim else 0  # e.g. also cut by --max-artifact-size
+        rule = f"{old.trim.rule}; {TRIM_RULE}" if old.trim else TRIM_RULE
+        manifest.artifacts[i] = replace(
+            old,
+            bytes=len(kept),
+            sha256=hashlib.sha256(kept).hexdigest(),
+            trim=Trim(len(kept), old.bytes - len(kept) + earlier, rule),
+        )
 
 
 def _cost(plan: LogPlan) -> int:

@@ -179,3 +179,22 @@ def test_guard_yes_skips_the_pause_and_filters_skip_the_guard(
     assert "large cluster" in err and "press Ctrl-C" not in err and slept == []
     assert collect(large, tmp_path / "b", "--since", "10m").code == Exit.OK
     assert "large cluster" not in capsys.readouterr().err and slept == []
+
+
+def test_logs_that_fit_whole_uncompressed_are_planned_whole_without_sampling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ratio is estimated (no sample compressed) when even the raw bytes fit; one byte short, it is."""
+    from collector.archive import Spooled
+
+    logs = []
+    for i, size in enumerate((1000, 50_000)):
+        path = tmp_path / f"{i}.log"
+        path.write_bytes(b"x" * size)
+        logs.append(Spooled(f"l/{i}.log", path, size, ""))
+    sampled: list[int] = []
+    monkeypatch.setattr(budget, "ratio_of", lambda data: sampled.append(len(data)) or 1.0)
+    whole = budget._plan(logs, 52_000)
+    assert not sampled and all(p.allowance >= budget._cost(p) for p in whole)
+    budget._plan(logs, 51_000)  # 51,051 raw bytes at deflate's worst case: no longer sure to fit
+    assert len(sampled) == 2

@@ -20,7 +20,7 @@ from collector.discovery import Options, Plan, discover
 from collector.kube import ClientPool, load_cluster_config
 from collector.manifest import Artifact, Manifest, tool_log_item, utc_now
 from collector.paths import narrow
-from collector.runner import ProgressCallback, Runner
+from collector.runner import ProgressCallback, Runner, Then
 from collector.steps import Item, Step, cluster_objects, istiod_proxy, load_steps, ztunnel_config_dump
 from collector.toollog import ToolLog
 from collector.transport import Kubectl, PortForwarder
@@ -224,7 +224,7 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
             # syncz/connections first: they say which istiod replica to ask about each ztunnel; once
             # they (and the cluster objects before them) have landed, istiod's views join the run.
             routed = sum(1 for step, item in first if (_rank(step, item) or 0) <= 1)
-            state = runner.run(first, then=(routed, rest))
+            state = runner.run(first, then=Then(routed, rest))
             # Members of a shared istiod view whose one fetch failed are asked themselves.
             ok = (a.item.path for a in manifest.artifacts if a.status is Status.OK)
             retry = [(istiod_proxy.STEP, i) for i in istiod_proxy.retry_items(routes, ok)]

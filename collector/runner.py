@@ -47,8 +47,14 @@ class ProgressEvent:
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
-# (n, plan): once the first n planned items have landed, `plan()` says what else to run.
-Continuation = tuple[int, Callable[[], list[tuple[Step, Item]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Then:
+    """More of the same run: once the first `landed` planned items have landed, `plan()` says what."""
+
+    landed: int
+    plan: Callable[[], list[tuple[Step, Item]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,16 +297,16 @@ class Runner:
         self._failed = 0
         self._total = 0
 
-    def run(self, planned: list[tuple[Step, Item]], then: Continuation | None = None) -> RunState:
+    def run(self, planned: list[tuple[Step, Item]], then: Then | None = None) -> RunState:
         """Run `planned`; called again, it continues the same run (a stopped run skips the rest).
 
-        `then`: (n, plan): once the first n planned items have landed, `plan()` is asked for more
-        items, run after the others in the same run (istiod's views, planned from the routing).
+        `then`: items planned once the first of these have landed, run after the others in the same
+        run (istiod's views, planned from the routing).
         """
         self._total += len(planned)
         if self.state.interrupted or self.state.deadline_exceeded:
             reason = "interrupted" if self.state.interrupted else "deadline exceeded"
-            for _, item in [*planned, *(then[1]() if then else ())]:
+            for _, item in [*planned, *(then.plan() if then else ())]:
                 self.manifest.record(skipped(item, reason))
             return self.state
         stop = threading.Event()
@@ -313,8 +319,8 @@ class Runner:
                 while queue or in_flight or then:
                     if stop.is_set():
                         raise KeyboardInterrupt
-                    if then and queue.landed_before(then[0]):
-                        more, then = then[1](), None
+                    if then and queue.landed_before(then.landed):
+                        more, then = then.plan(), None
                         self._total += len(more)
                         queue.extend(more)
                     while len(in_flight) < self.window and (taken := queue.take()):
@@ -344,7 +350,7 @@ class Runner:
                     self._land(item, future.result())
                 else:
                     self.manifest.record(skipped(item, f"{reason} (request still in flight)"))
-            for _, item in [*queue.remaining(), *(then[1]() if then else ())]:
+            for _, item in [*queue.remaining(), *(then.plan() if then else ())]:
                 self.manifest.record(skipped(item, reason))
             # Hung workers are abandoned, not awaited: each is bounded by its own request timeout.
             executor.shutdown(wait=False, cancel_futures=True)

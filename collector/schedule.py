@@ -43,14 +43,10 @@ class Queue:
                 self._witnesses.append(i)
         self.planned = [*self.planned, *more]
 
-    def landed_before(self, index: int) -> bool:
-        """Whether every item planned before `index` was handed out and has landed."""
-        return self._all_landed_before(index)
-
     def take(self) -> tuple[Step, Item] | None:
         """The next item that may start now, or None (none left, or each candidate must wait)."""
         witness = self._witnesses[0] if self._witnesses else None
-        if witness is not None and self._all_landed_before(witness):
+        if witness is not None and self.landed_before(witness):
             self._witnesses.popleft()
             return self._hand_out(witness)
         heavy = next((i for i in self._heavy if i != witness), None)
@@ -64,7 +60,7 @@ class Queue:
             return self._hand_out(heavy)
         return self._hand_out(light)
 
-    def _all_landed_before(self, index: int) -> bool:
+    def landed_before(self, index: int) -> bool:
         """Whether every item planned before `index` was handed out and has landed."""
         queued = (q[0] for q in (self._heavy, self._light) if q)
         return all(i >= index for i in queued) and all(i >= index for i in self._out.values())

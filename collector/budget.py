@@ -27,9 +27,9 @@ SAMPLE = 64 << 10
 # compressed), the gzip trailer and the compressor's unflushed buffer.
 _FIXED_RESERVE = 192 << 10
 _PER_ARTIFACT = 110
+_PER_PIECE = 40
 # Deflate's worst case: incompressible input in stored blocks, 5 bytes of header per 64 KiB block.
 _DEFLATE_WORST = 1.001
-_PER_PIECE = 40
 # Level words as ztunnel (Rust tracing: `  WARN `), istiod (zap: `\twarn\t`) and klog (`E0102 `) write them.
 # The definition of an important line; `important_lines` finds the same lines faster.
 _IMPORTANT = re.compile(

@@ -23,7 +23,8 @@ API_PATH = "/api/v1/pods"
 ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 # Metadata is a quarter to half of a pod (managedFields included), so a page of this many carries
 # about the bytes of a 500-pod page (kubectl's chunk size, which every other list keeps) in a quarter
-# of the round trips: this list runs alone after the last dump, where each round trip is wall time.
+# of the round trips: this list starts after the last dump, which at 1,000 nodes is the end of the
+# run, so each of its round trips there is wall time.
 PAGE_SIZE = 2000
 
 

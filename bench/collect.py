@@ -214,7 +214,7 @@ def stages(nodes: int, pods_per_node: int, istio: str) -> None:
     judge, redact, `BundleWriter.put`) with one RunCache; the first round warms the run's memos and
     is not counted. `time.process_time`, so no server or neighbour is in the figure.
     """
-    from collector import members, redact, runner
+    from collector import judge, members, redact
     from collector.archive import BundleWriter
     from collector.body import Body
     from collector.runcache import RunCache
@@ -255,7 +255,7 @@ def stages(nodes: int, pods_per_node: int, istio: str) -> None:
                         body.write(data[at : at + (256 << 10)])
                     t1 = time.process_time()
                     read = members.Read(body.read_bytes(), cache.known)
-                    runner._judge_read(read, body, version_of, input_, cache)
+                    judge.judge_read(read, body, version_of, input_, cache)
                     t2 = time.process_time()
                     out, _, _ = redact.apply(f"s/{rnd}/{k}", body, None, is_json=True, cache=cache, read=read)
                     assert out is not None

@@ -8,7 +8,6 @@ regardless of cluster size. Failure is data: every item ends as exactly one mani
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import signal
 import threading
@@ -17,9 +16,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
 
-from collector import members, redact, redact_text, transport
+from collector import judge, members, redact, redact_text, transport
 from collector.archive import BundleWriter
 from collector.body import Body
 from collector.context import MergedList, StepContext
@@ -79,91 +77,6 @@ class RunState:
     deadline_exceeded: bool = False
 
 
-def _judge_json(
-    body: Body | bytes,
-    version_of: Callable[[Any], str | None] | None,
-    kind: object = None,
-    cache: RunCache | None = None,
-) -> tuple[str | None, str | None]:
-    """Return (where the body stops being valid JSON, in bytes, or None; the version seen).
-
-    A pretty-printed object is judged member by member, and a big member (or a big compact body of the
-    same `kind`) already judged in this run is not parsed again: at 1,000 ztunnels that is 1,000
-    identical 12 MB `workloads` members. Only an invalid body is parsed whole, for the exact offset.
-    """
-    cache = cache or RunCache()
-    # One big parse at a time, the redactor's included; also the only time a spooled body is in memory.
-    with cache.parse_lock:
-        read = members.Read(body.read_bytes() if isinstance(body, Body) else body, cache.known)
-        return _judge_read(read, body, version_of, kind, cache)
-
-
-def _judge_read(
-    read: members.Read,
-    body: Body | bytes,
-    version_of: Callable[[Any], str | None] | None,
-    kind: object,
-    cache: RunCache,
-) -> tuple[str | None, str | None]:
-    """`_judge_json` on a body already read (the caller holds `cache.parse_lock`)."""
-    data = read.data
-    if read.split is not None:
-        parsed = _parse_members(read, cache)
-        if parsed is not None:
-            return None, _version(version_of, parsed)
-    key = (kind, body.sha256_from(data)) if isinstance(body, Body) and body.size >= members.MEMO_MIN else None
-    known = cache.valid_bodies.get(key) if key else None
-    if known is not None:
-        return None, known[0]
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return f"not UTF-8 at byte {exc.start}", None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        offset = len(text[: exc.pos].encode("utf-8"))
-        return f"invalid JSON at byte {offset} (line {exc.lineno} column {exc.colno}): {exc.msg}", None
-    del text, data
-    version = _version(version_of, doc)
-    if key:
-        cache.valid_bodies.put(key, (version,))
-    return None, version
-
-
-def _parse_members(read: members.Read, cache: RunCache) -> dict[str, Any] | None:
-    """Every member's value parsed, except big ones already known valid; None when one is not JSON."""
-    parsed: dict[str, Any] = {}
-    assert read.split is not None
-    for m, digest in zip(read.split, read.digests(), strict=True):
-        if digest is not None and cache.valid_members.get((m.key, digest)):
-            continue  # seen byte for byte before: valid, and not needed for the version
-        text = m.value_text(read.data)
-        if text is None:
-            return None
-        try:
-            parsed[m.key] = json.loads(text)
-        except json.JSONDecodeError:
-            return None
-        if digest is not None:
-            cache.valid_members.put((m.key, digest), True)
-    return parsed
-
-
-def _json_error(body: bytes) -> str | None:
-    """Return where a body stops being valid JSON, in bytes, or None when it parses."""
-    return _judge_json(body, None)[0]
-
-
-def _version(version_of: Callable[[Any], str | None] | None, doc: Any) -> str | None:
-    if version_of is None:
-        return None
-    try:
-        return version_of(doc)
-    except (ValueError, TypeError, AttributeError):
-        return None
-
-
 def fetch_one(
     ctx: StepContext, step: Step, item: Item, running: dict[str, float], cache: RunCache
 ) -> Fetched:
@@ -209,7 +122,7 @@ def fetch_one(
         with cache.parse_lock:
             read = members.Read(body.read_bytes(), cache.known)
             if status is Status.OK:
-                problem, version = _judge_read(read, body, version_of, item.input, cache)
+                problem, version = judge.judge_read(read, body, version_of, item.input, cache)
                 if problem is not None:
                     status, error = Status.TRUNCATED, problem
             # Secrets never reach the writer: redacted here, so sha256 and size describe what is stored.
@@ -226,7 +139,7 @@ def fetch_one(
         del data
     else:
         if status is Status.OK and body is not None and version_of:
-            version = _version(version_of, body.read_bytes())
+            version = judge.version_in(version_of, body.read_bytes())
         body, redactions, error = redact.apply(item.path, body, error, is_json=item.expect_json, cache=cache)
     return Fetched(
         body=body,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from collector import body as body_module
-from collector import members, redact, runner
+from collector import judge, members, redact
 from collector.archive import BundleWriter
 from collector.body import Body, Budget
 from collector.runcache import RunCache
@@ -60,7 +60,7 @@ def _through_worker(data: bytes, cache: RunCache, path: str) -> Body:
     body = Body.of(data)
     with cache.parse_lock:
         read = members.Read(body.read_bytes(), cache.known)
-        runner._judge_read(read, body, None, Input.ZTUNNEL_CONFIG, cache)
+        judge.judge_read(read, body, None, Input.ZTUNNEL_CONFIG, cache)
         out, _, _ = redact.apply(path, body, None, is_json=True, cache=cache, read=read)
         assert out is not None
         if out is body:

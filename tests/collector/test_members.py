@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from collector import members, redact, runner
+from collector import judge, members, redact, runner
 from collector.body import Body
 from collector.redact_text import Reason
 from collector.runcache import RunCache
@@ -59,16 +59,16 @@ def test_split_finds_every_top_level_member_and_rejects_other_layouts() -> None:
 
 
 def test_a_repeated_big_member_is_not_needed_for_validity_or_version(cache: RunCache) -> None:
-    first = runner._judge_json(Body.of(_dump("a")), _version, "dump", cache)
-    second = runner._judge_json(Body.of(_dump("b", version="1.25.1")), _version, "dump", cache)
+    first = judge.judge_json(Body.of(_dump("a")), _version, "dump", cache)
+    second = judge.judge_json(Body.of(_dump("b", version="1.25.1")), _version, "dump", cache)
     assert first == (None, "1.24.0") and second == (None, "1.25.1")
     assert len(cache.valid_members) == 1  # only the workloads member is big enough to remember
 
 
 def test_an_invalid_small_member_beside_a_remembered_one_gets_the_whole_body_offset(cache: RunCache) -> None:
-    runner._judge_json(Body.of(_dump("a")), None, "dump", cache)
+    judge.judge_json(Body.of(_dump("a")), None, "dump", cache)
     bad = _dump("b").replace(b'"node": "b"', b'"node": b"')
-    problem, _ = runner._judge_json(Body.of(bad), None, "dump", cache)
+    problem, _ = judge.judge_json(Body.of(bad), None, "dump", cache)
     whole = bad.decode()
     with pytest.raises(json.JSONDecodeError) as exc:
         json.loads(whole)
@@ -125,7 +125,7 @@ def test_a_clean_body_keeps_its_bytes_and_is_remembered_clean(cache: RunCache) -
 def test_two_runs_do_not_share_what_they_remember() -> None:
     """Memos belong to the run that made them: a second run parses its members itself."""
     first, second = RunCache(), RunCache()
-    assert runner._judge_json(Body.of(_dump("a")), None, "dump", first) == (None, None)
+    assert judge.judge_json(Body.of(_dump("a")), None, "dump", first) == (None, None)
     assert len(first.valid_members) == 1 and len(second.valid_members) == 0
     redact.redact_body("d.json", Body.of(_dump("a")), is_json=True, cache=first)
     assert len(first.walked) == 1 and len(second.walked) == 0
@@ -139,7 +139,7 @@ def test_the_redactor_and_the_runner_keep_no_memo_or_lock_of_their_own() -> None
     from collector.runcache import Memo
 
     lock_type = type(threading.Lock())
-    for module in (redact, redact_text, runner, members, leakscan):
+    for module in (redact, redact_text, runner, judge, members, leakscan):
         held = [
             name for name, value in vars(module).items() if isinstance(value, Memo | RunCache | lock_type)
         ]

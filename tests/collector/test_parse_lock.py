@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
-from collector import redact, redact_text, runner
+from collector import judge, redact, redact_text
 from collector.body import Body
 from collector.runcache import RunCache
 
@@ -28,7 +28,7 @@ def test_validating_json_waits_while_the_redactor_holds_the_lock() -> None:
     out: list[tuple[str | None, str | None]] = []
     cache = RunCache()
     with cache.parse_lock:
-        t, done = _in_thread(lambda: out.append(runner._judge_json(DUMP.encode(), None, None, cache)))
+        t, done = _in_thread(lambda: out.append(judge.judge_json(DUMP.encode(), None, None, cache)))
         assert not done.wait(0.3), "validation parsed while the redactor held the lock"
     assert done.wait(5)
     t.join()

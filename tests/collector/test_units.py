@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from collector.archive import BundleWriter
 from collector.failures import Truncated, classify
+from collector.judge import json_error
 from collector.kube import _read_reply
 from collector.manifest import Artifact, Manifest
-from collector.runner import _json_error
 from collector.steps import Item, Source, SourceKind
 from collector.targets import PodRef
 from collector.toollog import MaskingFilter
@@ -79,8 +79,8 @@ def test_reply_over_cap_keeps_head_and_records_trim() -> None:
 
 
 def test_json_error_names_byte_offset_and_accepts_valid_json() -> None:
-    assert _json_error(b'{"a": [1, 2]}') is None
-    problem = _json_error('{"é": [1, '.encode())
+    assert json_error(b'{"a": [1, 2]}') is None
+    problem = json_error('{"é": [1, '.encode())
     assert problem is not None and problem.startswith("invalid JSON at byte 11")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from collector.members import Layout
 
 SPOOL_BYTES = 1 << 20
+_IOV_MAX = 1024  # buffers one pwritev may take (Linux's IOV_MAX)
 _STEP = 4 << 20  # budget taken in steps, so a growing body asks the lock every few MB only
 
 
@@ -59,11 +61,12 @@ MEMORY = Budget(32 << 20)
 class Body:
     """Bytes exactly as received (or as the redactor rebuilt them), in memory or on disk."""
 
-    __slots__ = ("_chunks", "_file", "_hash", "_held", "_pending", "_pending_size", "layout", "size")
+    __slots__ = ("_chunks", "_disk", "_file", "_hash", "_held", "_pending", "_pending_size", "layout", "size")
 
     def __init__(self) -> None:
         self._chunks: list[bytes | memoryview] | None = []  # None once on disk
-        self._file: IO[bytes] | None = None
+        self._file: IO[bytes] | None = None  # unbuffered; written at `_disk` with pwritev, read with pread
+        self._disk = 0  # bytes in the file
         self._hash: hashlib._Hash | None = None  # None until sha256 is first asked for
         self._held = 0  # bytes of `MEMORY` this body holds (beyond the first MiB every body may hold)
         # Once on disk, chunks wait here and go to the file a MiB at a time: a port-forward hands over
@@ -131,9 +134,7 @@ class Body:
     def write(self, chunk: bytes | memoryview) -> None:
         self.layout = None
         if self._chunks is not None and not self._room(len(chunk)):
-            spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by close()
-            spool.rollover()  # straight to disk: the chunks are copied once, into the file
-            self._file = spool
+            self._file = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 - closed by close()
             self._pending, self._pending_size = self._chunks, self.size
             self._chunks = None
             self._flush()
@@ -151,22 +152,44 @@ class Body:
         self.size += len(chunk)
 
     def _flush(self) -> None:
-        """Write the pending chunks to the file, a MiB or so per write (never one big joined copy)."""
+        """Write the pending chunks to the file, a MiB or so per system call, gathered from where they
+        are: joining them first made a fresh 1 MiB buffer per write, and at 1,000 ztunnels the page
+        faults of those buffers were 2.4 million of the run's 9.1 million (a tenth of its CPU)."""
         group: list[bytes | memoryview] = []
         size = 0
         for chunk in self._pending:
             group.append(chunk)
             size += len(chunk)
-            if size >= SPOOL_BYTES:
-                self._write_group(group)
+            if size >= SPOOL_BYTES or len(group) == _IOV_MAX:
+                self._write_group(group, size)
                 group, size = [], 0
-        self._write_group(group)
+        self._write_group(group, size)
         self._pending, self._pending_size = [], 0
 
-    def _write_group(self, group: list[bytes | memoryview]) -> None:
-        if group:
+    def _write_group(self, group: list[bytes | memoryview], size: int) -> None:
+        while size:
             assert self._file is not None
-            self._file.write(group[0] if len(group) == 1 else b"".join(group))
+            done = os.pwritev(self._file.fileno(), group, self._disk)
+            self._disk += done
+            size -= done
+            if size:  # a short write (rare on a regular file): drop what went, write the rest
+                while done >= len(group[0]):
+                    done -= len(group[0])
+                    group = group[1:]
+                group = [memoryview(group[0])[done:], *group[1:]]
+
+    def pread(self, start: int, stop: int) -> bytes:
+        """Bytes `[start:stop]` of a body on disk, read from its file (a writer needing a few pieces)."""
+        assert self._file is not None
+        self._flush()
+        out = []
+        while start < stop:
+            block = os.pread(self._file.fileno(), stop - start, start)
+            if not block:
+                raise OSError(f"spooled body ends at {start} bytes, not {stop}")
+            out.append(block)
+            start += len(block)
+        return out[0] if len(out) == 1 else b"".join(out)
 
     @property
     def sha256(self) -> str:
@@ -176,12 +199,8 @@ class Body:
                 for chunk in self._chunks:
                     digest.update(chunk)
             else:
-                assert self._file is not None
-                self._flush()
-                self._file.seek(0)
-                while block := self._file.read(1 << 20):
-                    digest.update(block)
-                self._file.seek(0, 2)  # later writes append
+                for at in range(0, self.size, 1 << 20):
+                    digest.update(self.pread(at, min(at + (1 << 20), self.size)))
             self._hash = digest
         return self._hash.hexdigest()
 
@@ -209,10 +228,7 @@ class Body:
             data = self._chunks[0] if self._chunks else b""
             assert isinstance(data, bytes)
             return data
-        assert self._file is not None
-        self._flush()
-        self._file.seek(0)
-        return self._file.read()
+        return self.pread(0, self.size)
 
     def parts(self) -> list[bytes | memoryview]:
         """The body's bytes as consecutive buffers: its chunks in memory, or one read of its file."""
@@ -226,8 +242,10 @@ class Body:
             return io.BytesIO(self.read_bytes())
         assert self._file is not None
         self._flush()
-        self._file.seek(0)
-        return self._file
+        # Its own buffered reader over the same file: writes go by offset (pwritev), not through it.
+        stream = open(self._file.fileno(), "rb", buffering=1 << 20, closefd=False)  # noqa: SIM115
+        stream.seek(0)
+        return stream
 
     def _release(self) -> None:
         if self._held:

@@ -195,7 +195,7 @@ def test_large_body_spills_to_disk_with_digest_computed_on_the_way(monkeypatch: 
     for i in range(0, len(data), 4096):
         body.write(data[i : i + 4096])
     assert body.size == len(data) and body.sha256 == hashlib.sha256(data).hexdigest()
-    assert body._file._rolled  # type: ignore[attr-defined]  # on disk, not in memory
+    assert not body.in_memory  # on disk
     assert body.read_bytes() == data
     body.close()
 
@@ -235,6 +235,26 @@ def test_a_spooled_body_reads_back_what_was_written_whatever_the_order_of_writes
         body.close()
     finally:
         body_module.MEMORY = saved
+
+
+def test_a_spooled_body_survives_short_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pwritev may write less than it was given; the rest is written, nothing twice, nothing lost."""
+    import os
+
+    from collector import body as body_module
+    from collector.body import SPOOL_BYTES, Body, Budget
+
+    monkeypatch.setattr(body_module, "MEMORY", Budget(0))
+    real = os.pwritev
+    monkeypatch.setattr(
+        body_module.os, "pwritev", lambda fd, bufs, at: real(fd, [memoryview(b"".join(bufs))[:7001]], at)
+    )
+    data = bytes(range(256)) * (3 * SPOOL_BYTES // 256)
+    body = Body()
+    for i in range(0, len(data), 29_000):
+        body.write(memoryview(data)[i : i + 29_000])
+    assert body.read_bytes() == data and body.pread(5, 70_000) == data[5:70_000]
+    body.close()
 
 
 def test_large_bodies_stay_in_memory_within_the_budget_and_give_it_back(

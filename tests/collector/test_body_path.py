@@ -143,6 +143,18 @@ def test_a_collect_stores_the_same_bundle_as_the_searching_path(
     (tmp_path / "old").mkdir()
     new = collect(cluster, tmp_path / "new")
     assert new.code == 0 and laid_out  # the layout path ran
+    # The same with every body past 1 KiB on disk: the writer reads back only the pieces it stores.
+    reads: list[int] = []
+    real_pread = Body.pread
+    monkeypatch.setattr(Body, "pread", lambda self, a, b: reads.append(b - a) or real_pread(self, a, b))
+    with monkeypatch.context() as disk_only:
+        disk_only.setattr(body_module, "MEMORY", Budget(0))
+        disk_only.setattr(body_module, "SPOOL_BYTES", 1024)
+        laid_out.clear()
+        (tmp_path / "disk").mkdir()
+        disk = collect(cluster, tmp_path / "disk")
+    assert disk.code == 0 and laid_out and reads
+    assert _recipes(disk) == _recipes(new) and disk.objects == new.objects
     # The path before layouts: no layout handed over, no digest trusted, every big body on disk.
     monkeypatch.setattr(members.Read, "layout", lambda self: None)
     monkeypatch.setattr(members, "Layout", lambda *args: None)

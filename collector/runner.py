@@ -248,8 +248,9 @@ class Runner:
                     done, _ = wait(in_flight, timeout=min(TICK_S, remaining), return_when=FIRST_COMPLETED)
                     for future in done:
                         step, item = in_flight.pop(future)
-                        queue.landed(step, item)
-                        self._land(item, future.result())
+                        result = future.result()
+                        queue.landed(step, item, result.body.size if result.body is not None else 0)
+                        self._land(item, result)
                     if not done:
                         self._emit(None)
         except KeyboardInterrupt:

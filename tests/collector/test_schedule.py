@@ -60,6 +60,22 @@ def test_a_heavy_item_past_its_slots_waits_and_the_light_ones_behind_it_go_first
     assert not queue
 
 
+def test_heavy_slots_shrink_to_the_bytes_in_flight_once_bodies_are_big() -> None:
+    from collector.schedule import HEAVY_BYTES
+
+    queue = Queue(_plan("HHHHHHH"), heavy_slots=4)
+    taken = _take(queue, 5)
+    assert _names(taken) == ["0", "1", "2", "3", None]
+    queue.landed(*taken[0], size=HEAVY_BYTES // 8)  # small: four slots stay
+    assert _names(_take(queue, 2)) == ["4", None]
+    queue.landed(*taken[1], size=HEAVY_BYTES // 2 + 1)  # one weighs over half the bound: two slots
+    queue.landed(*taken[2], size=HEAVY_BYTES // 8)  # a smaller one later gives none back
+    assert queue.heavy_slots == 2 and queue.heavy_in_flight == 2
+    assert _names(_take(queue, 1)) == [None]
+    queue.landed(*taken[3], size=HEAVY_BYTES * 4)  # never fewer than two
+    assert queue.heavy_slots == 2 and _names(_take(queue, 2)) == ["5", None]
+
+
 def test_a_witness_waits_for_every_earlier_item_to_land_and_later_items_pass_it() -> None:
     queue = Queue(_plan("HLHWLH"), heavy_slots=2)
     first = _take(queue, 5)

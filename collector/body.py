@@ -6,7 +6,8 @@ budget for every body of the process) has room for them; the first write it has 
 the chunks to an unnamed temporary file, as every body past 1 MiB once was. At 1,000 ztunnels a
 16.6 MB dump written to a temporary file and read back twice (the runner's check, the writer) cost
 ~0.6 ms of CPU per MB in copies and system calls; a few bodies in memory at once keep peak memory
-flat in cluster size all the same.
+flat in cluster size all the same. (The writer now reads back only the pieces it stores:
+`collector.archive`.)
 
 The sha256 is computed when first asked for (reading the bytes back once) and kept up to date from
 then on: most ztunnel dumps are rebuilt by the redactor, and the received bytes' digest of a 16 MB
@@ -182,7 +183,7 @@ class Body:
                 group = [memoryview(group[0])[done:], *group[1:]]
 
     def pread(self, start: int, stop: int) -> bytes:
-        """Bytes `[start:stop]` of a body on disk, read from its file (a writer needing a few pieces)."""
+        """Bytes `[start:stop]` of a body on disk, read from its file (pending chunks written first)."""
         assert self._file is not None
         self._flush()
         out = []

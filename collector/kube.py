@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient, Configuration
 
 CHUNK = 256 * 1024
+POOL_CONNECTIONS = 64  # connections one client keeps: more than the widest fan-out on one client (48)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,10 @@ def load_cluster_config(kubeconfig: str | None, context: str | None) -> ClusterC
         raise ClusterError(f"{path}: cannot read kubeconfig: {exc}") from None
     # One timeout must cost one timeout: urllib3 would otherwise retry reads three times.
     cfg.retries = False
+    # Room for every thread that shares one client at once (the preflight's reviews, discovery's
+    # lookups): the client's default (5 per core) made urllib3 discard the extra connections with a
+    # "Connection pool is full" WARNING in the user's tool log. The preflight closes them when done.
+    cfg.connection_pool_maxsize = POOL_CONNECTIONS
     secrets = tuple(str(v) for v in (cfg.api_key or {}).values() if v) + tuple(
         v for v in (cfg.password,) if v
     )

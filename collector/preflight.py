@@ -126,6 +126,7 @@ def run(api: ApiClient, plan: Plan) -> list[str]:
     workers = max(1, min(len(todo), ROUND))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ztbundle-preflight") as pool:
         answers = list(pool.map(lambda c: _answer(api, c, plan.options.timeout_s), todo))
+    api.rest_client.pool_manager.clear()  # the round's connections, idle from now on: closed, not kept
     failed = next((a for a in answers if isinstance(a, Exception)), None)
     if failed is not None:
         line = f"preflight: cannot ask the API server about permissions ({failed or type(failed).__name__})"

@@ -103,6 +103,7 @@ def test_tool_log_is_in_the_bundle_without_the_token(healthy: tuple[Run, FakeClu
     run, cluster = healthy
     log = run.members[layout.TOOL_LOG].decode()
     assert "found Istio in istio-system" in log
+    assert "Connection pool is full" not in log  # urllib3's warning when a fan-out outgrows a pool
     for body in run.members.values():
         assert cluster.token.encode() not in body
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from kubernetes.client import ApiClient, Configuration
 
 CHUNK = 256 * 1024
-POOL_CONNECTIONS = 64  # connections one client keeps: more than the widest fan-out on one client (48)
+POOL_CONNECTIONS = 64  # connections one client keeps: above its widest fan-out (`collector.preflight.ROUND`)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ import yaml
 from tests.fakecluster import certs, k8s
 from tests.fakecluster.faults import Fault, FaultKind
 from tests.fakecluster.scenario import Scenario, stable_int, wall_clock
-from tests.fakecluster.server import ApiError, Handler, RequestRecord, _Server
+from tests.fakecluster.server import JSON, ApiError, Handler, RequestRecord, _Server
 
 BAD_TOKEN = "this-token-is-not-valid"
 
@@ -204,16 +204,24 @@ class FakeCluster:
 
     # --- discovery ------------------------------------------------------------------------------------
 
-    def discovery(self, path: str) -> dict[str, Any] | None:
+    def discovery(self, path: str, accept: str = "") -> tuple[dict[str, Any], str] | None:
+        """The discovery document at `path` and its content type, or None when `path` is not one.
+
+        `/api` and `/apis` answer in the aggregated form (`apidiscovery.k8s.io`: every version and
+        resource of every group in one document) when the Accept header offers it and the scenario's
+        server has it, as a real API server does from 1.26 (v2beta1) and 1.30 (v2); else the legacy
+        documents, whose group versions are each one more GET.
+        """
         path = path.rstrip("/")
-        if path == "/api":
-            return {
-                "kind": "APIVersions",
-                "versions": ["v1"],
-                "serverAddressByClientCIDRs": [
-                    {"clientCIDR": "0.0.0.0/0", "serverAddress": self.url.removeprefix("https://")}
-                ],
-            }
+        if path in ("/api", "/apis") and self.scenario.aggregated_discovery:
+            for version in ("v2", "v2beta1"):
+                kind = f"application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"
+                if kind in accept.replace(" ", ""):
+                    return self._aggregated(path == "/api", version), kind
+        doc = self._legacy_discovery(path)
+        return None if doc is None else (doc, JSON)
+
+    def _served_versions(self) -> dict[str, list[str]]:
         versions: dict[str, list[str]] = {"authorization.k8s.io": ["v1"]}
         for r in k8s.RESOURCES.values():
             if r.group and r.group not in self.scenario.uninstalled_groups:
@@ -222,6 +230,58 @@ class FakeCluster:
                         versions[r.group].append(v)
         for vs in versions.values():
             vs.sort(key=_version_rank)
+        return versions
+
+    def _aggregated(self, core: bool, version: str) -> dict[str, Any]:
+        """APIGroupDiscoveryList: the legacy resource lists regrouped, subresources under their resource."""
+        groups = [("", ["v1"])] if core else sorted(self._served_versions().items())
+        items = []
+        for group, vs in groups:
+            versions = []
+            for v in vs:
+                listed = self._resource_list(group, v)
+                resources = []
+                for r in listed:
+                    if "/" in r["name"]:
+                        continue
+                    subs = [
+                        {
+                            "subresource": s["name"].split("/", 1)[1],
+                            "responseKind": {"group": group, "version": v, "kind": s["kind"]},
+                            "verbs": s["verbs"],
+                        }
+                        for s in listed
+                        if s["name"].startswith(r["name"] + "/")
+                    ]
+                    resources.append(
+                        {
+                            "resource": r["name"],
+                            "responseKind": {"group": group, "version": v, "kind": r["kind"]},
+                            "scope": "Namespaced" if r["namespaced"] else "Cluster",
+                            "singularResource": r["singularName"],
+                            "verbs": r["verbs"],
+                            **({"subresources": subs} if subs else {}),
+                        }
+                    )
+                versions.append({"version": v, "resources": resources, "freshness": "Current"})
+            items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": versions})
+        return {
+            "kind": "APIGroupDiscoveryList",
+            "apiVersion": f"apidiscovery.k8s.io/{version}",
+            "metadata": {},
+            "items": items,
+        }
+
+    def _legacy_discovery(self, path: str) -> dict[str, Any] | None:
+        if path == "/api":
+            return {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [
+                    {"clientCIDR": "0.0.0.0/0", "serverAddress": self.url.removeprefix("https://")}
+                ],
+            }
+        versions = self._served_versions()
         if path == "/apis":
             return {
                 "kind": "APIGroupList",

@@ -364,6 +364,9 @@ class Scenario:
     # uid, resourceVersion and creationTimestamp. Served by kind (tests/fakecluster/config.py).
     config: tuple[Mapping[str, Any], ...] = ()
     uninstalled_groups: frozenset[str] = frozenset()  # API groups whose CRDs are not installed
+    # False: an API server before Kubernetes 1.26, which ignores the aggregated discovery Accept type
+    # and answers /api and /apis with the legacy documents only (each group version then its own GET).
+    aggregated_discovery: bool = True
     istiod_env: tuple[tuple[str, str], ...] = (
         ("PILOT_ENABLE_AMBIENT", "true"),
         ("CA_TRUSTED_NODE_ACCOUNTS", "istio-system/ztunnel"),

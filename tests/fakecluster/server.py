@@ -245,10 +245,11 @@ class Handler(BaseHTTPRequestHandler):
         scn = self.cluster.scenario
         if method == "GET" and path in ("/version", "/version/"):
             return self._json(KUBE_VERSION, 200, faults, record)
-        discovery = self.cluster.discovery(path)
+        discovery = self.cluster.discovery(path, self.headers.get("Accept", ""))
         if method == "GET" and discovery is not None:  # resource="discovery" faults target /api(s) here
             extra = [f for f in self.cluster.faults if f.resource == "discovery" and f.pod is None]
-            return self._json(discovery, 200, faults + extra, record)
+            doc, content_type = discovery
+            return self._send(Response(200, json.dumps(doc).encode(), content_type), faults + extra, record)
         if method == "POST" and path.rstrip("/") == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews":
             return self._ssar(body, record, faults)
         route = parse_route(path)

@@ -85,18 +85,14 @@ class Plan:
 def discover(api: ApiClient, options: Options, host: str) -> Plan:
     """Probe the server, then find Istio; raise ClusterError when nothing could be collected.
 
-    API discovery (the longest chain: `/apis`, then each group's versions) goes out with the probe,
-    the four pod lists right after it (none depends on another). The answers are read in the order
-    they used to be asked, so a failure reports the same line as before: the probe's, istiod's list,
-    ztunnel's, no Istio found, then istio-cni's, waypoints'. API discovery never raises.
+    API discovery (the longest chain: `/apis`, then each group's versions) and the four pod lists go
+    out with the probe: none depends on another, so finding Istio costs one round trip, not two. The
+    answers are read in a fixed order, so a failure reports the same line whatever answered first:
+    the probe's, istiod's list, ztunnel's, no Istio found, then istio-cni's, waypoints'. API
+    discovery never raises.
     """
     background = ThreadPoolExecutor(max_workers=5, thread_name_prefix="ztbundle-discovery")
     apis = background.submit(served_apis, api, options)
-    try:
-        version = _probe(api, options, host)
-    except ClusterError:
-        background.shutdown(wait=False)
-        raise
     lists = {
         component: background.submit(
             lambda c, ns: tuple(_find(api, options, host, c, ns)),
@@ -106,6 +102,7 @@ def discover(api: ApiClient, options: Options, host: str) -> Plan:
         for component in (Component.ISTIOD, Component.ZTUNNEL, Component.CNI, Component.WAYPOINT)
     }
     background.shutdown(wait=False)
+    version = _probe(api, options, host)  # its error first: a refused or unreachable server fails all
     istiods = lists[Component.ISTIOD].result()
     ztunnels = lists[Component.ZTUNNEL].result()
     namespace = options.istio_namespace
@@ -148,26 +145,60 @@ class ServedApis:
         return next((v for v in known if resource in self.resources.get((group, v), frozenset())), None)
 
 
-def served_apis(api: ApiClient, options: Options) -> ServedApis:
-    """Read `/apis`, then each version of the groups the configuration lists use (one GET each)."""
-    from ztbundle.layout import CONFIG_RESOURCES
+# Aggregated discovery (`apidiscovery.k8s.io`, served from Kubernetes 1.26, v2 from 1.30): every
+# group, version and resource in one document. A server without it answers the legacy group list.
+AGGREGATED = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+    "application/json"
+)
 
+
+def served_apis(api: ApiClient, options: Options) -> ServedApis:
+    """Which group versions serve which resources: one GET of `/apis`, aggregated where served.
+
+    From an older server (the legacy group list), each version of the groups the configuration lists
+    use is one more GET: a chain of up to four round trips that the aggregated document makes one.
+    """
     try:
-        doc = _get_json(api, "/apis", options)
-        served = {
-            str(g.get("name")): {str(v.get("version")) for v in g.get("versions") or []}
-            for g in doc.get("groups") or []
-        }
-        groups = sorted({r.group for r in CONFIG_RESOURCES if r.group in served})
-        # Groups together (as the preflight does, on one thread-safe pool); within a group, the
-        # newest versions first, stopping once every wanted resource has a version.
-        with ThreadPoolExecutor(max_workers=8, thread_name_prefix="ztbundle-discovery") as pool:
-            found = list(pool.map(lambda g: _group(api, g, served[g], options), groups))
+        doc = _get_json(api, "/apis", options, accept=AGGREGATED)
+        if doc.get("kind") == "APIGroupDiscoveryList":
+            resources = _aggregated(doc)
+        else:
+            resources = _per_group(api, doc, options)
     except Exception as exc:  # noqa: BLE001 - recorded on every configuration list, never fatal
         failed = classify(exc, "read API discovery (/apis)", options.timeout_s)
         return ServedApis({}, f"API discovery (/apis) failed: {failed.message}")
-    resources = {gv: names for listing in found for gv, names in listing.items()}
     return ServedApis(resources, None)
+
+
+def _aggregated(doc: dict[str, Any]) -> dict[tuple[str, str], frozenset[str]]:
+    """(group, version) → resources, from an APIGroupDiscoveryList (subresources are nested there)."""
+    return {
+        (str(group["metadata"]["name"]), str(version["version"])): frozenset(
+            str(r["resource"]) for r in version.get("resources") or []
+        )
+        for group in doc.get("items") or []
+        for version in group.get("versions") or []
+    }
+
+
+def _per_group(
+    api: ApiClient, doc: dict[str, Any], options: Options
+) -> dict[tuple[str, str], frozenset[str]]:
+    """The legacy way: `/apis` names each group's versions; each version lists its resources."""
+    from ztbundle.layout import CONFIG_RESOURCES
+
+    served = {
+        str(g.get("name")): {str(v.get("version")) for v in g.get("versions") or []}
+        for g in doc.get("groups") or []
+    }
+    groups = sorted({r.group for r in CONFIG_RESOURCES if r.group in served})
+    # Groups together (as the preflight does, on one thread-safe pool); within a group, the
+    # newest versions first, stopping once every wanted resource has a version.
+    with ThreadPoolExecutor(max_workers=8, thread_name_prefix="ztbundle-discovery") as pool:
+        found = list(pool.map(lambda g: _group(api, g, served[g], options), groups))
+    return {gv: names for listing in found for gv, names in listing.items()}
 
 
 def _group(
@@ -194,8 +225,10 @@ def _group(
     return out
 
 
-def _get_json(api: ApiClient, path: str, options: Options) -> dict[str, Any]:
-    body = api_get(api, path, timeout_s=options.timeout_s, max_bytes=8 << 20).read_bytes()
+def _get_json(
+    api: ApiClient, path: str, options: Options, accept: str = "application/json"
+) -> dict[str, Any]:
+    body = api_get(api, path, timeout_s=options.timeout_s, max_bytes=8 << 20, accept=accept).read_bytes()
     doc = json.loads(body)
     if not isinstance(doc, dict):
         raise ValueError(f"{path}: expected a JSON object")

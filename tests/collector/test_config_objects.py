@@ -47,6 +47,34 @@ def test_bookinfo_config_is_collected_at_the_newest_served_versions(tmp_path: Pa
     assert cni["data"]["AMBIENT_ENABLED"] == "true"
 
 
+def _discovery_requests(paths: list[str]) -> list[str]:
+    return [p for p in paths if p == "/apis" or (p.startswith("/apis/") and p.count("/") == 3)]
+
+
+def test_one_aggregated_discovery_request_finds_what_the_legacy_chain_found(tmp_path: Path) -> None:
+    """A 1.26+ server answers `/apis` with every group's versions and resources: one request instead of a
+    chain of them, and the same lists at the same versions as from a server without it."""
+    runs = {}
+    for aggregated in (True, False):
+        scn = scenarios.bookinfo().with_overrides(aggregated_discovery=aggregated)
+        (out := tmp_path / ("aggregated" if aggregated else "legacy")).mkdir()
+        with FakeCluster(scn) as cluster:
+            run = collect(cluster, out)
+            asked = [r.path for r in cluster.requests]
+        assert run.code == Exit.OK
+        lists = sorted(p for p in asked if p.startswith("/apis/") and p.count("/") > 3)
+        runs[aggregated] = (_discovery_requests(asked), lists, run)
+    (new, new_lists, new_run), (old, old_lists, old_run) = runs[True], runs[False]
+    assert new == ["/apis"]
+    assert old[0] == "/apis" and f"/apis/{GATEWAY_API}/v1alpha2" in old and len(old) > 5
+    assert new_lists == old_lists and f"/apis/{GATEWAY_API}/v1alpha2/tcproutes" in new_lists
+    for r in layout.CONFIG_RESOURCES:
+        assert new_run.artifact(r.path)["status"] == old_run.artifact(r.path)["status"] == "ok"
+        new_doc, old_doc = (json.loads(run.members[r.path]) for run in (new_run, old_run))
+        assert new_doc["apiVersion"] == old_doc["apiVersion"]
+        assert [o["metadata"] for o in new_doc["items"]] == [o["metadata"] for o in old_doc["items"]]
+
+
 def test_cluster_without_gateway_api_crds_yields_a_complete_bundle(tmp_path: Path) -> None:
     base = scenarios.bookinfo()
     # without the Gateway API there is no waypoint: no Gateway, pod or Service, and no label naming one

@@ -26,6 +26,7 @@ from typing import BinaryIO
 
 from collector import leakscan
 from collector.body import Body
+from collector.matchers import Reason
 from collector.members import Layout
 from ztbundle import layout
 from ztbundle.errors import ZtbundleError
@@ -57,6 +58,7 @@ class Spooled:
     file: Path
     size: int
     sha256: str
+    leak: tuple[Reason, int] | None = None  # its leak scan, made as it arrived
 
 
 def cut_points(data: bytes, seen: Callable[[int], int] | None = None) -> list[int]:
@@ -138,6 +140,12 @@ class _Segments:
         return tuple(out) if b"d" in out[::2] else None
 
 
+def _scan(data: bytes | Body) -> tuple[Reason, int] | None:
+    if isinstance(data, Body) and not data.in_memory:
+        return leakscan.scan_stream(data.rewound())  # a spooled body is scanned as it is read
+    return leakscan.scan_parts(data.parts() if isinstance(data, Body) else (data,))
+
+
 class BundleWriter:
     """A gzip tar opened for streaming writes; `finish()` adds the manifest and renames into place."""
 
@@ -180,13 +188,13 @@ class BundleWriter:
 
     def add(self, name: str, data: bytes | Body) -> None:
         """Append one member; names are unique because every path comes from `ztbundle.layout`."""
+        self.add_scanned(name, data, _scan(data))
+
+    def add_scanned(self, name: str, data: bytes | Body, hit: tuple[Reason, int] | None) -> None:
+        """`add` for bytes whose leak scan is already known: `hit` is what `leakscan` found in them."""
         if name in self._names:
             raise ValueError(f"duplicate bundle member {name}")
         size = data.size if isinstance(data, Body) else len(data)
-        if isinstance(data, Body) and not data.in_memory:
-            hit = leakscan.scan_stream(data.rewound())  # a spooled body is scanned as it is read
-        else:
-            hit = leakscan.scan_parts(data.parts() if isinstance(data, Body) else (data,))
         if hit is not None:
             self.leaks.append(leakscan.Leak(name, *hit))
         info = tarfile.TarInfo(name)
@@ -299,7 +307,11 @@ class BundleWriter:
         return digest
 
     def defer(self, name: str, body: Body) -> None:
-        """Move a body to the spool directory; `collector.budget` writes it when the run ends."""
+        """Move a body to the spool directory; `collector.budget` writes it when the run ends.
+
+        It is scanned for leaks now, while the run still waits on the network: written whole at the
+        end, it then costs only its compression there.
+        """
         if self._spool is None:
             self._spool = tempfile.TemporaryDirectory(prefix="ztbundle-spool-")
         file = Path(self._spool.name) / f"{len(self.spooled):06d}"
@@ -309,7 +321,7 @@ class BundleWriter:
             while chunk := src.read(1 << 20):
                 out.write(chunk)
         self.raw_bytes += body.size
-        self.spooled.append(Spooled(name, file, body.size, body.sha256))
+        self.spooled.append(Spooled(name, file, body.size, body.sha256, _scan(body)))
 
     def finish(self, manifest_name: str, manifest: bytes) -> Path:
         """Write the manifest last, close the gzip stream, fsync and rename `.partial` to the target."""

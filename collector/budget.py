@@ -141,9 +141,10 @@ def write_logs(writer: BundleWriter, manifest: Manifest, max_size: int) -> None:
     for plan in plans:
         data = plan.log.file.read_bytes()
         kept = keep_lines(data, int(plan.allowance * plan.ratio)) if plan.allowance < _cost(plan) else data
-        writer.add(plan.log.path, kept)
-        if kept is data:
+        if kept is data:  # whole, as scanned when it arrived
+            writer.add_scanned(plan.log.path, data, plan.log.leak)
             continue
+        writer.add(plan.log.path, kept)
         i = by_path.get(plan.log.path)
         if i is None:
             continue

@@ -14,6 +14,9 @@ from collector import body as body_module
 from collector import leakscan
 from collector.archive import BundleWriter
 from collector.body import Body
+from collector.budget import write_logs
+from collector.manifest import Manifest
+from ztbundle.layout import Input
 
 # A token the matchers always flag (a JWT shape), and filler that holds none.
 JWT = (
@@ -74,3 +77,19 @@ def test_the_writers_findings_are_what_the_finished_archive_holds(
     assert not spooled.in_memory
     assert [x.member for x in writer.leaks] == ["logs/a.log", "logs/c.log", "logs/d.log"]
     assert writer.leaks == _read_back(writer.partial)
+
+
+@pytest.mark.parametrize("max_size", [1 << 30, 0], ids=["whole", "trimmed-to-nothing"])
+def test_deferred_logs_findings_are_what_the_archive_holds_whole_or_trimmed(
+    tmp_path: Path, max_size: int
+) -> None:
+    """A deferred log is scanned as it arrives; written whole, that scan stands for it; trimmed, the
+    trimmed bytes are scanned instead, so a leak the trim dropped is not reported."""
+    writer = BundleWriter(tmp_path / "b.tar.gz", defer_logs=True)
+    writer.put("logs/a.log", Body.of(_text(5000, 200_000)), Input.ZTUNNEL_LOGS)
+    writer.put("logs/b.log", Body.of(_text(-1, 100_000)), Input.ZTUNNEL_LOGS)
+    assert [log.leak is not None for log in writer.spooled] == [True, False]
+    write_logs(writer, Manifest(command=[], context=None, options={}), max_size)
+    writer.abort()
+    assert writer.leaks == _read_back(writer.partial)
+    assert [x.member for x in writer.leaks] == (["logs/a.log"] if max_size else [])

@@ -85,11 +85,10 @@ class Plan:
 def discover(api: ApiClient, options: Options, host: str) -> Plan:
     """Probe the server, then find Istio; raise ClusterError when nothing could be collected.
 
-    API discovery (the longest chain: `/apis`, then each group's versions) and the four pod lists go
-    out with the probe: none depends on another, so finding Istio costs one round trip, not two. The
-    answers are read in a fixed order, so a failure reports the same line whatever answered first:
-    the probe's, istiod's list, ztunnel's, no Istio found, then istio-cni's, waypoints'. API
-    discovery never raises.
+    API discovery (`served_apis`) and the four pod lists go out with the probe: none depends on
+    another, so on a current API server finding Istio costs one round trip. The answers are read in a
+    fixed order, so a failure reports the same line whatever answered first: the probe's, istiod's
+    list, ztunnel's, no Istio found, then istio-cni's, waypoints'. API discovery never raises.
     """
     background = ThreadPoolExecutor(max_workers=5, thread_name_prefix="ztbundle-discovery")
     apis = background.submit(served_apis, api, options)

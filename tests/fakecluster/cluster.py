@@ -235,42 +235,47 @@ class FakeCluster:
     def _aggregated(self, core: bool, version: str) -> dict[str, Any]:
         """APIGroupDiscoveryList: the legacy resource lists regrouped, subresources under their resource."""
         groups = [("", ["v1"])] if core else sorted(self._served_versions().items())
-        items = []
-        for group, vs in groups:
-            versions = []
-            for v in vs:
-                listed = self._resource_list(group, v)
-                resources = []
-                for r in listed:
-                    if "/" in r["name"]:
-                        continue
-                    subs = [
-                        {
-                            "subresource": s["name"].split("/", 1)[1],
-                            "responseKind": {"group": group, "version": v, "kind": s["kind"]},
-                            "verbs": s["verbs"],
-                        }
-                        for s in listed
-                        if s["name"].startswith(r["name"] + "/")
-                    ]
-                    resources.append(
-                        {
-                            "resource": r["name"],
-                            "responseKind": {"group": group, "version": v, "kind": r["kind"]},
-                            "scope": "Namespaced" if r["namespaced"] else "Cluster",
-                            "singularResource": r["singularName"],
-                            "verbs": r["verbs"],
-                            **({"subresources": subs} if subs else {}),
-                        }
-                    )
-                versions.append({"version": v, "resources": resources, "freshness": "Current"})
-            items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": versions})
         return {
             "kind": "APIGroupDiscoveryList",
             "apiVersion": f"apidiscovery.k8s.io/{version}",
             "metadata": {},
-            "items": items,
+            "items": [
+                {
+                    "metadata": {"name": group, "creationTimestamp": None},
+                    "versions": [
+                        {"version": v, "resources": self._discovered(group, v), "freshness": "Current"}
+                        for v in vs
+                    ],
+                }
+                for group, vs in groups
+            ],
         }
+
+    def _discovered(self, group: str, version: str) -> list[dict[str, Any]]:
+        """One group version's resources as aggregated discovery lists them."""
+        listed = self._resource_list(group, version)
+
+        def kind(entry: dict[str, Any]) -> dict[str, str]:
+            return {"group": group, "version": version, "kind": entry["kind"]}
+
+        out = []
+        for r in (r for r in listed if "/" not in r["name"]):
+            subs = [
+                {"subresource": s["name"].split("/", 1)[1], "responseKind": kind(s), "verbs": s["verbs"]}
+                for s in listed
+                if s["name"].startswith(r["name"] + "/")
+            ]
+            out.append(
+                {
+                    "resource": r["name"],
+                    "responseKind": kind(r),
+                    "scope": "Namespaced" if r["namespaced"] else "Cluster",
+                    "singularResource": r["singularName"],
+                    "verbs": r["verbs"],
+                    **({"subresources": subs} if subs else {}),
+                }
+            )
+        return out
 
     def _legacy_discovery(self, path: str) -> dict[str, Any] | None:
         if path == "/api":

@@ -58,7 +58,7 @@ class Spooled:
     file: Path
     size: int
     sha256: str
-    leak: tuple[Reason, int] | None = None  # its leak scan, made as it arrived
+    leak: tuple[Reason, int] | None  # its leak scan, made as it arrived (None: scanned, nothing found)
 
 
 def cut_points(data: bytes, seen: Callable[[int], int] | None = None) -> list[int]:

@@ -191,7 +191,7 @@ def test_logs_that_fit_whole_uncompressed_are_planned_whole_without_sampling(
     for i, size in enumerate((1000, 50_000)):
         path = tmp_path / f"{i}.log"
         path.write_bytes(b"x" * size)
-        logs.append(Spooled(f"l/{i}.log", path, size, ""))
+        logs.append(Spooled(f"l/{i}.log", path, size, "", None))
     sampled: list[int] = []
     monkeypatch.setattr(budget, "ratio_of", lambda data: sampled.append(len(data)) or 1.0)
     whole = budget._plan(logs, 52_000)

@@ -26,7 +26,7 @@ from collector.runner import ProgressCallback, Runner, Then
 from collector.steps import Item, Step, cluster_objects, istiod_proxy, load_steps, ztunnel_config_dump
 from collector.toollog import ToolLog
 from collector.transport import Kubectl, PortForwarder
-from ztbundle import layout
+from ztbundle import layout, schema_check
 from ztbundle.layout import Input, Status
 
 LOG = logging.getLogger("ztbundle.collect")
@@ -196,6 +196,8 @@ def run_collect(request: CollectRequest, progress: ProgressCallback | None = Non
         LOG.info("ztbundle collect: context %s, server %s, config %s", cluster.context, host, cluster.source)
         pool = ClientPool(cluster.configuration)
         forwarder = PortForwarder(Kubectl.find(request.kubeconfig, request.context), cluster.configuration)
+        # The manifest's check compiles while discovery and the preflight wait on the API server.
+        schema_check.compile_ahead()
         try:
             plan = discover(pool.get(), request.options, host)
             if request.options.for_pods:  # `--for`/`--to`: only what those paths touch

@@ -141,9 +141,9 @@ class _Segments:
 
 
 def _scan(data: bytes | Body) -> tuple[Reason, int] | None:
-    if isinstance(data, Body) and not data.in_memory:
-        return leakscan.scan_stream(data.rewound())  # a spooled body is scanned as it is read
-    return leakscan.scan_parts(data.parts() if isinstance(data, Body) else (data,))
+    if isinstance(data, bytes):
+        return leakscan.scan_parts((data,))
+    return None if data.leak_free else leakscan.scan_body(data)
 
 
 class BundleWriter:

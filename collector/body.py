@@ -63,7 +63,18 @@ MEMORY = Budget(32 << 20)
 class Body:
     """Bytes exactly as received (or as the redactor rebuilt them), in memory or on disk."""
 
-    __slots__ = ("_chunks", "_disk", "_file", "_hash", "_held", "_pending", "_pending_size", "layout", "size")
+    __slots__ = (
+        "_chunks",
+        "_disk",
+        "_file",
+        "_hash",
+        "_held",
+        "_pending",
+        "_pending_size",
+        "layout",
+        "leak_free",
+        "size",
+    )
 
     def __init__(self) -> None:
         self._chunks: list[bytes | memoryview] | None = []  # None once on disk
@@ -79,6 +90,9 @@ class Body:
         # Where the top-level members start, when the caller knows (`collector.members.Layout`): the
         # writer then cuts pieces without searching the bytes again. Any later write forgets it.
         self.layout: Layout | None = None
+        # These bytes, as they are, were leak-scanned (`collector.leakscan.scan_body`) and nothing was
+        # found: the writer stores them without scanning them again. Any later write forgets it.
+        self.leak_free = False
         self.size = 0
 
     @classmethod
@@ -135,6 +149,7 @@ class Body:
 
     def write(self, chunk: bytes | memoryview) -> None:
         self.layout = None
+        self.leak_free = False
         if self._chunks is not None and not self._room(len(chunk)):
             self._file = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 - closed by close()
             self._pending, self._pending_size = self._chunks, self.size

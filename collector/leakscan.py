@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from collector.body import Body
 from collector.matchers import PLACEHOLDER_PREFIX, Reason, find
 from collector.secret_names import LAST_APPLIED, NOT_SECRET
 from ztbundle.errors import ZtbundleError
@@ -115,6 +116,13 @@ def scan_stream(f: IO[bytes]) -> tuple[Reason, int] | None:
 def scan_parts(parts: Iterable[bytes | memoryview]) -> tuple[Reason, int] | None:
     """`scan_stream` of the bytes `parts` hold one after another, in the same `CHUNK`s (no joined copy)."""
     return _scan(_rechunked(parts))
+
+
+def scan_body(body: Body) -> tuple[Reason, int] | None:
+    """`scan_stream` of a body: read from its file when spooled, else over its chunks in place."""
+    if not body.in_memory:
+        return scan_stream(body.rewound())
+    return scan_parts(body.parts())
 
 
 def _rechunked(parts: Iterable[bytes | memoryview]) -> Iterator[bytes]:

@@ -8,7 +8,9 @@ secret in any style (`SecretAccessKey`, `session_token`), and the
 other string goes through the text matchers of `collector.matchers`. A body is re-serialised, in its
 original style, only when something was redacted; otherwise its bytes stay exactly as received.
 
-Text (logs, metrics, our own log) goes through `collector.redact_text`'s patterns, line by line.
+Text (logs, metrics) that the leak scan (`collector.leakscan`) finds clean is stored as it came, and
+once, not twice: the writer trusts that scan. Other text, and our own log, goes through
+`collector.redact_text`'s patterns, line by line.
 
 A JSON body that does not parse (truncated) but shows a field that needs structural redaction is
 withheld: we cannot tell which bytes are the secret, and a secret must never enter a bundle.
@@ -22,7 +24,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from collector import members
+from collector import leakscan, members
 from collector.body import Body
 from collector.matchers import may_hold_secret, secret_value
 from collector.redact_text import (
@@ -34,7 +36,6 @@ from collector.redact_text import (
     Redaction,
     credential_name,
     found,
-    has_trigger,
     mask,
     placeholder,
     redact_stream,
@@ -425,7 +426,10 @@ def redact_body(
     """
     if is_json:
         return _redact_json(path, body, cache or RunCache(), read)
-    if not has_trigger(body):
+    # Text (logs, metrics) is judged by the leak scan itself: clean, it is stored as it came, and the
+    # writer need not scan it again; else it is redacted line by line, and the writer scans the result.
+    if leakscan.scan_body(body) is None:
+        body.leak_free = True
         return Outcome(body, ())
     return redact_stream(path, body)
 

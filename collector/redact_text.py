@@ -40,7 +40,6 @@ __all__ = [
     "placeholder",
 ]
 
-PREFILTER_CHUNK = 1 << 20
 OVERLAP = 4096
 
 
@@ -193,18 +192,6 @@ def redact_lines(lines: Iterator[bytes]) -> Iterator[tuple[bytes, Counter[Reason
         counts.update(more)
         in_b64 = b64_end >= 0 and not text[b64_end:].strip()
         yield text.encode("utf-8", "surrogateescape"), counts
-
-
-def has_trigger(body: Body) -> bool:
-    """Scan the body in chunks (overlapping, so no trigger is split) for any pattern's literal."""
-    f = body.rewound()
-    tail = b""
-    while chunk := f.read(PREFILTER_CHUNK):
-        window = tail + chunk
-        if triggered(window, text=True):
-            return True
-        tail = window[-OVERLAP:]
-    return False
 
 
 def redact_stream(path: str, body: Body) -> Outcome:

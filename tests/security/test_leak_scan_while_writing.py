@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collector import body as body_module
-from collector import leakscan
+from collector import leakscan, redact
 from collector.archive import BundleWriter
 from collector.body import Body
 from collector.budget import write_logs
@@ -93,3 +93,37 @@ def test_deferred_logs_findings_are_what_the_archive_holds_whole_or_trimmed(
     writer.abort()
     assert writer.leaks == _read_back(writer.partial)
     assert [x.member for x in writer.leaks] == (["logs/a.log"] if max_size else [])
+
+
+@pytest.mark.parametrize("defer_logs", [True, False], ids=["deferred", "written-now"])
+def test_text_is_leak_scanned_once_when_clean_and_after_redaction_when_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, defer_logs: bool
+) -> None:
+    """The redactor's leak scan of a clean log is the one the writer keeps; a log with a secret is
+    redacted, and what the writer stores is scanned again. Either way the archive holds no leak."""
+    scanned: list[int] = []
+    real = leakscan.scan_body
+    monkeypatch.setattr(leakscan, "scan_body", lambda body: scanned.append(body.size) or real(body))
+    writer = BundleWriter(tmp_path / "b.tar.gz", defer_logs=defer_logs)
+    clean, dirty = Body.of(_text(-1, 300_000)), Body.of(_text(5000, 300_000))
+    for name, body in (("logs/clean.log", clean), ("logs/dirty.log", dirty)):
+        out = redact.redact_body(name, body, is_json=False)
+        assert out.body is not None
+        writer.put(name, out.body, Input.ZTUNNEL_LOGS)
+    assert clean.leak_free and not dirty.leak_free
+    assert scanned == [clean.size, dirty.size, dirty.size - len(JWT) + len("[REDACTED:jwt]")]
+    write_logs(writer, Manifest(command=[], context=None, options={}), 1 << 30)
+    writer.abort()
+    assert writer.leaks == _read_back(writer.partial) == []
+
+
+def test_a_body_written_to_after_its_leak_scan_is_scanned_again(tmp_path: Path) -> None:
+    body = Body.of(_text(-1, 100_000))
+    assert redact.redact_body("logs/a.log", body, is_json=False).body is body and body.leak_free
+    body.write(b"authorization: Bearer " + JWT + b"\n")
+    assert not body.leak_free
+    writer = BundleWriter(tmp_path / "b.tar.gz", dedupe=False)
+    writer.add("logs/a.log", body)
+    writer.abort()
+    assert [x.member for x in writer.leaks] == ["logs/a.log"]
+    assert writer.leaks == _read_back(writer.partial)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from ztbundle.cli import build_parser
 from ztbundle.errors import ClusterError, UsageError
@@ -24,3 +29,51 @@ def test_help_lists_every_exit_code_once() -> None:
 def test_cli_errors_map_to_their_codes() -> None:
     assert ClusterError("x").exit_code is Exit.NOTHING_COLLECTED
     assert UsageError("x").exit_code is Exit.USAGE
+
+
+# --- leaving the process -------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "samples" / "broken.tar.gz"
+
+
+def _entry(tmp_path: Path, argv: list[str], before: str = "") -> subprocess.CompletedProcess[bytes]:
+    """`python -m ztbundle ARGV` (through `ztbundle._entry.main`), after running `before` in it."""
+    script = "\n".join(
+        [
+            "import sys",
+            before,
+            "from ztbundle import _entry",
+            f"sys.argv = ['ztbundle', *{argv!r}]",
+            "_entry.main()",
+        ]
+    )
+    # Buffered output (as a user has it), so a missing flush would show: some machines set PYTHONUNBUFFERED.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | {"PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, timeout=120
+    )
+
+
+def test_the_exit_keeps_the_commands_code_and_its_piped_report(tmp_path: Path) -> None:
+    """The exit skips the interpreter's teardown; what the command printed still arrives whole."""
+    done = _entry(tmp_path, ["analyze", str(SAMPLE), "-o", "json", "--out-file", "-"])
+    assert done.returncode == Exit.FINDINGS
+    assert json.loads(done.stdout)["findings"]
+
+
+def test_exit_handlers_run_and_what_was_printed_arrives(tmp_path: Path) -> None:
+    handler = "import atexit, pathlib\natexit.register(lambda: pathlib.Path('handler').write_text('ran'))"
+    done = _entry(tmp_path, ["--version"], handler)  # argparse prints the version and never flushes
+    assert done.returncode == Exit.OK and done.stdout.startswith(b"ztbundle ")
+    assert (tmp_path / "handler").read_text() == "ran"
+
+
+def test_a_thread_still_running_is_waited_for(tmp_path: Path) -> None:
+    thread = (
+        "import pathlib, threading, time\n"
+        "def late():\n    time.sleep(0.3)\n    pathlib.Path('thread').write_text('done')\n"
+        "threading.Thread(target=late).start()"
+    )
+    assert _entry(tmp_path, ["--version"], thread).returncode == Exit.OK
+    assert (tmp_path / "thread").read_text() == "done"

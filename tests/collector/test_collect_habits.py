@@ -211,9 +211,7 @@ def test_ctrl_c_while_starting_prints_no_traceback(
     monkeypatch.setattr(builtins, "__import__", interrupted)
     monkeypatch.setattr(importlib, "import_module", interrupted_module)
     monkeypatch.setattr(sys, "argv", ["ztbundle", "collect"])
-    with pytest.raises(SystemExit) as exited:
-        _entry.main()
-    assert exited.value.code == Exit.INTERRUPTED
+    assert _entry.run() == Exit.INTERRUPTED
     assert capsys.readouterr().err == "ztbundle: interrupted\n"
 
 

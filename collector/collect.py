@@ -118,8 +118,8 @@ def _phases(
     (`Step.heavy`), so these small, latency-bound requests overlap the dumps' CPU-bound work instead
     of waiting for it. The pod witness sits right after the dumps and starts when the last one lands
     (`collector.schedule.Queue`), beside the logs still being read. The second phase is istiod's
-    per-proxy views: the runner plans them once the routing has landed and runs them after the
-    others, beside the witness at the end (`Runner.run`'s `then`).
+    per-proxy views: the runner plans them once the routing has landed and starts them as soon as the
+    dumps are out, ahead of the small requests still waiting (`Runner.run`'s `then`).
     """
     first = sorted(
         ((s, i) for s, i in plan_items(plan, steps) if _first(s, i)), key=lambda si: _rank(*si) or 0

@@ -213,8 +213,8 @@ class Runner:
     def run(self, planned: list[tuple[Step, Item]], then: Then | None = None) -> RunState:
         """Run `planned`; called again, it continues the same run (a stopped run skips the rest).
 
-        `then`: items planned once the first of these have landed, run after the others in the same
-        run (istiod's views, planned from the routing).
+        `then`: items planned once the first of these have landed, run in the same run, a heavy one as
+        soon as the heavy items before it are out (istiod's views, planned from the routing).
         """
         self._total += len(planned)
         if self.state.interrupted or self.state.deadline_exceeded:

@@ -127,6 +127,21 @@ def test_items_planned_later_go_after_the_others_keeping_the_heavy_order() -> No
     assert not queue
 
 
+def test_heavy_items_planned_later_go_before_the_light_ones_still_waiting() -> None:
+    """istiod's views, planned once the routing lands, start when a heavy slot is free, not after the
+    last log: light items planned earlier do not hold them back, heavy ones do."""
+    queue = Queue(_plan("HHLLL"), heavy_slots=1)
+    first = _take(queue, 2)
+    assert _names(first) == ["0", "2"]
+    later = Item("heavy", "5", Input.ISTIOD_PROXY_CONFIG, Source(SourceKind.LOCAL, ""), "get")
+    queue.extend([(HEAVY, later)])
+    _land(queue, first[0])
+    assert _names(_take(queue, 1)) == ["1"]  # the heavy item planned first keeps its place
+    assert _names(_take(queue, 1)) == ["3"]  # its slot is taken: a light one goes meanwhile
+    _land(queue, (HEAVY, queue.planned[1][1]))
+    assert _names(_take(queue, 2)) == ["5", "4"]
+
+
 def test_istiod_views_are_asked_while_the_pod_witness_is_still_running(
     fake_cluster: Start, tmp_path: Path
 ) -> None:

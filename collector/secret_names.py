@@ -1,6 +1,6 @@
 """Names that say their value is a credential: env vars, headers, pair names and JSON keys, in any style.
 
-Shared by the redactor (`collector.redact`, `collector.redact_text`), the matchers
+Shared by the redactor (`collector.redact_json`, `collector.redact_text`), the matchers
 (`collector.matchers`) and the leak scan (`collector.leakscan`).
 """
 

@@ -1,7 +1,8 @@
 """The JSON redactor's fast paths give the same result as the slow ones (collector CPU).
 
-Two shortcuts in `collector.redact`: strings skip the text patterns when the raw bytes show no way
-for them to match, and a pretty-printed dump re-serialises only the top-level members it changed.
+Two shortcuts: strings skip the text patterns when the raw bytes show no way for them to match
+(`collector.redact_json`), and a pretty-printed dump re-serialises only the top-level members it
+changed (`collector.redact`).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from collector import redact, redact_text
+from collector import redact, redact_json, redact_text
 from collector.body import Body
 from collector.redact_text import Reason
 
@@ -33,7 +34,7 @@ def _redact(data: bytes) -> tuple[bytes, set[tuple[Reason, str | None]]]:
 
 def _full(doc: dict[str, Any]) -> bytes:
     """What the redactor stored before the splice: the whole redacted document re-serialised."""
-    redacted, _ = redact.redact_document(json.loads(json.dumps(doc)))
+    redacted, _ = redact_json.redact_document(json.loads(json.dumps(doc)))
     return json.dumps(redacted, indent=2, ensure_ascii=False).encode() + b"\n"
 
 
@@ -63,7 +64,7 @@ def test_compact_and_odd_layouts_fall_back_to_full_reserialisation() -> None:
     doc = _dump()
     compact = json.dumps(doc, separators=(",", ":")).encode()
     stored, _ = _redact(compact)
-    assert stored == json.dumps(redact.redact_document(doc)[0], separators=(",", ":")).encode()
+    assert stored == json.dumps(redact_json.redact_document(doc)[0], separators=(",", ":")).encode()
     # A duplicate key: json keeps the last, the member scan sees two, so no splice is attempted.
     dup = json.dumps(_dump(), indent=2).replace('\n  "certificates": []', '\n  "region": 1,\n  "region": 2')
     stored, _ = _redact(dup.encode())
@@ -104,6 +105,6 @@ def test_structure_only_walk_finds_what_the_full_walk_finds() -> None:
             "caHeaders": {"authorization": "abc"},
         }
 
-    full, full_counts = redact.redact_document(doc())
-    fast, fast_counts = redact.redact_document(doc(), texts=False)
+    full, full_counts = redact_json.redact_document(doc())
+    fast, fast_counts = redact_json.redact_document(doc(), texts=False)
     assert fast == full and fast_counts == full_counts and len(full_counts) == 5

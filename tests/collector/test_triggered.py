@@ -7,7 +7,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector import redact, redact_text, secret_names
+from collector import redact_json, redact_text, secret_names
 from collector.escapes import unescape
 from collector.matchers import B64_PEM_START, B64_PRIVATE_KEY
 
@@ -93,10 +93,10 @@ JSON_PIECES = (
 def test_json_prefilters_agree_with_their_plain_forms(pieces: list[bytes]) -> None:
     data = b"".join(pieces)
     assert secret_names.has_secret_key(data) == _secret_key_reference(data)
-    assert (redact._STRUCTURAL[3].search(data) is None) == (_PAIR.search(data) is None)
+    assert (redact_json._STRUCTURAL[3].search(data) is None) == (_PAIR.search(data) is None)
 
 
 def test_the_pair_shape_still_fires_on_a_credential_pair() -> None:
     data = b'{"name": "X-Api-Token", "value": "abc"}'
-    assert redact._STRUCTURAL[3].search(data) is not None
-    assert redact._STRUCTURAL[3].search(b'{"name": "plain", "value": "abc"}') is None
+    assert redact_json._STRUCTURAL[3].search(data) is not None
+    assert redact_json._STRUCTURAL[3].search(b'{"name": "plain", "value": "abc"}') is None

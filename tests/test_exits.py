@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
+from tests.fakecluster import FakeCluster, scenarios
 from ztbundle.cli import build_parser
 from ztbundle.errors import ClusterError, UsageError
 from ztbundle.exits import EXIT_HELP, Exit
@@ -77,3 +81,46 @@ def test_a_thread_still_running_is_waited_for(tmp_path: Path) -> None:
     )
     assert _entry(tmp_path, ["--version"], thread).returncode == Exit.OK
     assert (tmp_path / "thread").read_text() == "done"
+
+
+# --- a reader that goes away ---------------------------------------------------------------------
+
+
+def _with_stdout_unread(argv: list[str], tmp_path: Path) -> subprocess.CompletedProcess[bytes]:
+    """`python -m ztbundle ARGV` writing into a pipe nobody reads (`| head` once it has had enough)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE, at once and on any machine
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "ztbundle", *argv],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_a_report_whose_reader_went_away_stops_quietly_with_141(tmp_path: Path) -> None:
+    done = _with_stdout_unread(["analyze", str(SAMPLE), "-o", "json", "--out-file", "-"], tmp_path)
+    assert done.returncode == Exit.OUTPUT_CLOSED
+    assert done.stderr == b""  # no traceback, nothing to say: the reader has what it wanted
+
+
+def test_a_streamed_bundle_whose_reader_went_away_is_kept_and_said_where(
+    fake_cluster: Callable[..., FakeCluster], tmp_path: Path
+) -> None:
+    cluster = fake_cluster(scenarios.bookinfo())
+    argv = ["collect", "--kubeconfig", str(cluster.kubeconfig), "--out-file", "-", "--quiet", "--yes"]
+    done = _with_stdout_unread(argv, tmp_path)
+    assert done.returncode == Exit.OUTPUT_CLOSED
+    line = done.stderr.decode()
+    assert line.count("\n") == 1 and "stdout closed by its reader" in line, line
+    kept = Path(line.rsplit(" ", 1)[1].strip())
+    try:
+        with tarfile.open(kept) as tar:
+            assert "manifest.json" in tar.getnames()
+    finally:
+        shutil.rmtree(kept.parent)

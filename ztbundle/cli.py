@@ -14,7 +14,7 @@ from analyzer.errors import AnalyzerError, NotCollected, RuleError
 from analyzer.text import PrintableStream, printable_line
 from ztbundle import __version__
 from ztbundle.commands._args import did_you_mean
-from ztbundle.errors import ZtbundleError
+from ztbundle.errors import OutputClosed, ZtbundleError
 from ztbundle.exits import EXIT_HELP, Exit
 
 # Each module exposes register(subparsers) and run(args) -> Exit. Imported lazily by name so
@@ -99,9 +99,16 @@ def main(argv: Sequence[str] | None = None, prog: str = "ztbundle") -> int:
     try:
         with _printable_output(args.command):
             return int(args.run(args))
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise  # some other pipe: not ours to explain away
+        _stdout_to_devnull()  # as `| head` expects: stop, quietly
+        return int(Exit.OUTPUT_CLOSED)
     except (ZtbundleError, AnalyzerError) as err:
         if args.debug:
             raise
+        if isinstance(err, OutputClosed):
+            _stdout_to_devnull()
         # Messages quote bundle text (member names, manifest keys): escape it so the error stays one
         # line and cannot carry terminal escapes or bidi overrides.
         print(f"{prog}: error: {printable_line(str(err))}", file=sys.stderr)
@@ -109,6 +116,30 @@ def main(argv: Sequence[str] | None = None, prog: str = "ztbundle") -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return int(Exit.INTERRUPTED)
+
+
+def _stdout_closed() -> bool:
+    """Whether standard output is a pipe whose reader has gone (poll says POLLERR where it can tell)."""
+    import select
+
+    if not hasattr(select, "poll"):
+        return True  # no poll (Windows): a broken pipe that reached here is most likely stdout
+    try:
+        poller = select.poll()
+        poller.register(sys.__stdout__.fileno(), select.POLLOUT)  # type: ignore[union-attr]
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _stdout_to_devnull() -> None:
+    """Point the closed stdout at /dev/null, so what is still buffered does not fail again at exit."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.__stdout__.fileno())  # type: ignore[union-attr]
+        os.close(null)
 
 
 def _exit_code(err: ZtbundleError | AnalyzerError) -> Exit:

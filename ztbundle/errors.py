@@ -21,3 +21,9 @@ class ClusterError(ZtbundleError):
     """Nothing could be collected: unreachable cluster, bad credentials, no Istio found."""
 
     exit_code = Exit.NOTHING_COLLECTED
+
+
+class OutputClosed(ZtbundleError):
+    """Standard output was closed by the command reading it, before all of it was written."""
+
+    exit_code = Exit.OUTPUT_CLOSED

@@ -13,6 +13,7 @@ class Exit(IntEnum):
     NOTHING_COLLECTED = 6  # collect: no bundle written (cluster unreachable, archive not writable…)
     NOT_COLLECTED = 5  # views: the bundle is sound but lacks what was asked (it was not collected)
     INTERRUPTED = 130
+    OUTPUT_CLOSED = 141  # stdout closed by the command reading it (`| head`), as a shell reports SIGPIPE
 
 
 EXIT_HELP = """exit codes:
@@ -24,4 +25,6 @@ EXIT_HELP = """exit codes:
   5    the bundle lacks what a view needs: it was not collected (the message says why)
   6    collect: no bundle written (cluster unreachable, bad credentials, no Istio found,
        the archive could not be written, or it would have held a credential)
-  130  interrupted (collect still writes what it gathered)"""
+  130  interrupted (collect still writes what it gathered)
+  141  stdout closed by the command reading it (`| head`); collect --out-file - keeps the bundle
+       and says where"""

@@ -13,7 +13,7 @@ from ztbundle.commands._args import add_moved, add_out_file, duration, positive_
 from ztbundle.commands._progress import PlainProgress as _PlainProgress
 from ztbundle.commands._progress import Printable, inert
 from ztbundle.commands._progress import RichProgress as _RichProgress
-from ztbundle.errors import UsageError
+from ztbundle.errors import OutputClosed, UsageError
 from ztbundle.exits import Exit
 
 if TYPE_CHECKING:
@@ -203,6 +203,7 @@ def run(args: argparse.Namespace) -> Exit:
 
 
 def _stream_and_remove(path: Path, tmp: Path) -> None:
+    """Write the bundle to stdout, then remove it; if the reader goes first, keep it and say where."""
     import shutil
 
     try:
@@ -210,8 +211,14 @@ def _stream_and_remove(path: Path, tmp: Path) -> None:
             sys.stdout.flush()
             shutil.copyfileobj(f, sys.stdout.buffer)
             sys.stdout.buffer.flush()
-    finally:
+    except BrokenPipeError:
+        raise OutputClosed(
+            f"-: stdout closed by its reader before the whole bundle was written; bundle kept at {path}"
+        ) from None
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(tmp, ignore_errors=True)
 
 
 class _Say:

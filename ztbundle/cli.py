@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "ztbundle") -> int:
 
 
 def _stdout_closed() -> bool:
-    """Whether standard output is a pipe whose reader has gone (poll says POLLERR where it can tell)."""
+    """Whether standard output's reader has gone: poll says so (POLLERR on Linux, POLLHUP elsewhere)."""
     import select
 
     if not hasattr(select, "poll"):
@@ -127,7 +127,7 @@ def _stdout_closed() -> bool:
     try:
         poller = select.poll()
         poller.register(sys.__stdout__.fileno(), select.POLLOUT)  # type: ignore[union-attr]
-        return any(events & select.POLLERR for _, events in poller.poll(0))
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
     except (OSError, ValueError, AttributeError):
         return False
 

@@ -41,7 +41,7 @@ class Queue:
         self._heavy = deque(i for i, (step, _) in enumerate(planned) if step.heavy)
         self._light = deque(i for i, (step, _) in enumerate(planned) if not step.heavy)
         self._witnesses = deque(i for i, (step, _) in enumerate(planned) if step.after_earlier)
-        self._late: set[int] = set()  # items planned by `extend`
+        self._late_from = len(planned)  # items from this index on were planned by `extend`
         self._out: dict[str, int] = {}  # what was handed out and has not landed, by item path
 
     def __bool__(self) -> bool:
@@ -56,7 +56,6 @@ class Queue:
         """
         for i, (step, _) in enumerate(more, start=len(self.planned)):
             (self._heavy if step.heavy else self._light).append(i)
-            self._late.add(i)
             if step.after_earlier:
                 self._witnesses.append(i)
         self.planned = [*self.planned, *more]
@@ -73,7 +72,7 @@ class Queue:
         light = next((i for i in self._light if i != witness), None)
         if heavy is None and light is None:
             return None
-        if light is None or (heavy is not None and (heavy < light or heavy in self._late)):
+        if light is None or (heavy is not None and (heavy < light or heavy >= self._late_from)):
             assert heavy is not None
             return self._hand_out(heavy)
         return self._hand_out(light)

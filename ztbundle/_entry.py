@@ -39,8 +39,8 @@ def _exit(code: int) -> NoReturn:
     be flushed), the interpreter's own exit handles it, as it always did.
     """
     run_handlers = getattr(atexit, "_run_exitfuncs", None)
-    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
-    if run_handlers is None or any(t.is_alive() for t in others):
+    running = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if run_handlers is None or running:  # `enumerate` lists only the threads still alive
         sys.exit(code)
     run_handlers()
     try:

@@ -41,6 +41,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "samples" / "broken.tar.gz"
 
 
+# This checkout's ztbundle, with buffered output as a user has it, so a missing flush would show (some
+# machines set PYTHONUNBUFFERED).
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | {"PYTHONPATH": str(ROOT)}
+
+
 def _entry(tmp_path: Path, argv: list[str], before: str = "") -> subprocess.CompletedProcess[bytes]:
     """`python -m ztbundle ARGV` (through `ztbundle._entry.main`), after running `before` in it."""
     script = "\n".join(
@@ -52,10 +57,8 @@ def _entry(tmp_path: Path, argv: list[str], before: str = "") -> subprocess.Comp
             "_entry.main()",
         ]
     )
-    # Buffered output (as a user has it), so a missing flush would show: some machines set PYTHONUNBUFFERED.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | {"PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, timeout=120
+        [sys.executable, "-c", script], cwd=tmp_path, env=_ENV, capture_output=True, timeout=120
     )
 
 
@@ -94,7 +97,7 @@ def _with_stdout_unread(argv: list[str], tmp_path: Path) -> subprocess.Completed
         return subprocess.run(
             [sys.executable, "-m", "ztbundle", *argv],
             cwd=tmp_path,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            env=_ENV,
             stdout=write_end,
             stderr=subprocess.PIPE,
             timeout=120,

@@ -17,14 +17,14 @@ holds them to a time budget on 1 MiB adversarial inputs.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
 from collector.escapes import unescape
+from collector.literals import Found, lower, occurrences
+from collector.pem_base64 import B64_PEM_START, B64_PRIVATE_KEY, b64_private_key_spans
 from collector.secret_names import NOT_SECRET, STRONG_KEY, credential_name
 
 
@@ -64,86 +64,6 @@ def secret_value(value: object) -> bool:
         and value.lower() not in NOT_SECRET
         and not value.startswith(PLACEHOLDER_PREFIX)
     )
-
-
-# --- base64 blocks that hide a PEM private key -------------------------------------------------------
-
-
-def _b64_markers(text: bytes) -> list[str]:
-    """Base64 of `text` at each of the three alignments, trimmed to the characters that never vary."""
-    out = []
-    for pad in range(3):
-        enc = base64.b64encode(b"\0" * pad + text).decode()
-        # The first group mixes in unknown preceding bytes; a padded last group, unknown following ones.
-        start = 4 if pad else 0
-        end = len(enc) - (4 if (pad + len(text)) % 3 else 0)
-        out.append(enc[start:end])
-    return out
-
-
-B64_PRIVATE_KEY = tuple(_b64_markers(b"PRIVATE KEY-----"))
-B64_PEM_START = base64.b64encode(b"-----BEGIN")[:14].decode()  # `LS0tLS1CRUdJTi`: a PEM at a blob's start
-_ANCHORS = (B64_PEM_START, *B64_PRIVATE_KEY)
-# `---` in base64, which every anchor holds (a PEM's dashes): absent, no anchor is there, and one
-# search says so where four did.
-B64_DASHES = "LS0t"
-_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-_B64_RUN = re.compile(r"[A-Za-z0-9+/]*=*")
-_LINE_BREAK = re.compile(r"[ \t]*\r?\n[ \t]*")
-_LINE_END = re.compile(r"[ \t]*(?:\r?\n|\Z|[\"',;\]}])")
-_WHITESPACE = re.compile(r"\s+")
-
-
-def _block_end(text: str, pos: int) -> int:
-    """End of the base64 block at `pos`: its run, then each following line that is base64 only."""
-    end = _B64_RUN.match(text, pos).end()  # type: ignore[union-attr]
-    while brk := _LINE_BREAK.match(text, end):
-        run = _B64_RUN.match(text, brk.end()).end()  # type: ignore[union-attr]
-        if run == brk.end() or not _LINE_END.match(text, run):
-            break
-        end = run
-    return end
-
-
-def _hides_private_key(block: str) -> bool:
-    """Whether a block that starts a PEM (`-----BEGIN`) decodes to a private key's BEGIN line."""
-    head = _WHITESPACE.sub("", block[:512])[:200]
-    try:
-        raw = base64.b64decode(head[: len(head) // 4 * 4])
-    except (binascii.Error, ValueError):
-        return False
-    return b"PRIVATE KEY-----" in raw.split(b"\n", 1)[0]
-
-
-def b64_private_key_spans(text: str) -> Iterator[tuple[int, int]]:
-    """Whole base64 blocks that hide a PEM private key, however they are wrapped.
-
-    A block starts at `LS0tLS1CRUdJTi` (a PEM at the start of the base64) and runs over following
-    lines that are base64 only, or it holds the encoding of `PRIVATE KEY-----` at any alignment (then
-    its start is the start of that run). A PEM that turns out to be a certificate is left alone.
-    """
-    done = 0  # end of the last block given out; anchors before it are inside it
-    checked = 0  # end of the last block that was not a private key; no other PEM starts inside it
-    if B64_DASHES not in text:
-        return
-    for at in _occurrences(text, _ANCHORS):
-        if at < done:
-            continue
-        if text.startswith(B64_PEM_START, at):
-            if at < checked:
-                continue
-            end = _block_end(text, at)
-            if not _hides_private_key(text[at:end]):
-                checked = end
-                continue
-            start = at
-        else:
-            start = at
-            while start > done and text[start - 1] in _B64_CHARS:
-                start -= 1
-            end = _block_end(text, at)
-        yield start, end
-        done = end
 
 
 # --- the matchers -------------------------------------------------------------------------------
@@ -190,7 +110,7 @@ class Matcher:
         groups = [g for g in ("secret", "secret2") if g in self.pattern.groupindex]
         done = 0
         places = (
-            _occurrences(lowered, self.starts, found)
+            occurrences(lowered, self.starts, found)
             if self.lead is None
             else [m.start() for m in self.lead.finditer(text)]
         )
@@ -205,57 +125,6 @@ class Matcher:
             if end > start and not text.startswith(PLACEHOLDER_PREFIX, start):
                 yield start, end
             done = max(m.end(), at + 1)
-
-
-def lower(text: str) -> str:
-    """`text` lower-cased, as long as `text` so positions carry over (a few characters grow otherwise)."""
-    lowered = text.lower()
-    return lowered if len(lowered) == len(text) else text.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
-
-
-Found = dict[str, list[int]]  # a literal and where it occurs in one lowered text
-
-
-def _occurrences(lowered: str, literals: tuple[str, ...], found: Found | None = None) -> list[int]:
-    """Every position where one of `literals` starts, in order; `found` remembers each literal's."""
-    out: list[int] = []
-    for lit in literals:
-        places = found.get(lit) if found is not None else None
-        if places is None:
-            places = _places(lowered, lit)
-            if found is not None:
-                found[lit] = places
-        out += places
-    return sorted(set(out)) if len(literals) > 1 else out
-
-
-def _places(text: str, lit: str) -> list[int]:
-    finder = _FINDERS.get(lit)
-    if finder is not None:
-        return [m.start() for m in finder.finditer(text)]
-    places = []
-    at = text.find(lit)
-    while at >= 0:
-        places.append(at)
-        at = text.find(lit, at + 1)
-    return places
-
-
-def _overlaps_itself(lit: str) -> bool:
-    return any(lit.startswith(lit[-k:]) for k in range(1, len(lit)))
-
-
-# A short literal is found faster by re, which skips to its first letter, than by `str.find`, which
-# keys on its last one (~0.6 vs ~0.8 ms/MB for `key`, `bearer`). re's matches do not overlap, so
-# only for literals that cannot overlap themselves; long ones skip further with `find`.
-_FINDERS = {
-    lit: re.compile(re.escape(lit))
-    for lit in ("key", "token", "passw", "secret", "bearer", "eyj")
-    if not _overlaps_itself(lit)
-}
 
 
 _JSON_STRING = r'"(?P<{0}>[^"\\]*(?:\\.[^"\\]*)*)"'  # a JSON string's body, unrolled (no backtracking)
@@ -287,7 +156,7 @@ _KEY_PREFIXES = {  # by the first three letters of the key's end: what must come
 def _credential_key_spans(text: str, lowered: str, found: Found) -> Iterator[tuple[int, int]]:
     """Values of secret-named keys (`"SessionToken": "…"`, `DB_PASSWORD=…`), found from the key's end."""
     done = 0
-    for at in _occurrences(lowered, _KEY_ENDS, found):
+    for at in occurrences(lowered, _KEY_ENDS, found):
         if at < done:
             continue
         end = at + (3 if lowered.startswith("key", at) else 5 if lowered.startswith("token", at) else 6)

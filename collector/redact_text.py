@@ -16,16 +16,8 @@ from typing import Any
 
 from collector.body import Body
 from collector.escapes import unescape
-from collector.matchers import (
-    B64_DASHES,
-    B64_PEM_START,
-    B64_PRIVATE_KEY,
-    GITHUB_TOKEN,
-    Reason,
-    find,
-    may_hold_secret,
-    placeholder,
-)
+from collector.matchers import GITHUB_TOKEN, Reason, find, may_hold_secret, placeholder
+from collector.pem_base64 import B64_DASHES, B64_PEM_START, B64_PRIVATE_KEY
 from collector.secret_names import LAST_APPLIED, NOT_SECRET, credential_name
 
 __all__ = [

@@ -6,7 +6,8 @@ import pytest
 
 from collector import matchers
 from collector.escapes import unescape
-from collector.matchers import _LITERALS, lower, may_hold_secret
+from collector.literals import lower
+from collector.matchers import _LITERALS, may_hold_secret
 from collector.secret_names import secret_key
 
 

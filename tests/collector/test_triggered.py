@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from collector import redact_json, redact_text, secret_names
 from collector.escapes import unescape
-from collector.matchers import B64_PEM_START, B64_PRIVATE_KEY
+from collector.pem_base64 import B64_PEM_START, B64_PRIVATE_KEY
 
 LITERALS = tuple(
     lit.encode()

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector import matchers
+from collector import literals, pem_base64
 from collector.matchers import MATCHERS, Matcher, find
 
 LEADS = [m for m in MATCHERS if m.lead is not None]
@@ -71,16 +71,16 @@ def _find_all(text: str, lit: str) -> list[int]:
 @given(text=st.text(alphabet="keytonpaswcrbjmgi _-\"", max_size=60))
 @settings(max_examples=1500, deadline=None)
 def test_literals_found_by_re_are_found_everywhere_find_finds_them(text: str) -> None:
-    assert matchers._FINDERS, "no literal uses re"
-    for lit in (*matchers._FINDERS, '"name"', "-----begin "):
-        assert matchers._places(text, lit) == _find_all(text, lit), lit
+    assert literals._FINDERS, "no literal uses re"
+    for lit in (*literals._FINDERS, '"name"', "-----begin "):
+        assert literals.places_of(text, lit) == _find_all(text, lit), lit
 
 
 def test_only_literals_that_cannot_overlap_themselves_use_re() -> None:
-    assert all(not matchers._overlaps_itself(lit) for lit in matchers._FINDERS)
-    assert matchers._overlaps_itself('"name"') and matchers._overlaps_itself("aa")
-    assert not matchers._overlaps_itself("token")
+    assert all(not literals._overlaps_itself(lit) for lit in literals._FINDERS)
+    assert literals._overlaps_itself('"name"') and literals._overlaps_itself("aa")
+    assert not literals._overlaps_itself("token")
 
 
 def test_every_base64_anchor_holds_the_dashes_its_guard_looks_for() -> None:
-    assert all(matchers.B64_DASHES in anchor for anchor in matchers._ANCHORS)
+    assert all(pem_base64.B64_DASHES in anchor for anchor in pem_base64._ANCHORS)

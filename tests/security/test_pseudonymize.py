@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from collector.pseudonymize import KEEP_NAMESPACES, Mapper, mapping_path, rewrite, write_raw
+from collector.pseudonymize import mapping_path, rewrite, write_raw
+from collector.pseudonyms import KEEP_NAMESPACES, Mapper
 from tests.collector.bundle_io import Run, collect
 from tests.fakecluster import FakeCluster, scenarios
 from ztbundle import layout

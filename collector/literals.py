@@ -1,9 +1,9 @@
 """Where literals occur in a text: the first step of every matcher, done by C searches.
 
-A matcher (`collector.matchers`) tries its pattern only where one of its literals occurs, and the base64
-key detector (`collector.pem_base64`) starts at its anchors. Both search a lower-cased view whose
-positions are the original's (`lower`), and the matchers run over one text share what was found
-(`Found`), so a literal two of them need is searched once.
+A matcher (`collector.matchers`) tries its pattern only where one of its literals occurs, in a
+lower-cased view whose positions are the original's (`lower`); the matchers run over one text share
+what was found (`Found`), so a literal two of them need is searched once. The base64 key detector
+(`collector.pem_base64`) finds its anchors the same way, in the original text: base64 is case-sensitive.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ bundle's names into and rewrites every member with.
 Each distinct name gets one token (`ns-<hex>`, `pod-<hex>`, …: HMAC-SHA256 under a key drawn per run and
 never stored); IPs stay valid IPs, in ranges reserved for documentation and benchmarks, numbered in
 order of first sight. Names are replaced where a name's place is known (a name field, a path segment,
-a structured form such as `spiffe://…/ns/<ns>/sa/<sa>`), never as bare words.
+a structured form such as `spiffe://…/ns/<ns>/sa/<sa>`); in text, also as words distinctive enough to be
+only names (`collector.pseudonymize` lists where).
 """
 
 from __future__ import annotations

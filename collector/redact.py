@@ -207,7 +207,8 @@ def redact_page(page: dict[str, Any]) -> tuple[list[Any], Counter[tuple[Reason, 
 def redact_body(
     path: str, body: Body, *, is_json: bool, cache: RunCache | None = None, read: members.Read | None = None
 ) -> Outcome:
-    """Redact one fetched body for member `path`; cheap when nothing needs it (a byte prefilter).
+    """Redact one fetched body for member `path`; cheap when nothing needs it (JSON: a byte prefilter;
+    text: the leak scan's verdict).
 
     `cache` is the run's (see `collector.runcache`); without one, nothing is remembered. `read`: a JSON
     body's bytes as the caller read them while holding that cache's parse lock (the runner's check
